@@ -1,0 +1,200 @@
+//! `brain-chunk` cuts parsed sections into chunks that fit the embedding model, each with its own
+//! exact location (the section's page or heading, plus the chunk's own line range).
+//!
+//! Key design decision: sizes are counted with the embedding model's own tokenizer (through
+//! `text-splitter`), not with characters or words. A chunk that is "256 tokens" here is 256
+//! tokens to the model, so nothing is silently truncated at embedding time. The heading path a
+//! chunk carries as context is counted against the same budget.
+
+use brain_parse::{Format, Location, ParsedDocument};
+use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
+use tokenizers::Tokenizer;
+
+/// How big chunks are, in the embedding model's tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkerConfig {
+    /// Most tokens a chunk may have, context and special tokens included.
+    pub max_tokens: usize,
+    /// Tokens repeated between neighbouring chunks of one section, so a sentence cut at a chunk
+    /// border is still whole in one of them.
+    pub overlap_tokens: usize,
+}
+
+impl Default for ChunkerConfig {
+    fn default() -> Self {
+        ChunkerConfig { max_tokens: 256, overlap_tokens: 32 }
+    }
+}
+
+/// One piece of a document, ready to embed and store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// The text shown to the user and to the LLM.
+    pub text: String,
+    /// The heading path or title the chunk is embedded with.
+    pub context: Option<String>,
+    pub location: Location,
+    /// blake3 of what gets embedded (context and text): equal hashes mean equal vectors, which
+    /// lets re-indexing skip unchanged chunks.
+    pub hash: String,
+}
+
+impl Chunk {
+    /// What the embedder sees: the context line, then the text.
+    pub fn embedding_text(&self) -> String {
+        embedding_text(self.context.as_deref(), &self.text)
+    }
+}
+
+fn embedding_text(context: Option<&str>, text: &str) -> String {
+    match context {
+        Some(c) if !c.is_empty() => format!("{c}\n{text}"),
+        _ => text.to_string(),
+    }
+}
+
+/// Splits documents into chunks. Cheap to share across threads (`&self` only).
+pub struct Chunker {
+    tokenizer: Tokenizer,
+    config: ChunkerConfig,
+}
+
+/// Longest heading context we carry, in characters: a runaway "heading" must not eat the budget.
+const MAX_CONTEXT_CHARS: usize = 200;
+/// Fewest tokens left for text in a chunk, whatever the context costs.
+const MIN_TEXT_TOKENS: usize = 32;
+/// `[CLS]` and `[SEP]` (or the model's equivalents) around every input.
+const SPECIAL_TOKENS: usize = 2;
+
+impl Chunker {
+    /// `tokenizer` should be the embedding model's; its truncation and padding are switched off
+    /// here so that sizes are true sizes.
+    pub fn new(mut tokenizer: Tokenizer, config: ChunkerConfig) -> Self {
+        let _ = tokenizer.with_truncation(None);
+        tokenizer.with_padding(None);
+        Chunker { tokenizer, config }
+    }
+
+    pub fn config(&self) -> ChunkerConfig {
+        self.config
+    }
+
+    /// Number of tokens in `text` without special tokens.
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.tokenizer.encode_fast(text, false).map(|e| e.len()).unwrap_or(text.len() / 4 + 1)
+    }
+
+    pub fn chunk(&self, doc: &ParsedDocument) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        for section in &doc.sections {
+            let context = section.context.as_deref().map(|c| truncate_chars(c, MAX_CONTEXT_CHARS));
+            let context_tokens = context.as_deref().map_or(0, |c| self.count_tokens(c) + 1);
+            let capacity = self
+                .config
+                .max_tokens
+                .saturating_sub(SPECIAL_TOKENS + context_tokens)
+                .max(MIN_TEXT_TOKENS);
+            let overlap = self.config.overlap_tokens.min(capacity / 2);
+            let config = ChunkConfig::new(capacity)
+                .with_sizer(&self.tokenizer)
+                .with_overlap(overlap)
+                .expect("overlap is at most half the capacity");
+            let pieces: Vec<(usize, &str)> = if doc.format == Format::Markdown {
+                MarkdownSplitter::new(config).chunk_indices(&section.text).collect()
+            } else {
+                TextSplitter::new(config).chunk_indices(&section.text).collect()
+            };
+            for (offset, piece) in pieces {
+                if !piece.chars().any(char::is_alphanumeric) {
+                    continue;
+                }
+                let mut location = section.location.clone();
+                if let Some(first_line) = section.first_line {
+                    let start = first_line + section.text[..offset].matches('\n').count() as u32;
+                    let end = start + piece.trim_end().matches('\n').count() as u32;
+                    location.lines = Some([start, end]);
+                }
+                let hash = blake3::hash(embedding_text(context.as_deref(), piece).as_bytes()).to_hex().to_string();
+                out.push(Chunk { text: piece.to_string(), context: context.clone(), location, hash });
+            }
+        }
+        out
+    }
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenizers::models::wordlevel::WordLevel;
+    use tokenizers::pre_tokenizers::whitespace::Whitespace;
+
+    /// A word-level tokenizer (one token per word) so sizes in tests are easy to reason about;
+    /// the real model's tokenizer is exercised by the end-to-end tests.
+    fn word_tokenizer() -> Tokenizer {
+        let vocab = [("[UNK]".to_string(), 0u32)].into_iter().collect();
+        let model = WordLevel::builder().vocab(vocab).unk_token("[UNK]".into()).build().unwrap();
+        let mut t = Tokenizer::new(model);
+        t.with_pre_tokenizer(Some(Whitespace {}));
+        t
+    }
+
+    fn doc(format: Format, text: &str) -> ParsedDocument {
+        brain_parse::parse(std::path::Path::new(if format == Format::Markdown { "a.md" } else { "a.txt" }), text.as_bytes())
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_respect_token_budget_and_report_lines() {
+        let text: String = (1..=60).map(|i| format!("line{i} alpha beta gamma delta.\n")).collect();
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 40, overlap_tokens: 0 });
+        let chunks = chunker.chunk(&doc(Format::Text, &text));
+        assert!(chunks.len() > 5, "{}", chunks.len());
+        for c in &chunks {
+            let tokens = chunker.count_tokens(&c.embedding_text());
+            assert!(tokens + SPECIAL_TOKENS <= 40, "{tokens} tokens: {:?}", c.text);
+            let [a, b] = c.location.lines.unwrap();
+            let first_word = c.text.split_whitespace().next().unwrap();
+            assert_eq!(first_word, format!("line{a}"), "chunk starts on its first line");
+            assert!(c.text.trim_end().ends_with('.') && b >= a);
+        }
+        assert_eq!(chunks.last().unwrap().location.lines.unwrap()[1], 60);
+    }
+
+    #[test]
+    fn markdown_chunks_carry_heading_path() {
+        let md = "# Handbook\n\nIntro.\n\n## Leave\n\nSick leave needs a note after three days.\n";
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig::default());
+        let chunks = chunker.chunk(&doc(Format::Markdown, md));
+        let last = chunks.last().unwrap();
+        assert_eq!(last.context.as_deref(), Some("Handbook > Leave"));
+        assert_eq!(last.location.heading.as_deref(), Some("Handbook > Leave"));
+        assert_eq!(last.location.lines, Some([5, 7]));
+        assert!(last.embedding_text().starts_with("Handbook > Leave\n## Leave"));
+    }
+
+    #[test]
+    fn overlap_repeats_text() {
+        let text: String = (1..=30).map(|i| format!("w{i} ")).collect();
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 14, overlap_tokens: 4 });
+        let chunks = chunker.chunk(&doc(Format::Text, &text));
+        assert!(chunks.len() >= 3);
+        let first_last_word = chunks[0].text.split_whitespace().last().unwrap();
+        assert!(chunks[1].text.contains(first_last_word), "{:?}", chunks);
+    }
+
+    #[test]
+    fn equal_text_equal_hash() {
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig::default());
+        let a = chunker.chunk(&doc(Format::Text, "same words"));
+        let b = chunker.chunk(&doc(Format::Text, "same words"));
+        assert_eq!(a[0].hash, b[0].hash);
+        assert_ne!(a[0].hash, chunker.chunk(&doc(Format::Text, "other words"))[0].hash);
+    }
+}

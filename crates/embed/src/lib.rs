@@ -1,0 +1,203 @@
+//! `brain-embed` turns text into vectors on the local CPU: fastembed over ONNX Runtime, with the
+//! ONNX Runtime library loaded from a file the user has (never downloaded at build or run time).
+//!
+//! Key design decisions:
+//! - The model is a directory holding `model.onnx` and the Hugging Face tokenizer files, so any
+//!   sentence-transformers ONNX export a user's IT department hands out works, not only ours.
+//! - ONNX Runtime is loaded dynamically (`ort`'s `load-dynamic`) from an explicit path, once per
+//!   process, in one environment with telemetry off.
+//! - Vectors come out L2-normalised, so cosine similarity is a dot product everywhere downstream.
+//! - `embed` is a plain blocking function; callers run it on a worker thread.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use fastembed::{InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use tokenizers::Tokenizer;
+
+/// The files an embedding model directory must hold.
+pub const MODEL_FILES: [&str; 5] =
+    ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("embedding model file missing: {path} ({hint})")]
+    MissingFile { path: PathBuf, hint: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot load ONNX Runtime from {path}: {reason} (run `brain models fetch`, or point --onnxruntime at a libonnxruntime.so of version 1.20 or newer)")]
+    Runtime { path: PathBuf, reason: String },
+    #[error("cannot load the embedding model in {dir}: {reason}")]
+    Model { dir: PathBuf, reason: String },
+    #[error("embedding failed: {0}")]
+    Embed(String),
+}
+
+/// Where the embedder's files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedderFiles {
+    /// Directory with [`MODEL_FILES`] (and optionally `1_Pooling/config.json`).
+    pub model_dir: PathBuf,
+    /// The ONNX Runtime shared library, e.g. `libonnxruntime.so.1.31.1`.
+    pub onnxruntime: PathBuf,
+}
+
+/// Tuning that does not change the vectors.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbedderOptions {
+    /// ONNX Runtime intra-op threads; `None` = all cores.
+    pub threads: Option<usize>,
+    /// Texts per ONNX run.
+    pub batch_size: usize,
+    /// Longest input in tokens; longer inputs are truncated by the tokenizer.
+    pub max_length: usize,
+}
+
+impl Default for EmbedderOptions {
+    fn default() -> Self {
+        EmbedderOptions { threads: None, batch_size: 32, max_length: 512 }
+    }
+}
+
+/// A loaded embedding model.
+pub struct Embedder {
+    model: Mutex<TextEmbedding>,
+    tokenizer: Tokenizer,
+    dimension: usize,
+    identity: String,
+    batch_size: usize,
+}
+
+static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+/// Load ONNX Runtime from `library` (once per process; later calls reuse the first).
+pub fn onnxruntime_environment(library: &Path) -> Result<ort::environment::Environment, EmbedError> {
+    if !library.is_file() {
+        return Err(EmbedError::MissingFile {
+            path: library.to_path_buf(),
+            hint: "run `brain models fetch`, or pass --onnxruntime PATH".into(),
+        });
+    }
+    ENVIRONMENT
+        .get_or_init(|| {
+            let builder = ort::init_from(library).map_err(|e| e.to_string())?;
+            builder.with_name("brain").with_telemetry(false).build().map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|reason| EmbedError::Runtime { path: library.to_path_buf(), reason })
+}
+
+/// Check that the model directory holds every file; the error names the first missing one.
+pub fn check_model_dir(dir: &Path) -> Result<(), EmbedError> {
+    for name in MODEL_FILES {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(EmbedError::MissingFile {
+                path,
+                hint: "run `brain models fetch`, or pass --embedder DIR with an ONNX sentence-embedding model".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn read(path: PathBuf) -> Result<Vec<u8>, EmbedError> {
+    std::fs::read(&path).map_err(|source| EmbedError::Read { path, source })
+}
+
+impl Embedder {
+    pub fn load(files: &EmbedderFiles, options: EmbedderOptions) -> Result<Self, EmbedError> {
+        check_model_dir(&files.model_dir)?;
+        let environment = onnxruntime_environment(&files.onnxruntime)?;
+        let dir = &files.model_dir;
+        let onnx = read(dir.join("model.onnx"))?;
+        let identity = format!("{}:{}", dir_name(dir), &blake3::hash(&onnx).to_hex()[..16]);
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: read(dir.join("tokenizer.json"))?,
+            config_file: read(dir.join("config.json"))?,
+            special_tokens_map_file: read(dir.join("special_tokens_map.json"))?,
+            tokenizer_config_file: read(dir.join("tokenizer_config.json"))?,
+        };
+        let pooling = pooling_of(dir);
+        let model_error = |reason: String| EmbedError::Model { dir: dir.clone(), reason };
+        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
+            .with_pooling(pooling)
+            .with_quantization(QuantizationMode::Static);
+        let mut init = InitOptionsUserDefined::new().with_environment(environment).with_max_length(options.max_length);
+        if let Some(threads) = options.threads {
+            init = init.with_intra_threads(threads);
+        }
+        let mut text_embedding =
+            TextEmbedding::try_new_from_user_defined(model, init).map_err(|e| model_error(e.to_string()))?;
+        let probe = text_embedding.embed(["dimension probe"], None).map_err(|e| model_error(e.to_string()))?;
+        let dimension = probe.first().map_or(0, Vec::len);
+        if dimension == 0 {
+            return Err(model_error("the model returned an empty vector".into()));
+        }
+        let tokenizer = text_embedding.tokenizer.clone();
+        Ok(Embedder {
+            model: Mutex::new(text_embedding),
+            tokenizer,
+            dimension,
+            identity,
+            batch_size: options.batch_size.max(1),
+        })
+    }
+
+    /// Vector length.
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Names the model and its weights; vectors from different identities must not be mixed.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
+    /// The model's tokenizer, as configured for embedding (with truncation and padding).
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Embed texts; one L2-normalised vector per text, in order. Blocking and CPU-bound.
+    pub fn embed<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut vectors = model.embed(texts, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?;
+        for v in &mut vectors {
+            normalize(v);
+        }
+        Ok(vectors)
+    }
+}
+
+fn dir_name(dir: &Path) -> String {
+    dir.file_name().and_then(|n| n.to_str()).unwrap_or("model").to_string()
+}
+
+/// sentence-transformers exports say how to pool in `1_Pooling/config.json`; default to mean.
+fn pooling_of(dir: &Path) -> Pooling {
+    let config = std::fs::read(dir.join("1_Pooling").join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    match config {
+        Some(c) if c["pooling_mode_cls_token"].as_bool() == Some(true) => Pooling::Cls,
+        _ => Pooling::Mean,
+    }
+}
+
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Dot product of two normalised vectors = their cosine similarity.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+pub mod raw;

@@ -1,0 +1,329 @@
+//! `ask`: retrieve, decide whether anything relevant was found, build a prompt that fits the
+//! model's context, stream the answer, map its [n] citations back to files and places.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use brain_llm::{ChatMessage, GenerateOptions, Llm, Role, StopReason};
+use brain_parse::Location;
+use brain_store::Hit;
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::search::{self, SearchRequest};
+use crate::Engine;
+
+/// What the answer says when the documents hold nothing relevant.
+pub const NOT_FOUND: &str = "I could not find this in your documents.";
+
+/// A question.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AskRequest {
+    pub question: String,
+    /// Sources to retrieve; `None` = settings.
+    pub k: Option<usize>,
+    /// Only files under this folder.
+    pub folder: Option<PathBuf>,
+    /// Earlier turns of the conversation (question, answer), oldest first, for follow-ups.
+    pub history: Vec<(String, String)>,
+}
+
+impl AskRequest {
+    pub fn new(question: impl Into<String>) -> Self {
+        AskRequest { question: question.into(), ..Default::default() }
+    }
+}
+
+/// A numbered source the answer may cite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    pub n: usize,
+    pub path: String,
+    pub location: Location,
+    pub text: String,
+    /// Whether the answer's text refers to it as [n].
+    pub cited: bool,
+    /// Cosine similarity of the source to the question.
+    pub similarity: f32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AnswerTimings {
+    pub retrieval_ms: u64,
+    /// Loading the LLM, the first time only.
+    pub model_load_ms: u64,
+    /// From the start of generation to the first token.
+    pub first_token_ms: Option<u64>,
+    pub generation_ms: u64,
+    pub total_ms: u64,
+    /// Generated tokens per second after the first.
+    pub tokens_per_second: f64,
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    pub answer: String,
+    /// The sources given to the model, numbered as the answer cites them.
+    pub citations: Vec<Citation>,
+    /// False when nothing relevant was found (the answer is then [`NOT_FOUND`]).
+    pub found: bool,
+    pub timings_ms: AnswerTimings,
+    pub prompt_tokens: usize,
+    pub answer_tokens: usize,
+    /// Why generation stopped: "end", "max_tokens", "context_full", "cancelled", "not_found".
+    pub stop: String,
+}
+
+const SYSTEM_PROMPT: &str = "You answer questions using only the numbered sources below, which come from the user's own documents. \
+Answer in a few sentences. After each fact, cite its source number in square brackets, like [1]. \
+If the sources do not contain the answer, reply exactly: \"I could not find this in your documents.\"";
+
+pub(crate) async fn run(
+    engine: &Engine,
+    request: &AskRequest,
+    cancel: Arc<AtomicBool>,
+    mut on_token: impl FnMut(&str) + Send + 'static,
+) -> Result<Answer> {
+    let started = Instant::now();
+    let question = request.question.trim();
+    if question.is_empty() {
+        return Err(EngineError::InvalidArgument("the question is empty".into()));
+    }
+    let settings = engine.settings();
+    let k = request.k.unwrap_or(settings.sources).max(1);
+    // Retrieve a few more than needed: the relevance gate may drop some.
+    let search = SearchRequest { query: question.to_string(), k: k * 2, mode: None, folder: request.folder.clone() };
+    let hits = search::hits(engine, &search).await?;
+    let relevant = relevant_sources(hits, settings.min_similarity, k);
+    let retrieval_ms = started.elapsed().as_millis() as u64;
+
+    if relevant.is_empty() {
+        on_token(NOT_FOUND);
+        return Ok(Answer {
+            answer: NOT_FOUND.to_string(),
+            citations: Vec::new(),
+            found: false,
+            timings_ms: AnswerTimings { retrieval_ms, total_ms: started.elapsed().as_millis() as u64, ..Default::default() },
+            prompt_tokens: 0,
+            answer_tokens: 0,
+            stop: "not_found".into(),
+        });
+    }
+
+    let load_started = Instant::now();
+    let llm = engine.llm().await?;
+    let model_load_ms = load_started.elapsed().as_millis() as u64;
+    let max_answer_tokens = settings.max_answer_tokens;
+    let history = request.history.clone();
+    let question_owned = question.to_string();
+    let (answer_text, citations_given, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let (prompt, sources) = build_prompt(&llm, &question_owned, &history, &relevant, max_answer_tokens)?;
+        let mut text = String::new();
+        let options = GenerateOptions { max_tokens: max_answer_tokens, ..GenerateOptions::default() };
+        let stats = llm.generate(&prompt, options, cancel, |piece| {
+            text.push_str(piece);
+            on_token(piece);
+        })?;
+        Ok((text, sources, stats))
+    })
+    .await
+    .map_err(|e| EngineError::Internal(e.to_string()))??;
+
+    let answer = answer_text.trim().to_string();
+    let cited = cited_numbers(&answer);
+    let citations: Vec<Citation> = citations_given
+        .into_iter()
+        .enumerate()
+        .map(|(i, hit)| Citation {
+            n: i + 1,
+            location: serde_json::from_str(&hit.location).unwrap_or_default(),
+            path: hit.path,
+            text: hit.text,
+            cited: cited.contains(&(i + 1)),
+            similarity: hit.similarity.unwrap_or_default(),
+        })
+        .collect();
+    let found = !answer.is_empty() && !answer.contains(NOT_FOUND.trim_end_matches('.'));
+    Ok(Answer {
+        answer,
+        citations,
+        found,
+        timings_ms: AnswerTimings {
+            retrieval_ms,
+            model_load_ms,
+            first_token_ms: stats.time_to_first_token.map(|d| d.as_millis() as u64),
+            generation_ms: stats.total.as_millis() as u64,
+            total_ms: started.elapsed().as_millis() as u64,
+            tokens_per_second: stats.tokens_per_second(),
+        },
+        prompt_tokens: stats.prompt_tokens,
+        answer_tokens: stats.generated_tokens,
+        stop: match stats.stop {
+            StopReason::EndOfText => "end",
+            StopReason::MaxTokens => "max_tokens",
+            StopReason::ContextFull => "context_full",
+            StopReason::Cancelled => "cancelled",
+        }
+        .into(),
+    })
+}
+
+/// Keep hits similar enough to the question (the ones a reader would call relevant), best
+/// first, at most `k`, and at most two chunks of any one file so one long file cannot crowd out
+/// the others.
+pub(crate) fn relevant_sources(hits: Vec<Hit>, min_similarity: f32, k: usize) -> Vec<Hit> {
+    let mut per_file: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for hit in hits {
+        if hit.similarity.unwrap_or(0.0) < min_similarity {
+            continue;
+        }
+        let n = per_file.entry(hit.path.clone()).or_default();
+        if *n >= 2 {
+            continue;
+        }
+        *n += 1;
+        out.push(hit);
+        if out.len() == k {
+            break;
+        }
+    }
+    out
+}
+
+fn source_block(n: usize, hit: &Hit) -> String {
+    let name = std::path::Path::new(&hit.path).file_name().and_then(|s| s.to_str()).unwrap_or(&hit.path);
+    let location: Location = serde_json::from_str(&hit.location).unwrap_or_default();
+    let place = location.describe();
+    let header = if place.is_empty() { format!("[{n}] {name}") } else { format!("[{n}] {name} ({place})") };
+    format!("{header}\n{}\n", hit.text.trim())
+}
+
+fn user_message(question: &str, blocks: &[String]) -> String {
+    format!("Sources:\n\n{}\nQuestion: {question}", blocks.join("\n"))
+}
+
+/// Build the prompt with as many sources as fit in the context, leaving room for the answer.
+/// Returns the prompt and the sources it numbers.
+fn build_prompt(
+    llm: &Llm,
+    question: &str,
+    history: &[(String, String)],
+    sources: &[Hit],
+    max_answer_tokens: u32,
+) -> Result<(String, Vec<Hit>)> {
+    let budget = (llm.context_size() as usize).saturating_sub(max_answer_tokens as usize + 16);
+    let mut messages = vec![ChatMessage { role: Role::System, content: SYSTEM_PROMPT.to_string() }];
+    // Keep the most recent turns that fit in a quarter of the budget.
+    let mut turns: Vec<ChatMessage> = Vec::new();
+    let mut history_tokens = 0;
+    for (q, a) in history.iter().rev() {
+        let cost = llm.count_tokens(q) + llm.count_tokens(a) + 8;
+        if history_tokens + cost > budget / 4 {
+            break;
+        }
+        history_tokens += cost;
+        turns.splice(0..0, [
+            ChatMessage { role: Role::User, content: q.clone() },
+            ChatMessage { role: Role::Assistant, content: a.clone() },
+        ]);
+    }
+    messages.extend(turns);
+
+    let mut blocks: Vec<String> = Vec::new();
+    let mut used: Vec<Hit> = Vec::new();
+    let render = |blocks: &[String]| -> Result<String> {
+        let mut m = messages.clone();
+        m.push(ChatMessage { role: Role::User, content: user_message(question, blocks) });
+        Ok(llm.format_chat(&m)?)
+    };
+    for hit in sources {
+        let block = source_block(used.len() + 1, hit);
+        let mut candidate = blocks.clone();
+        candidate.push(block);
+        if llm.count_tokens(&render(&candidate)?) <= budget {
+            blocks = candidate;
+            used.push(hit.clone());
+        } else if used.is_empty() {
+            // Even the best source alone is too long: cut it to what fits.
+            let mut text = hit.text.clone();
+            while !text.is_empty() {
+                let cut = text.len() * 3 / 4;
+                let cut = (0..=cut).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                text.truncate(cut);
+                let shortened = Hit { text: text.clone(), ..hit.clone() };
+                let one = vec![source_block(1, &shortened)];
+                if llm.count_tokens(&render(&one)?) <= budget {
+                    blocks = one;
+                    used.push(shortened);
+                    break;
+                }
+            }
+            if used.is_empty() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "the question alone does not fit the model's {}-token context",
+                    llm.context_size()
+                )));
+            }
+        } else {
+            break;
+        }
+    }
+    Ok((render(&blocks)?, used))
+}
+
+/// The numbers n cited as "[n]" (also "[1, 2]" and "[1][2]") in an answer.
+pub(crate) fn cited_numbers(answer: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rest = answer;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(']') else { break };
+        let inside = &after[..close];
+        if inside.split(',').all(|p| p.trim().chars().all(|c| c.is_ascii_digit()) && !p.trim().is_empty()) {
+            for p in inside.split(',') {
+                if let Ok(n) = p.trim().parse::<usize>() {
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(path: &str, similarity: f32) -> Hit {
+        Hit {
+            id: format!("{path}#{similarity}"),
+            path: path.into(),
+            ordinal: 0,
+            text: "t".into(),
+            context: None,
+            location: "{}".into(),
+            score: 1.0,
+            similarity: Some(similarity),
+        }
+    }
+
+    #[test]
+    fn citations_are_parsed() {
+        assert_eq!(cited_numbers("Ten days [1]. Also [2, 3] and [3][4]. Not [a] or []."), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn irrelevant_hits_are_dropped_and_files_capped() {
+        let hits = vec![hit("/a", 0.8), hit("/a", 0.7), hit("/a", 0.6), hit("/b", 0.1), hit("/c", 0.5)];
+        let kept: Vec<String> = relevant_sources(hits, 0.3, 5).into_iter().map(|h| h.path).collect();
+        assert_eq!(kept, vec!["/a", "/a", "/c"]);
+        assert!(relevant_sources(vec![hit("/b", 0.1)], 0.3, 5).is_empty());
+    }
+}

@@ -1,0 +1,308 @@
+//! Retrieval quality on a BEIR-format dataset (`corpus.jsonl`, `queries.jsonl`,
+//! `qrels/<split>.tsv`): nDCG@10, recall@10, recall@100 and MRR@10 for each search mode.
+//!
+//! The corpus goes through the same chunker, embedder and store as a user's files (each
+//! document becomes "title" context + text), so the figures measure the product, not a side
+//! path. Chunk hits are mapped back to documents (best chunk per document). The built index is
+//! kept under the data dir, keyed by the corpus, embedder and chunking, so a second run only
+//! searches.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use brain_chunk::Chunker;
+use brain_parse::{Format, Location, ParsedDocument, Section};
+use brain_store::{ChunkRecord, DocStatus, DocumentRecord, DocumentWrite, SearchFilter, SearchMode, Store, WriteBatch};
+use serde::Serialize;
+
+use crate::error::{EngineError, Result};
+use crate::{Engine, fsutil};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModeScores {
+    #[serde(rename = "ndcg@10")]
+    pub ndcg_at_10: f64,
+    #[serde(rename = "recall@10")]
+    pub recall_at_10: f64,
+    #[serde(rename = "recall@100")]
+    pub recall_at_100: f64,
+    #[serde(rename = "mrr@10")]
+    pub mrr_at_10: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    pub dataset: String,
+    pub split: String,
+    pub documents: usize,
+    pub chunks: usize,
+    pub queries: usize,
+    pub modes: HashMap<String, ModeScores>,
+    /// Time to build the index (0 when a cached one was used), and to run all searches.
+    pub index_ms: u64,
+    pub search_ms: u64,
+}
+
+/// Progress reports while evaluating.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum EvalStep {
+    Indexing { done: usize, total: usize },
+    Searching { mode: String, done: usize, total: usize },
+}
+
+struct Dataset {
+    name: String,
+    corpus: Vec<(String, String, String)>,
+    queries: Vec<(String, String)>,
+    qrels: HashMap<String, HashMap<String, u32>>,
+}
+
+fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let file = std::fs::File::open(path).map_err(|e| EngineError::Dataset(format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| EngineError::Dataset(format!("{}: {e}", path.display())))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).map_err(|e| EngineError::Dataset(format!("{} line {}: {e}", path.display(), i + 1)))?);
+    }
+    Ok(out)
+}
+
+fn text_field(v: &serde_json::Value, key: &str) -> String {
+    match &v[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn load(dir: &Path, split: &str) -> Result<Dataset> {
+    let corpus = read_jsonl(&dir.join("corpus.jsonl"))?
+        .iter()
+        .map(|v| (text_field(v, "_id"), text_field(v, "title"), text_field(v, "text")))
+        .collect();
+    let queries = read_jsonl(&dir.join("queries.jsonl"))?.iter().map(|v| (text_field(v, "_id"), text_field(v, "text"))).collect();
+    let qrels_path = dir.join("qrels").join(format!("{split}.tsv"));
+    let qrels_text = std::fs::read_to_string(&qrels_path).map_err(|e| EngineError::Dataset(format!("{}: {e}", qrels_path.display())))?;
+    let mut qrels: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    for (i, line) in qrels_text.lines().enumerate() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() < 3 || (i == 0 && cols[2].parse::<u32>().is_err()) {
+            continue; // header
+        }
+        let score: u32 = cols[2].trim().parse().map_err(|_| EngineError::Dataset(format!("{} line {}: bad score", qrels_path.display(), i + 1)))?;
+        qrels.entry(cols[0].to_string()).or_default().insert(cols[1].to_string(), score);
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dataset").to_string();
+    Ok(Dataset { name, corpus, queries, qrels })
+}
+
+/// Evaluate retrieval on a BEIR dataset in every mode.
+pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
+    let dataset = {
+        let (dir, split) = (dir.to_path_buf(), split.to_string());
+        tokio::task::spawn_blocking(move || load(&dir, &split)).await.map_err(|e| EngineError::Internal(e.to_string()))??
+    };
+    let embedder = engine.embedder().await?;
+    let chunker = engine.chunker().await?;
+    let config = chunker.config();
+    let key = {
+        let mut h = blake3::Hasher::new();
+        for (id, title, text) in &dataset.corpus {
+            h.update(id.as_bytes()).update(title.as_bytes()).update(text.as_bytes());
+        }
+        h.update(embedder.identity().as_bytes());
+        h.update(format!("{}:{}", config.max_tokens, config.overlap_tokens).as_bytes());
+        h.finalize().to_hex()[..16].to_string()
+    };
+    let index_dir = engine.data_dir().join("eval").join(format!("{}-{key}", dataset.name));
+    let complete_marker = index_dir.join("complete");
+    let store = Store::open(&index_dir.join("lancedb"), embedder.dimension()).await?;
+    let index_started = std::time::Instant::now();
+    let mut index_ms = 0;
+    if !complete_marker.exists() {
+        build_index(&store, &dataset, &chunker, &embedder, &mut progress).await?;
+        store.refresh_indexes().await?;
+        fsutil::write_atomic(&complete_marker, b"ok")?;
+        index_ms = index_started.elapsed().as_millis() as u64;
+    }
+    let chunks = store.chunk_count().await?;
+
+    let queries: Vec<&(String, String)> = dataset.queries.iter().filter(|(id, _)| dataset.qrels.get(id).is_some_and(|r| r.values().any(|&s| s > 0))).collect();
+    if queries.is_empty() {
+        return Err(EngineError::Dataset(format!("no query of {} has a relevant document in qrels/{split}.tsv", dataset.name)));
+    }
+    let texts: Vec<String> = queries.iter().map(|(_, q)| q.clone()).collect();
+    let query_vectors = {
+        let embedder = Arc::clone(&embedder);
+        tokio::task::spawn_blocking(move || embedder.embed(&texts)).await.map_err(|e| EngineError::Internal(e.to_string()))??
+    };
+    let search_started = std::time::Instant::now();
+    let mut modes = HashMap::new();
+    for mode in SearchMode::ALL {
+        let mut sums = ModeScores::default();
+        for (i, ((qid, text), vector)) in queries.iter().zip(&query_vectors).enumerate() {
+            // Several chunks may come from one document: fetch enough to still rank 100 documents.
+            let hits = store.search(mode, text, Some(vector), 300, &SearchFilter::default()).await?;
+            let mut ranked: Vec<String> = Vec::new();
+            let mut seen = HashSet::new();
+            for h in hits {
+                if seen.insert(h.path.clone()) {
+                    ranked.push(h.path);
+                }
+            }
+            let scores = score(&ranked, &dataset.qrels[qid.as_str()]);
+            sums.ndcg_at_10 += scores.ndcg_at_10;
+            sums.recall_at_10 += scores.recall_at_10;
+            sums.recall_at_100 += scores.recall_at_100;
+            sums.mrr_at_10 += scores.mrr_at_10;
+            if (i + 1) % 50 == 0 || i + 1 == queries.len() {
+                progress(EvalStep::Searching { mode: mode.as_str().into(), done: i + 1, total: queries.len() });
+            }
+        }
+        let n = queries.len() as f64;
+        let round = |x: f64| (x / n * 10000.0).round() / 10000.0;
+        modes.insert(
+            mode.as_str().to_string(),
+            ModeScores {
+                ndcg_at_10: round(sums.ndcg_at_10),
+                recall_at_10: round(sums.recall_at_10),
+                recall_at_100: round(sums.recall_at_100),
+                mrr_at_10: round(sums.mrr_at_10),
+            },
+        );
+    }
+    Ok(EvalReport {
+        dataset: dataset.name,
+        split: split.to_string(),
+        documents: dataset.corpus.len(),
+        chunks,
+        queries: queries.len(),
+        modes,
+        index_ms,
+        search_ms: search_started.elapsed().as_millis() as u64,
+    })
+}
+
+async fn build_index(
+    store: &Store,
+    dataset: &Dataset,
+    chunker: &Arc<Chunker>,
+    embedder: &Arc<brain_embed::Embedder>,
+    progress: &mut impl FnMut(EvalStep),
+) -> Result<()> {
+    let total = dataset.corpus.len();
+    for (batch_no, batch) in dataset.corpus.chunks(256).enumerate() {
+        let batch: Vec<(String, String, String)> = batch.to_vec();
+        let chunker = Arc::clone(chunker);
+        let embedder = Arc::clone(embedder);
+        let writes = tokio::task::spawn_blocking(move || -> Result<Vec<DocumentWrite>> {
+            let mut docs = Vec::new();
+            let mut texts = Vec::new();
+            for (id, title, text) in &batch {
+                let doc = ParsedDocument {
+                    format: Format::Text,
+                    sections: vec![Section {
+                        text: text.clone(),
+                        location: Location::default(),
+                        first_line: None,
+                        context: (!title.trim().is_empty()).then(|| title.clone()),
+                    }],
+                    warnings: Vec::new(),
+                };
+                let chunks = chunker.chunk(&doc);
+                texts.extend(chunks.iter().map(|c| c.embedding_text()));
+                docs.push((id.clone(), chunks));
+            }
+            let mut vectors = embedder.embed(&texts)?.into_iter();
+            Ok(docs
+                .into_iter()
+                .map(|(id, chunks)| {
+                    let hash = blake3::hash(id.as_bytes()).to_hex().to_string();
+                    let records: Vec<ChunkRecord> = chunks
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, c)| ChunkRecord {
+                            id: format!("{id}#{i}"),
+                            path: id.clone(),
+                            doc_hash: hash.clone(),
+                            ordinal: i as u32,
+                            location: "{}".into(),
+                            vector: vectors.next().unwrap_or_default(),
+                            chunk_hash: c.hash,
+                            text: c.text,
+                            context: c.context,
+                        })
+                        .collect();
+                    DocumentWrite {
+                        record: DocumentRecord {
+                            path: id,
+                            folder: String::new(),
+                            hash: Some(hash),
+                            size: 0,
+                            mtime_ns: 0,
+                            status: DocStatus::Indexed,
+                            error: None,
+                            format: Some("text".into()),
+                            chunks: records.len() as u32,
+                            updated_ms: 0,
+                        },
+                        chunks: Some(records),
+                    }
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        store.write(WriteBatch { documents: writes, removed: Vec::new() }).await?;
+        progress(EvalStep::Indexing { done: ((batch_no + 1) * 256).min(total), total });
+    }
+    Ok(())
+}
+
+/// Metrics of one ranked list of document ids against graded relevance judgements.
+pub fn score(ranked: &[String], relevant: &HashMap<String, u32>) -> ModeScores {
+    let gain = |id: &String| relevant.get(id).copied().unwrap_or(0) as f64;
+    let dcg: f64 = ranked.iter().take(10).enumerate().map(|(i, id)| gain(id) / ((i + 2) as f64).log2()).sum();
+    let mut ideal: Vec<f64> = relevant.values().map(|&s| s as f64).filter(|&g| g > 0.0).collect();
+    ideal.sort_by(|a, b| b.total_cmp(a));
+    let idcg: f64 = ideal.iter().take(10).enumerate().map(|(i, g)| g / ((i + 2) as f64).log2()).sum();
+    let relevant_count = relevant.values().filter(|&&s| s > 0).count() as f64;
+    let found = |k: usize| ranked.iter().take(k).filter(|id| gain(id) > 0.0).count() as f64;
+    let mrr = ranked.iter().take(10).position(|id| gain(id) > 0.0).map_or(0.0, |p| 1.0 / (p + 1) as f64);
+    ModeScores {
+        ndcg_at_10: if idcg > 0.0 { dcg / idcg } else { 0.0 },
+        recall_at_10: if relevant_count > 0.0 { found(10) / relevant_count } else { 0.0 },
+        recall_at_100: if relevant_count > 0.0 { found(100) / relevant_count } else { 0.0 },
+        mrr_at_10: mrr,
+    }
+}
+
+/// Where `eval` keeps its cached indexes.
+pub fn cache_dir(engine: &Engine) -> PathBuf {
+    engine.data_dir().join("eval")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_on_a_known_ranking() {
+        let relevant: HashMap<String, u32> = [("a".to_string(), 1), ("c".to_string(), 1)].into();
+        let ranked: Vec<String> = ["b", "a", "x", "c"].iter().map(|s| s.to_string()).collect();
+        let s = score(&ranked, &relevant);
+        let dcg = 1.0 / 3f64.log2() + 1.0 / 5f64.log2();
+        let idcg = 1.0 + 1.0 / 3f64.log2();
+        assert!((s.ndcg_at_10 - dcg / idcg).abs() < 1e-9);
+        assert_eq!(s.recall_at_10, 1.0);
+        assert_eq!(s.mrr_at_10, 0.5);
+        let none = score(&["x".to_string()], &relevant);
+        assert_eq!((none.ndcg_at_10, none.recall_at_100, none.mrr_at_10), (0.0, 0.0, 0.0));
+    }
+}

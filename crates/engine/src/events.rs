@@ -1,0 +1,47 @@
+//! Typed events the engine publishes while it works. The CLI turns them into a progress bar, the
+//! desktop app forwards them to its window; the engine never knows who listens.
+
+use serde::Serialize;
+
+/// What happened during a sync. Serialised with an `event` tag, e.g.
+/// `{"event":"file_failed","path":"/docs/a.pdf","error":"encrypted PDF: ..."}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum IndexEvent {
+    /// A sync began over this many registered folders.
+    SyncStarted { folders: usize },
+    /// A registered folder is not on disk (unmounted?); its files are kept, not removed.
+    FolderMissing { path: String },
+    /// The folders were walked and compared with the index.
+    Scanned { files: usize, queued: usize, removed: usize },
+    /// A file is being read, parsed and embedded.
+    FileIndexing { path: String },
+    /// A file is searchable.
+    FileIndexed { path: String, chunks: usize },
+    /// A file could not be indexed; `error` says why. The sync goes on.
+    FileFailed { path: String, error: String },
+    /// A file left the index (deleted, ignored, or its folder was removed).
+    FileRemoved { path: String },
+    /// Files done out of files queued in this sync.
+    Progress { done: usize, total: usize },
+    /// The sync finished; the index matches the folders.
+    Idle(SyncSummary),
+}
+
+/// The outcome of one sync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct SyncSummary {
+    /// Files in the registered folders.
+    pub files: usize,
+    /// Files (re)indexed in this sync.
+    pub indexed: usize,
+    /// Files that failed in this sync.
+    pub failed: usize,
+    /// Files removed from the index in this sync.
+    pub removed: usize,
+    /// Files already up to date.
+    pub unchanged: usize,
+    /// Chunks written in this sync.
+    pub chunks: usize,
+    pub elapsed_ms: u64,
+}

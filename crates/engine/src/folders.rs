@@ -1,0 +1,94 @@
+//! The registered folders, kept in `folders.json` in the data dir.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::fsutil;
+
+/// A folder the user asked to keep indexed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    /// Absolute, canonical path.
+    pub path: PathBuf,
+    /// When it was added, milliseconds since the Unix epoch.
+    pub added_ms: i64,
+}
+
+const FILE: &str = "folders.json";
+
+pub(crate) fn load(data_dir: &Path) -> Result<Vec<Folder>> {
+    let path = data_dir.join(FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(EngineError::io(path, e)),
+    }
+}
+
+fn save(data_dir: &Path, folders: &[Folder]) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(folders).map_err(|e| EngineError::Internal(e.to_string()))?;
+    fsutil::write_atomic(&data_dir.join(FILE), &bytes)
+}
+
+/// Register folders; returns the canonical paths newly added (already registered ones are
+/// skipped). A folder inside a registered one, or containing one, is allowed: files are indexed
+/// once, under the first folder that holds them.
+pub(crate) fn add(data_dir: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut folders = load(data_dir)?;
+    let mut added = Vec::new();
+    for path in paths {
+        let canonical = fsutil::canonical(path)?;
+        if !canonical.is_dir() {
+            return Err(EngineError::NotAFolder(canonical));
+        }
+        if folders.iter().any(|f| f.path == canonical) {
+            continue;
+        }
+        folders.push(Folder { path: canonical.clone(), added_ms: fsutil::now_ms() });
+        added.push(canonical);
+    }
+    save(data_dir, &folders)?;
+    Ok(added)
+}
+
+/// Unregister a folder (its files leave the index at the next sync). The path may no longer
+/// exist on disk.
+pub(crate) fn remove(data_dir: &Path, path: &Path) -> Result<PathBuf> {
+    let mut folders = load(data_dir)?;
+    let wanted = fsutil::canonical(path).unwrap_or_else(|_| absolute(path));
+    let before = folders.len();
+    folders.retain(|f| f.path != wanted);
+    if folders.len() == before {
+        return Err(EngineError::FolderNotRegistered(wanted));
+    }
+    save(data_dir, &folders)?;
+    Ok(wanted)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_list_remove() {
+        let data = tempfile::tempdir().unwrap();
+        let docs = tempfile::tempdir().unwrap();
+        let added = add(data.path(), &[docs.path().to_path_buf(), docs.path().join(".")]).unwrap();
+        assert_eq!(added.len(), 1, "the same folder twice is added once");
+        assert_eq!(load(data.path()).unwrap()[0].path, docs.path().canonicalize().unwrap());
+        assert!(matches!(add(data.path(), &[docs.path().join("missing")]), Err(EngineError::FolderNotFound(_))));
+        remove(data.path(), docs.path()).unwrap();
+        assert!(load(data.path()).unwrap().is_empty());
+        assert!(matches!(remove(data.path(), docs.path()), Err(EngineError::FolderNotRegistered(_))));
+    }
+}

@@ -1,0 +1,147 @@
+//! Where things live (data dir, models dir) and the user's settings (`settings.toml` in the data
+//! dir). Every setting has a default, so a missing file means "defaults".
+
+use std::path::{Path, PathBuf};
+
+use brain_store::SearchMode;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// Directories the engine works in. Front ends fill this from flags, then the environment
+/// (`BRAIN_DATA_DIR`, `BRAIN_MODELS_DIR`), then the platform defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// The index, settings and folder list.
+    pub data_dir: PathBuf,
+    /// Model files fetched by `brain models fetch`.
+    pub models_dir: PathBuf,
+}
+
+impl EngineOptions {
+    /// Flags win over the environment, the environment over the defaults.
+    pub fn resolve(data_dir: Option<PathBuf>, models_dir: Option<PathBuf>) -> Self {
+        let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("corporate-brain");
+        EngineOptions {
+            data_dir: data_dir.or_else(|| env("BRAIN_DATA_DIR")).unwrap_or_else(|| base.join("index")),
+            models_dir: models_dir.or_else(|| env("BRAIN_MODELS_DIR")).unwrap_or_else(|| base.join("models")),
+        }
+    }
+}
+
+/// User settings. Field names are the keys of `settings.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// A GGUF file to answer with, instead of the default model in the models dir.
+    pub llm: Option<PathBuf>,
+    /// An ONNX sentence-embedding model directory, instead of the default.
+    pub embedder: Option<PathBuf>,
+    /// The ONNX Runtime library, instead of the one in the models dir.
+    pub onnxruntime: Option<PathBuf>,
+    /// Files larger than this (bytes) are recorded as too large and not read.
+    pub max_file_size: u64,
+    /// Glob patterns (gitignore syntax) excluded in every folder, on top of .gitignore/.ignore.
+    pub exclude: Vec<String>,
+    /// Most tokens per chunk (embedding tokenizer).
+    pub chunk_tokens: usize,
+    /// Tokens shared by neighbouring chunks.
+    pub chunk_overlap: usize,
+    /// Default search mode.
+    pub search_mode: SearchMode,
+    /// Sources retrieved for an answer.
+    pub sources: usize,
+    /// Chunks whose cosine similarity to the question is below this are not used as sources; if
+    /// none is left, the answer is "not found" instead of a guess.
+    pub min_similarity: f32,
+    /// LLM context window (tokens); 0 = the model's own, capped at 8192.
+    pub context_size: u32,
+    /// Most tokens in an answer.
+    pub max_answer_tokens: u32,
+    /// LLM layers on the GPU (needs a `cuda` build).
+    pub gpu_layers: u32,
+    /// CPU threads for embedding and generation; 0 = all cores.
+    pub threads: usize,
+    /// Seconds one file may take to parse before it is recorded as failed.
+    pub parse_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            llm: None,
+            embedder: None,
+            onnxruntime: None,
+            max_file_size: 16 * 1024 * 1024,
+            exclude: Vec::new(),
+            chunk_tokens: 256,
+            chunk_overlap: 32,
+            search_mode: SearchMode::Hybrid,
+            sources: 5,
+            min_similarity: 0.30,
+            context_size: 4096,
+            max_answer_tokens: 384,
+            gpu_layers: 0,
+            threads: 0,
+            parse_timeout_secs: 60,
+        }
+    }
+}
+
+impl Settings {
+    pub const FILE: &'static str = "settings.toml";
+
+    pub fn load(data_dir: &Path) -> Result<Settings> {
+        let path = data_dir.join(Self::FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(EngineError::io(path, e)),
+        }
+    }
+
+    pub fn save(&self, data_dir: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(|e| EngineError::Settings(e.to_string()))?;
+        crate::fsutil::write_atomic(&data_dir.join(Self::FILE), text.as_bytes())
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.chunk_tokens < 64 {
+            return Err(EngineError::Settings("chunk_tokens must be at least 64".into()));
+        }
+        if self.chunk_overlap * 2 > self.chunk_tokens {
+            return Err(EngineError::Settings("chunk_overlap must be at most half of chunk_tokens".into()));
+        }
+        if self.sources == 0 {
+            return Err(EngineError::Settings("sources must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn threads(&self) -> Option<usize> {
+        (self.threads > 0).then_some(self.threads)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_unknown_keys_fail() {
+        let text = toml::to_string_pretty(&Settings::default()).unwrap();
+        assert_eq!(toml::from_str::<Settings>(&text).unwrap(), Settings::default());
+        let partial: Settings = toml::from_str("sources = 3\nsearch_mode = \"keyword\"").unwrap();
+        assert_eq!(partial.sources, 3);
+        assert_eq!(partial.search_mode, SearchMode::Keyword);
+        assert!(toml::from_str::<Settings>("sorces = 3").is_err());
+    }
+
+    #[test]
+    fn flags_beat_defaults() {
+        let o = EngineOptions::resolve(Some("/d".into()), Some("/m".into()));
+        assert_eq!(o.data_dir, PathBuf::from("/d"));
+        assert_eq!(o.models_dir, PathBuf::from("/m"));
+    }
+}

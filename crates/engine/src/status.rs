@@ -1,0 +1,79 @@
+//! `status`: what is indexed, what failed and why, what is pending.
+
+use std::collections::HashMap;
+
+use brain_store::DocStatus;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::Engine;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileCounts {
+    pub indexed: usize,
+    pub failed: usize,
+    pub pending: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FolderStatus {
+    pub path: String,
+    /// False when the folder is registered but not on disk (unmounted, deleted).
+    pub present: bool,
+    pub files: FileCounts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedFile {
+    pub path: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    pub folders: Vec<FolderStatus>,
+    pub files: FileCounts,
+    pub chunks: usize,
+    pub failures: Vec<FailedFile>,
+    pub data_dir: String,
+}
+
+pub(crate) async fn run(engine: &Engine) -> Result<Status> {
+    let folders = engine.folders()?;
+    let (documents, chunks) = if engine.has_index() {
+        let store = engine.store().await?;
+        (store.documents().await?, store.chunk_count().await?)
+    } else {
+        (Vec::new(), 0)
+    };
+    let mut per_folder: HashMap<&str, FileCounts> = HashMap::new();
+    let mut total = FileCounts::default();
+    let mut failures = Vec::new();
+    for d in &documents {
+        let counts = per_folder.entry(d.folder.as_str()).or_default();
+        match d.status {
+            DocStatus::Indexed => {
+                counts.indexed += 1;
+                total.indexed += 1;
+            }
+            DocStatus::Failed => {
+                counts.failed += 1;
+                total.failed += 1;
+                failures.push(FailedFile { path: d.path.clone(), error: d.error.clone().unwrap_or_default() });
+            }
+            DocStatus::Pending => {
+                counts.pending += 1;
+                total.pending += 1;
+            }
+        }
+    }
+    failures.sort_by(|a, b| a.path.cmp(&b.path));
+    let folders = folders
+        .iter()
+        .map(|f| {
+            let path = f.path.display().to_string();
+            FolderStatus { files: per_folder.get(path.as_str()).cloned().unwrap_or_default(), present: f.path.is_dir(), path }
+        })
+        .collect();
+    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string() })
+}

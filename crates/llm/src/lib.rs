@@ -1,0 +1,433 @@
+//! `brain-llm` generates answers with llama.cpp (through `llama-cpp-2`) from any GGUF file.
+//!
+//! Key design decisions:
+//! - One owner thread per loaded model holds the llama.cpp context (its KV cache is not
+//!   thread-safe and is expensive to create); callers send it jobs over a channel and receive
+//!   tokens back as they are sampled. Tokenising and chat templating only read the model, so they
+//!   run on the caller's thread.
+//! - The prompt is built with the chat template stored in the GGUF itself, so any instruct model
+//!   a user points at gets the format it was trained on (ChatML is the fallback for models that
+//!   carry none).
+//! - Generation is cancellable between tokens through an `AtomicBool` the caller owns.
+//! - CPU by default; the `cuda` feature builds llama.cpp with CUDA and `gpu_layers` offloads.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("LLM model file not found: {0} (run `brain models fetch`, or pass --llm PATH to a GGUF file)")]
+    MissingModel(PathBuf),
+    #[error("{0} is not a GGUF model file (it does not start with the GGUF magic); point --llm at a .gguf file")]
+    NotGguf(PathBuf),
+    #[error("llama.cpp could not load {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("the prompt has {prompt} tokens but the context holds {context}")]
+    PromptTooLong { prompt: usize, context: u32 },
+    #[error("chat template failed: {0}")]
+    Template(String),
+    #[error("generation failed: {0}")]
+    Generate(String),
+    #[error("the LLM worker thread stopped")]
+    WorkerGone,
+}
+
+/// How to load and run a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    pub model_path: PathBuf,
+    /// Context window in tokens; 0 = the model's training context, capped at 8192.
+    pub context_size: u32,
+    /// Layers offloaded to the GPU (needs the `cuda` feature); 0 = CPU only.
+    pub gpu_layers: u32,
+    /// CPU threads; `None` = all cores.
+    pub threads: Option<usize>,
+}
+
+impl LlmConfig {
+    pub fn new(model_path: impl Into<PathBuf>) -> Self {
+        LlmConfig { model_path: model_path.into(), context_size: 0, gpu_layers: 0, threads: None }
+    }
+}
+
+/// A chat turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// Sampling settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GenerateOptions {
+    pub max_tokens: u32,
+    /// 0 = greedy (deterministic).
+    pub temperature: f32,
+    pub seed: u32,
+    /// Penalise repeating recent tokens (1.0 = off); small models loop without it.
+    pub repeat_penalty: f32,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions { max_tokens: 384, temperature: 0.0, seed: 42, repeat_penalty: 1.15 }
+    }
+}
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    EndOfText,
+    MaxTokens,
+    ContextFull,
+    Cancelled,
+}
+
+/// What a generation cost.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    /// From the call to the first token handed to the caller.
+    pub time_to_first_token: Option<Duration>,
+    pub total: Duration,
+    pub stop: StopReason,
+}
+
+impl GenerationStats {
+    /// Generated tokens per second after the first token (decode speed).
+    pub fn tokens_per_second(&self) -> f64 {
+        let after_first = self.total.saturating_sub(self.time_to_first_token.unwrap_or_default()).as_secs_f64();
+        if self.generated_tokens > 1 && after_first > 0.0 {
+            (self.generated_tokens - 1) as f64 / after_first
+        } else {
+            0.0
+        }
+    }
+}
+
+enum Event {
+    Token(String),
+    Done(Result<GenerationStats, LlmError>),
+}
+
+struct Job {
+    tokens: Vec<LlamaToken>,
+    options: GenerateOptions,
+    cancel: Arc<AtomicBool>,
+    started: Instant,
+    events: mpsc::Sender<Event>,
+}
+
+/// A loaded model with its owner thread.
+pub struct Llm {
+    model: Arc<LlamaModel>,
+    template: LlamaChatTemplate,
+    context_size: u32,
+    jobs: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            // llama.cpp logs every tensor at load; route it to `tracing` where filters apply.
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| LlmError::Load { path: PathBuf::new(), reason: e.clone() })
+}
+
+/// Check that `path` exists and is a GGUF file, without loading it.
+pub fn check_model_file(path: &Path) -> Result<(), LlmError> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|_| LlmError::MissingModel(path.to_path_buf()))?;
+    if file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
+        return Err(LlmError::NotGguf(path.to_path_buf()));
+    }
+    Ok(())
+}
+
+impl Llm {
+    /// Load the model and start its owner thread.
+    pub fn load(config: &LlmConfig) -> Result<Llm, LlmError> {
+        check_model_file(&config.model_path)?;
+        let backend = backend()?;
+        let load_error = |reason: String| LlmError::Load { path: config.model_path.clone(), reason };
+        let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
+        let model = LlamaModel::load_from_file(backend, &config.model_path, &params).map_err(|e| load_error(e.to_string()))?;
+        let model = Arc::new(model);
+        let template = model
+            .chat_template(None)
+            .or_else(|_| LlamaChatTemplate::new("chatml").map_err(|e| e.to_string()))
+            .map_err(|e| load_error(format!("no usable chat template: {e:?}")))?;
+        let train = model.n_ctx_train().max(512);
+        let context_size = if config.context_size == 0 { train.min(8192) } else { config.context_size.min(train) };
+        let threads = config.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())) as i32;
+
+        let (jobs, receiver) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        let owner_model = Arc::clone(&model);
+        std::thread::Builder::new()
+            .name("llm-owner".into())
+            .spawn(move || owner_thread(backend, owner_model, context_size, threads, receiver, ready_tx))
+            .map_err(|e| load_error(e.to_string()))?;
+        ready_rx.recv().map_err(|_| LlmError::WorkerGone)?.map_err(load_error)?;
+        Ok(Llm { model, template, context_size, jobs, path: config.model_path.clone() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The context window in tokens.
+    pub fn context_size(&self) -> u32 {
+        self.context_size
+    }
+
+    /// Tokens in `text` as the model counts them.
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.model.vocab().tokenize(text.as_bytes(), false, false).len()
+    }
+
+    /// Render a conversation with the model's own chat template, ending with the assistant's turn.
+    pub fn format_chat(&self, messages: &[ChatMessage]) -> Result<String, LlmError> {
+        let chat = messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.as_str().to_string(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LlmError::Template(e.to_string()))?;
+        self.model.apply_chat_template(&self.template, &chat, true).map_err(|e| LlmError::Template(e.to_string()))
+    }
+
+    /// Generate a continuation of `prompt` (already templated), calling `on_token` with each
+    /// piece of text as soon as it is sampled. Blocking; returns when generation ends.
+    pub fn generate(
+        &self,
+        prompt: &str,
+        options: GenerateOptions,
+        cancel: Arc<AtomicBool>,
+        mut on_token: impl FnMut(&str),
+    ) -> Result<GenerationStats, LlmError> {
+        let started = Instant::now();
+        let tokens = self.model.vocab().tokenize(prompt.as_bytes(), false, true);
+        if tokens.len() + 8 > self.context_size as usize {
+            return Err(LlmError::PromptTooLong { prompt: tokens.len(), context: self.context_size });
+        }
+        let (events, receiver) = mpsc::channel();
+        self.jobs
+            .send(Job { tokens, options, cancel, started, events })
+            .map_err(|_| LlmError::WorkerGone)?;
+        for event in receiver {
+            match event {
+                Event::Token(text) => on_token(&text),
+                Event::Done(result) => return result,
+            }
+        }
+        Err(LlmError::WorkerGone)
+    }
+}
+
+fn owner_thread(
+    backend: &'static LlamaBackend,
+    model: Arc<LlamaModel>,
+    context_size: u32,
+    threads: i32,
+    jobs: mpsc::Receiver<Job>,
+    ready: mpsc::Sender<Result<(), String>>,
+) {
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(context_size))
+        .with_n_batch(512)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let mut context = match model.new_context(backend, params) {
+        Ok(c) => {
+            let _ = ready.send(Ok(()));
+            c
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    for job in jobs {
+        context.clear_kv_cache();
+        let events = job.events.clone();
+        let result = run_job(&model, &mut context, context_size, job, &events);
+        let _ = events.send(Event::Done(result));
+    }
+}
+
+fn run_job(
+    model: &LlamaModel,
+    context: &mut llama_cpp_2::context::LlamaContext<'_>,
+    context_size: u32,
+    job: Job,
+    events: &mpsc::Sender<Event>,
+) -> Result<GenerationStats, LlmError> {
+    let generate_error = |e: &dyn std::fmt::Display| LlmError::Generate(e.to_string());
+    let vocab = model.vocab();
+    let prompt_tokens = job.tokens.len();
+    // Feed the prompt in batches of 512; only the last token's logits are needed.
+    let mut batch = LlamaBatch::new(512, 1);
+    for (start, piece) in job.tokens.chunks(512).enumerate().map(|(i, p)| (i * 512, p)) {
+        batch.clear();
+        for (j, &token) in piece.iter().enumerate() {
+            let position = start + j;
+            batch.add(token, position as i32, &[0], position + 1 == prompt_tokens).map_err(|e| generate_error(&e))?;
+        }
+        context.decode(&mut batch).map_err(|e| generate_error(&e))?;
+        if job.cancel.load(Ordering::Relaxed) {
+            return Ok(stats(&job, prompt_tokens, 0, None, StopReason::Cancelled));
+        }
+    }
+
+    let options = job.options;
+    let mut samplers = vec![LlamaSampler::penalties(vocab.n_tokens(), 64, options.repeat_penalty, 0.0, 0.0)];
+    if options.temperature > 0.0 {
+        samplers.extend([
+            LlamaSampler::top_k(40),
+            LlamaSampler::top_p(0.95, 1),
+            LlamaSampler::temp(options.temperature),
+            LlamaSampler::dist(options.seed),
+        ]);
+    } else {
+        samplers.push(LlamaSampler::greedy());
+    }
+    let mut sampler = LlamaSampler::chain_simple(samplers);
+    let mut decoder = Utf8Stream::default();
+    let mut generated = 0usize;
+    let mut first_token_at = None;
+    let mut position = prompt_tokens;
+    let mut logits_index = batch.n_tokens() - 1;
+    let stop = loop {
+        if job.cancel.load(Ordering::Relaxed) {
+            break StopReason::Cancelled;
+        }
+        if generated >= options.max_tokens as usize {
+            break StopReason::MaxTokens;
+        }
+        if position >= context_size as usize {
+            break StopReason::ContextFull;
+        }
+        let token = sampler.sample(context, logits_index);
+        if vocab.is_eog(token) {
+            break StopReason::EndOfText;
+        }
+        generated += 1;
+        let piece = decoder.push(&vocab.token_to_piece(token, false, None));
+        if !piece.is_empty() {
+            first_token_at.get_or_insert_with(|| job.started.elapsed());
+            if events.send(Event::Token(piece)).is_err() {
+                break StopReason::Cancelled;
+            }
+        }
+        batch.clear();
+        batch.add(token, position as i32, &[0], true).map_err(|e| generate_error(&e))?;
+        context.decode(&mut batch).map_err(|e| generate_error(&e))?;
+        position += 1;
+        logits_index = 0;
+    };
+    Ok(stats(&job, prompt_tokens, generated, first_token_at, stop))
+}
+
+fn stats(job: &Job, prompt_tokens: usize, generated: usize, first: Option<Duration>, stop: StopReason) -> GenerationStats {
+    GenerationStats {
+        prompt_tokens,
+        generated_tokens: generated,
+        time_to_first_token: first,
+        total: job.started.elapsed(),
+        stop,
+    }
+}
+
+/// Turns token byte pieces into text, holding back an incomplete UTF-8 sequence until the next
+/// token completes it (a token can end in the middle of a multi-byte character).
+#[derive(Default)]
+struct Utf8Stream {
+    pending: Vec<u8>,
+}
+
+impl Utf8Stream {
+    fn push(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        match std::str::from_utf8(&self.pending) {
+            Ok(s) => {
+                let out = s.to_string();
+                self.pending.clear();
+                out
+            }
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                let out = String::from_utf8_lossy(&self.pending[..valid]).into_owned();
+                self.pending.drain(..valid);
+                out
+            }
+            Err(_) => {
+                let out = String::from_utf8_lossy(&self.pending).into_owned();
+                self.pending.clear();
+                out
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_pieces_are_held_until_complete() {
+        let mut s = Utf8Stream::default();
+        let euro = "€".as_bytes();
+        assert_eq!(s.push(&euro[..1]), "");
+        assert_eq!(s.push(&euro[1..]), "€");
+        assert_eq!(s.push(b"ok"), "ok");
+    }
+
+    #[test]
+    fn missing_and_non_gguf_files_are_named() {
+        let missing = check_model_file(Path::new("/nonexistent/model.gguf")).unwrap_err();
+        assert!(matches!(missing, LlmError::MissingModel(_)));
+        assert!(missing.to_string().contains("brain models fetch"));
+        let dir = std::env::temp_dir().join(format!("brain-llm-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fake = dir.join("fake.gguf");
+        std::fs::write(&fake, b"not a model").unwrap();
+        assert!(matches!(check_model_file(&fake).unwrap_err(), LlmError::NotGguf(_)));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,155 @@
+//! Plain text: decoding bytes to a `String` without guessing wrong, and the one-section layout.
+
+use crate::{Location, ParseError, Section};
+
+/// Text decoded from bytes, and the legacy encoding used if it was not UTF-8.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodedText {
+    pub text: String,
+    /// `None` for UTF-8 (with or without BOM); otherwise the encoding's name.
+    pub encoding: Option<&'static str>,
+}
+
+/// Decode a text file: UTF-8, UTF-16 with BOM, or a legacy 8-bit encoding detected from the
+/// content (never assumed). Binary content and byte soup are errors, not mojibake in the index.
+pub fn decode_text(bytes: &[u8]) -> Result<DecodedText, ParseError> {
+    if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        if had_errors && encoding != encoding_rs::UTF_8 {
+            return Err(ParseError::InvalidText { offset: bom_len });
+        }
+        return finish(text.into_owned(), (encoding != encoding_rs::UTF_8).then(|| encoding.name()));
+    }
+    if looks_binary(bytes) {
+        return Err(ParseError::Binary(None));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => finish(text.to_string(), None),
+        Err(utf8_error) => {
+            let offset = utf8_error.valid_up_to();
+            let mut detector = chardetng::EncodingDetector::new();
+            detector.feed(bytes, true);
+            let (encoding, plausible) = detector.guess_assess(None, true);
+            if !plausible || encoding == encoding_rs::UTF_8 {
+                return Err(ParseError::InvalidText { offset });
+            }
+            let (text, _, had_errors) = encoding.decode(bytes);
+            if had_errors || !reads_like_words(&text) {
+                return Err(ParseError::InvalidText { offset });
+            }
+            finish(text.into_owned(), Some(encoding.name()))
+        }
+    }
+}
+
+fn finish(text: String, encoding: Option<&'static str>) -> Result<DecodedText, ParseError> {
+    // Normalise line endings once here so line numbers and offsets agree everywhere downstream.
+    let text = if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text };
+    Ok(DecodedText { text, encoding })
+}
+
+/// NUL bytes, or many control characters, in the first 8 KiB mean this is not a text file.
+fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+        .count();
+    controls * 20 > head.len()
+}
+
+/// A legacy-decoded text is accepted only if its non-ASCII characters sit inside words, as they
+/// do in real Latin-1, Cyrillic or Greek prose; random bytes decode to symbols next to
+/// punctuation and fail this.
+fn reads_like_words(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let mut non_ascii = 0usize;
+    let mut in_words = 0usize;
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii() {
+            continue;
+        }
+        non_ascii += 1;
+        if c.is_control() {
+            return false;
+        }
+        let typographic = matches!(c, '\u{a0}' | '’' | '‘' | '“' | '”' | '–' | '—' | '…' | '«' | '»' | '€' | '£' | '°' | '©' | '·' | '§');
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let neighbour_ok = |n: Option<char>| n.is_none_or(|n| n.is_alphabetic() || n.is_whitespace() || n.is_ascii_punctuation());
+        if typographic || (c.is_alphabetic() && neighbour_ok(prev) && neighbour_ok(next)) {
+            in_words += 1;
+        }
+    }
+    non_ascii == 0 || in_words * 10 >= non_ascii * 9
+}
+
+/// Plain text and source code: one section for the whole file; the chunker cuts it and gives each
+/// chunk its own line range. The file's title is the context every chunk carries.
+pub(crate) fn sections(text: &str, title: &str) -> Vec<Section> {
+    vec![Section {
+        text: text.to_string(),
+        location: Location::default(),
+        first_line: Some(1),
+        context: (!title.is_empty()).then(|| title.to_string()),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_and_bom() {
+        assert_eq!(decode_text("héllo".as_bytes()).unwrap().text, "héllo");
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice("hi".as_bytes());
+        assert_eq!(decode_text(&bom).unwrap(), DecodedText { text: "hi".into(), encoding: None });
+    }
+
+    #[test]
+    fn utf16_with_bom() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "Grüße".encode_utf16() {
+            bytes.extend_from_slice(&u.to_le_bytes());
+        }
+        let d = decode_text(&bytes).unwrap();
+        assert_eq!(d.text, "Grüße");
+        assert_eq!(d.encoding, Some("UTF-16LE"));
+    }
+
+    #[test]
+    fn windows_1252_is_detected_not_mangled() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(
+            "Les congés payés sont accordés après une période d'essai. Le salarié doit déposer sa demande auprès du responsable.",
+        );
+        let d = decode_text(&bytes).unwrap();
+        assert!(d.text.contains("congés payés"), "{}", d.text);
+        assert!(d.encoding.is_some());
+    }
+
+    #[test]
+    fn byte_soup_is_invalid_text() {
+        let mut bytes = b"start ".to_vec();
+        for i in 0..400u32 {
+            bytes.push(0x80 | ((i.wrapping_mul(2654435761) >> 7) as u8 & 0x7f));
+            if i % 7 == 0 {
+                bytes.push(b' ');
+            }
+        }
+        assert!(matches!(decode_text(&bytes), Err(ParseError::InvalidText { offset: 6 })));
+    }
+
+    #[test]
+    fn nul_bytes_mean_binary() {
+        assert_eq!(decode_text(b"abc\0def").unwrap_err(), ParseError::Binary(None));
+    }
+
+    #[test]
+    fn crlf_is_normalised() {
+        assert_eq!(decode_text(b"a\r\nb\rc").unwrap().text, "a\nb\nc");
+    }
+}

@@ -1,0 +1,356 @@
+//! `brain-store` is the knowledge base on disk: LanceDB embedded in the data directory, with a
+//! `documents` table (one row per file: hash, size, mtime, status, error) and a `chunks` table
+//! (text, location, vector), searched by vector, by BM25 keywords, or both fused.
+//!
+//! Key design decisions:
+//! - A file's chunks are replaced in one LanceDB commit (`merge_insert` with "delete what the
+//!   source lacks" limited to that file's path), so a reader never sees a file half old, half new.
+//!   The document row is written after its chunks: after a crash, a stale document hash makes
+//!   the next sync redo that file, never skip it.
+//! - Hybrid search is reciprocal rank fusion of the vector and BM25 lists, done here rather than
+//!   with LanceDB's reranker so the candidate depth and the cosine similarity of every hit (which
+//!   the engine uses to decide "nothing relevant") are under our control.
+//! - Vectors are stored L2-normalised; cosine distance is what LanceDB ranks by.
+
+mod records;
+mod search;
+
+pub use records::{ChunkRecord, DocStatus, DocumentRecord};
+use std::collections::HashMap;
+pub use search::{Hit, SearchMode, rrf_fuse};
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use futures::TryStreamExt;
+use lancedb::index::Index;
+use lancedb::index::scalar::FtsIndexBuilder;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
+use lancedb::table::OptimizeAction;
+use lancedb::{Connection, Table};
+
+const DOCUMENTS: &str = "documents";
+const CHUNKS: &str = "chunks";
+/// Below this many chunks an exact (flat) vector scan is fast and has perfect recall; above it
+/// an approximate index pays off.
+pub const VECTOR_INDEX_MIN_ROWS: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("index database error: {0}")]
+    Lance(#[from] lancedb::Error),
+    #[error("index data error: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("the index holds {found}-dimensional vectors but the embedder makes {expected}; rebuild the index (`brain index --rebuild`)")]
+    DimensionMismatch { found: usize, expected: usize },
+    #[error("corrupt row in the index: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which chunks a search may return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Only files whose absolute path starts with this folder.
+    pub folder: Option<String>,
+}
+
+impl SearchFilter {
+    fn sql(&self) -> Option<String> {
+        self.folder.as_ref().map(|f| {
+            let mut prefix = f.trim_end_matches('/').to_string();
+            prefix.push('/');
+            format!("starts_with(path, {})", sql_string(&prefix))
+        })
+    }
+}
+
+/// A SQL string literal.
+pub(crate) fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The open store.
+#[derive(Clone)]
+pub struct Store {
+    documents: Table,
+    chunks: Table,
+    dimension: usize,
+}
+
+/// One batch of changes, committed together.
+#[derive(Debug, Default)]
+pub struct WriteBatch {
+    pub documents: Vec<DocumentWrite>,
+    /// Paths to remove entirely.
+    pub removed: Vec<String>,
+}
+
+/// A document row to write and what happens to its chunks.
+#[derive(Debug)]
+pub struct DocumentWrite {
+    pub record: DocumentRecord,
+    /// `Some`: replace the file's chunks with these (empty for a failed file).
+    /// `None`: keep its chunks (only the row changed, e.g. a new mtime on the same content).
+    pub chunks: Option<Vec<ChunkRecord>>,
+}
+
+impl Store {
+    /// Open (or create) the store in `dir` for vectors of `dimension`.
+    pub async fn open(dir: &Path, dimension: usize) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
+        let uri = dir.to_string_lossy().to_string();
+        let db = lancedb::connect(&uri).execute().await?;
+        let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
+        let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
+        let found = vector_dimension(&chunks.schema().await?);
+        if found != dimension {
+            return Err(StoreError::DimensionMismatch { found, expected: dimension });
+        }
+        Ok(Store { documents, chunks, dimension })
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    /// Every document row.
+    pub async fn documents(&self) -> Result<Vec<DocumentRecord>> {
+        let batches: Vec<RecordBatch> = self.documents.query().execute().await?.try_collect().await?;
+        batches.iter().map(records::documents_from_batch).collect::<Result<Vec<_>>>().map(|v| v.concat())
+    }
+
+    pub async fn chunk_count(&self) -> Result<usize> {
+        Ok(self.chunks.count_rows(None).await?)
+    }
+
+    /// Commit a batch: chunks first (one commit), then document rows (one commit), then removals.
+    pub async fn write(&self, batch: WriteBatch) -> Result<()> {
+        let replaced: Vec<&DocumentWrite> = batch.documents.iter().filter(|d| d.chunks.is_some()).collect();
+        if !replaced.is_empty() {
+            let paths: Vec<String> = replaced.iter().map(|d| d.record.path.clone()).collect();
+            let chunks: Vec<&ChunkRecord> = replaced.iter().flat_map(|d| d.chunks.iter().flatten()).collect();
+            let path_filter = in_list("path", &paths);
+            if chunks.is_empty() {
+                self.chunks.delete(path_filter.as_str()).await?;
+            } else {
+                let data = records::chunks_batch(&chunks, self.dimension)?;
+                let reader = reader(data);
+                let mut merge = self.chunks.merge_insert(&["id"]);
+                merge
+                    .when_matched_update_all(None)
+                    .when_not_matched_insert_all()
+                    .when_not_matched_by_source_delete(Some(path_filter));
+                merge.execute(reader).await?;
+            }
+        }
+        if !batch.documents.is_empty() {
+            let docs: Vec<&DocumentRecord> = batch.documents.iter().map(|d| &d.record).collect();
+            let data = records::documents_batch(&docs)?;
+            let mut merge = self.documents.merge_insert(&["path"]);
+            merge.when_matched_update_all(None).when_not_matched_insert_all();
+            merge.execute(reader(data)).await?;
+        }
+        if !batch.removed.is_empty() {
+            let filter = in_list("path", &batch.removed);
+            self.chunks.delete(filter.as_str()).await?;
+            self.documents.delete(filter.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    /// Remove chunks whose document row is missing or not indexed with the same hash: what a
+    /// crash between the two commits of [`Store::write`] can leave behind.
+    pub async fn remove_orphan_chunks(&self, documents: &[DocumentRecord]) -> Result<usize> {
+        let live: std::collections::HashMap<&str, &str> = documents
+            .iter()
+            .filter(|d| d.status == DocStatus::Indexed)
+            .filter_map(|d| Some((d.path.as_str(), d.hash.as_deref()?)))
+            .collect();
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .select(Select::columns(&["path", "doc_hash"]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut orphans = std::collections::BTreeSet::new();
+        for b in &batches {
+            let paths = records::string_column(b, "path")?;
+            let hashes = records::string_column(b, "doc_hash")?;
+            for i in 0..b.num_rows() {
+                let (p, h) = (paths.value(i), hashes.value(i));
+                if live.get(p) != Some(&h) {
+                    orphans.insert(p.to_string());
+                }
+            }
+        }
+        if orphans.is_empty() {
+            return Ok(0);
+        }
+        let orphans: Vec<String> = orphans.into_iter().collect();
+        let removed = self.chunks.count_rows(Some(in_list("path", &orphans))).await?;
+        self.chunks.delete(in_list("path", &orphans).as_str()).await?;
+        Ok(removed)
+    }
+
+    /// Up to `n` chunks, spread evenly over the table: (text, context). For benchmarks.
+    pub async fn sample_chunks(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
+        let total = self.chunks.count_rows(None).await?;
+        let step = (total / n.max(1)).max(1);
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .select(Select::columns(&["text", "context"]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut out = Vec::new();
+        let mut row = 0usize;
+        for b in &batches {
+            let text = records::string_column(b, "text")?;
+            let context = records::string_column(b, "context")?;
+            for i in 0..b.num_rows() {
+                if row % step == 0 && out.len() < n {
+                    out.push((text.value(i).to_string(), (!arrow_array::Array::is_null(context, i)).then(|| context.value(i).to_string())));
+                }
+                row += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored vectors of the chunks of these files, by chunk hash: a re-indexed or renamed file
+    /// re-embeds only chunks whose text is new.
+    pub async fn vectors_by_chunk_hash(&self, paths: &[String]) -> Result<HashMap<String, Vec<f32>>> {
+        let mut out = HashMap::new();
+        for group in paths.chunks(256) {
+            let batches: Vec<RecordBatch> = self
+                .chunks
+                .query()
+                .only_if(in_list("path", group))
+                .select(Select::columns(&["chunk_hash", "vector"]))
+                .execute()
+                .await?
+                .try_collect()
+                .await?;
+            for b in &batches {
+                let hashes = records::string_column(b, "chunk_hash")?;
+                let Some(vectors) = records::vectors_column(b)? else { continue };
+                for i in 0..b.num_rows() {
+                    out.entry(hashes.value(i).to_string()).or_insert_with(|| records::f32_values(vectors, i));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Create the full-text index if missing, fold new rows into existing indexes, and build the
+    /// vector index once the table is big enough to need one. Cheap when nothing changed.
+    pub async fn refresh_indexes(&self) -> Result<()> {
+        let rows = self.chunks.count_rows(None).await?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let indexes = self.chunks.list_indices().await?;
+        let has = |column: &str| indexes.iter().any(|i| i.columns.iter().any(|c| c == column));
+        if !has("search_text") {
+            self.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?;
+        }
+        if !has("vector") && rows >= VECTOR_INDEX_MIN_ROWS {
+            self.chunks.create_index(&["vector"], Index::Auto).execute().await?;
+        }
+        self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        Ok(())
+    }
+
+    /// Compact small files and drop old versions; run after large syncs.
+    pub async fn compact(&self) -> Result<()> {
+        for table in [&self.chunks, &self.documents] {
+            table.optimize(OptimizeAction::All).await?;
+        }
+        Ok(())
+    }
+
+    /// Vector search: the `k` chunks nearest to `query` (a normalised vector).
+    pub async fn search_vector(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
+        let mut q = self
+            .chunks
+            .query()
+            .nearest_to(query)?
+            .distance_type(lancedb::DistanceType::Cosine)
+            .limit(k)
+            .select(Select::columns(search::HIT_COLUMNS));
+        if let Some(f) = filter.sql() {
+            q = q.only_if(f);
+        }
+        let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+        search::hits_from_batches(&batches, Some(query), search::ScoreColumn::Distance)
+    }
+
+    /// Keyword search (BM25 over text and heading context).
+    pub async fn search_keyword(&self, query: &str, k: usize, filter: &SearchFilter, query_vector: Option<&[f32]>) -> Result<Vec<Hit>> {
+        if !query.chars().any(char::is_alphanumeric) || self.chunks.count_rows(None).await? == 0 {
+            return Ok(Vec::new());
+        }
+        let fts = lancedb::index::scalar::FullTextSearchQuery::new(query.to_string());
+        let mut q = self.chunks.query().full_text_search(fts).limit(k).select(Select::columns(search::HIT_COLUMNS));
+        if let Some(f) = filter.sql() {
+            q = q.only_if(f);
+        }
+        let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+        search::hits_from_batches(&batches, query_vector, search::ScoreColumn::Bm25)
+    }
+
+    /// Search in the given mode. `depth` is how many candidates each side of a hybrid search
+    /// contributes before fusion.
+    pub async fn search(
+        &self,
+        mode: SearchMode,
+        text: &str,
+        vector: Option<&[f32]>,
+        k: usize,
+        filter: &SearchFilter,
+    ) -> Result<Vec<Hit>> {
+        match (mode, vector) {
+            (SearchMode::Keyword, v) => self.search_keyword(text, k, filter, v).await,
+            (SearchMode::Vector, Some(v)) => self.search_vector(v, k, filter).await,
+            (SearchMode::Hybrid, Some(v)) => {
+                let depth = k.max(50);
+                let (by_vector, by_keyword) =
+                    futures::try_join!(self.search_vector(v, depth, filter), self.search_keyword(text, depth, filter, Some(v)))?;
+                Ok(rrf_fuse(&[by_vector, by_keyword], k))
+            }
+            (_, None) => Err(StoreError::Corrupt("vector search needs a query vector".into())),
+        }
+    }
+}
+
+async fn open_or_create(db: &Connection, name: &str, schema: SchemaRef) -> Result<Table> {
+    match db.open_table(name).execute().await {
+        Ok(t) => Ok(t),
+        Err(lancedb::Error::TableNotFound { .. }) => Ok(db.create_empty_table(name, schema).execute().await?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn vector_dimension(schema: &Schema) -> usize {
+    match schema.field_with_name("vector").map(Field::data_type) {
+        Ok(DataType::FixedSizeList(_, n)) => *n as usize,
+        _ => 0,
+    }
+}
+
+fn reader(batch: RecordBatch) -> Box<dyn arrow_array::RecordBatchReader + Send> {
+    let schema = batch.schema();
+    Box::new(arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema))
+}
+
+fn in_list(column: &str, values: &[String]) -> String {
+    let list: Vec<String> = values.iter().map(|v| sql_string(v)).collect();
+    format!("{column} IN ({})", list.join(", "))
+}

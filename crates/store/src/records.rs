@@ -1,0 +1,243 @@
+//! Rows of the two tables and their Arrow form.
+
+use std::sync::Arc;
+
+use arrow_array::types::Float32Type;
+use arrow_array::{
+    Array, FixedSizeListArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::{Result, StoreError};
+
+/// Where a file stands in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocStatus {
+    /// Parsed, chunked, embedded and stored.
+    Indexed,
+    /// Could not be indexed; `error` says why.
+    Failed,
+    /// Seen on disk, not processed yet.
+    Pending,
+}
+
+impl DocStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocStatus::Indexed => "indexed",
+            DocStatus::Failed => "failed",
+            DocStatus::Pending => "pending",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "indexed" => DocStatus::Indexed,
+            "failed" => DocStatus::Failed,
+            "pending" => DocStatus::Pending,
+            other => return Err(StoreError::Corrupt(format!("unknown document status {other:?}"))),
+        })
+    }
+}
+
+/// One file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRecord {
+    /// Absolute path.
+    pub path: String,
+    /// The registered folder the file was found under.
+    pub folder: String,
+    /// blake3 of the content, hex; `None` when the file could not even be read.
+    pub hash: Option<String>,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    pub status: DocStatus,
+    /// Why the file failed (for `Failed`), or notes on an indexed file (e.g. an encoding).
+    pub error: Option<String>,
+    pub format: Option<String>,
+    pub chunks: u32,
+    /// When this row was written, milliseconds since the Unix epoch.
+    pub updated_ms: i64,
+}
+
+/// One chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkRecord {
+    /// `path#ordinal`: stable across re-indexing, so a re-index overwrites in place.
+    pub id: String,
+    pub path: String,
+    /// The document hash the chunk was made from (to detect leftovers after a crash).
+    pub doc_hash: String,
+    pub ordinal: u32,
+    pub text: String,
+    pub context: Option<String>,
+    /// The location as JSON (see `brain_parse::Location`).
+    pub location: String,
+    /// blake3 of the embedded text: equal hashes, equal vectors.
+    pub chunk_hash: String,
+    pub vector: Vec<f32>,
+}
+
+impl ChunkRecord {
+    /// What the keyword index sees: heading context and text.
+    fn search_text(&self) -> String {
+        match &self.context {
+            Some(c) => format!("{c}\n{}", self.text),
+            None => self.text.clone(),
+        }
+    }
+}
+
+pub(crate) fn documents_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("path", DataType::Utf8, false),
+        Field::new("folder", DataType::Utf8, false),
+        Field::new("hash", DataType::Utf8, true),
+        Field::new("size", DataType::UInt64, false),
+        Field::new("mtime_ns", DataType::Int64, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("error", DataType::Utf8, true),
+        Field::new("format", DataType::Utf8, true),
+        Field::new("chunks", DataType::UInt32, false),
+        Field::new("updated_ms", DataType::Int64, false),
+    ]))
+}
+
+pub(crate) fn chunks_schema(dimension: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("doc_hash", DataType::Utf8, false),
+        Field::new("ordinal", DataType::UInt32, false),
+        Field::new("text", DataType::Utf8, false),
+        Field::new("context", DataType::Utf8, true),
+        Field::new("search_text", DataType::Utf8, false),
+        Field::new("location", DataType::Utf8, false),
+        Field::new("chunk_hash", DataType::Utf8, false),
+        Field::new(
+            "vector",
+            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
+            false,
+        ),
+    ]))
+}
+
+pub(crate) fn documents_batch(docs: &[&DocumentRecord]) -> Result<RecordBatch> {
+    let strings = |f: fn(&DocumentRecord) -> Option<&str>| Arc::new(StringArray::from_iter(docs.iter().map(|d| f(d))));
+    Ok(RecordBatch::try_new(
+        documents_schema(),
+        vec![
+            strings(|d| Some(&d.path)),
+            strings(|d| Some(&d.folder)),
+            strings(|d| d.hash.as_deref()),
+            Arc::new(UInt64Array::from_iter_values(docs.iter().map(|d| d.size))),
+            Arc::new(Int64Array::from_iter_values(docs.iter().map(|d| d.mtime_ns))),
+            strings(|d| Some(d.status.as_str())),
+            strings(|d| d.error.as_deref()),
+            strings(|d| d.format.as_deref()),
+            Arc::new(UInt32Array::from_iter_values(docs.iter().map(|d| d.chunks))),
+            Arc::new(Int64Array::from_iter_values(docs.iter().map(|d| d.updated_ms))),
+        ],
+    )?)
+}
+
+pub(crate) fn chunks_batch(chunks: &[&ChunkRecord], dimension: usize) -> Result<RecordBatch> {
+    for c in chunks {
+        if c.vector.len() != dimension {
+            return Err(StoreError::DimensionMismatch { found: c.vector.len(), expected: dimension });
+        }
+    }
+    let strings = |f: fn(&ChunkRecord) -> Option<&str>| Arc::new(StringArray::from_iter(chunks.iter().map(|c| f(c))));
+    let search_text: StringArray = chunks.iter().map(|c| Some(c.search_text())).collect();
+    let vectors = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
+        chunks.iter().map(|c| Some(c.vector.iter().map(|x| Some(*x)).collect::<Vec<_>>())),
+        dimension as i32,
+    );
+    let schema = chunks_schema(dimension);
+    // from_iter_primitive makes a nullable item field; match the schema's field exactly.
+    let vectors = FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Float32, true)),
+        dimension as i32,
+        vectors.values().clone(),
+        None,
+    )?;
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            strings(|c| Some(&c.id)),
+            strings(|c| Some(&c.path)),
+            strings(|c| Some(&c.doc_hash)),
+            Arc::new(UInt32Array::from_iter_values(chunks.iter().map(|c| c.ordinal))),
+            strings(|c| Some(&c.text)),
+            strings(|c| c.context.as_deref()),
+            Arc::new(search_text),
+            strings(|c| Some(&c.location)),
+            strings(|c| Some(&c.chunk_hash)),
+            Arc::new(vectors),
+        ],
+    )?)
+}
+
+pub(crate) fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or not text")))
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or of the wrong type")))
+}
+
+fn opt(a: &StringArray, i: usize) -> Option<String> {
+    (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+pub(crate) fn documents_from_batch(b: &RecordBatch) -> Result<Vec<DocumentRecord>> {
+    let path = string_column(b, "path")?;
+    let folder = string_column(b, "folder")?;
+    let hash = string_column(b, "hash")?;
+    let size = column::<UInt64Array>(b, "size")?;
+    let mtime = column::<Int64Array>(b, "mtime_ns")?;
+    let status = string_column(b, "status")?;
+    let error = string_column(b, "error")?;
+    let format = string_column(b, "format")?;
+    let chunks = column::<UInt32Array>(b, "chunks")?;
+    let updated = column::<Int64Array>(b, "updated_ms")?;
+    (0..b.num_rows())
+        .map(|i| {
+            Ok(DocumentRecord {
+                path: path.value(i).to_string(),
+                folder: folder.value(i).to_string(),
+                hash: opt(hash, i),
+                size: size.value(i),
+                mtime_ns: mtime.value(i),
+                status: DocStatus::parse(status.value(i))?,
+                error: opt(error, i),
+                format: opt(format, i),
+                chunks: chunks.value(i),
+                updated_ms: updated.value(i),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn vectors_column(b: &RecordBatch) -> Result<Option<&FixedSizeListArray>> {
+    Ok(b.column_by_name("vector").and_then(|c| c.as_any().downcast_ref::<FixedSizeListArray>()))
+}
+
+pub(crate) fn f32_values(list: &FixedSizeListArray, i: usize) -> Vec<f32> {
+    let values = list.value(i);
+    values
+        .as_any()
+        .downcast_ref::<arrow_array::Float32Array>()
+        .map(|a| a.values().to_vec())
+        .unwrap_or_default()
+}
+
+pub(crate) use column as typed_column;

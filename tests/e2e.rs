@@ -1,0 +1,256 @@
+//! End-to-end tests of the `brain` CLI on the real embedder, LanceDB and llama.cpp with the real
+//! model files, over corpora the tests write themselves.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Brain, file_name, pdf_with_pages, write};
+use serde_json::Value;
+
+/// A fictional company's documents: each fact lives in exactly one file and place.
+fn write_handbook(root: &Path) {
+    write(
+        &root.join("handbook/leave-policy.md"),
+        "# Leave Policy\n\
+         \n\
+         Quillfeather Logistics grants leave to every permanent employee.\n\
+         \n\
+         ## Annual leave\n\
+         \n\
+         Employees receive 26 days of paid annual leave each year. Requests go through the HR portal\n\
+         at least ten working days ahead.\n\
+         \n\
+         ## Sick leave\n\
+         \n\
+         Report sickness to your line manager before 10:00. From the fourth day of absence a\n\
+         medical certificate is required.\n\
+         \n\
+         ## Sabbatical\n\
+         \n\
+         After five years of continuous service, staff may take an unpaid sabbatical of up to\n\
+         eight weeks. Apply to the people team six months before the planned start.\n",
+    );
+    write(
+        &root.join("handbook/expenses.md"),
+        "# Travel and Expenses\n\
+         \n\
+         ## Mileage\n\
+         \n\
+         Private car journeys are reimbursed at 0.42 per kilometre. Claim them on form QX-7731 within\n\
+         one month of the trip.\n\
+         \n\
+         ## Hotels\n\
+         \n\
+         Book hotels through the travel desk. The nightly limit is 140 in capital cities and 110\n\
+         elsewhere.\n",
+    );
+    write(
+        &root.join("handbook/security.txt"),
+        "Security at the depots\n\
+         \n\
+         Every visitor must be escorted while inside a depot. Forklift keys are kept in the locked\n\
+         cabinet next to the dispatch office, and the night shift supervisor holds the only spare.\n",
+    );
+    write(
+        &root.join("reports/quarterly-review.pdf"),
+        pdf_with_pages(&[
+            "Quarterly review. Revenue grew in every region this quarter.",
+            "The Rotterdam warehouse expansion added twelve thousand square metres of storage.",
+            "Outlook: two new cross-docking hubs are planned for next year.",
+        ]),
+    );
+    write(
+        &root.join("tools/route_planner.py"),
+        "def shortest_route(depots, start):\n    \"\"\"Plan a delivery route visiting every depot once, nearest first.\"\"\"\n    route = [start]\n    return route\n",
+    );
+}
+
+fn location(v: &Value) -> &Value {
+    &v["location"]
+}
+
+#[test]
+fn index_search_and_answer_offline() {
+    let brain = Brain::offline();
+    let docs = tempfile::tempdir().unwrap();
+    write_handbook(docs.path());
+    brain.add_folder(docs.path());
+
+    let index = brain.json(&["index"]);
+    assert_eq!(index["summary"]["indexed"], 5, "{index}");
+    assert_eq!(index["summary"]["failed"], 0, "{index}");
+
+    // An exact, rare term is found by keyword search, in its file and place.
+    let hits = brain.search("QX-7731", "keyword");
+    assert!(!hits.is_empty(), "keyword search found nothing");
+    assert_eq!(file_name(&hits[0]), "expenses.md");
+    assert_eq!(location(&hits[0])["heading"], "Travel and Expenses > Mileage");
+    let lines = location(&hits[0])["lines"].as_array().expect("lines");
+    assert!(lines[0].as_u64().unwrap() >= 3 && lines[1].as_u64().unwrap() <= 7, "{lines:?}");
+    assert!(hits[0]["text"].as_str().unwrap().contains("QX-7731"));
+    assert!(Path::new(hits[0]["path"].as_str().unwrap()).is_absolute());
+
+    // A paraphrase with none of the document's words finds the right file, in every mode that embeds.
+    for mode in ["hybrid", "vector"] {
+        let hits = brain.search("how much unpaid time off can long-serving staff take", mode);
+        assert_eq!(file_name(&hits[0]), "leave-policy.md", "{mode}: {hits:?}");
+        assert_eq!(location(&hits[0])["heading"], "Leave Policy > Sabbatical", "{mode}");
+    }
+
+    // PDF text is found with its page.
+    let hits = brain.search("Rotterdam warehouse expansion storage", "hybrid");
+    assert_eq!(file_name(&hits[0]), "quarterly-review.pdf");
+    assert_eq!(location(&hits[0])["page"], 2);
+
+    // Restricting to a folder restricts the results.
+    let reports = docs.path().join("reports");
+    let hits = brain.json(&["search", "annual leave days", "--folder", reports.to_str().unwrap()])["results"].clone();
+    for h in hits.as_array().unwrap() {
+        assert!(h["path"].as_str().unwrap().contains("/reports/"), "{h}");
+    }
+
+    // A question gets a non-empty answer that cites the file and place holding the fact.
+    let answer = brain.json(&["ask", "How long can a sabbatical last?"]);
+    assert!(!answer["answer"].as_str().unwrap().trim().is_empty(), "{answer}");
+    assert_eq!(answer["found"], true, "{answer}");
+    let citations = answer["citations"].as_array().unwrap();
+    let sabbatical = citations
+        .iter()
+        .find(|c| file_name(c) == "leave-policy.md" && c["location"]["heading"] == "Leave Policy > Sabbatical")
+        .unwrap_or_else(|| panic!("no citation of the sabbatical section: {answer}"));
+    assert!(sabbatical["n"].as_u64().unwrap() >= 1);
+    assert!(sabbatical["text"].as_str().unwrap().contains("eight weeks"));
+    assert!(answer["timings_ms"]["total_ms"].as_u64().is_some());
+
+    // Something the documents do not hold is "not found", not an invention.
+    let absent = brain.json(&["ask", "What is the recipe for a chocolate cake?"]);
+    assert_eq!(absent["found"], false, "{absent}");
+    assert_eq!(absent["answer"], "I could not find this in your documents.");
+    assert_eq!(absent["citations"].as_array().unwrap().len(), 0);
+
+    let status = brain.json(&["status"]);
+    assert_eq!(status["files"]["indexed"], 5, "{status}");
+    assert_eq!(status["files"]["failed"], 0);
+    assert!(status["chunks"].as_u64().unwrap() >= 5);
+    assert_eq!(status["folders"][0]["path"], docs.path().canonicalize().unwrap().to_str().unwrap());
+
+    // A second sync of an unchanged folder does nothing.
+    let again = brain.json(&["index"]);
+    assert_eq!(again["summary"]["unchanged"], 5, "{again}");
+    assert_eq!(again["summary"]["indexed"], 0, "{again}");
+}
+
+/// Pseudo-random bytes from a fixed seed (xorshift), so the fixture is the same every run.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn bad_files_are_recorded_and_nothing_indexed_is_lost() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    write(&root.join("good/onboarding.md"), "# Onboarding\n\nNew starters receive a laptop and a depot badge on their first morning.\n");
+    write(&root.join("good/canteen.txt"), "The canteen serves a vegetarian lunch menu every weekday from noon.\n");
+    brain.add_folder(&root);
+    let first = brain.json(&["index"]);
+    assert_eq!(first["summary"]["indexed"], 2, "{first}");
+    let chunks_before = brain.json(&["status"])["chunks"].as_u64().unwrap();
+
+    // Now the hostile files arrive next to the good ones.
+    write(&root.join("bad/random.bin"), noise(64 * 1024, 7));
+    write(&root.join("bad/not-really.pdf"), "This file only pretends to be a PDF.\n");
+    let mut soup = b"header ".to_vec();
+    soup.extend(noise(4096, 11).iter().map(|b| b | 0x80));
+    write(&root.join("bad/broken-encoding.txt"), soup);
+    write(&root.join("bad/empty.md"), "");
+    write(&root.join("bad/huge.txt"), "all work and no play makes a dull log line\n".repeat(20 * 1024 * 1024 / 43 + 1));
+    std::os::unix::fs::symlink(&root, root.join("bad/loop")).unwrap();
+    write(&root.join("good/later.md"), "# Parking\n\nStaff parking permits are renewed every April at reception.\n");
+
+    let second = brain.command(&["index", "--json"]).output().unwrap();
+    assert!(second.status.success(), "index must exit 0 despite bad files: {}", String::from_utf8_lossy(&second.stderr));
+
+    let status = brain.json(&["status"]);
+    let failures: Vec<(String, String)> = status["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
+        .collect();
+    let reason = |name: &str| {
+        failures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, e)| e.clone())
+            .unwrap_or_else(|| panic!("{name} is not listed as failed: {failures:?}"))
+    };
+    assert!(reason("random.bin").contains("binary content"), "{failures:?}");
+    assert!(reason("not-really.pdf").starts_with("not a PDF"), "{failures:?}");
+    assert!(reason("broken-encoding.txt").contains("invalid UTF-8"), "{failures:?}");
+    assert!(reason("empty.md").contains("empty file"), "{failures:?}");
+    assert!(reason("huge.txt").starts_with("too large"), "{failures:?}");
+    assert!(reason("loop").contains("symlink loop"), "{failures:?}");
+    assert_eq!(failures.len(), 6, "{failures:?}");
+    assert_eq!(status["files"]["indexed"], 3, "{status}");
+    assert!(status["chunks"].as_u64().unwrap() > chunks_before);
+
+    // Every good file is searchable, the ones indexed before the bad files came included.
+    for (query, expected) in [
+        ("laptop and badge for new starters", "onboarding.md"),
+        ("vegetarian lunch menu", "canteen.txt"),
+        ("parking permits renewal", "later.md"),
+    ] {
+        let hits = brain.search(query, "hybrid");
+        assert_eq!(file_name(&hits[0]), expected, "{query}");
+    }
+}
+
+#[test]
+fn missing_and_corrupt_models_name_the_fix() {
+    let real = common::models_dir();
+    // No models at all: a JSON error with a stable code and the command that fixes it.
+    let mut brain = Brain::new();
+    let empty_models = tempfile::tempdir().unwrap();
+    brain.models = empty_models.path().to_path_buf();
+    let docs = tempfile::tempdir().unwrap();
+    write(&docs.path().join("drills.md"), "# Fire drills\n\nFire drills happen on the first Monday of every month at 11:00.\n");
+    brain.add_folder(docs.path());
+    let out = brain.command(&["index", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "model_missing", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("brain models fetch"), "{err}");
+
+    // A damaged copy of the pinned LLM is caught before llama.cpp sees it.
+    let models = tempfile::tempdir().unwrap();
+    for entry in ["all-MiniLM-L6-v2-int8", "onnxruntime"] {
+        std::os::unix::fs::symlink(real.join(entry), models.path().join(entry)).unwrap();
+    }
+    let gguf = std::fs::read(real.join("SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
+    std::fs::write(models.path().join("SmolLM2-135M-Instruct.Q4_1.gguf"), &gguf[..gguf.len() / 2]).unwrap();
+    brain.models = models.path().to_path_buf();
+    brain.run(&["index"]);
+    let out = brain.command(&["ask", "When do fire drills happen?", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "model_corrupt", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("brain models fetch"), "{err}");
+
+    // Any GGUF the user points at is used instead of the default, and a non-GGUF is refused.
+    let not_gguf = models.path().join("notes.gguf");
+    std::fs::write(&not_gguf, "hello").unwrap();
+    let out = brain.command(&["ask", "When do fire drills happen?", "--json", "--llm", not_gguf.to_str().unwrap()]).output().unwrap();
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "model_corrupt", "{err}");
+    let answer = brain.json(&["ask", "When do fire drills happen?", "--llm", real.join("SmolLM2-135M-Instruct.Q4_1.gguf").to_str().unwrap()]);
+    assert!(answer["answer"].as_str().is_some(), "{answer}");
+}
