@@ -354,3 +354,111 @@ fn in_list(column: &str, values: &[String]) -> String {
     let list: Vec<String> = values.iter().map(|v| sql_string(v)).collect();
     format!("{column} IN ({})", list.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(path: &str, hash: &str, chunks: u32) -> DocumentRecord {
+        DocumentRecord {
+            path: path.into(),
+            folder: "/docs".into(),
+            hash: Some(hash.into()),
+            size: 1,
+            mtime_ns: 1,
+            status: DocStatus::Indexed,
+            error: None,
+            format: Some("text".into()),
+            chunks,
+            updated_ms: 0,
+        }
+    }
+
+    fn chunk(path: &str, hash: &str, ordinal: u32, text: &str, vector: [f32; 4]) -> ChunkRecord {
+        ChunkRecord {
+            id: format!("{path}#{ordinal}"),
+            path: path.into(),
+            doc_hash: hash.into(),
+            ordinal,
+            text: text.into(),
+            context: Some("Title".into()),
+            location: "{\"page\":1}".into(),
+            chunk_hash: format!("{hash}-{ordinal}"),
+            vector: vector.to_vec(),
+        }
+    }
+
+    fn write_doc(path: &str, hash: &str, chunks: Vec<ChunkRecord>) -> WriteBatch {
+        WriteBatch { documents: vec![DocumentWrite { record: doc(path, hash, chunks.len() as u32), chunks: Some(chunks) }], removed: vec![] }
+    }
+
+    fn paths(hits: &[Hit]) -> Vec<&str> {
+        hits.iter().map(|h| h.path.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn write_search_replace_and_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 4).await.unwrap();
+        store
+            .write(write_doc("/docs/a.txt", "h1", vec![
+                chunk("/docs/a.txt", "h1", 0, "zebra crossings are striped", [1.0, 0.0, 0.0, 0.0]),
+                chunk("/docs/a.txt", "h1", 1, "lions hunt at night", [0.0, 1.0, 0.0, 0.0]),
+            ]))
+            .await
+            .unwrap();
+        store.refresh_indexes().await.unwrap();
+        // Rows added after the full-text index was built must be searchable too.
+        store
+            .write(write_doc("/docs/sub/b.txt", "h2", vec![chunk("/docs/sub/b.txt", "h2", 0, "penguins swim in cold water", [0.0, 0.0, 1.0, 0.0])]))
+            .await
+            .unwrap();
+
+        let by_vector = store.search_vector(&[0.0, 0.0, 0.9, 0.1], 3, &SearchFilter::default()).await.unwrap();
+        assert_eq!(by_vector[0].path, "/docs/sub/b.txt");
+        assert!(by_vector[0].similarity.unwrap() > 0.9);
+        let by_keyword = store.search_keyword("penguins", 3, &SearchFilter::default(), None).await.unwrap();
+        assert_eq!(paths(&by_keyword), vec!["/docs/sub/b.txt"]);
+        let stemmed = store.search_keyword("zebra crossing", 3, &SearchFilter::default(), None).await.unwrap();
+        assert_eq!(stemmed[0].id, "/docs/a.txt#0");
+        let hybrid = store.search(SearchMode::Hybrid, "lions", Some(&[0.0, 1.0, 0.0, 0.0]), 3, &SearchFilter::default()).await.unwrap();
+        assert_eq!(hybrid[0].id, "/docs/a.txt#1", "agreeing lists put the chunk first");
+        let filtered = store
+            .search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter { folder: Some("/docs/sub".into()) })
+            .await
+            .unwrap();
+        assert_eq!(paths(&filtered), vec!["/docs/sub/b.txt"]);
+
+        // Re-indexing a file with fewer chunks leaves none of the old ones.
+        store.write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        assert_eq!(store.chunk_count().await.unwrap(), 2);
+        assert!(store.search_keyword("lions", 3, &SearchFilter::default(), None).await.unwrap().is_empty());
+        let reused = store.vectors_by_chunk_hash(&["/docs/a.txt".into()]).await.unwrap();
+        assert_eq!(reused.get("h3-0").map(Vec::as_slice), Some(&[1.0, 0.0, 0.0, 0.0][..]));
+
+        store.write(WriteBatch { documents: vec![], removed: vec!["/docs/a.txt".into()] }).await.unwrap();
+        assert_eq!(store.chunk_count().await.unwrap(), 1);
+        assert_eq!(store.documents().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn orphans_from_an_interrupted_write_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 4).await.unwrap();
+        store.write(write_doc("/docs/a.txt", "h1", vec![chunk("/docs/a.txt", "h1", 0, "kept", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        // Chunks committed for a new version whose document row never got written (a crash).
+        let mut batch = write_doc("/docs/b.txt", "h2", vec![chunk("/docs/b.txt", "h2", 0, "orphan", [0.0, 1.0, 0.0, 0.0])]);
+        batch.documents[0].record.status = DocStatus::Pending;
+        store.write(batch).await.unwrap();
+        let documents = store.documents().await.unwrap();
+        assert_eq!(store.remove_orphan_chunks(&documents).await.unwrap(), 1);
+        assert_eq!(store.chunk_count().await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn reopening_with_another_dimension_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path(), 4).await.unwrap();
+        assert!(matches!(Store::open(dir.path(), 8).await, Err(StoreError::DimensionMismatch { found: 4, expected: 8 })));
+    }
+}
