@@ -150,6 +150,12 @@ enum EvalCommand {
 }
 
 fn main() {
+    // Behave like other Unix tools when the reader goes away (`brain search x | head`): end
+    // quietly instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let json = wants_json(&cli.command);

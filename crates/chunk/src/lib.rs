@@ -181,8 +181,8 @@ mod tests {
 
     #[test]
     fn overlap_repeats_text() {
-        let text: String = (1..=30).map(|i| format!("w{i} ")).collect();
-        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 14, overlap_tokens: 4 });
+        let text: String = (1..=150).map(|i| format!("w{i} ")).collect();
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 48, overlap_tokens: 8 });
         let chunks = chunker.chunk(&doc(Format::Text, &text));
         assert!(chunks.len() >= 3);
         let first_last_word = chunks[0].text.split_whitespace().last().unwrap();

@@ -87,7 +87,7 @@ impl Role {
 }
 
 /// Sampling settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GenerateOptions {
     pub max_tokens: u32,
     /// 0 = greedy (deterministic).
@@ -95,11 +95,13 @@ pub struct GenerateOptions {
     pub seed: u32,
     /// Penalise repeating recent tokens (1.0 = off); small models loop without it.
     pub repeat_penalty: f32,
+    /// Stop as soon as the output contains one of these (it is not included in the output).
+    pub stop: Vec<String>,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { max_tokens: 384, temperature: 0.0, seed: 42, repeat_penalty: 1.15 }
+        GenerateOptions { max_tokens: 384, temperature: 0.0, seed: 42, repeat_penalty: 1.15, stop: Vec::new() }
     }
 }
 
@@ -107,6 +109,8 @@ impl Default for GenerateOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
     EndOfText,
+    /// One of the stop strings appeared.
+    StopString,
     MaxTokens,
     ContextFull,
     Cancelled,
@@ -315,7 +319,7 @@ fn run_job(
         }
     }
 
-    let options = job.options;
+    let options = &job.options;
     let mut samplers = vec![LlamaSampler::penalties(vocab.n_tokens(), 64, options.repeat_penalty, 0.0, 0.0)];
     if options.temperature > 0.0 {
         samplers.extend([
@@ -329,6 +333,7 @@ fn run_job(
     }
     let mut sampler = LlamaSampler::chain_simple(samplers);
     let mut decoder = Utf8Stream::default();
+    let mut stops = StopMatcher::new(&options.stop);
     let mut generated = 0usize;
     let mut first_token_at = None;
     let mut position = prompt_tokens;
@@ -349,11 +354,15 @@ fn run_job(
         }
         generated += 1;
         let piece = decoder.push(&vocab.token_to_piece(token, false, None));
-        if !piece.is_empty() {
+        let (ready, stopped) = stops.push(&piece);
+        if !ready.is_empty() {
             first_token_at.get_or_insert_with(|| job.started.elapsed());
-            if events.send(Event::Token(piece)).is_err() {
+            if events.send(Event::Token(ready)).is_err() {
                 break StopReason::Cancelled;
             }
+        }
+        if stopped {
+            break StopReason::StopString;
         }
         batch.clear();
         batch.add(token, position as i32, &[0], true).map_err(|e| generate_error(&e))?;
@@ -361,7 +370,52 @@ fn run_job(
         position += 1;
         logits_index = 0;
     };
+    let rest = stops.finish();
+    if !rest.is_empty() {
+        first_token_at.get_or_insert_with(|| job.started.elapsed());
+        let _ = events.send(Event::Token(rest));
+    }
     Ok(stats(&job, prompt_tokens, generated, first_token_at, stop))
+}
+
+/// Holds back output that could be the start of a stop string, so a stop string is never
+/// streamed to the caller, even in part.
+struct StopMatcher<'a> {
+    stops: &'a [String],
+    held: String,
+}
+
+impl<'a> StopMatcher<'a> {
+    fn new(stops: &'a [String]) -> Self {
+        StopMatcher { stops, held: String::new() }
+    }
+
+    /// Add generated text; returns the text safe to emit and whether a stop string appeared.
+    fn push(&mut self, piece: &str) -> (String, bool) {
+        self.held.push_str(piece);
+        if let Some(at) = self.stops.iter().filter(|s| !s.is_empty()).filter_map(|s| self.held.find(s.as_str())).min() {
+            let out = self.held[..at].to_string();
+            self.held.clear();
+            return (out, true);
+        }
+        // Keep the longest suffix that is a prefix of some stop string.
+        let keep = self
+            .stops
+            .iter()
+            .flat_map(|s| (1..s.len()).filter(|&n| s.is_char_boundary(n)).map(move |n| &s[..n]))
+            .filter(|prefix| self.held.ends_with(prefix))
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        let emit_to = self.held.len() - keep;
+        let out = self.held[..emit_to].to_string();
+        self.held.drain(..emit_to);
+        (out, false)
+    }
+
+    fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
 }
 
 fn stats(job: &Job, prompt_tokens: usize, generated: usize, first: Option<Duration>, stop: StopReason) -> GenerationStats {
@@ -416,6 +470,19 @@ mod tests {
         assert_eq!(s.push(&euro[..1]), "");
         assert_eq!(s.push(&euro[1..]), "€");
         assert_eq!(s.push(b"ok"), "ok");
+    }
+
+    #[test]
+    fn stop_strings_are_cut_and_never_streamed() {
+        let stops = vec!["\nQuestion:".to_string()];
+        let mut m = StopMatcher::new(&stops);
+        assert_eq!(m.push("The answer is 4"), ("The answer is 4".into(), false));
+        assert_eq!(m.push(".\nQue"), (".".into(), false), "a possible stop start is held back");
+        assert_eq!(m.push("stion: next"), ("".into(), true));
+        let mut m = StopMatcher::new(&stops);
+        assert_eq!(m.push("line\nQ"), ("line".into(), false));
+        assert_eq!(m.push("uick"), ("".into(), false));
+        assert_eq!(m.finish(), "\nQuick", "held text that was no stop comes out at the end");
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Store {
         let db = lancedb::connect(&uri).execute().await?;
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
-        let found = vector_dimension(&chunks.schema().await?);
+        let found = vector_dimension(chunks.schema().await?.as_ref());
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
@@ -416,7 +416,7 @@ mod tests {
 
         let by_vector = store.search_vector(&[0.0, 0.0, 0.9, 0.1], 3, &SearchFilter::default()).await.unwrap();
         assert_eq!(by_vector[0].path, "/docs/sub/b.txt");
-        assert!(by_vector[0].similarity.unwrap() > 0.9);
+        assert!((by_vector[0].similarity.unwrap() - 0.9).abs() < 1e-5, "similarity is the dot product with the stored vector");
         let by_keyword = store.search_keyword("penguins", 3, &SearchFilter::default(), None).await.unwrap();
         assert_eq!(paths(&by_keyword), vec!["/docs/sub/b.txt"]);
         let stemmed = store.search_keyword("zebra crossing", 3, &SearchFilter::default(), None).await.unwrap();

@@ -187,7 +187,7 @@ pub(crate) fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'
         .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or not text")))
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+pub(crate) fn typed_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
@@ -202,13 +202,13 @@ pub(crate) fn documents_from_batch(b: &RecordBatch) -> Result<Vec<DocumentRecord
     let path = string_column(b, "path")?;
     let folder = string_column(b, "folder")?;
     let hash = string_column(b, "hash")?;
-    let size = column::<UInt64Array>(b, "size")?;
-    let mtime = column::<Int64Array>(b, "mtime_ns")?;
+    let size = typed_column::<UInt64Array>(b, "size")?;
+    let mtime = typed_column::<Int64Array>(b, "mtime_ns")?;
     let status = string_column(b, "status")?;
     let error = string_column(b, "error")?;
     let format = string_column(b, "format")?;
-    let chunks = column::<UInt32Array>(b, "chunks")?;
-    let updated = column::<Int64Array>(b, "updated_ms")?;
+    let chunks = typed_column::<UInt32Array>(b, "chunks")?;
+    let updated = typed_column::<Int64Array>(b, "updated_ms")?;
     (0..b.num_rows())
         .map(|i| {
             Ok(DocumentRecord {
@@ -240,4 +240,3 @@ pub(crate) fn f32_values(list: &FixedSizeListArray, i: usize) -> Vec<f32> {
         .unwrap_or_default()
 }
 
-pub(crate) use column as typed_column;
