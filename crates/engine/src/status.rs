@@ -2,16 +2,20 @@
 
 use std::collections::HashMap;
 
-use brain_store::DocStatus;
+use std::path::PathBuf;
+
+use brain_store::{DocStatus, DocumentRecord};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::Engine;
+use crate::{Engine, sync};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileCounts {
     pub indexed: usize,
     pub failed: usize,
+    /// Files on disk not yet (re)indexed, and indexed files no longer on disk: the work the
+    /// next sync will do.
     pub pending: usize,
 }
 
@@ -46,6 +50,27 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     } else {
         (Vec::new(), 0)
     };
+    // Pending work: what a sync would do now (a metadata-only walk, no file is read).
+    let present: Vec<PathBuf> = folders.iter().filter(|f| f.path.is_dir()).map(|f| f.path.clone()).collect();
+    let missing: Vec<PathBuf> = folders.iter().filter(|f| !f.path.is_dir()).map(|f| f.path.clone()).collect();
+    let settings = engine.settings();
+    let walk = tokio::task::spawn_blocking(move || sync::walk(&present, &settings))
+        .await
+        .map_err(|e| crate::EngineError::Internal(e.to_string()))?;
+    let by_path: HashMap<String, DocumentRecord> = documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
+    let plan = sync::plan(&walk, &by_path, &missing);
+    let mut pending_per_folder: HashMap<String, usize> = HashMap::new();
+    for f in &plan.queue {
+        *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;
+    }
+    for f in &plan.failures {
+        *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;
+    }
+    for p in &plan.removed {
+        if let Some(d) = by_path.get(p) {
+            *pending_per_folder.entry(d.folder.clone()).or_default() += 1;
+        }
+    }
     let mut per_folder: HashMap<&str, FileCounts> = HashMap::new();
     let mut total = FileCounts::default();
     let mut failures = Vec::new();
@@ -61,11 +86,12 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
                 total.failed += 1;
                 failures.push(FailedFile { path: d.path.clone(), error: d.error.clone().unwrap_or_default() });
             }
-            DocStatus::Pending => {
-                counts.pending += 1;
-                total.pending += 1;
-            }
+            DocStatus::Pending => {}
         }
+    }
+    for (folder, n) in &pending_per_folder {
+        per_folder.entry(folder.as_str()).or_default().pending += n;
+        total.pending += n;
     }
     failures.sort_by(|a, b| a.path.cmp(&b.path));
     let folders = folders

@@ -163,6 +163,48 @@ pub(crate) fn human_bytes(n: u64) -> String {
     if n as f64 >= MB { format!("{:.1} MB", n as f64 / MB) } else { format!("{:.1} KB", n as f64 / 1024.0) }
 }
 
+/// What a sync has to do: the difference between the disk and the index.
+pub(crate) struct Plan {
+    /// New or changed files.
+    pub queue: Vec<DiskFile>,
+    /// Walk failures not yet recorded (or recorded with another reason).
+    pub failures: Vec<WalkFailure>,
+    /// Indexed paths no longer on disk.
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+}
+
+/// Compare a walk with the index. `missing`: registered folders not on disk, whose files are
+/// kept (an unplugged drive must not empty the index).
+pub(crate) fn plan(walk: &Walk, existing: &HashMap<String, DocumentRecord>, missing: &[PathBuf]) -> Plan {
+    let mut on_disk: HashSet<String> = HashSet::new();
+    let mut plan = Plan { queue: Vec::new(), failures: Vec::new(), removed: Vec::new(), unchanged: 0 };
+    for file in &walk.files {
+        let key = file.path.display().to_string();
+        match existing.get(&key) {
+            Some(d) if d.size == file.size && d.mtime_ns == file.mtime_ns && d.status != DocStatus::Pending => plan.unchanged += 1,
+            _ => plan.queue.push(file.clone()),
+        }
+        on_disk.insert(key);
+    }
+    for f in &walk.failures {
+        let key = f.path.display().to_string();
+        match existing.get(&key) {
+            Some(d) if d.status == DocStatus::Failed && d.error.as_deref() == Some(f.error.as_str()) && d.size == f.size => plan.unchanged += 1,
+            _ => plan.failures.push(f.clone()),
+        }
+        on_disk.insert(key);
+    }
+    plan.removed = existing
+        .values()
+        .filter(|d| !on_disk.contains(&d.path))
+        .filter(|d| !missing.iter().any(|m| Path::new(&d.folder) == m))
+        .map(|d| d.path.clone())
+        .collect();
+    plan.removed.sort();
+    plan
+}
+
 /// The result of preparing one file.
 enum Prepared {
     /// Same content as indexed: only size/mtime change.
@@ -205,70 +247,51 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
     }
     let store = engine.store().await?;
     let existing = store.documents().await?;
-    let orphans = store.remove_orphan_chunks(&existing).await?;
-    if orphans > 0 {
-        tracing::info!(orphans, "removed chunks left by an interrupted sync");
-    }
     let existing: HashMap<String, DocumentRecord> = existing.into_iter().map(|d| (d.path.clone(), d)).collect();
+    let plan = plan(&walk, &existing, &missing);
+    let mut summary = SyncSummary { files: walk.files.len() + walk.failures.len(), unchanged: plan.unchanged, ..Default::default() };
+    engine.emit(IndexEvent::Scanned {
+        files: summary.files,
+        queued: plan.queue.len() + plan.failures.len(),
+        removed: plan.removed.len(),
+    });
 
-    let mut summary = SyncSummary { files: walk.files.len() + walk.failures.len(), ..Default::default() };
-    let mut on_disk: HashSet<String> = HashSet::new();
-    let mut queue: Vec<DiskFile> = Vec::new();
-    for file in &walk.files {
-        let key = file.path.display().to_string();
-        on_disk.insert(key.clone());
-        match existing.get(&key) {
-            Some(d) if d.size == file.size && d.mtime_ns == file.mtime_ns && d.status != DocStatus::Pending => summary.unchanged += 1,
-            _ => queue.push(file.clone()),
-        }
-    }
-    let mut walk_failures = Vec::new();
-    for f in &walk.failures {
-        let key = f.path.display().to_string();
-        on_disk.insert(key.clone());
-        match existing.get(&key) {
-            Some(d) if d.status == DocStatus::Failed && d.error.as_deref() == Some(f.error.as_str()) && d.size == f.size => {
-                summary.unchanged += 1
-            }
-            _ => walk_failures.push(f.clone()),
-        }
-    }
-    let registered: Vec<&Path> = folders.iter().map(|f| f.path.as_path()).collect();
-    let removed: Vec<String> = existing
-        .values()
-        .filter(|d| !on_disk.contains(&d.path))
-        // Files of a folder that is registered but not mounted stay until it comes back.
-        .filter(|d| !missing.iter().any(|m| Path::new(&d.folder) == m && registered.contains(&m.as_path())))
-        .map(|d| d.path.clone())
-        .collect();
-    engine.emit(IndexEvent::Scanned { files: summary.files, queued: queue.len() + walk_failures.len(), removed: removed.len() });
-
-    if !removed.is_empty() {
-        store.write(WriteBatch { documents: Vec::new(), removed: removed.clone() }).await?;
-        for path in &removed {
-            engine.emit(IndexEvent::FileRemoved { path: path.clone() });
-        }
-        summary.removed = removed.len();
-    }
-    if !walk_failures.is_empty() {
-        let documents = walk_failures
+    if !plan.failures.is_empty() {
+        let documents = plan
+            .failures
             .iter()
             .map(|f| DocumentWrite { record: failed_record(&f.path, &f.folder, None, f.size, f.mtime_ns, f.error.clone()), chunks: Some(Vec::new()) })
             .collect();
         store.write(WriteBatch { documents, removed: Vec::new() }).await?;
-        for f in &walk_failures {
+        for f in &plan.failures {
             engine.emit(IndexEvent::FileFailed { path: f.path.display().to_string(), error: f.error.clone() });
         }
-        summary.failed += walk_failures.len();
+        summary.failed += plan.failures.len();
     }
 
+    // New and changed files go first and removals after, so that a renamed or moved file finds
+    // the vectors of its old path still there to reuse.
+    let queue = plan.queue;
     let total = queue.len();
     if total > 0 {
         let embedder = engine.index_embedder().await?;
         let chunker = engine.chunker().await?;
         process_queue(engine, &store, &embedder, &chunker, &settings, queue, &existing, cancel, &mut summary).await?;
     }
-    if summary.indexed + summary.removed + summary.failed > 0 {
+    if !plan.removed.is_empty() && !cancel.load(Ordering::Relaxed) {
+        store.write(WriteBatch { documents: Vec::new(), removed: plan.removed.clone() }).await?;
+        for path in &plan.removed {
+            engine.emit(IndexEvent::FileRemoved { path: path.clone() });
+        }
+        summary.removed = plan.removed.len();
+    }
+    // Chunks left by a sync killed between its two commits. Removed last: until now they were
+    // a cache the queue could take vectors from.
+    let orphans = store.remove_orphan_chunks(&store.documents().await?).await?;
+    if orphans > 0 {
+        tracing::info!(orphans, "removed chunks left by an interrupted sync");
+    }
+    if summary.indexed + summary.removed + summary.failed + orphans > 0 {
         store.refresh_indexes().await?;
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -315,16 +338,16 @@ async fn process_queue(
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?
         };
-        // Vectors of chunks we already have (same text in an edited file, or a renamed file's).
-        let reuse_paths: Vec<String> = prepared
+        // Vectors of chunks we already have: unchanged text in an edited file, a renamed or
+        // copied file, or what a killed sync stored before it died.
+        let hashes: Vec<String> = prepared
             .iter()
-            .filter_map(|p| match p {
-                Prepared::Chunks { record, .. } => Some(record.path.clone()),
-                _ => None,
+            .flat_map(|p| match p {
+                Prepared::Chunks { chunks, .. } => chunks.iter().map(|c| c.hash.clone()).collect(),
+                _ => Vec::new(),
             })
-            .filter(|p| existing.contains_key(p))
             .collect();
-        let mut known = store.vectors_by_chunk_hash(&reuse_paths).await?;
+        let mut known = store.vectors_by_chunk_hash(&hashes).await?;
         let (writes, events, stats) = {
             let embedder = Arc::clone(embedder);
             let known = std::mem::take(&mut known);

@@ -481,8 +481,9 @@ mod tests {
         assert_eq!(m.push("stion: next"), ("".into(), true));
         let mut m = StopMatcher::new(&stops);
         assert_eq!(m.push("line\nQ"), ("line".into(), false));
-        assert_eq!(m.push("uick"), ("".into(), false));
-        assert_eq!(m.finish(), "\nQuick", "held text that was no stop comes out at the end");
+        assert_eq!(m.push("uick"), ("\nQuick".into(), false), "held text that turns out not to be a stop comes out");
+        assert_eq!(m.push("\nQu"), ("".into(), false));
+        assert_eq!(m.finish(), "\nQu", "held text comes out at the end");
     }
 
     #[test]

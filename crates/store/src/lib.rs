@@ -224,15 +224,21 @@ impl Store {
         Ok(out)
     }
 
-    /// Stored vectors of the chunks of these files, by chunk hash: a re-indexed or renamed file
-    /// re-embeds only chunks whose text is new.
-    pub async fn vectors_by_chunk_hash(&self, paths: &[String]) -> Result<HashMap<String, Vec<f32>>> {
+    /// Stored vectors for these chunk hashes (equal hash, equal embedded text, equal vector):
+    /// an edited, renamed or copied file re-embeds only chunks whose text is new.
+    pub async fn vectors_by_chunk_hash(&self, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>> {
         let mut out = HashMap::new();
-        for group in paths.chunks(256) {
+        if hashes.is_empty() || self.chunks.count_rows(None).await? == 0 {
+            return Ok(out);
+        }
+        let mut unique: Vec<String> = hashes.to_vec();
+        unique.sort();
+        unique.dedup();
+        for group in unique.chunks(512) {
             let batches: Vec<RecordBatch> = self
                 .chunks
                 .query()
-                .only_if(in_list("path", group))
+                .only_if(in_list("chunk_hash", group))
                 .select(Select::columns(&["chunk_hash", "vector"]))
                 .execute()
                 .await?
@@ -433,7 +439,8 @@ mod tests {
         store.write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
         assert_eq!(store.chunk_count().await.unwrap(), 2);
         assert!(store.search_keyword("lions", 3, &SearchFilter::default(), None).await.unwrap().is_empty());
-        let reused = store.vectors_by_chunk_hash(&["/docs/a.txt".into()]).await.unwrap();
+        let reused = store.vectors_by_chunk_hash(&["h3-0".into(), "h1-1".into()]).await.unwrap();
+        assert_eq!(reused.len(), 1, "the replaced chunk's vector is gone");
         assert_eq!(reused.get("h3-0").map(Vec::as_slice), Some(&[1.0, 0.0, 0.0, 0.0][..]));
 
         store.write(WriteBatch { documents: vec![], removed: vec!["/docs/a.txt".into()] }).await.unwrap();
