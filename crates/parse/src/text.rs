@@ -10,9 +10,23 @@ pub struct DecodedText {
     pub encoding: Option<&'static str>,
 }
 
-/// Decode a text file: UTF-8, UTF-16 with BOM, or a legacy 8-bit encoding detected from the
-/// content (never assumed). Binary content and byte soup are errors, not mojibake in the index.
+/// Decode a text file: UTF-8, UTF-16 or UTF-32 with BOM, UTF-16 without BOM (recognised by its
+/// zero bytes), or a legacy 8-bit encoding detected from the content (never assumed). Binary
+/// content and byte soup are errors, not mojibake in the index.
 pub fn decode_text(bytes: &[u8]) -> Result<DecodedText, ParseError> {
+    // UTF-32 first: its little-endian BOM begins with UTF-16LE's.
+    if let Some((big_endian, name)) = utf32_bom(bytes) {
+        let text = decode_utf32(&bytes[4..], big_endian).ok_or(ParseError::InvalidText { offset: 4 })?;
+        return finish(text, Some(name));
+    }
+    if let Some(encoding) = bomless_utf16(bytes) {
+        let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+        // Binary data with small 16-bit numbers has the same zero pattern; text has few controls.
+        let controls = text.chars().take(4096).filter(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}')).count();
+        if !had_errors && controls * 50 < text.chars().take(4096).count() {
+            return finish(text.into_owned(), Some(encoding.name()));
+        }
+    }
     if let Some((encoding, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
         let (text, had_errors) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
         if had_errors && encoding != encoding_rs::UTF_8 {
@@ -39,6 +53,45 @@ pub fn decode_text(bytes: &[u8]) -> Result<DecodedText, ParseError> {
             }
             finish(text.into_owned(), Some(encoding.name()))
         }
+    }
+}
+
+fn utf32_bom(bytes: &[u8]) -> Option<(bool, &'static str)> {
+    if bytes.starts_with(&[0xFF, 0xFE, 0, 0]) {
+        Some((false, "UTF-32LE"))
+    } else if bytes.starts_with(&[0, 0, 0xFE, 0xFF]) {
+        Some((true, "UTF-32BE"))
+    } else {
+        None
+    }
+}
+
+/// UTF-32 code units to text; `None` if any is not a Unicode scalar value.
+fn decode_utf32(bytes: &[u8], big_endian: bool) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len() / 4);
+    for unit in bytes.chunks(4) {
+        let unit: [u8; 4] = unit.try_into().ok()?;
+        let value = if big_endian { u32::from_be_bytes(unit) } else { u32::from_le_bytes(unit) };
+        out.push(char::from_u32(value)?);
+    }
+    Some(out)
+}
+
+/// UTF-16 written without a BOM: in mostly-ASCII text every other byte is zero, on one side.
+fn bomless_utf16(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let head = &bytes[..bytes.len().min(4096) & !1];
+    if head.len() < 8 || encoding_rs::Encoding::for_bom(bytes).is_some() {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let zero_even = head.iter().step_by(2).filter(|&&b| b == 0).count();
+    let zero_odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+    if zero_odd * 10 >= pairs * 7 && zero_even * 20 < pairs {
+        Some(encoding_rs::UTF_16LE)
+    } else if zero_even * 10 >= pairs * 7 && zero_odd * 20 < pairs {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
     }
 }
 
@@ -141,6 +194,23 @@ mod tests {
             }
         }
         assert!(matches!(decode_text(&bytes), Err(ParseError::InvalidText { offset: 6 })));
+    }
+
+    #[test]
+    fn utf32_with_bom_and_utf16_without() {
+        let mut le = vec![0xFF, 0xFE, 0, 0];
+        le.extend("Grüße 😀".chars().flat_map(|c| (c as u32).to_le_bytes()));
+        assert_eq!(decode_text(&le).unwrap(), DecodedText { text: "Grüße 😀".into(), encoding: Some("UTF-32LE") });
+        let mut be = vec![0, 0, 0xFE, 0xFF];
+        be.extend("ok".chars().flat_map(|c| (c as u32).to_be_bytes()));
+        assert_eq!(decode_text(&be).unwrap().text, "ok");
+        let plain_le: Vec<u8> = "This is UTF-16 without a BOM.".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(decode_text(&plain_le).unwrap(), DecodedText { text: "This is UTF-16 without a BOM.".into(), encoding: Some("UTF-16LE") });
+        let plain_be: Vec<u8> = "Big endian text here".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(decode_text(&plain_be).unwrap().encoding, Some("UTF-16BE"));
+        let mut bad = vec![0xFF, 0xFE, 0, 0];
+        bad.extend_from_slice(&0x0011_0000u32.to_le_bytes());
+        assert_eq!(decode_text(&bad).unwrap_err(), ParseError::InvalidText { offset: 4 });
     }
 
     #[test]
