@@ -53,6 +53,17 @@ enum Command {
         #[arg(long)]
         rebuild: bool,
     },
+    /// Keep the index in sync with the folders until Ctrl-C/SIGTERM (reconciles first).
+    Watch {
+        /// Print every engine event as one JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every indexed file with its status and chunk texts (diagnostics).
+    Inspect {
+        #[arg(long)]
+        json: bool,
+    },
     /// Search the indexed documents.
     Search {
         query: String,
@@ -94,6 +105,12 @@ enum Command {
         /// Questions to answer (0 skips the LLM).
         #[arg(long, default_value_t = 3)]
         questions: usize,
+        /// Also measure live sync on a copy of the folder: this many edits for freshness.
+        #[arg(long, default_value_t = 0)]
+        live_edits: usize,
+        /// Seconds of watcher idle time for the idle-CPU figure (with --live-edits).
+        #[arg(long, default_value_t = 60)]
+        idle_secs: u64,
         #[arg(long)]
         json: bool,
     },
@@ -186,6 +203,7 @@ fn wants_json(command: &Command) -> bool {
         | Command::Search { json, .. }
         | Command::Ask { json, .. }
         | Command::Status { json }
+        | Command::Inspect { json }
         | Command::Bench { json, .. }
         | Command::Eval(EvalCommand::Beir { json, .. })
         | Command::Models(ModelsCommand::Status { json })
@@ -279,6 +297,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Index { json, rebuild } => index(&engine, json, rebuild).await,
+        Command::Watch { json } => watch(&engine, json).await,
+        Command::Inspect { json } => {
+            let snapshot = engine.snapshot().await?;
+            if json {
+                print_json(&serde_json::json!({ "documents": snapshot }))?;
+            } else {
+                for d in &snapshot {
+                    println!("{}  {}  {} chunk(s){}", d.status, d.path, d.chunks.len(), d.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default());
+                }
+            }
+            Ok(0)
+        }
         Command::Search { query, k, mode, folder, json } => {
             let results = engine.search(&SearchRequest { query, k, mode, folder }).await?;
             if json {
@@ -344,15 +374,31 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Bench { folder, queries, questions, json } => {
+        Command::Bench { folder, queries, questions, live_edits, idle_secs, json } => {
             let bar = spinner();
-            let options = brain_engine::bench::BenchOptions { queries, questions, ..brain_engine::bench::BenchOptions::new(folder) };
+            let options = brain_engine::bench::BenchOptions { queries, questions, ..brain_engine::bench::BenchOptions::new(&folder) };
             let report = brain_engine::bench::run(&engine, &options, |step| bar.set_message(step.to_string())).await?;
+            let live = if live_edits > 0 {
+                Some(brain_engine::bench::live(&engine, &folder, live_edits, idle_secs, |step| bar.set_message(step.to_string())).await?)
+            } else {
+                None
+            };
             bar.finish_and_clear();
             if json {
-                print_json(&report)?;
+                print_json(&serde_json::json!({ "bench": report, "live": live }))?;
             } else {
                 print_bench(&report);
+                if let Some(l) = &live {
+                    println!(
+                        "freshness: {} edits: write → searchable p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
+                        l.edits, l.freshness_p50_ms, l.freshness_p95_ms, l.freshness_max_ms
+                    );
+                    println!(
+                        "edit cost: one-line edit of {} ({} chunks): {:.0} ms vs {:.0} ms from scratch = {:.2}; {} chunk(s) re-embedded",
+                        l.edit_file, l.edit_file_chunks, l.one_line_edit_ms, l.full_index_ms, l.edit_cost_ratio, l.edit_embedded_chunks
+                    );
+                    println!("idle:      watcher process CPU {:.2}% of one core over {} s", l.idle_cpu_percent, l.idle_seconds);
+                }
             }
             Ok(0)
         }
@@ -470,6 +516,45 @@ async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result<i32
             println!("  failed: {path}: {error}");
         }
     }
+    Ok(0)
+}
+
+async fn watch(engine: &Engine, json: bool) -> anyhow::Result<i32> {
+    let stop = cancel_flag();
+    let mut events = engine.subscribe();
+    let printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if json {
+                        println!("{}", serde_json::to_string(&event).unwrap_or_default());
+                    } else {
+                        match &event {
+                            IndexEvent::FileIndexed { path, chunks } => println!("indexed  {path} ({chunks} chunks)"),
+                            IndexEvent::FileFailed { path, error } => println!("failed   {path}: {error}"),
+                            IndexEvent::FileRemoved { path } => println!("removed  {path}"),
+                            IndexEvent::FolderMissing { path } => println!("missing  {path} (its files are kept)"),
+                            IndexEvent::SyncFailed { error, .. } => println!("error    {error}"),
+                            IndexEvent::Idle(s) if s.indexed + s.failed + s.removed > 0 => {
+                                println!("idle     {} indexed, {} failed, {} removed in {} ms", s.indexed, s.failed, s.removed, s.elapsed_ms)
+                            }
+                            _ => {}
+                        }
+                    }
+                    let _ = std::io::stdout().flush();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("(missed {n} events)"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    if !json {
+        eprintln!("watching {} folder(s); Ctrl-C to stop", engine.folders()?.len());
+    }
+    engine.watch(stop).await?;
+    // Let the printer drain what the last sync published.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    printer.abort();
     Ok(0)
 }
 

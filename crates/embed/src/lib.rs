@@ -123,7 +123,13 @@ impl Embedder {
         let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
             .with_pooling(pooling)
             .with_quantization(QuantizationMode::Static);
-        let mut init = InitOptionsUserDefined::new().with_environment(environment).with_max_length(options.max_length);
+        // ONNX Runtime's workers spin while waiting for work; on a desktop that is also parsing
+        // files (or running anything else) spinning threads steal the cores they wait for.
+        let mut init = InitOptionsUserDefined::new()
+            .with_environment(environment)
+            .with_max_length(options.max_length)
+            .with_session_config("session.intra_op.allow_spinning", "0")
+            .with_session_config("session.inter_op.allow_spinning", "0");
         if let Some(threads) = options.threads {
             init = init.with_intra_threads(threads);
         }

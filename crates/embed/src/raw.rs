@@ -28,6 +28,8 @@ impl RawModel {
             .map_err(|e| error(e.to_string()))?
             .with_intra_threads(threads)
             .map_err(|e| error(e.to_string()))?
+            .with_config_entry("session.intra_op.allow_spinning", "0")
+            .map_err(|e| error(e.to_string()))?
             .commit_from_file(Path::new(&model_path))
             .map_err(|e| error(e.to_string()))?;
         let needs_token_type_ids = session.inputs().iter().any(|i| i.name() == "token_type_ids");

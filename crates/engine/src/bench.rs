@@ -240,3 +240,159 @@ mod tests {
         assert_eq!(percentile(&[], 50.0), 0.0);
     }
 }
+
+/// Live-sync figures: how fast an edit becomes searchable, what a small edit costs, and what
+/// the idle watcher costs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveFigures {
+    pub edits: usize,
+    /// From a file's write to the moment a keyword search finds its new text.
+    pub freshness_p50_ms: f64,
+    pub freshness_p95_ms: f64,
+    pub freshness_max_ms: f64,
+    /// The largest text file of the folder, indexed alone from scratch, then with one line edited.
+    pub edit_file: String,
+    pub edit_file_chunks: usize,
+    pub full_index_ms: f64,
+    pub one_line_edit_ms: f64,
+    /// one_line_edit_ms / full_index_ms.
+    pub edit_cost_ratio: f64,
+    /// Chunks re-embedded after the one-line edit.
+    pub edit_embedded_chunks: usize,
+    pub idle_seconds: u64,
+    /// CPU time of the whole process over the idle period, as % of one core.
+    pub idle_cpu_percent: f64,
+}
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+/// Copy the documents of `from` (not hidden, not ignored, under the size limit) into `to`.
+fn copy_documents(from: &Path, to: &Path, max_file_size: u64) -> Result<Vec<PathBuf>> {
+    let mut copied = Vec::new();
+    for entry in ignore::WalkBuilder::new(from).require_git(false).build().filter_map(|e| e.ok()) {
+        if !entry.file_type().is_some_and(|t| t.is_file()) || entry.metadata().map_or(true, |m| m.len() > max_file_size) {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let target = to.join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+        }
+        std::fs::copy(entry.path(), &target).map_err(|e| EngineError::io(&target, e))?;
+        copied.push(target);
+    }
+    Ok(copied)
+}
+
+fn is_text_document(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "txt" | "markdown" | "rst"))
+}
+
+/// Measure live sync on a copy of `folder` (the folder itself is never modified).
+pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, mut progress: impl FnMut(&str)) -> Result<LiveFigures> {
+    let folder = std::fs::canonicalize(folder).map_err(|_| EngineError::FolderNotFound(folder.to_path_buf()))?;
+    let scratch = tempfile::tempdir().map_err(|e| EngineError::io(std::env::temp_dir(), e))?;
+    let copy_dir = scratch.path().join("docs");
+    let copied = copy_documents(&folder, &copy_dir, engine.settings().max_file_size)?;
+    let mut texts: Vec<PathBuf> = copied.iter().filter(|p| is_text_document(p)).cloned().collect();
+    texts.sort();
+    if texts.is_empty() {
+        return Err(EngineError::InvalidArgument(format!("{} holds no .md/.txt file to edit", folder.display())));
+    }
+    let open_scratch = |name: &str| -> Result<Engine> {
+        let engine_copy = Engine::open(EngineOptions { data_dir: scratch.path().join(name), models_dir: engine.options().models_dir.clone() })?;
+        Ok(engine_copy)
+    };
+    let bench = Arc::new(open_scratch("live-index")?);
+    bench.update_settings(engine.settings()).await?;
+    bench.add_folders(&[copy_dir.clone()])?;
+    bench.embedder().await?;
+    progress("indexing the copy");
+    bench.sync(&AtomicBool::new(false)).await?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (bench, stop) = (Arc::clone(&bench), Arc::clone(&stop));
+        tokio::spawn(async move { bench.watch(stop).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+
+    progress("measuring freshness");
+    let mut latencies = Vec::new();
+    for i in 0..edits {
+        let file = &texts[i % texts.len()];
+        let token = format!("zqxfresh{i}");
+        let mut content = std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?;
+        content.push_str(&format!("\n\nFreshness probe {token}.\n"));
+        let started = Instant::now();
+        std::fs::write(file, content).map_err(|e| EngineError::io(file, e))?;
+        let request = SearchRequest { query: token.clone(), k: 1, mode: Some(SearchMode::Keyword), folder: None };
+        loop {
+            let hits = bench.search(&request).await?;
+            if hits.first().is_some_and(|h| Path::new(&h.path) == file.as_path()) {
+                break;
+            }
+            if started.elapsed().as_secs() > 30 {
+                return Err(EngineError::Internal(format!("edit {i} not searchable after 30 s")));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        // Let the watcher go idle so every edit is its own burst.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+
+    progress("measuring idle CPU");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    tokio::time::sleep(std::time::Duration::from_secs(idle_secs)).await;
+    let idle_cpu_percent = (cpu_seconds() - cpu0) / wall0.elapsed().as_secs_f64() * 100.0;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.await.map_err(|e| EngineError::Internal(e.to_string()))??;
+
+    progress("measuring a one-line edit");
+    let largest = texts.iter().max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len())).cloned().expect("non-empty");
+    let alone_dir = scratch.path().join("alone");
+    std::fs::create_dir_all(&alone_dir).map_err(|e| EngineError::io(&alone_dir, e))?;
+    let alone = alone_dir.join(largest.file_name().unwrap_or_default());
+    std::fs::copy(&largest, &alone).map_err(|e| EngineError::io(&alone, e))?;
+    let single = open_scratch("edit-index")?;
+    single.update_settings(engine.settings()).await?;
+    single.add_folders(&[alone_dir.clone()])?;
+    single.embedder().await?;
+    let t = Instant::now();
+    let full = single.sync(&AtomicBool::new(false)).await?;
+    let full_index_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let text = std::fs::read_to_string(&alone).map_err(|e| EngineError::io(&alone, e))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let middle = lines.iter().enumerate().skip(lines.len() / 2).find(|(_, l)| l.split_whitespace().count() > 3).map_or(lines.len() / 2, |(i, _)| i);
+    if let Some(line) = lines.get_mut(middle) {
+        line.push_str(" (edited)");
+    }
+    std::fs::write(&alone, lines.join("\n") + "\n").map_err(|e| EngineError::io(&alone, e))?;
+    let t = Instant::now();
+    let edit = single.sync(&AtomicBool::new(false)).await?;
+    let one_line_edit_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    Ok(LiveFigures {
+        edits: latencies.len(),
+        freshness_p50_ms: percentile(&latencies, 50.0),
+        freshness_p95_ms: percentile(&latencies, 95.0),
+        freshness_max_ms: latencies.last().copied().unwrap_or_default(),
+        edit_file: largest.strip_prefix(&copy_dir).unwrap_or(&largest).display().to_string(),
+        edit_file_chunks: full.chunks,
+        full_index_ms,
+        one_line_edit_ms,
+        edit_cost_ratio: one_line_edit_ms / full_index_ms,
+        edit_embedded_chunks: edit.embedded,
+        idle_seconds: idle_secs,
+        idle_cpu_percent,
+    })
+}

@@ -14,6 +14,8 @@ pub enum IndexEvent {
     FolderMissing { path: String },
     /// The folders were walked and compared with the index.
     Scanned { files: usize, queued: usize, removed: usize },
+    /// A file is new or changed and waits to be indexed.
+    FileQueued { path: String },
     /// A file is being read, parsed and embedded.
     FileIndexing { path: String },
     /// A file is searchable.
@@ -26,6 +28,8 @@ pub enum IndexEvent {
     Progress { done: usize, total: usize },
     /// The sync finished; the index matches the folders.
     Idle(SyncSummary),
+    /// A sync could not run (the watcher keeps going and retries at the next change).
+    SyncFailed { code: String, error: String },
 }
 
 /// The outcome of one sync.
@@ -43,5 +47,8 @@ pub struct SyncSummary {
     pub unchanged: usize,
     /// Chunks written in this sync.
     pub chunks: usize,
+    /// Of those, chunks that had to be embedded (the others reused a stored vector of the same
+    /// text: unchanged parts of an edited file, a renamed file, work saved before a crash).
+    pub embedded: usize,
     pub elapsed_ms: u64,
 }

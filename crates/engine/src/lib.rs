@@ -28,6 +28,7 @@ mod search;
 mod settings;
 mod status;
 mod sync;
+mod watch;
 
 pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use brain_parse::Location;
@@ -67,6 +68,17 @@ pub struct Engine {
     sync_lock: tokio::sync::Mutex<()>,
 }
 
+/// One file as the index holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentSnapshot {
+    pub path: String,
+    pub status: String,
+    pub hash: Option<String>,
+    pub error: Option<String>,
+    /// Chunk texts in order.
+    pub chunks: Vec<String>,
+}
+
 /// What the index was built with; a different embedder means the vectors do not compare.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct IndexMeta {
@@ -79,8 +91,10 @@ const LANCE_DIR: &str = "lancedb";
 
 impl Engine {
     /// Open the engine on a data directory (created if missing). Loads no model.
-    pub fn open(options: EngineOptions) -> Result<Engine> {
+    pub fn open(mut options: EngineOptions) -> Result<Engine> {
         std::fs::create_dir_all(&options.data_dir).map_err(|e| EngineError::io(&options.data_dir, e))?;
+        // One spelling of the data dir: the watcher compares event paths against it.
+        options.data_dir = fsutil::canonical(&options.data_dir)?;
         let settings = Settings::load(&options.data_dir)?;
         settings.validate()?;
         let (events, _) = broadcast::channel(4096);
@@ -324,6 +338,34 @@ impl Engine {
         on_token: impl FnMut(&str) + Send + 'static,
     ) -> Result<Answer> {
         answer::run(self, request, cancel, on_token).await
+    }
+
+    /// Every file in the index with its status and its chunks' texts in order, sorted by path.
+    /// For diagnostics, and for tests that compare an index with a clean rebuild.
+    pub async fn snapshot(&self) -> Result<Vec<DocumentSnapshot>> {
+        if !self.has_index() {
+            return Ok(Vec::new());
+        }
+        let store = self.store().await?;
+        let mut texts = store.chunk_texts().await?;
+        let mut out: Vec<DocumentSnapshot> = store
+            .documents()
+            .await?
+            .into_iter()
+            .map(|d| DocumentSnapshot {
+                chunks: texts.remove(&d.path).unwrap_or_default(),
+                path: d.path,
+                status: d.status.as_str().to_string(),
+                hash: d.hash,
+                error: d.error,
+            })
+            .collect();
+        // Chunks without a document row would be a bug: show them rather than hide them.
+        for (path, chunks) in texts {
+            out.push(DocumentSnapshot { path, status: "orphan".into(), hash: None, error: None, chunks });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
     }
 
     /// Where the index stands: folders, file counts, failures. Loads no model.

@@ -255,6 +255,9 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
         queued: plan.queue.len() + plan.failures.len(),
         removed: plan.removed.len(),
     });
+    for f in &plan.queue {
+        engine.emit(IndexEvent::FileQueued { path: f.path.display().to_string() });
+    }
 
     if !plan.failures.is_empty() {
         let documents = plan
@@ -358,6 +361,7 @@ async fn process_queue(
         summary.indexed += stats.indexed;
         summary.failed += stats.failed;
         summary.chunks += stats.chunks;
+        summary.embedded += stats.embedded;
 
         // Commit the previous batch's write before queuing this one: one write in flight.
         if let Some((handle, events)) = pending_write.take() {
@@ -518,6 +522,7 @@ struct BatchStats {
     indexed: usize,
     failed: usize,
     chunks: usize,
+    embedded: usize,
 }
 
 /// Embed the chunks of a prepared batch (reusing `known` vectors) and build the writes and the
@@ -540,12 +545,13 @@ fn embed_batch(
         }
     }
     let vectors = embedder.embed(&to_embed)?;
+    let embedded = vectors.len();
     let mut by_hash = known;
     by_hash.extend(to_embed_hashes.into_iter().zip(vectors));
 
     let mut writes = Vec::with_capacity(prepared.len());
     let mut events = Vec::with_capacity(prepared.len());
-    let mut stats = BatchStats::default();
+    let mut stats = BatchStats { embedded, ..BatchStats::default() };
     for p in prepared {
         match p {
             Prepared::Touch(record) => {

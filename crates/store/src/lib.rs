@@ -197,6 +197,34 @@ impl Store {
         Ok(removed)
     }
 
+    /// Every chunk's text by file, in chunk order.
+    pub async fn chunk_texts(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .select(Select::columns(&["path", "ordinal", "text"]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut by_path: std::collections::BTreeMap<String, Vec<(u32, String)>> = Default::default();
+        for b in &batches {
+            let path = records::string_column(b, "path")?;
+            let ordinal = records::typed_column::<arrow_array::UInt32Array>(b, "ordinal")?;
+            let text = records::string_column(b, "text")?;
+            for i in 0..b.num_rows() {
+                by_path.entry(path.value(i).to_string()).or_default().push((ordinal.value(i), text.value(i).to_string()));
+            }
+        }
+        Ok(by_path
+            .into_iter()
+            .map(|(p, mut chunks)| {
+                chunks.sort_by_key(|(o, _)| *o);
+                (p, chunks.into_iter().map(|(_, t)| t).collect())
+            })
+            .collect())
+    }
+
     /// Up to `n` chunks, spread evenly over the table: (text, context). For benchmarks.
     pub async fn sample_chunks(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
         let total = self.chunks.count_rows(None).await?;

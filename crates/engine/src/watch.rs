@@ -1,0 +1,176 @@
+//! Live sync: keep the index equal to the folders while the process runs.
+//!
+//! Design: file-system notifications (inotify through `notify`, debounced) only say *that*
+//! something changed; each burst triggers the same reconciliation as `index` (a metadata walk,
+//! then only the difference is processed). One mechanism for start-up, edits, renames, deletions,
+//! `.gitignore` changes and lost events keeps the index provably equal to a clean index; the
+//! walk costs milliseconds for thousands of files, far below embedding costs. Idle, the loop
+//! sleeps on a channel: no polling of the folders.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use notify_debouncer_mini::notify::{RecursiveMode, Watcher};
+use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+
+use crate::error::{EngineError, Result};
+use crate::events::IndexEvent;
+use crate::{Engine, folders, settings::Settings};
+
+/// Quiet time after the last change of a burst before syncing. Short enough for a single edit
+/// to be searchable within a second, long enough to batch an editor's save (write, rename,
+/// chmod) into one sync.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+/// How often the loop looks at the stop flag and at registered folders that are not mounted.
+const TICK: Duration = Duration::from_millis(250);
+const MISSING_FOLDER_CHECK: Duration = Duration::from_secs(5);
+
+impl Engine {
+    /// Reconcile, then keep the index in sync with the registered folders (and with the list of
+    /// folders itself) until `stop` is set. Returns after the sync in progress, if any, has
+    /// stopped at a consistent point.
+    pub async fn watch(&self, stop: Arc<AtomicBool>) -> Result<()> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DebounceEventResult>();
+        let mut debouncer = new_debouncer(DEBOUNCE, move |result| {
+            let _ = tx.send(result);
+        })
+        .map_err(|e| EngineError::Internal(format!("cannot start the file watcher: {e}")))?;
+        let data_dir = self.data_dir().to_path_buf();
+        // The registry and the settings live in the data dir: watching it (not recursively)
+        // picks up folders added or removed by another process, such as the CLI.
+        debouncer
+            .watcher()
+            .watch(&data_dir, RecursiveMode::NonRecursive)
+            .map_err(|e| EngineError::io(&data_dir, e))?;
+        let mut watched: HashSet<PathBuf> = HashSet::new();
+        self.update_watches(debouncer.watcher(), &mut watched);
+
+        self.sync_logged(&stop).await;
+        let mut since_missing_check = Duration::ZERO;
+        while !stop.load(Ordering::Relaxed) {
+            let event = match tokio::time::timeout(TICK, rx.recv()).await {
+                Ok(Some(event)) => Some(event),
+                Ok(None) => break,
+                Err(_) => None,
+            };
+            let mut relevant = false;
+            let mut registry_changed = false;
+            let mut consider = |result: DebounceEventResult| match result {
+                Ok(events) => {
+                    for e in events {
+                        if is_registry_file(&e.path, &data_dir) {
+                            registry_changed = true;
+                            relevant = true;
+                        } else if self.is_relevant(&e.path, &watched) {
+                            relevant = true;
+                        }
+                    }
+                }
+                Err(e) => {
+                    // An overflowed event queue loses changes: a full reconciliation finds them.
+                    tracing::warn!("file watcher error: {e}; resynchronising");
+                    relevant = true;
+                }
+            };
+            if let Some(event) = event {
+                consider(event);
+                while let Ok(more) = rx.try_recv() {
+                    consider(more);
+                }
+            } else {
+                since_missing_check += TICK;
+                if since_missing_check >= MISSING_FOLDER_CHECK {
+                    since_missing_check = Duration::ZERO;
+                    // A folder that appeared (a drive plugged in) or vanished changes what is watched.
+                    registry_changed |= self.watch_set_changed(&watched);
+                    relevant |= registry_changed;
+                }
+            }
+            if registry_changed {
+                self.reload_settings().await;
+                self.update_watches(debouncer.watcher(), &mut watched);
+            }
+            if relevant && !stop.load(Ordering::Relaxed) {
+                self.sync_logged(&stop).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn sync_logged(&self, stop: &AtomicBool) {
+        match self.sync(stop).await {
+            Ok(_) | Err(EngineError::Cancelled) => {}
+            Err(e) => {
+                tracing::warn!("sync failed: {e}");
+                self.emit(IndexEvent::SyncFailed { code: e.code().to_string(), error: e.to_string() });
+            }
+        }
+    }
+
+    /// Folders that should be watched now: registered and present.
+    fn wanted_watches(&self) -> HashSet<PathBuf> {
+        folders::load(self.data_dir())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| f.path)
+            .filter(|p| p.is_dir())
+            .collect()
+    }
+
+    fn watch_set_changed(&self, watched: &HashSet<PathBuf>) -> bool {
+        &self.wanted_watches() != watched
+    }
+
+    fn update_watches(&self, watcher: &mut dyn Watcher, watched: &mut HashSet<PathBuf>) {
+        let wanted = self.wanted_watches();
+        for gone in watched.difference(&wanted).cloned().collect::<Vec<_>>() {
+            let _ = watcher.unwatch(&gone);
+            watched.remove(&gone);
+        }
+        for new in wanted.difference(watched).cloned().collect::<Vec<_>>() {
+            match watcher.watch(&new, RecursiveMode::Recursive) {
+                Ok(()) => {
+                    watched.insert(new);
+                }
+                Err(e) => tracing::warn!("cannot watch {}: {e}", new.display()),
+            }
+        }
+    }
+
+    async fn reload_settings(&self) {
+        match Settings::load(self.data_dir()) {
+            Ok(s) if s != self.settings() => {
+                if let Err(e) = self.use_settings_for_this_run(s).await {
+                    tracing::warn!("ignoring changed settings: {e}");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("ignoring unreadable settings: {e}"),
+        }
+    }
+
+    /// Changes that cannot alter the index are dropped here so that, e.g., a busy `.git`
+    /// directory inside a watched folder does not cause a sync per commit. Hidden entries are
+    /// never indexed; `.gitignore` and `.ignore` files are hidden but change what is indexed.
+    fn is_relevant(&self, path: &Path, watched: &HashSet<PathBuf>) -> bool {
+        if path.starts_with(self.data_dir()) {
+            return false; // our own writes, when the data dir is inside a watched folder
+        }
+        let Some(root) = watched.iter().find(|r| path.starts_with(r)) else { return true };
+        let relative = path.strip_prefix(root).unwrap_or(path);
+        let components: Vec<&str> = relative.iter().filter_map(|c| c.to_str()).collect();
+        let Some((last, parents)) = components.split_last() else { return true };
+        if parents.iter().any(|c| c.starts_with('.')) {
+            return false;
+        }
+        !last.starts_with('.') || matches!(*last, ".gitignore" | ".ignore")
+    }
+}
+
+fn is_registry_file(path: &Path, data_dir: &Path) -> bool {
+    path.parent() == Some(data_dir)
+        && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "folders.json" || n == Settings::FILE)
+}

@@ -1,0 +1,218 @@
+//! Live sync end to end: a real `brain watch` process follows every kind of change, a `kill -9`
+//! at any moment loses nothing, and in every case the index ends equal to a clean index of the
+//! same tree (same files, same chunk texts).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Brain, write};
+use serde_json::Value;
+
+/// (path, status, chunk texts) of every file, as `brain inspect` reports them.
+fn snapshot(brain: &Brain) -> Vec<(String, String, Vec<String>)> {
+    let v = brain.json(&["inspect"]);
+    v["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let chunks = d["chunks"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+            (d["path"].as_str().unwrap().to_string(), d["status"].as_str().unwrap().to_string(), chunks)
+        })
+        .collect()
+}
+
+/// What a brand-new index of the same folders holds.
+fn clean_snapshot(folders: &[&Path]) -> Vec<(String, String, Vec<String>)> {
+    let clean = Brain::new();
+    for f in folders {
+        clean.add_folder(f);
+    }
+    clean.run(&["index"]);
+    snapshot(&clean)
+}
+
+fn assert_equals_clean_index(brain: &Brain, folders: &[&Path]) {
+    let ours = snapshot(brain);
+    let clean = clean_snapshot(folders);
+    let paths = |s: &[(String, String, Vec<String>)]| s.iter().map(|d| d.0.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&ours), paths(&clean), "same files");
+    assert_eq!(ours, clean, "same statuses and chunk texts");
+}
+
+/// Poll until `check` holds (the watcher works asynchronously), or fail after `limit`.
+fn eventually(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: not reached within {limit:?}");
+}
+
+fn paths_found(brain: &Brain, query: &str) -> Vec<String> {
+    brain.search(query, "keyword").iter().map(|h| h["path"].as_str().unwrap().to_string()).collect()
+}
+
+/// A running `brain watch --json`, its events read on a thread.
+struct Watcher {
+    child: Child,
+    events: mpsc::Receiver<Value>,
+}
+
+impl Watcher {
+    fn start(brain: &Brain) -> Watcher {
+        let mut child = brain.command(&["watch", "--json"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Watcher { child, events }
+    }
+
+    /// Wait for an event of this kind; returns it.
+    fn wait_for(&self, kind: &str, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) if v["event"] == kind => return v,
+                Ok(_) => {}
+                Err(_) => panic!("no {kind} event within {limit:?}"),
+            }
+        }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "watch did not stop within 10 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn watcher_follows_every_change_and_ends_equal_to_a_clean_index() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    write(&root.join("notes/alpha.md"), "# Alpha\n\nThe alpha project ships marmalade crates.\n");
+    write(&root.join("notes/beta.txt"), "Beta meetings happen on Tuesdays in the walnut room.\n");
+    brain.add_folder(&root);
+    let watcher = Watcher::start(&brain);
+    let first = watcher.wait_for("idle", LIMIT);
+    assert_eq!(first["indexed"], 2, "start-up reconciliation indexes what is there: {first}");
+
+    // Create.
+    write(&root.join("notes/gamma.md"), "# Gamma\n\nGamma rays are measured with a quokkameter.\n");
+    eventually("a created file is searchable", LIMIT, || paths_found(&brain, "quokkameter").len() == 1);
+
+    // Edit: the new text is found, the old text is gone.
+    write(&root.join("notes/beta.txt"), "Beta meetings moved to Thursdays in the cedar room.\n");
+    eventually("an edit is searchable", LIMIT, || !paths_found(&brain, "cedar").is_empty() && paths_found(&brain, "walnut").is_empty());
+
+    // Rename and move into a new directory.
+    std::fs::create_dir_all(root.join("archive/2026")).unwrap();
+    std::fs::rename(root.join("notes/alpha.md"), root.join("archive/2026/alpha-renamed.md")).unwrap();
+    eventually("a moved file has its new path only", LIMIT, || {
+        paths_found(&brain, "marmalade") == vec![root.join("archive/2026/alpha-renamed.md").display().to_string()]
+    });
+
+    // Delete a file, then a whole directory.
+    std::fs::remove_file(root.join("notes/gamma.md")).unwrap();
+    eventually("a deleted file disappears", LIMIT, || paths_found(&brain, "quokkameter").is_empty());
+    std::fs::remove_dir_all(root.join("archive")).unwrap();
+    eventually("a deleted directory disappears", LIMIT, || paths_found(&brain, "marmalade").is_empty());
+
+    // A file that becomes ignored leaves the index.
+    write(&root.join("notes/secret.txt"), "The vault code is pelican.\n");
+    eventually("new file indexed", LIMIT, || !paths_found(&brain, "pelican").is_empty());
+    write(&root.join(".gitignore"), "secret.txt\n");
+    eventually("an ignored file leaves the index", LIMIT, || paths_found(&brain, "pelican").is_empty());
+
+    // Another process registers a second folder, then removes it.
+    let other = tempfile::tempdir().unwrap();
+    let other_root = other.path().canonicalize().unwrap();
+    write(&other_root.join("minutes.md"), "# Minutes\n\nThe board approved the lighthouse budget.\n");
+    brain.add_folder(&other_root);
+    eventually("a newly registered folder is indexed", LIMIT, || !paths_found(&brain, "lighthouse").is_empty());
+    write(&other_root.join("later.md"), "# Later\n\nChanges in the new folder are watched: zeppelin.\n");
+    eventually("the new folder is watched", LIMIT, || !paths_found(&brain, "zeppelin").is_empty());
+    brain.run(&["folders", "remove", other_root.to_str().unwrap()]);
+    eventually("an unregistered folder leaves the index", LIMIT, || paths_found(&brain, "lighthouse").is_empty());
+
+    // A burst: hundreds of files at once converge.
+    for i in 0..300 {
+        write(&root.join(format!("burst/file-{i:03}.txt")), format!("Burst file number {i} mentions token burst{i}.\n"));
+    }
+    eventually("a burst converges", Duration::from_secs(120), || {
+        brain.json(&["status"])["files"]["indexed"].as_u64() == Some(301)
+    });
+
+    assert_equals_clean_index(&brain, &[&root]);
+    let status = watcher.terminate();
+    assert!(status.success(), "watch exits 0 on SIGTERM: {status}");
+}
+
+#[test]
+fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    for i in 0..240 {
+        let body: String = (0..12).map(|j| format!("Paragraph {j} of report {i} covers depot {} and route {}.\n\n", i * 7 + j, i + j)).collect();
+        write(&root.join(format!("reports/report-{i:03}.md")), format!("# Report {i}\n\n{body}"));
+    }
+    brain.add_folder(&root);
+
+    // Kill the indexer once a few batches are committed, at different points of a batch.
+    let mut committed_before_kill = 0;
+    for wait_for_files in [40, 110] {
+        let watcher = Watcher::start(&brain);
+        let mut seen = 0;
+        while seen < wait_for_files {
+            watcher.wait_for("file_indexed", LIMIT);
+            seen += 1;
+        }
+        let mut watcher = watcher;
+        watcher.child.kill().unwrap(); // SIGKILL
+        watcher.child.wait().unwrap();
+        committed_before_kill = brain.json(&["status"])["files"]["indexed"].as_u64().unwrap();
+        assert!(committed_before_kill >= 32, "at least one batch was committed before the kill");
+    }
+
+    let resumed = brain.json(&["index"]);
+    let unchanged = resumed["summary"]["unchanged"].as_u64().unwrap();
+    assert_eq!(unchanged, committed_before_kill, "files committed before the kill are not redone: {resumed}");
+    assert_eq!(resumed["summary"]["indexed"].as_u64().unwrap() + unchanged, 240, "{resumed}");
+    assert_equals_clean_index(&brain, &[&root]);
+}
