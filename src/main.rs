@@ -111,6 +111,9 @@ enum Command {
         /// Seconds of watcher idle time for the idle-CPU figure (with --live-edits).
         #[arg(long, default_value_t = 60)]
         idle_secs: u64,
+        /// Only the live-sync figures (needs --live-edits).
+        #[arg(long)]
+        live_only: bool,
         #[arg(long)]
         json: bool,
     },
@@ -374,10 +377,14 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Bench { folder, queries, questions, live_edits, idle_secs, json } => {
+        Command::Bench { folder, queries, questions, live_edits, idle_secs, live_only, json } => {
             let bar = spinner();
             let options = brain_engine::bench::BenchOptions { queries, questions, ..brain_engine::bench::BenchOptions::new(&folder) };
-            let report = brain_engine::bench::run(&engine, &options, |step| bar.set_message(step.to_string())).await?;
+            let report = if live_only {
+                None
+            } else {
+                Some(brain_engine::bench::run(&engine, &options, |step| bar.set_message(step.to_string())).await?)
+            };
             let live = if live_edits > 0 {
                 Some(brain_engine::bench::live(&engine, &folder, live_edits, idle_secs, |step| bar.set_message(step.to_string())).await?)
             } else {
@@ -387,7 +394,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             if json {
                 print_json(&serde_json::json!({ "bench": report, "live": live }))?;
             } else {
-                print_bench(&report);
+                if let Some(report) = &report {
+                    print_bench(report);
+                }
                 if let Some(l) = &live {
                     println!(
                         "freshness: {} edits: write → searchable p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",

@@ -127,7 +127,7 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
     let mut index_ms = 0;
     if !complete_marker.exists() {
         build_index(&store, &dataset, &chunker, &embedder, &mut progress).await?;
-        store.refresh_indexes().await?;
+        store.maintain().await?;
         fsutil::write_atomic(&complete_marker, b"ok")?;
         index_ms = index_started.elapsed().as_millis() as u64;
     }

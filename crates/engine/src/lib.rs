@@ -66,6 +66,9 @@ pub struct Engine {
     llm: Mutex<Option<Arc<Llm>>>,
     /// One sync at a time per engine.
     sync_lock: tokio::sync::Mutex<()>,
+    /// Whether the next sync should look for chunks a killed process left behind: once per
+    /// process, and again after a sync that did not finish.
+    orphan_check_due: std::sync::atomic::AtomicBool,
 }
 
 /// One file as the index holds it.
@@ -107,6 +110,7 @@ impl Engine {
             chunker: Mutex::new(None),
             llm: Mutex::new(None),
             sync_lock: tokio::sync::Mutex::new(()),
+            orphan_check_due: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

@@ -290,12 +290,16 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
     }
     // Chunks left by a sync killed between its two commits. Removed last: until now they were
     // a cache the queue could take vectors from.
-    let orphans = store.remove_orphan_chunks(&store.documents().await?).await?;
-    if orphans > 0 {
-        tracing::info!(orphans, "removed chunks left by an interrupted sync");
+    let interrupted = cancel.load(Ordering::Relaxed);
+    let mut orphans = 0;
+    if engine.orphan_check_due.swap(interrupted, Ordering::Relaxed) {
+        orphans = store.remove_orphan_chunks(&store.documents().await?).await?;
+        if orphans > 0 {
+            tracing::info!(orphans, "removed chunks left by an interrupted sync");
+        }
     }
     if summary.indexed + summary.removed + summary.failed + orphans > 0 {
-        store.refresh_indexes().await?;
+        store.maintain().await?;
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     engine.emit(IndexEvent::Idle(summary.clone()));

@@ -6,15 +6,20 @@
 //! `.gitignore` changes and lost events keeps the index provably equal to a clean index; the
 //! walk costs milliseconds for thousands of files, far below embedding costs. Idle, the loop
 //! sleeps on a channel: no polling of the folders.
+//!
+//! `notify` is used directly with a small debounce here rather than through its debouncer
+//! crates: inotify reports *opens* too, so our own reading (the walk, parsing) would trigger a
+//! sync after every sync unless access events are dropped, and the mini debouncer forgets the
+//! event kind while the full one wakes on a timer many times a second even when idle.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use notify_debouncer_mini::notify::{RecursiveMode, Watcher};
-use notify_debouncer_mini::{DebounceEventResult, new_debouncer};
+use notify::event::{AccessKind, AccessMode};
+use notify::{EventKind, RecursiveMode, Watcher};
 
 use crate::error::{EngineError, Result};
 use crate::events::IndexEvent;
@@ -24,6 +29,8 @@ use crate::{Engine, folders, settings::Settings};
 /// to be searchable within a second, long enough to batch an editor's save (write, rename,
 /// chmod) into one sync.
 const DEBOUNCE: Duration = Duration::from_millis(150);
+/// A burst that never goes quiet (a long copy) still gets synced this often.
+const MAX_BURST: Duration = Duration::from_secs(2);
 /// How often the loop looks at the stop flag and at registered folders that are not mounted.
 const TICK: Duration = Duration::from_millis(250);
 const MISSING_FOLDER_CHECK: Duration = Duration::from_secs(5);
@@ -33,38 +40,41 @@ impl Engine {
     /// folders itself) until `stop` is set. Returns after the sync in progress, if any, has
     /// stopped at a consistent point.
     pub async fn watch(&self, stop: Arc<AtomicBool>) -> Result<()> {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DebounceEventResult>();
-        let mut debouncer = new_debouncer(DEBOUNCE, move |result| {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Result<notify::Event>>();
+        let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
+            if let Ok(event) = &result {
+                // Opens and reads change nothing, and most are our own.
+                if matches!(event.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write)) {
+                    return;
+                }
+            }
             let _ = tx.send(result);
         })
         .map_err(|e| EngineError::Internal(format!("cannot start the file watcher: {e}")))?;
         let data_dir = self.data_dir().to_path_buf();
         // The registry and the settings live in the data dir: watching it (not recursively)
         // picks up folders added or removed by another process, such as the CLI.
-        debouncer
-            .watcher()
-            .watch(&data_dir, RecursiveMode::NonRecursive)
-            .map_err(|e| EngineError::io(&data_dir, e))?;
+        watcher.watch(&data_dir, RecursiveMode::NonRecursive).map_err(|e| EngineError::io(&data_dir, e))?;
         let mut watched: HashSet<PathBuf> = HashSet::new();
-        self.update_watches(debouncer.watcher(), &mut watched);
+        self.update_watches(&mut watcher, &mut watched);
 
         self.sync_logged(&stop).await;
         let mut since_missing_check = Duration::ZERO;
         while !stop.load(Ordering::Relaxed) {
-            let event = match tokio::time::timeout(TICK, rx.recv()).await {
+            let first = match tokio::time::timeout(TICK, rx.recv()).await {
                 Ok(Some(event)) => Some(event),
                 Ok(None) => break,
                 Err(_) => None,
             };
             let mut relevant = false;
             let mut registry_changed = false;
-            let mut consider = |result: DebounceEventResult| match result {
-                Ok(events) => {
-                    for e in events {
-                        if is_registry_file(&e.path, &data_dir) {
+            let mut consider = |result: notify::Result<notify::Event>| match result {
+                Ok(event) => {
+                    for path in &event.paths {
+                        if is_registry_file(path, &data_dir) {
                             registry_changed = true;
                             relevant = true;
-                        } else if self.is_relevant(&e.path, &watched) {
+                        } else if self.is_relevant(path, &watched) {
                             relevant = true;
                         }
                     }
@@ -75,23 +85,31 @@ impl Engine {
                     relevant = true;
                 }
             };
-            if let Some(event) = event {
-                consider(event);
-                while let Ok(more) = rx.try_recv() {
-                    consider(more);
+            match first {
+                Some(event) => {
+                    consider(event);
+                    // Debounce: take the rest of the burst until it goes quiet.
+                    let burst = Instant::now();
+                    while burst.elapsed() < MAX_BURST {
+                        match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                            Ok(Some(event)) => consider(event),
+                            _ => break,
+                        }
+                    }
                 }
-            } else {
-                since_missing_check += TICK;
-                if since_missing_check >= MISSING_FOLDER_CHECK {
-                    since_missing_check = Duration::ZERO;
-                    // A folder that appeared (a drive plugged in) or vanished changes what is watched.
-                    registry_changed |= self.watch_set_changed(&watched);
-                    relevant |= registry_changed;
+                None => {
+                    since_missing_check += TICK;
+                    if since_missing_check >= MISSING_FOLDER_CHECK {
+                        since_missing_check = Duration::ZERO;
+                        // A folder that appeared (a drive plugged in) or vanished changes what is watched.
+                        registry_changed |= self.watch_set_changed(&watched);
+                        relevant |= registry_changed;
+                    }
                 }
             }
             if registry_changed {
                 self.reload_settings().await;
-                self.update_watches(debouncer.watcher(), &mut watched);
+                self.update_watches(&mut watcher, &mut watched);
             }
             if relevant && !stop.load(Ordering::Relaxed) {
                 self.sync_logged(&stop).await;
@@ -124,7 +142,7 @@ impl Engine {
         &self.wanted_watches() != watched
     }
 
-    fn update_watches(&self, watcher: &mut dyn Watcher, watched: &mut HashSet<PathBuf>) {
+    fn update_watches(&self, watcher: &mut impl Watcher, watched: &mut HashSet<PathBuf>) {
         let wanted = self.wanted_watches();
         for gone in watched.difference(&wanted).cloned().collect::<Vec<_>>() {
             let _ = watcher.unwatch(&gone);

@@ -35,6 +35,10 @@ const CHUNKS: &str = "chunks";
 /// Below this many chunks an exact (flat) vector scan is fast and has perfect recall; above it
 /// an approximate index pays off.
 pub const VECTOR_INDEX_MIN_ROWS: usize = 100_000;
+/// Rows outside an index (searched by a flat scan) tolerated before the index is updated.
+const UNINDEXED_ROWS_MAX: usize = 2_000;
+/// Small fragments tolerated before a table is compacted.
+const SMALL_FRAGMENTS_MAX: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -283,31 +287,49 @@ impl Store {
         Ok(out)
     }
 
-    /// Create the full-text index if missing, fold new rows into existing indexes, and build the
-    /// vector index once the table is big enough to need one. Cheap when nothing changed.
-    pub async fn refresh_indexes(&self) -> Result<()> {
+    /// Keep the tables fast as they change: create the full-text index if missing; fold new
+    /// rows into the indexes once enough have piled up (until then LanceDB searches them flat,
+    /// so they are found either way and a one-file edit does not pay for an index update);
+    /// build the vector index once the table is big enough to need one; compact when many small
+    /// fragments have accumulated (every commit adds one).
+    pub async fn maintain(&self) -> Result<()> {
         let rows = self.chunks.count_rows(None).await?;
         if rows == 0 {
             return Ok(());
         }
         let indexes = self.chunks.list_indices().await?;
-        let has = |column: &str| indexes.iter().any(|i| i.columns.iter().any(|c| c == column));
-        if !has("search_text") {
-            self.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?;
+        let index_on = |column: &str| indexes.iter().find(|i| i.columns.iter().any(|c| c == column)).map(|i| i.name.clone());
+        let mut stale = false;
+        match index_on("search_text") {
+            None => self.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?,
+            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
         }
-        if !has("vector") && rows >= VECTOR_INDEX_MIN_ROWS {
-            self.chunks.create_index(&["vector"], Index::Auto).execute().await?;
+        match index_on("vector") {
+            None if rows >= VECTOR_INDEX_MIN_ROWS => self.chunks.create_index(&["vector"], Index::Auto).execute().await?,
+            None => {}
+            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
         }
-        self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        for table in [&self.chunks, &self.documents] {
+            if table.stats().await?.fragment_stats.num_small_fragments >= SMALL_FRAGMENTS_MAX {
+                table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }).await?;
+                table
+                    .optimize(OptimizeAction::Prune {
+                        older_than: Some(lancedb::table::optimize::Duration::hours(1)),
+                        delete_unverified: None,
+                        error_if_tagged_old_versions: None,
+                    })
+                    .await?;
+                stale = true;
+            }
+        }
+        if stale {
+            self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        }
         Ok(())
     }
 
-    /// Compact small files and drop old versions; run after large syncs.
-    pub async fn compact(&self) -> Result<()> {
-        for table in [&self.chunks, &self.documents] {
-            table.optimize(OptimizeAction::All).await?;
-        }
-        Ok(())
+    async fn unindexed_rows(&self, index: &str) -> Result<usize> {
+        Ok(self.chunks.index_stats(index).await?.map_or(0, |s| s.num_unindexed_rows))
     }
 
     /// Vector search: the `k` chunks nearest to `query` (a normalised vector).
@@ -441,7 +463,7 @@ mod tests {
             ]))
             .await
             .unwrap();
-        store.refresh_indexes().await.unwrap();
+        store.maintain().await.unwrap();
         // Rows added after the full-text index was built must be searchable too.
         store
             .write(write_doc("/docs/sub/b.txt", "h2", vec![chunk("/docs/sub/b.txt", "h2", 0, "penguins swim in cold water", [0.0, 0.0, 1.0, 0.0])]))
