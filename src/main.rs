@@ -170,6 +170,9 @@ enum EvalCommand {
 }
 
 fn main() {
+    // This executable doubles as the engine's parse worker (see brain_engine::isolation).
+    brain_engine::isolation::run_worker_if_requested();
+    brain_engine::isolation::enable_worker_processes();
     // Behave like other Unix tools when the reader goes away (`brain search x | head`): end
     // quietly instead of panicking on a broken pipe.
     #[cfg(unix)]

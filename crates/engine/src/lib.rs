@@ -23,6 +23,7 @@ pub mod eval;
 mod events;
 mod folders;
 mod fsutil;
+pub mod isolation;
 pub mod models;
 mod search;
 mod settings;
@@ -69,6 +70,8 @@ pub struct Engine {
     /// Whether the next sync should look for chunks a killed process left behind: once per
     /// process, and again after a sync that did not finish.
     orphan_check_due: std::sync::atomic::AtomicBool,
+    /// Parser processes (when the front end supports them, see [`isolation`]).
+    parsers: Arc<isolation::ParserPool>,
 }
 
 /// One file as the index holds it.
@@ -111,6 +114,7 @@ impl Engine {
             llm: Mutex::new(None),
             sync_lock: tokio::sync::Mutex::new(()),
             orphan_check_due: std::sync::atomic::AtomicBool::new(true),
+            parsers: Arc::new(isolation::ParserPool::new()),
         })
     }
 

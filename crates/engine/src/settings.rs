@@ -65,6 +65,9 @@ pub struct Settings {
     pub threads: usize,
     /// Seconds one file may take to parse before it is recorded as failed.
     pub parse_timeout_secs: u64,
+    /// Memory (MB) a parser process may use for one file before it is stopped and the file
+    /// recorded as failed.
+    pub parse_memory_mb: u64,
 }
 
 impl Default for Settings {
@@ -85,6 +88,7 @@ impl Default for Settings {
             gpu_layers: 0,
             threads: 0,
             parse_timeout_secs: 60,
+            parse_memory_mb: 1024,
         }
     }
 }

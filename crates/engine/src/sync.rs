@@ -17,6 +17,7 @@ use brain_store::{ChunkRecord, DocStatus, DocumentRecord, DocumentWrite, Store, 
 
 use crate::error::{EngineError, Result};
 use crate::events::{IndexEvent, SyncSummary};
+use crate::isolation::{self, ParserPool};
 use crate::fsutil;
 use crate::settings::Settings;
 use crate::Engine;
@@ -339,9 +340,13 @@ async fn process_queue(
         let previous: Vec<Option<DocumentRecord>> = batch.iter().map(|f| existing.get(&f.path.display().to_string()).cloned()).collect();
         let prepared = {
             let chunker = Arc::clone(chunker);
-            let timeout = Duration::from_secs(settings.parse_timeout_secs.max(1));
+            let budget = ParseBudget {
+                timeout: Duration::from_secs(settings.parse_timeout_secs.max(1)),
+                memory_mb: settings.parse_memory_mb.max(64),
+                parsers: Arc::clone(&engine.parsers),
+            };
             let batch = batch.clone();
-            tokio::task::spawn_blocking(move || prepare_batch(&batch, &previous, &chunker, timeout))
+            tokio::task::spawn_blocking(move || prepare_batch(&batch, &previous, &chunker, &budget))
                 .await
                 .map_err(|e| EngineError::Internal(e.to_string()))?
         };
@@ -409,7 +414,14 @@ fn batches(queue: Vec<DiskFile>) -> Vec<Vec<DiskFile>> {
 }
 
 /// Parse and chunk a batch on as many threads as there are cores.
-fn prepare_batch(batch: &[DiskFile], previous: &[Option<DocumentRecord>], chunker: &Arc<Chunker>, timeout: Duration) -> Vec<Prepared> {
+/// Time and memory a file may take to parse, and the worker processes that enforce them.
+struct ParseBudget {
+    timeout: Duration,
+    memory_mb: u64,
+    parsers: Arc<ParserPool>,
+}
+
+fn prepare_batch(batch: &[DiskFile], previous: &[Option<DocumentRecord>], chunker: &Arc<Chunker>, budget: &ParseBudget) -> Vec<Prepared> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(batch.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results: Vec<std::sync::Mutex<Option<Prepared>>> = batch.iter().map(|_| std::sync::Mutex::new(None)).collect();
@@ -421,7 +433,7 @@ fn prepare_batch(batch: &[DiskFile], previous: &[Option<DocumentRecord>], chunke
                     if i >= batch.len() {
                         break;
                     }
-                    let prepared = prepare_file(&batch[i], previous[i].as_ref(), chunker, timeout);
+                    let prepared = prepare_file(&batch[i], previous[i].as_ref(), chunker, budget);
                     *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
                 }
             });
@@ -445,7 +457,7 @@ fn failed_record(path: &Path, folder: &Path, hash: Option<String>, size: u64, mt
     }
 }
 
-fn prepare_file(file: &DiskFile, previous: Option<&DocumentRecord>, chunker: &Arc<Chunker>, timeout: Duration) -> Prepared {
+fn prepare_file(file: &DiskFile, previous: Option<&DocumentRecord>, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared {
     let fail = |hash: Option<String>, error: String| Prepared::Failed(failed_record(&file.path, &file.folder, hash, file.size, file.mtime_ns, error));
     let bytes = match std::fs::read(&file.path) {
         Ok(b) => b,
@@ -463,7 +475,12 @@ fn prepare_file(file: &DiskFile, previous: Option<&DocumentRecord>, chunker: &Ar
             return Prepared::Touch(record);
         }
     }
-    let parsed = match parse_with_budget(&file.path, bytes, Arc::clone(chunker), timeout) {
+    let parsed = if isolation::enabled() {
+        budget.parsers.parse(&file.path, budget.timeout, budget.memory_mb).and_then(|doc| chunk_guarded(chunker, doc))
+    } else {
+        parse_on_thread(&file.path, bytes, Arc::clone(chunker), budget.timeout)
+    };
+    let parsed = match parsed {
         Ok(p) => p,
         Err(reason) => return fail(Some(hash), reason),
     };
@@ -486,9 +503,18 @@ fn prepare_file(file: &DiskFile, previous: Option<&DocumentRecord>, chunker: &Ar
     Prepared::Chunks { record, chunks }
 }
 
-/// Parse and chunk on a thread of its own, so that a parser that panics is caught and one that
-/// runs away is abandoned after `timeout` (recorded as failed; the thread finishes on its own).
-fn parse_with_budget(
+/// Chunk a parsed document; a panic in the splitter fails this file only.
+fn chunk_guarded(chunker: &Chunker, doc: brain_parse::ParsedDocument) -> Result<(brain_parse::ParsedDocument, Vec<brain_chunk::Chunk>), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.chunk(&doc))) {
+        Ok(chunks) => Ok((doc, chunks)),
+        Err(panic) => Err(format!("the chunker crashed: {}", panic_text(&panic))),
+    }
+}
+
+/// Without worker processes (a front end that does not support them): parse and chunk on a
+/// thread of its own, so that a panic is caught and a parser that runs away is abandoned after
+/// `timeout` (recorded as failed; the thread finishes on its own).
+fn parse_on_thread(
     path: &Path,
     bytes: Vec<u8>,
     chunker: Arc<Chunker>,

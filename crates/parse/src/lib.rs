@@ -49,7 +49,7 @@ use std::path::Path;
 use limits::Budget;
 
 /// One piece of a document's text and where it came from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// The text as it reads in the document (Markdown stays Markdown).
     pub text: String,
@@ -140,8 +140,8 @@ impl Format {
     }
 }
 
-/// The parsed document.
-#[derive(Debug, Clone)]
+/// The parsed document. Serialisable so that parsing can run in another process.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ParsedDocument {
     pub format: Format,
     pub sections: Vec<Section>,

@@ -1,0 +1,267 @@
+//! Parsing in worker processes, so that no file can take the engine down.
+//!
+//! `catch_unwind` stops panics, but not an abort, a stack overflow, a segfault in a C library or
+//! a runaway allocation. Those end a worker process instead of the app: the pool notices, records
+//! the file as failed with the reason, starts a fresh worker and goes on. Each worker runs under
+//! a memory limit (`RLIMIT_DATA`), and a worker that exceeds the time budget is killed, which
+//! also frees its CPU (a thread could only be abandoned).
+//!
+//! A worker is the front end's own executable started with [`WORKER_ARG`]: the binary calls
+//! [`run_worker_if_requested`] first thing in `main`, then [`enable_worker_processes`]. Front
+//! ends that do not (unit-test binaries) parse on a thread, with panics still caught.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use brain_parse::ParsedDocument;
+use serde::{Deserialize, Serialize};
+
+/// The argument that turns the executable into a parse worker.
+pub const WORKER_ARG: &str = "--brain-parse-worker";
+const MEMORY_ENV: &str = "BRAIN_PARSE_MEMORY_MB";
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// If this process was started as a parse worker, serve requests until stdin closes, then exit.
+/// Call it before anything else in `main`.
+pub fn run_worker_if_requested() {
+    if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
+        worker_main();
+        std::process::exit(0);
+    }
+}
+
+/// Tell the engine that this executable can be started as a parse worker.
+pub fn enable_worker_processes() {
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+#[derive(Serialize, Deserialize)]
+struct Request {
+    path: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Response {
+    Parsed(ParsedDocument),
+    Failed(String),
+}
+
+fn worker_main() {
+    if let Some(mb) = std::env::var(MEMORY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+        limit_memory(mb);
+    }
+    // The parent reads the reason of a crash from stderr; keep panic noise out of it (panics
+    // are caught and reported as responses).
+    std::panic::set_hook(Box::new(|_| {}));
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let response = match serde_json::from_str::<Request>(&line) {
+            Ok(request) if fault_injected(&request.path) => unreachable!("fault injection ends the process"),
+            Ok(request) => match std::fs::read(&request.path) {
+                Ok(bytes) => match brain_parse::parse(&request.path, &bytes) {
+                    Ok(doc) => Response::Parsed(doc),
+                    Err(e) => Response::Failed(e.to_string()),
+                },
+                Err(e) => Response::Failed(format!("cannot read: {e}")),
+            },
+            Err(e) => Response::Failed(format!("bad request to the parse worker: {e}")),
+        };
+        let Ok(json) = serde_json::to_string(&response) else { break };
+        if writeln!(stdout, "{json}").and_then(|_| stdout.flush()).is_err() {
+            break;
+        }
+    }
+}
+
+/// Fault injection for the tests of this module and of the CLI: a worker asked to parse a file
+/// whose name is in `BRAIN_TEST_PARSE_ABORT` aborts, one in `BRAIN_TEST_PARSE_ALLOCATE`
+/// allocates without bound, one in `BRAIN_TEST_PARSE_HANG` never answers. Real parsers do this on hostile files
+/// that no fixture reproduces reliably; the handling must be tested all the same.
+fn fault_injected(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let listed = |var: &str| std::env::var(var).is_ok_and(|v| v.split(',').any(|n| n == name));
+    if listed("BRAIN_TEST_PARSE_ABORT") {
+        std::process::abort();
+    }
+    if listed("BRAIN_TEST_PARSE_HANG") {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    if listed("BRAIN_TEST_PARSE_ALLOCATE") {
+        let mut hog: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let mut block = Vec::with_capacity(64 << 20);
+            block.resize(64 << 20, 1u8);
+            hog.push(block);
+        }
+    }
+    false
+}
+
+#[cfg(unix)]
+fn limit_memory(mb: u64) {
+    let bytes = mb.saturating_mul(1024 * 1024) as libc::rlim_t;
+    let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+    // SAFETY: setrlimit only reads the struct.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_DATA, &limit);
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_memory(_mb: u64) {}
+
+/// One worker process.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    responses: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Worker {
+    fn spawn(memory_mb: u64) -> std::io::Result<Worker> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(exe)
+            .arg(WORKER_ARG)
+            .env(MEMORY_ENV, memory_mb.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let mut stderr_pipe = child.stderr.take().expect("piped");
+        let (tx, responses) = mpsc::channel();
+        std::thread::Builder::new().name("parse-worker-out".into()).spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        std::thread::Builder::new().name("parse-worker-err".into()).spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                // Keep the tail only: the reason of a crash is at the end.
+                if s.len() > 8192 {
+                    let cut = s.len() - 4096;
+                    let cut = (cut..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+                    s.drain(..cut);
+                }
+            }
+        })?;
+        Ok(Worker { child, stdin, responses, stderr })
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Why the process ended, in words for the file's owner.
+    fn death_reason(mut self, memory_mb: u64) -> String {
+        let status = self.child.wait();
+        // The stderr reader may still be draining the pipe.
+        std::thread::sleep(Duration::from_millis(20));
+        let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if stderr.contains("memory allocation of") || stderr.contains("out of memory") {
+            return format!("needed more than the {memory_mb} MB memory budget for parsing (raise parse_memory_mb to allow more)");
+        }
+        if stderr.contains("has overflowed its stack") {
+            return "the parser crashed: its stack overflowed (the file nests too deeply)".into();
+        }
+        match status {
+            #[cfg(unix)]
+            Ok(s) if std::os::unix::process::ExitStatusExt::signal(&s).is_some() => {
+                let signal = std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or_default();
+                format!("the parser crashed on this file (signal {signal}{})", signal_name(signal))
+            }
+            Ok(s) => format!("the parser process ended unexpectedly ({s})"),
+            Err(e) => format!("the parser process ended unexpectedly ({e})"),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        6 => ", abort",
+        9 => ", killed",
+        11 => ", segmentation fault",
+        7 => ", bus error",
+        4 => ", illegal instruction",
+        _ => "",
+    }
+}
+
+/// Idle workers, reused across files and syncs.
+pub(crate) struct ParserPool {
+    idle: Mutex<Vec<Worker>>,
+}
+
+impl ParserPool {
+    pub(crate) fn new() -> Self {
+        ParserPool { idle: Mutex::new(Vec::new()) }
+    }
+
+    /// Parse `path` in a worker within `timeout` and `memory_mb`.
+    pub(crate) fn parse(&self, path: &Path, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
+        let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut worker = match taken {
+            Some(w) => w,
+            None => Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?,
+        };
+        let request = serde_json::to_string(&Request { path: path.to_path_buf() }).map_err(|e| e.to_string())?;
+        if writeln!(worker.stdin, "{request}").and_then(|_| worker.stdin.flush()).is_err() {
+            // A worker that died while idle: use a fresh one once.
+            worker = Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?;
+            writeln!(worker.stdin, "{request}")
+                .and_then(|_| worker.stdin.flush())
+                .map_err(|e| format!("cannot talk to the parser process: {e}"))?;
+        }
+        match worker.responses.recv_timeout(timeout) {
+            Ok(line) => {
+                let response: Response = serde_json::from_str(&line).map_err(|e| format!("garbled answer from the parser process: {e}"))?;
+                self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+                match response {
+                    Response::Parsed(doc) => Ok(doc),
+                    Response::Failed(reason) => Err(reason),
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                worker.kill();
+                Err(format!(
+                    "took longer than {} s to parse; stopped (raise parse_timeout_secs to allow more)",
+                    timeout.as_secs()
+                ))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(worker.death_reason(memory_mb)),
+        }
+    }
+}

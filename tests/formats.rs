@@ -1,0 +1,150 @@
+//! Every office format through the whole pipeline (parse in worker processes, chunk, embed, store,
+//! search): a known phrase is found and reported at exactly its place. Broken and hostile files
+//! in the same folder are listed with their reasons while everything else stays searchable.
+//!
+//! The office fixtures are the project's own (made with LibreOffice from the flat ODF sources in
+//! `crates/parse/tests/fixtures/sources/`); the rest is written here.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Brain, file_name, write};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/parse/tests/fixtures").join(name)
+}
+
+/// The location of `phrase` in `file`, as `brain search` reports it.
+fn location_of(brain: &Brain, phrase: &str, file: &str) -> Value {
+    let results = brain.json(&["search", phrase, "--mode", "keyword", "--k", "40"])["results"].clone();
+    let hit = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| file_name(r) == file && r["text"].as_str().unwrap().replace('\n', " ").contains(phrase))
+        .unwrap_or_else(|| panic!("{phrase:?} not found in {file}: {results}"));
+    hit["location"].clone()
+}
+
+#[test]
+fn every_format_is_found_at_its_exact_place() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path();
+    for name in [
+        "handbook.docx", "handbook.odt", "handbook.rtf", "handbook.epub", "handbook.html", "handbook.rst", "notes.org",
+        "deck.pptx", "deck.pdf", "staff.xlsx", "staff.xls", "staff.ods", "memo.eml",
+    ] {
+        std::fs::copy(fixture(name), root.join(name)).unwrap();
+    }
+    let mut csv = String::from("Name;Team;Phone\n");
+    for i in 2..=45 {
+        let name = if i == 44 { "Åsa Lindqvist".to_string() } else { format!("Person {i}") };
+        csv.push_str(&format!("{name};Ops;\"+46 8 {i}\"\n"));
+    }
+    write(&root.join("phones.csv"), latin1(&csv));
+    write(&root.join("guide.md"), "# Guide\n\nIntro.\n\n## Setup\n\nRun the installer twice before lunch.\n");
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("Kühlschrank defrosting happens every Friday.".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    write(&root.join("kitchen.txt"), utf16);
+    // Broken and hostile neighbours.
+    for name in ["protected.odt", "protected.ods", "protected.xls"] {
+        std::fs::copy(fixture(name), root.join(name)).unwrap();
+    }
+    let docx = std::fs::read(fixture("handbook.docx")).unwrap();
+    write(&root.join("truncated.docx"), &docx[..docx.len() / 2]);
+    write(&root.join("fake.xlsx"), "just text pretending to be a workbook");
+    write(&root.join("empty.pptx"), "");
+    brain.add_folder(root);
+
+    let index = brain.command(&["index", "--json"]).output().unwrap();
+    assert!(index.status.success(), "{}", String::from_utf8_lossy(&index.stderr));
+
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("handbook.docx", "work from abroad for up to 30 days", json!({"heading": "Policies > Remote work"})),
+        ("handbook.odt", "lost badges", json!({"heading": "Security"})),
+        ("handbook.epub", "lost badges", json!({"section": "Security"})),
+        ("handbook.html", "work from abroad", json!({"heading": "Policies > Remote work"})),
+        ("handbook.rtf", "work from abroad", json!({})),
+        ("deck.pptx", "Hire two analysts", json!({"slide": 3})),
+        ("deck.pdf", "Hire two analysts", json!({"page": 3})),
+        ("staff.xlsx", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
+        ("staff.xls", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
+        ("staff.ods", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
+        ("staff.xlsx", "Printer toner | 1200", json!({"sheet": "Budget", "rows": [1, 2]})),
+        ("memo.eml", "work from abroad for up to 30 days", json!({"attachment": "handbook.docx", "heading": "Policies > Remote work"})),
+        ("memo.eml", "Tuesday | Ravi", json!({"attachment": "forwarded.eml > rota.csv", "sheet": "rota", "rows": [1, 3]})),
+        ("phones.csv", "Åsa Lindqvist | Ops | +46 8 44", json!({"sheet": "phones", "rows": [41, 45]})),
+    ];
+    for (file, phrase, expected) in &cases {
+        assert_eq!(&location_of(&brain, phrase, file), expected, "{file}: {phrase}");
+    }
+    // Line-based formats carry their heading path and the chunk's own lines.
+    let rst = location_of(&brain, "Book trains", "handbook.rst");
+    assert_eq!(rst["heading"], "Staff Handbook > Travel");
+    assert!(rst["lines"].is_array(), "{rst}");
+    let org = location_of(&brain, "Search must cite the exact paragraph", "notes.org");
+    assert_eq!(org["heading"], "Projects > Intranet search");
+    assert_eq!(org["lines"][0], 9, "{org}");
+    let md = location_of(&brain, "Run the installer twice", "guide.md");
+    assert_eq!(md, json!({"heading": "Guide > Setup", "lines": [5, 7]}));
+    assert_eq!(location_of(&brain, "defrosting happens every Friday", "kitchen.txt"), json!({"lines": [1, 1]}));
+
+    let status = brain.json(&["status"]);
+    let reason = |name: &str| -> String {
+        status["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| file_name(f) == name)
+            .map(|f| f["error"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} not listed as failed: {status}"))
+    };
+    assert_eq!(reason("protected.odt"), "encrypted ODT: it needs a password to open");
+    assert_eq!(reason("protected.ods"), "encrypted ODS: it needs a password to open");
+    assert_eq!(reason("protected.xls"), "encrypted XLS: it needs a password to open");
+    assert!(reason("truncated.docx").starts_with("not a valid DOCX"), "{}", reason("truncated.docx"));
+    assert!(reason("fake.xlsx").starts_with("not a valid XLSX"), "{}", reason("fake.xlsx"));
+    assert!(reason("empty.pptx").contains("empty file"), "{}", reason("empty.pptx"));
+    assert_eq!(status["files"]["failed"], 6, "{status}");
+    assert_eq!(status["files"]["indexed"], 16, "{status}");
+}
+
+/// Latin-1 bytes for Latin-1 text (what an old spreadsheet export writes).
+fn latin1(text: &str) -> Vec<u8> {
+    text.chars().map(|c| u8::try_from(u32::from(c)).expect("Latin-1 text")).collect()
+}
+
+#[test]
+fn a_parser_that_aborts_hangs_or_eats_memory_fails_its_file_only() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path();
+    write(&root.join("aborts.txt"), "this file makes the parser abort");
+    write(&root.join("hog.txt"), "this file makes the parser allocate without bound");
+    write(&root.join("hangs.txt"), "this file makes the parser hang");
+    write(&root.join("fine.txt"), "The otter enclosure is cleaned on Mondays.");
+    brain.add_folder(root);
+    write(&brain.data.path().join("settings.toml"), "parse_timeout_secs = 6\nparse_memory_mb = 128\n");
+    let out = brain
+        .command(&["index", "--json"])
+        .env("BRAIN_TEST_PARSE_ABORT", "aborts.txt")
+        .env("BRAIN_TEST_PARSE_ALLOCATE", "hog.txt")
+        .env("BRAIN_TEST_PARSE_HANG", "hangs.txt")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status = brain.json(&["status"]);
+    let reasons: Vec<(String, String)> = status["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!(reasons[0], ("aborts.txt".into(), "the parser crashed on this file (signal 6, abort)".into()));
+    assert_eq!(reasons[1], ("hangs.txt".into(), "took longer than 6 s to parse; stopped (raise parse_timeout_secs to allow more)".into()));
+    assert!(reasons[2].0 == "hog.txt" && reasons[2].1.starts_with("needed more than the 128 MB memory budget"), "{reasons:?}");
+    assert_eq!(file_name(&brain.search("otter enclosure", "keyword")[0]), "fine.txt");
+}
