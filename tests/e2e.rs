@@ -179,20 +179,8 @@ fn bad_files_are_recorded_and_nothing_indexed_is_lost() {
     let second = brain.command(&["index", "--json"]).output().unwrap();
     assert!(second.status.success(), "index must exit 0 despite bad files: {}", String::from_utf8_lossy(&second.stderr));
 
-    let status = brain.json(&["status"]);
-    let failures: Vec<(String, String)> = status["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
-        .collect();
-    let reason = |name: &str| {
-        failures
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, e)| e.clone())
-            .unwrap_or_else(|| panic!("{name} is not listed as failed: {failures:?}"))
-    };
+    let failures = common::failures(&brain);
+    let reason = |name: &str| common::reason(&failures, name);
     assert!(reason("random.bin").contains("binary content"), "{failures:?}");
     assert!(reason("not-really.pdf").starts_with("not a PDF"), "{failures:?}");
     assert!(reason("broken-encoding.txt").contains("invalid UTF-8"), "{failures:?}");
@@ -200,6 +188,7 @@ fn bad_files_are_recorded_and_nothing_indexed_is_lost() {
     assert!(reason("huge.txt").starts_with("too large"), "{failures:?}");
     assert!(reason("loop").contains("symlink loop"), "{failures:?}");
     assert_eq!(failures.len(), 6, "{failures:?}");
+    let status = brain.json(&["status"]);
     assert_eq!(status["files"]["indexed"], 3, "{status}");
     assert!(status["chunks"].as_u64().unwrap() > chunks_before);
 

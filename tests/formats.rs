@@ -91,22 +91,15 @@ fn every_format_is_found_at_its_exact_place() {
     assert_eq!(md, json!({"heading": "Guide > Setup", "lines": [5, 7]}));
     assert_eq!(location_of(&brain, "defrosting happens every Friday", "kitchen.txt"), json!({"lines": [1, 1]}));
 
-    let status = brain.json(&["status"]);
-    let reason = |name: &str| -> String {
-        status["failures"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| file_name(f) == name)
-            .map(|f| f["error"].as_str().unwrap().to_string())
-            .unwrap_or_else(|| panic!("{name} not listed as failed: {status}"))
-    };
+    let failures = common::failures(&brain);
+    let reason = |name: &str| common::reason(&failures, name);
     assert_eq!(reason("protected.odt"), "encrypted ODT: it needs a password to open");
     assert_eq!(reason("protected.ods"), "encrypted ODS: it needs a password to open");
     assert_eq!(reason("protected.xls"), "encrypted XLS: it needs a password to open");
     assert!(reason("truncated.docx").starts_with("not a valid DOCX"), "{}", reason("truncated.docx"));
     assert!(reason("fake.xlsx").starts_with("not a valid XLSX"), "{}", reason("fake.xlsx"));
     assert!(reason("empty.pptx").contains("empty file"), "{}", reason("empty.pptx"));
+    let status = brain.json(&["status"]);
     assert_eq!(status["files"]["failed"], 6, "{status}");
     assert_eq!(status["files"]["indexed"], 16, "{status}");
 }
@@ -135,13 +128,7 @@ fn a_parser_that_aborts_hangs_or_eats_memory_fails_its_file_only() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let status = brain.json(&["status"]);
-    let reasons: Vec<(String, String)> = status["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
-        .collect();
+    let reasons = common::failures(&brain);
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert_eq!(reasons[0], ("aborts.txt".into(), "the parser crashed on this file (signal 6, abort)".into()));
     assert_eq!(reasons[1], ("hangs.txt".into(), "took longer than 6 s to parse; stopped (raise parse_timeout_secs to allow more)".into()));

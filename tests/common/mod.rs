@@ -97,6 +97,26 @@ impl Brain {
     }
 }
 
+/// (file name, reason) of every failed file, as `brain status` lists them (sorted by path).
+pub fn failures(brain: &Brain) -> Vec<(String, String)> {
+    let status = brain.json(&["status"]);
+    status["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The reason `name` failed; panics if it is not listed.
+pub fn reason(failures: &[(String, String)], name: &str) -> String {
+    failures
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, e)| e.clone())
+        .unwrap_or_else(|| panic!("{name} is not listed as failed: {failures:?}"))
+}
+
 pub fn write(path: &Path, content: impl AsRef<[u8]>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, content).unwrap();

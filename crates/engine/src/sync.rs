@@ -507,7 +507,7 @@ fn prepare_file(file: &DiskFile, previous: Option<&DocumentRecord>, chunker: &Ar
 fn chunk_guarded(chunker: &Chunker, doc: brain_parse::ParsedDocument) -> Result<(brain_parse::ParsedDocument, Vec<brain_chunk::Chunk>), String> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.chunk(&doc))) {
         Ok(chunks) => Ok((doc, chunks)),
-        Err(panic) => Err(format!("the chunker crashed: {}", panic_text(&panic))),
+        Err(panic) => Err(format!("the chunker crashed: {}", brain_parse::panic_detail(&panic))),
     }
 }
 
@@ -530,7 +530,7 @@ fn parse_on_thread(
                 let chunks = chunker.chunk(&doc);
                 Ok::<_, String>((doc, chunks))
             }));
-            let _ = tx.send(result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", panic_text(&panic)))));
+            let _ = tx.send(result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", brain_parse::panic_detail(&panic)))));
         })
         .map_err(|e| format!("cannot start a parser thread: {e}"))?;
     match rx.recv_timeout(timeout) {
@@ -539,13 +539,6 @@ fn parse_on_thread(
     }
 }
 
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
 
 #[derive(Default)]
 struct BatchStats {

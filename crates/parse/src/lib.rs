@@ -429,7 +429,8 @@ pub fn title_of(path: &Path) -> String {
     stem.replace(['-', '_'], " ").trim().to_string()
 }
 
-pub(crate) fn panic_detail(panic: &Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic, for error reports.
+pub fn panic_detail(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

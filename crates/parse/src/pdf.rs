@@ -38,14 +38,14 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.to_string()),
-            Err(panic) => Some(panic_message(&panic)),
+            Err(panic) => Some(format!("the PDF reader crashed on this page ({})", crate::panic_detail(&panic))),
         };
         if let Some(e) = error {
             failed_pages.push(page_number);
             first_failure.get_or_insert(e);
             continue;
         }
-        let text = tidy(&raw);
+        let text = crate::text::tidy_layout(&raw);
         if !text.is_empty() {
             sections.push(Section { text, location: Location::page(page_number), first_line: None, context: None });
         }
@@ -70,33 +70,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     Ok(ParsedDocument { format: Format::Pdf, sections, warnings })
 }
 
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let detail = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    format!("the PDF reader crashed on this page ({detail})")
-}
-
-/// pdf-extract pads with spaces and blank lines; collapse them so chunks hold words, not layout.
-fn tidy(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut blank_run = 0;
-    for line in raw.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() {
-            blank_run += 1;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
-        }
-        blank_run = 0;
-        out.push_str(&line);
-    }
-    out
-}
 
 #[cfg(test)]
 pub(crate) mod tests {
@@ -169,8 +142,4 @@ pub(crate) mod tests {
         assert_eq!(parse(&bytes).unwrap_err(), ParseError::ScannedPdf { pages: 2 });
     }
 
-    #[test]
-    fn tidy_collapses_layout() {
-        assert_eq!(tidy("  a   b \n\n\n\n c\nd  "), "a b\n\nc\nd");
-    }
 }

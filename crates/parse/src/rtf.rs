@@ -200,7 +200,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<(String, Vec<String>), ParseError>
     if !stack.is_empty() {
         warnings.push("the RTF ends before all its groups close, so it may be cut off".into());
     }
-    Ok((tidy(&r.out), warnings))
+    Ok((crate::text::tidy_layout(&r.out), warnings))
 }
 
 impl Reader {
@@ -334,24 +334,6 @@ fn charset_encoding(charset: i32) -> Option<&'static Encoding> {
     codepage::to_encoding(code_page)
 }
 
-/// Trim lines and collapse runs of blank lines.
-fn tidy(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut blank_run = 0;
-    for line in raw.lines() {
-        let line = line.trim();
-        if line.is_empty() {
-            blank_run += 1;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
-        }
-        blank_run = 0;
-        out.push_str(line);
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

@@ -151,6 +151,27 @@ pub(crate) fn sections(text: &str, title: &str) -> Vec<Section> {
     }]
 }
 
+/// Lay out extracted text for reading and chunking: whitespace inside a line collapsed to one
+/// space, blank-line runs collapsed to one (a paragraph break), nothing at either end. PDF and
+/// RTF extraction both leave layout padding that would otherwise cost tokens.
+pub(crate) fn tidy_layout(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut blank_run = 0;
+    for line in raw.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            blank_run += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank_run > 0 { "\n\n" } else { "\n" });
+        }
+        blank_run = 0;
+        out.push_str(&line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +237,11 @@ mod tests {
     #[test]
     fn nul_bytes_mean_binary() {
         assert_eq!(decode_text(b"abc\0def").unwrap_err(), ParseError::Binary(None));
+    }
+
+    #[test]
+    fn tidy_layout_collapses_padding() {
+        assert_eq!(tidy_layout("  a   b \n\n\n\n c\nd  "), "a b\n\nc\nd");
     }
 
     #[test]
