@@ -599,8 +599,8 @@ fn print_bench(r: &brain_engine::bench::BenchReport) {
     println!("folder: {} ({} threads)", r.folder, r.threads);
     let i = &r.index;
     println!(
-        "index:     {} files ({} failed), {} chunks, {:.1} MB in {:.1} s = {:.2} files/s, {:.1} chunks/s",
-        i.files, i.failed, i.chunks, i.megabytes, i.seconds, i.files_per_second, i.chunks_per_second
+        "index:     {} files ({} failed), {} chunks, {:.1} MB in {:.1} s = {:.2} files/s, {:.1} chunks/s; peak RSS {:.0} MB",
+        i.files, i.failed, i.chunks, i.megabytes, i.seconds, i.files_per_second, i.chunks_per_second, i.peak_rss_megabytes
     );
     let e = &r.embedding;
     println!(

@@ -8,23 +8,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The models dir the tests use: `BRAIN_MODELS_DIR`, or the default one `brain models fetch`
-/// fills. The tests need the real models; without them they fail and say how to get them.
-pub fn models_dir() -> PathBuf {
-    // The same default as the engine's (EngineOptions::resolve); spelled out here so this test
-    // binary does not link the whole engine.
-    let dir = std::env::var_os("BRAIN_MODELS_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dirs::data_dir().unwrap().join("corporate-brain").join("models"));
-    let gguf = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        gguf.is_file(),
-        "the end-to-end tests run the real models, and {} is missing: run `cargo run -- models fetch` (or set BRAIN_MODELS_DIR)",
-        gguf.display()
-    );
-    dir
-}
+/// The real models, a file writer and in-code fixtures, shared with the other crates' tests.
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use brain_testkit::{models_dir, pdf_with_pages, write};
 
 /// A `brain` with its own data dir.
 pub struct Brain {
@@ -117,48 +103,7 @@ pub fn reason(failures: &[(String, String)], name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} is not listed as failed: {failures:?}"))
 }
 
-pub fn write(path: &Path, content: impl AsRef<[u8]>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content).unwrap();
-}
-
 pub fn file_name(v: &Value) -> String {
     Path::new(v["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into()
 }
 
-/// A PDF with one line of text per page, built with lopdf so no binary fixture is checked in.
-pub fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
-    use lopdf::content::{Content, Operation};
-    use lopdf::{Document, Object, Stream, dictionary};
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
-    let mut kids = Vec::new();
-    for text in pages {
-        let content = Content {
-            operations: vec![
-                Operation::new("BT", vec![]),
-                Operation::new("Tf", vec!["F1".into(), 12.into()]),
-                Operation::new("Td", vec![72.into(), 700.into()]),
-                Operation::new("Tj", vec![Object::string_literal(*text)]),
-                Operation::new("ET", vec![]),
-            ],
-        };
-        let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-        kids.push(doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id }).into());
-    }
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => kids, "Count" => count, "Resources" => resources_id,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        }),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
-    bytes
-}

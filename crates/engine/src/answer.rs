@@ -9,7 +9,7 @@ use std::time::Instant;
 use brain_llm::{ChatMessage, GenerateOptions, Llm, Role, StopReason};
 use brain_parse::Location;
 use brain_store::Hit;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::search::{self, SearchRequest};
@@ -37,7 +37,7 @@ impl AskRequest {
 }
 
 /// A numbered source the answer may cite.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Citation {
     pub n: usize,
     pub path: String,
@@ -96,8 +96,14 @@ pub(crate) async fn run(
     }
     let settings = engine.settings();
     let k = request.k.unwrap_or(settings.sources).max(1);
+    // A follow-up ("and who approves it?") names its topic only through the question before it,
+    // so retrieval searches both; the model still answers the follow-up alone.
+    let retrieval_query = match request.history.last() {
+        Some((previous, _)) => format!("{previous}\n{question}"),
+        None => question.to_string(),
+    };
     // Retrieve a few more than needed: the relevance gate may drop some.
-    let search = SearchRequest { query: question.to_string(), k: k * 2, mode: None, folder: request.folder.clone() };
+    let search = SearchRequest { query: retrieval_query, k: k * 2, mode: None, folder: request.folder.clone() };
     let hits = search::hits(engine, &search).await?;
     let relevant = relevant_sources(hits, settings.min_similarity, k);
     let retrieval_ms = started.elapsed().as_millis() as u64;

@@ -44,6 +44,9 @@ pub struct IndexFigures {
     pub seconds: f64,
     pub files_per_second: f64,
     pub chunks_per_second: f64,
+    /// The process's peak resident memory once indexing is done (models, parse results, ONNX
+    /// Runtime's arena, LanceDB's caches), in megabytes.
+    pub peak_rss_megabytes: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -83,6 +86,18 @@ pub struct BenchReport {
     pub answer: Option<AnswerFigures>,
 }
 
+/// Peak resident set size of this process so far (Linux reports kilobytes).
+fn peak_rss_megabytes() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0.0;
+    }
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+}
+
 pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     if sorted_ms.is_empty() {
         return 0.0;
@@ -117,6 +132,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         seconds,
         files_per_second: summary.indexed as f64 / seconds,
         chunks_per_second: summary.chunks as f64 / seconds,
+        peak_rss_megabytes: peak_rss_megabytes(),
     };
 
     progress("embedding");

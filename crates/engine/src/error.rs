@@ -32,6 +32,10 @@ pub enum EngineError {
     Dataset(String),
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    #[error("{0} is not inside a registered folder; only indexed folders' files are opened")]
+    NotOpenable(PathBuf),
+    #[error("conversation not found: {0}")]
+    ConversationNotFound(String),
     #[error("cancelled")]
     Cancelled,
     #[error("internal error: {0}")]
@@ -59,6 +63,8 @@ impl EngineError {
             EngineError::Fetch(_) => "fetch",
             EngineError::Dataset(_) => "dataset",
             EngineError::InvalidArgument(_) => "invalid_argument",
+            EngineError::NotOpenable(_) => "not_openable",
+            EngineError::ConversationNotFound(_) => "conversation_not_found",
             EngineError::Cancelled => "cancelled",
             EngineError::Internal(_) => "internal",
         }

@@ -14,6 +14,10 @@ pub struct Folder {
     pub path: PathBuf,
     /// When it was added, milliseconds since the Unix epoch.
     pub added_ms: i64,
+    /// Paused by the user: neither walked nor watched, and its files stay in the index as they
+    /// are (like a missing folder's) until it is resumed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused: bool,
 }
 
 const FILE: &str = "folders.json";
@@ -46,7 +50,7 @@ pub(crate) fn add(data_dir: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if folders.iter().any(|f| f.path == canonical) {
             continue;
         }
-        folders.push(Folder { path: canonical.clone(), added_ms: fsutil::now_ms() });
+        folders.push(Folder { path: canonical.clone(), added_ms: fsutil::now_ms(), paused: false });
         added.push(canonical);
     }
     save(data_dir, &folders)?;
@@ -64,6 +68,18 @@ pub(crate) fn remove(data_dir: &Path, path: &Path) -> Result<PathBuf> {
         return Err(EngineError::FolderNotRegistered(wanted));
     }
     save(data_dir, &folders)?;
+    Ok(wanted)
+}
+
+/// Pause or resume a registered folder; returns its canonical path.
+pub(crate) fn set_paused(data_dir: &Path, path: &Path, paused: bool) -> Result<PathBuf> {
+    let mut folders = load(data_dir)?;
+    let wanted = fsutil::canonical(path).unwrap_or_else(|_| absolute(path));
+    let folder = folders.iter_mut().find(|f| f.path == wanted).ok_or_else(|| EngineError::FolderNotRegistered(wanted.clone()))?;
+    if folder.paused != paused {
+        folder.paused = paused;
+        save(data_dir, &folders)?;
+    }
     Ok(wanted)
 }
 
@@ -90,5 +106,25 @@ mod tests {
         remove(data.path(), docs.path()).unwrap();
         assert!(load(data.path()).unwrap().is_empty());
         assert!(matches!(remove(data.path(), docs.path()), Err(EngineError::FolderNotRegistered(_))));
+    }
+
+    #[test]
+    fn pause_and_resume_persist_and_old_files_read_as_active() {
+        let data = tempfile::tempdir().unwrap();
+        let docs = tempfile::tempdir().unwrap();
+        // A folders.json written before the flag existed: not paused.
+        let canonical = docs.path().canonicalize().unwrap();
+        let old = serde_json::json!([{ "path": canonical, "added_ms": 1 }]);
+        std::fs::write(data.path().join(FILE), old.to_string()).unwrap();
+        assert!(!load(data.path()).unwrap()[0].paused);
+        set_paused(data.path(), docs.path(), true).unwrap();
+        assert!(load(data.path()).unwrap()[0].paused);
+        let text = std::fs::read_to_string(data.path().join(FILE)).unwrap();
+        assert!(text.contains("\"paused\": true"), "{text}");
+        set_paused(data.path(), docs.path(), false).unwrap();
+        assert!(!load(data.path()).unwrap()[0].paused);
+        assert!(!std::fs::read_to_string(data.path().join(FILE)).unwrap().contains("paused"), "an active folder is written as before");
+        let other = tempfile::tempdir().unwrap();
+        assert!(matches!(set_paused(data.path(), other.path(), true), Err(EngineError::FolderNotRegistered(_))));
     }
 }

@@ -18,6 +18,7 @@
 
 mod answer;
 pub mod bench;
+mod conversations;
 mod error;
 pub mod eval;
 mod events;
@@ -25,6 +26,8 @@ mod folders;
 mod fsutil;
 pub mod isolation;
 pub mod models;
+mod model_report;
+mod openable;
 mod search;
 mod settings;
 mod status;
@@ -32,6 +35,8 @@ mod sync;
 mod watch;
 
 pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
+pub use conversations::{Conversation, ConversationSummary, Turn};
+pub use model_report::{ModelReport, ModelState};
 pub use brain_parse::Location;
 pub use brain_store::SearchMode;
 pub use error::{EngineError, ErrorPayload, Result};
@@ -190,6 +195,16 @@ impl Engine {
     /// Unregister a folder; its files leave the index at the next sync.
     pub fn remove_folder(&self, path: &Path) -> Result<PathBuf> {
         folders::remove(&self.options.data_dir, path)
+    }
+
+    /// Pause a folder: it is no longer synced or watched, and its indexed files are kept.
+    pub fn pause_folder(&self, path: &Path) -> Result<PathBuf> {
+        folders::set_paused(&self.options.data_dir, path, true)
+    }
+
+    /// Resume a paused folder; the next sync (the watcher starts one) catches up with it.
+    pub fn resume_folder(&self, path: &Path) -> Result<PathBuf> {
+        folders::set_paused(&self.options.data_dir, path, false)
     }
 
     // ---- models ----

@@ -24,6 +24,8 @@ pub struct FolderStatus {
     pub path: String,
     /// False when the folder is registered but not on disk (unmounted, deleted).
     pub present: bool,
+    /// Paused by the user: not synced or watched; its indexed files are kept.
+    pub paused: bool,
     pub files: FileCounts,
 }
 
@@ -51,8 +53,8 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         (Vec::new(), 0)
     };
     // Pending work: what a sync would do now (a metadata-only walk, no file is read).
-    let present: Vec<PathBuf> = folders.iter().filter(|f| f.path.is_dir()).map(|f| f.path.clone()).collect();
-    let missing: Vec<PathBuf> = folders.iter().filter(|f| !f.path.is_dir()).map(|f| f.path.clone()).collect();
+    let present: Vec<PathBuf> = folders.iter().filter(|f| f.path.is_dir() && !f.paused).map(|f| f.path.clone()).collect();
+    let missing: Vec<PathBuf> = folders.iter().filter(|f| !f.path.is_dir() || f.paused).map(|f| f.path.clone()).collect();
     let settings = engine.settings();
     let walk = tokio::task::spawn_blocking(move || sync::walk(&present, &settings))
         .await
@@ -98,7 +100,7 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         .iter()
         .map(|f| {
             let path = f.path.display().to_string();
-            FolderStatus { files: per_folder.get(path.as_str()).cloned().unwrap_or_default(), present: f.path.is_dir(), path }
+            FolderStatus { files: per_folder.get(path.as_str()).cloned().unwrap_or_default(), present: f.path.is_dir(), paused: f.paused, path }
         })
         .collect();
     Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string() })

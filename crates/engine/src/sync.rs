@@ -224,7 +224,10 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
     let mut present = Vec::new();
     let mut missing = Vec::new();
     for f in &folders {
-        if f.path.is_dir() {
+        if f.paused {
+            // Neither walked nor watched; its files are kept, like a missing folder's.
+            missing.push(f.path.clone());
+        } else if f.path.is_dir() {
             present.push(f.path.clone());
         } else {
             engine.emit(IndexEvent::FolderMissing { path: f.path.display().to_string() });

@@ -128,11 +128,12 @@ impl Engine {
         }
     }
 
-    /// Folders that should be watched now: registered and present.
+    /// Folders that should be watched now: registered, not paused, and present.
     fn wanted_watches(&self) -> HashSet<PathBuf> {
         folders::load(self.data_dir())
             .unwrap_or_default()
             .into_iter()
+            .filter(|f| !f.paused)
             .map(|f| f.path)
             .filter(|p| p.is_dir())
             .collect()

