@@ -179,8 +179,15 @@ impl Embedder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].as_ref().len());
         let by_length: Vec<&str> = order.iter().map(|&i| texts[i].as_ref()).collect();
+        // fastembed keeps every batch's raw token outputs (texts x tokens x 384 floats) until the
+        // call returns, so one call for a 4,000-chunk book held gigabytes: a few batches per call
+        // bound that.
+        let per_call = self.batch_size * 8;
+        let mut vectors = Vec::with_capacity(texts.len());
         let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let vectors = model.embed(&by_length, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?;
+        for slice in by_length.chunks(per_call) {
+            vectors.extend(model.embed(slice, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?);
+        }
         drop(model);
         let mut in_order = vec![Vec::new(); texts.len()];
         for (mut v, &i) in vectors.into_iter().zip(&order) {
