@@ -127,38 +127,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::pdf::tests::pdf_with_pages;
 
-    const B64_LINE: usize = 76;
-
-    fn base64(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out.as_bytes().chunks(B64_LINE).map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>().join("\r\n")
-    }
-
-    /// A message with a plain-text body and the given attachments (name, MIME type, bytes).
-    pub(crate) fn eml_with(subject: &str, body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
-        let mut out = format!(
-            "From: Ann Example <ann@example.com>\r\nTo: team@example.com\r\nSubject: {subject}\r\nDate: Fri, 1 Mar 2024 14:05:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\r\n\r\n--BOUNDARY\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-        );
-        for (name, mime, bytes) in attachments {
-            out.push_str(&format!(
-                "--BOUNDARY\r\nContent-Type: {mime}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-                base64(bytes)
-            ));
-        }
-        out.push_str("--BOUNDARY--\r\n");
-        out.into_bytes()
-    }
+    pub(crate) use brain_testkit::eml_with;
 
     #[test]
     fn headers_body_and_attachment_pages() {

@@ -64,3 +64,36 @@ pub fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
     doc.save_to(&mut bytes).unwrap();
     bytes
 }
+
+/// A multipart e-mail with a plain-text body and attachments (file name, MIME type, bytes),
+/// from "Ann Example <ann@example.com>" to team@example.com on 1 March 2024.
+pub fn eml_with(subject: &str, body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    let mut out = format!(
+        "From: Ann Example <ann@example.com>\r\nTo: team@example.com\r\nSubject: {subject}\r\nDate: Fri, 1 Mar 2024 14:05:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"BOUNDARY\"\r\n\r\n--BOUNDARY\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    );
+    for (name, mime, bytes) in attachments {
+        out.push_str(&format!(
+            "--BOUNDARY\r\nContent-Type: {mime}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64_lines(bytes)
+        ));
+    }
+    out.push_str("--BOUNDARY--\r\n");
+    out.into_bytes()
+}
+
+/// Base64 in MIME's 76-character lines (written here: a test fixture is not worth a dependency).
+fn base64_lines(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in bytes.chunks(3).enumerate() {
+        // 19 groups of 4 characters = 76 per line.
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= chunk.len() { ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}

@@ -117,32 +117,5 @@ pub fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (i, chunk) in bytes.chunks(3).enumerate() {
-        if i > 0 && i % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            out.push(if k <= chunk.len() { ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
-}
-
-/// A multipart e-mail with a text body and attachments (file name, MIME type, bytes).
-pub fn eml_with(subject: &str, body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut out = format!(
-        "From: Ann <ann@example.com>\r\nTo: team@example.com\r\nSubject: {subject}\r\nDate: Fri, 1 Mar 2024 14:05:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n--XYZ\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    );
-    for (name, mime, bytes) in attachments {
-        out.push_str(&format!(
-            "--XYZ\r\nContent-Type: {mime}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-            base64(bytes)
-        ));
-    }
-    out.push_str("--XYZ--\r\n");
-    out.into_bytes()
-}
+#[allow(unused_imports)] // not every test binary sends mail
+pub use brain_testkit::eml_with;
