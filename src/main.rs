@@ -94,12 +94,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the index's invariants (one row per file and per chunk, every chunk owned by the
+    /// indexed version of its file, chunk counts that match); exit status 1 if any is broken.
+    Check {
+        /// Repair what is broken, without re-embedding (files whose chunks disagree with them are
+        /// redone by the next `brain index`).
+        #[arg(long)]
+        repair: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure retrieval quality.
     #[command(subcommand)]
     Eval(EvalCommand),
     /// Measure indexing, embedding, search and answer speed on a folder (in a scratch index).
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Bench {
-        folder: PathBuf,
+        #[command(subcommand)]
+        kind: Option<BenchCommand>,
+        #[arg(required = true)]
+        folder: Option<PathBuf>,
         #[arg(long, default_value_t = 50)]
         queries: usize,
         /// Questions to answer (0 skips the LLM).
@@ -119,6 +133,40 @@ enum Command {
     },
     /// Show the settings (`settings.toml` in the data dir).
     Settings,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Kill `brain index` and `brain watch` at many points (named crash points and random
+    /// delays), resume, and compare with a clean index of the same folder.
+    Crash {
+        folder: PathBuf,
+        /// Kills of `brain index` (about half at named points, half after random delays).
+        #[arg(long, default_value_t = 200)]
+        kills: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Files per committed batch (fewer: more commits to die between).
+        #[arg(long, default_value_t = 8)]
+        batch_files: usize,
+        /// Rounds of a watcher taking a burst of changes and being killed.
+        #[arg(long, default_value_t = 6)]
+        watch_rounds: usize,
+        /// Skip the two-writers-at-once scenarios.
+        #[arg(long)]
+        no_concurrent: bool,
+        /// Random delays only (for an executable without crash points).
+        #[arg(long)]
+        delays_only: bool,
+        /// The `brain` executable to test (default: this one).
+        #[arg(long, value_name = "EXE")]
+        brain: Option<PathBuf>,
+        /// Scratch dir (default: a temporary one, deleted afterwards).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -209,8 +257,10 @@ fn wants_json(command: &Command) -> bool {
         | Command::Search { json, .. }
         | Command::Ask { json, .. }
         | Command::Status { json }
+        | Command::Check { json, .. }
         | Command::Inspect { json }
-        | Command::Bench { json, .. }
+        | Command::Bench { kind: Some(BenchCommand::Crash { json, .. }), .. } => *json,
+        Command::Bench { json, .. }
         | Command::Eval(EvalCommand::Beir { json, .. })
         | Command::Models(ModelsCommand::Status { json })
         | Command::Folders(FoldersCommand::List { json }) => *json,
@@ -356,9 +406,19 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                         println!("  {}: {}", f.path, f.error);
                     }
                 }
+                let i = &status.integrity;
+                if !i.checked {
+                    println!("integrity: not checked, {} is writing the index", i.writer.as_deref().unwrap_or("another process"));
+                } else if !i.ok {
+                    println!("integrity: broken (the next `brain index` or `brain check --repair` repairs it):");
+                    for v in &i.violations {
+                        println!("  {v}");
+                    }
+                }
             }
             Ok(0)
         }
+        Command::Check { repair, json } => check(&engine, repair, json).await,
         Command::Eval(EvalCommand::Beir { dir, split, json }) => {
             let bar = spinner();
             let report = brain_engine::eval::beir(&engine, &dir, &split, |step| match step {
@@ -380,7 +440,35 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        Command::Bench { folder, queries, questions, live_edits, idle_secs, live_only, json } => {
+        Command::Bench { kind: Some(BenchCommand::Crash { folder, kills, seed, batch_files, watch_rounds, no_concurrent, delays_only, brain, work_dir, json }), .. } => {
+            let scratch = tempfile_dir()?;
+            let options = brain_bench::crash::CrashOptions {
+                brain: match brain {
+                    Some(b) => b,
+                    None => std::env::current_exe()?,
+                },
+                corpus: folder,
+                work_dir: work_dir.unwrap_or_else(|| scratch.clone()),
+                models_dir: engine.options().models_dir.clone(),
+                kills,
+                seed,
+                batch_files,
+                points: if delays_only { Vec::new() } else { brain_engine::crash_points().into_iter().map(String::from).collect() },
+                watch_rounds,
+                concurrent_writers: !no_concurrent,
+                verbose: !json,
+            };
+            let report = tokio::task::spawn_blocking(move || brain_bench::crash::run(&options)).await??;
+            let _ = std::fs::remove_dir_all(&scratch);
+            if json {
+                print_json(&report)?;
+            } else {
+                print_crash(&report);
+            }
+            Ok(if report.passed { 0 } else { 1 })
+        }
+        Command::Bench { folder, queries, questions, live_edits, idle_secs, live_only, json, .. } => {
+            let folder = folder.expect("clap requires the folder");
             let bar = spinner();
             let options = brain_engine::bench::BenchOptions { queries, questions, ..brain_engine::bench::BenchOptions::new(&folder) };
             let report = if live_only {
@@ -473,6 +561,33 @@ fn models_status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+async fn check(engine: &Engine, repair: bool, json: bool) -> anyhow::Result<i32> {
+    let outcome = engine.check(repair, &cancel_flag()).await?;
+    let remaining = outcome.after.as_ref().unwrap_or(&outcome.found);
+    let code = if remaining.is_ok() { 0 } else { 1 };
+    if json {
+        print_json(&outcome)?;
+        return Ok(code);
+    }
+    let f = &outcome.found;
+    println!("{} document rows, {} chunk rows checked", f.documents, f.chunks);
+    if f.is_ok() {
+        println!("ok: every invariant holds");
+    }
+    for v in &f.violations {
+        println!("  {v}");
+    }
+    if let Some(r) = &outcome.repaired {
+        println!(
+            "repaired: {} duplicate document row(s) and {} duplicate chunk row(s) removed, {} orphan chunk(s) removed, {} file(s) to redo at the next `brain index`",
+            r.duplicate_documents_removed, r.duplicate_chunks_removed, r.orphan_chunks_removed, r.documents_to_redo
+        );
+    } else if !f.is_ok() {
+        println!("run `brain check --repair` (or `brain index`) to repair it");
+    }
+    Ok(code)
+}
+
 async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result<i32> {
     let cancel = cancel_flag();
     let mut events = engine.subscribe();
@@ -491,7 +606,14 @@ async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result<i32
                 Ok(IndexEvent::FileIndexing { path }) => bar.set_message(path),
                 Ok(IndexEvent::Progress { done, .. }) => bar.set_position(done as u64),
                 Ok(IndexEvent::FileFailed { path, error }) => failures.push((path, error)),
-                Ok(IndexEvent::FolderMissing { path }) => bar.println(format!("warning: folder missing, its files are kept: {path}")),
+                Ok(IndexEvent::FolderMissing { path }) => note(&bar, format!("warning: folder missing, its files are kept: {path}")),
+                Ok(IndexEvent::WaitingForIndex { holder }) => {
+                    note(&bar, format!("waiting for {} to finish writing the index…", holder.as_deref().unwrap_or("another process")))
+                }
+                Ok(IndexEvent::IndexRepaired { violations, repaired }) => note(&bar, format!(
+                    "repaired {violations} problem(s) an interrupted run left: {} duplicate document row(s), {} duplicate chunk row(s) removed; {} file(s) redone",
+                    repaired.duplicate_documents_removed, repaired.duplicate_chunks_removed, repaired.documents_to_redo
+                )),
                 Ok(IndexEvent::Idle(_)) => break,
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -529,6 +651,15 @@ async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result<i32
         }
     }
     Ok(0)
+}
+
+/// A line beside the progress bar (on stderr when there is no bar: not a terminal, or --json).
+fn note(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 async fn watch(engine: &Engine, json: bool) -> anyhow::Result<i32> {
@@ -593,6 +724,38 @@ async fn ask(engine: &Engine, request: AskRequest, json: bool) -> anyhow::Result
         }
     }
     Ok(0)
+}
+
+/// A fresh scratch folder under the system's temporary dir.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("brain-crash-{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn print_crash(r: &brain_bench::crash::CrashReport) {
+    println!("corpus: {} ({} files, {} chunks; clean index {:.1} s)", r.corpus, r.files, r.chunks, r.clean_index_s);
+    println!("kills:  {} ({} at named points, {} after random delays)", r.kills, r.kills_at_points.values().sum::<usize>(), r.kills_at_delays);
+    for (point, n) in &r.kills_at_points {
+        println!("        {n:4}  {point}");
+    }
+    if !r.points_not_reached.is_empty() {
+        println!("        not reached (the run completed first): {}", r.points_not_reached.join(", "));
+    }
+    println!("index broken right after a kill (repaired by the next run): {} times", r.broken_after_kill);
+    println!(
+        "resumed runs compared with the clean index: {}; files redone that were committed before a kill: {}; chunks embedded on resume: {}",
+        r.resumes_compared, r.work_redone_files, r.chunks_embedded_on_resume
+    );
+    for s in &r.scenarios {
+        if !s.passed || s.name.contains("at once") || s.name.contains("beside") || s.name.starts_with("watch") {
+            println!("{} {}: {}", if s.passed { "ok  " } else { "FAIL" }, s.name, s.detail);
+        }
+    }
+    for m in &r.mismatches {
+        println!("  mismatch: {m}");
+    }
+    println!("{} in {:.0} s", if r.passed { "PASSED" } else { "FAILED" }, r.elapsed_s);
 }
 
 fn print_bench(r: &brain_engine::bench::BenchReport) {

@@ -216,3 +216,72 @@ fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
     assert_eq!(resumed["summary"]["indexed"].as_u64().unwrap() + unchanged, 240, "{resumed}");
     assert_equals_clean_index(&brain, &[&root]);
 }
+
+/// The crash test (`brain bench crash`, see `crates/bench/src/crash.rs`), short version: a small
+/// corpus indexed in batches of 4 files, killed at 24 points (named crash points between and
+/// around the two tables' commits and the repairs, and random delays), a watcher killed while it
+/// takes bursts of edits, renames, copies and deletes, and two writers at once. Every resumed
+/// index must equal a clean index of the same tree, with nothing committed redone.
+#[test]
+fn crash_test_kills_at_many_points_and_every_resume_equals_the_clean_index() {
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    let words = ["depot", "route", "invoice", "pallet", "forklift", "audit", "quarter", "warehouse", "shipment", "ledger"];
+    for i in 0..40usize {
+        let paragraphs: Vec<String> = (0..1 + i % 5)
+            .map(|j| (0..40).map(|w| words[(i * 7 + j * 3 + w) % words.len()]).collect::<Vec<_>>().join(" ") + &format!(" item{i}-{j}."))
+            .collect();
+        let (name, body) = if i % 3 == 0 {
+            (format!("dept-{}/note-{i:02}.txt", i % 4), paragraphs.join("\n\n"))
+        } else {
+            (format!("dept-{}/note-{i:02}.md", i % 4), format!("# Note {i}\n\n{}", paragraphs.join("\n\n")))
+        };
+        write(&root.join(name), body + "\n");
+    }
+    write(&root.join("routes.csv"), (0..30).map(|i| format!("r{i},depot {i},{}\n", i * 3)).collect::<String>());
+    write(&root.join("empty.txt"), ""); // a failed file, recorded with its reason
+    let work = tempfile::tempdir().unwrap();
+    let brain = Brain::new();
+    let out = brain
+        .command(&[
+            "bench", "crash", root.to_str().unwrap(), "--kills", "24", "--watch-rounds", "3", "--batch-files", "4", "--seed", "11",
+            "--work-dir", work.path().to_str().unwrap(), "--json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad report ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(report["mismatches"], serde_json::json!([]), "{report:#}");
+    assert!(report["passed"].as_bool().unwrap() && out.status.success(), "{report:#}");
+    assert_eq!(report["files"], 42);
+    assert!(report["kills"].as_u64().unwrap() >= 20, "at least 20 processes killed: {report:#}");
+    let points = report["kills_at_points"].as_object().unwrap();
+    assert!(points.len() >= 5, "kills at many named points: {points:?}");
+    for point in ["store:chunks-committed", "store:documents-committed"] {
+        assert!(points.contains_key(point), "a kill between the two tables' commits ({point}): {points:?}");
+    }
+    assert!(report["kills_at_delays"].as_u64().unwrap() >= 6, "{report:#}");
+    assert!(report["broken_after_kill"].as_u64().unwrap() >= 1, "some kill left something to repair: {report:#}");
+    assert!(report["resumes_compared"].as_u64().unwrap() >= 5, "{report:#}");
+    assert_eq!(report["work_redone_files"], 0, "files committed before a kill are not indexed again");
+    let scenarios = report["scenarios"].as_array().unwrap();
+    for name in ["two `brain index` at once (round 0)", "`brain index` beside `brain watch`"] {
+        assert!(scenarios.iter().any(|s| s["name"] == name && s["passed"] == true), "{name}: {scenarios:#?}");
+    }
+    assert_eq!(report["watch_rounds"], 3);
+
+    // Independently of the harness's own comparison: its last two-writers index, read here,
+    // equals a clean index made here.
+    let two_writers = Brain { data: tempfile::tempdir().unwrap(), ..Brain::new() };
+    let copied = work.path().join("two-indexers-1");
+    let snapshot_of = |data: &Path| {
+        let out = brain.command(&["inspect", "--json"]).env("BRAIN_DATA_DIR", data).output().unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["documents"].as_array().unwrap().iter().map(|d| (d["path"].clone(), d["status"].clone(), d["chunks"].clone(), d["locations"].clone())).collect::<Vec<_>>()
+    };
+    two_writers.add_folder(&root);
+    two_writers.run(&["index"]);
+    assert_eq!(snapshot_of(&copied), snapshot_of(two_writers.data.path()), "same files, chunk texts and locations");
+    let check = brain.command(&["check", "--json"]).env("BRAIN_DATA_DIR", &copied).output().unwrap();
+    assert!(check.status.success(), "no extra rows: {}", String::from_utf8_lossy(&check.stdout));
+}

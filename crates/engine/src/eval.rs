@@ -126,8 +126,10 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
     let index_started = std::time::Instant::now();
     let mut index_ms = 0;
     if !complete_marker.exists() {
-        build_index(&store, &dataset, &chunker, &embedder, &mut progress).await?;
-        store.maintain().await?;
+        let lock = brain_store::IndexLock::acquire(&index_dir.join("index.lock"), |_| {}, || false).await?;
+        let (writer, _) = store.writer(lock).await?;
+        build_index(&writer, &dataset, &chunker, &embedder, &mut progress).await?;
+        writer.maintain().await?;
         fsutil::write_atomic(&complete_marker, b"ok")?;
         index_ms = index_started.elapsed().as_millis() as u64;
     }
@@ -190,7 +192,7 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
 }
 
 async fn build_index(
-    store: &Store,
+    store: &brain_store::StoreWriter,
     dataset: &Dataset,
     chunker: &Arc<Chunker>,
     embedder: &Arc<brain_embed::Embedder>,

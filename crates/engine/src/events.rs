@@ -10,6 +10,11 @@ use serde::Serialize;
 pub enum IndexEvent {
     /// A sync began over this many registered folders.
     SyncStarted { folders: usize },
+    /// Another process is writing the index (`holder`: which, when known); this sync waits.
+    WaitingForIndex { holder: Option<String> },
+    /// What a crash or an earlier writer left broken was repaired, without re-embedding; the
+    /// files it concerned are redone by this sync.
+    IndexRepaired { violations: usize, repaired: brain_store::RepairSummary },
     /// A registered folder is not on disk (unmounted?); its files are kept, not removed.
     FolderMissing { path: String },
     /// The folders were walked and compared with the index.

@@ -56,6 +56,22 @@ enum Response {
 }
 
 fn worker_main() {
+    // A worker must not outlive the engine that started it (`kill -9` of the engine included):
+    // it would go on parsing a file nobody waits for. A closed stdin ends the loop below only
+    // between files, so a watchdog notices the parent's death (the worker is re-parented). Not
+    // PR_SET_PDEATHSIG: it fires when the spawning *thread* ends, and workers outlive batches.
+    #[cfg(unix)]
+    {
+        let parent = unsafe { libc::getppid() };
+        let _ = std::thread::Builder::new().name("parent-watch".into()).spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                if unsafe { libc::getppid() } != parent {
+                    std::process::exit(0);
+                }
+            }
+        });
+    }
     if let Some(mb) = std::env::var(MEMORY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
         limit_memory(mb);
     }

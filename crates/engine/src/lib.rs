@@ -38,13 +38,13 @@ pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use conversations::{Conversation, ConversationSummary, Turn};
 pub use model_report::{ModelReport, ModelState};
 pub use brain_parse::Location;
-pub use brain_store::SearchMode;
+pub use brain_store::{IntegrityReport, RepairSummary, SearchMode, Violation};
 pub use error::{EngineError, ErrorPayload, Result};
 pub use events::{IndexEvent, SyncSummary};
 pub use folders::Folder;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
-pub use status::{FailedFile, FileCounts, FolderStatus, Status};
+pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -53,7 +53,7 @@ use std::sync::{Arc, RwLock};
 use brain_chunk::{Chunker, ChunkerConfig};
 use brain_embed::{Embedder, EmbedderFiles, EmbedderOptions};
 use brain_llm::{Llm, LlmConfig};
-use brain_store::Store;
+use brain_store::{IndexLock, Recovery, Store, StoreWriter};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, broadcast};
 
@@ -70,11 +70,8 @@ pub struct Engine {
     embedder: Mutex<Option<Arc<Embedder>>>,
     chunker: Mutex<Option<Arc<Chunker>>>,
     llm: Mutex<Option<Arc<Llm>>>,
-    /// One sync at a time per engine.
+    /// One sync at a time per engine (across processes, the index lock serialises writers).
     sync_lock: tokio::sync::Mutex<()>,
-    /// Whether the next sync should look for chunks a killed process left behind: once per
-    /// process, and again after a sync that did not finish.
-    orphan_check_due: std::sync::atomic::AtomicBool,
     /// Parser processes (when the front end supports them, see [`isolation`]).
     parsers: Arc<isolation::ParserPool>,
 }
@@ -88,6 +85,22 @@ pub struct DocumentSnapshot {
     pub error: Option<String>,
     /// Chunk texts in order.
     pub chunks: Vec<String>,
+    /// Each chunk's location, in the same order.
+    pub locations: Vec<Location>,
+}
+
+/// Every named crash point (see [`brain_store::crash`]): the store's, then the sync's.
+pub fn crash_points() -> Vec<&'static str> {
+    brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
+}
+
+/// What [`Engine::check`] found and did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CheckOutcome {
+    pub found: IntegrityReport,
+    /// With `repair`: what was repaired, and a fresh check afterwards.
+    pub repaired: Option<RepairSummary>,
+    pub after: Option<IntegrityReport>,
 }
 
 /// What the index was built with; a different embedder means the vectors do not compare.
@@ -99,6 +112,9 @@ struct IndexMeta {
 
 const META_FILE: &str = "index.json";
 const LANCE_DIR: &str = "lancedb";
+/// The index's writer lock (see [`brain_store::IndexLock`]), beside the index so that a rebuild,
+/// which deletes the index, holds it too.
+const LOCK_FILE: &str = "index.lock";
 
 impl Engine {
     /// Open the engine on a data directory (created if missing). Loads no model.
@@ -118,7 +134,6 @@ impl Engine {
             chunker: Mutex::new(None),
             llm: Mutex::new(None),
             sync_lock: tokio::sync::Mutex::new(()),
-            orphan_check_due: std::sync::atomic::AtomicBool::new(true),
             parsers: Arc::new(isolation::ParserPool::new()),
         })
     }
@@ -314,6 +329,35 @@ impl Engine {
         Ok(embedder)
     }
 
+    /// Become the index's one writer: wait while another process writes (a
+    /// [`IndexEvent::WaitingForIndex`] says who), stop waiting when `cancel` is set.
+    pub(crate) async fn lock_index(&self, cancel: &AtomicBool) -> Result<IndexLock> {
+        let path = self.options.data_dir.join(LOCK_FILE);
+        let lock = IndexLock::acquire(
+            &path,
+            |holder| self.emit(IndexEvent::WaitingForIndex { holder: holder.map(|h| h.to_string()) }),
+            || cancel.load(std::sync::atomic::Ordering::Relaxed),
+        )
+        .await?;
+        Ok(lock)
+    }
+
+    /// The index lock shared with other readers, or who writes (see [`IndexLock::try_shared`]).
+    pub(crate) fn lock_index_shared(&self) -> Result<std::result::Result<IndexLock, Option<brain_store::LockHolder>>> {
+        Ok(IndexLock::try_shared(&self.options.data_dir.join(LOCK_FILE))?)
+    }
+
+    /// The store's writer, under `lock`, with what it repaired on the way in.
+    pub(crate) async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
+        let store = self.store().await?;
+        let (writer, recovery) = store.writer(lock).await?;
+        if !recovery.repaired.is_empty() {
+            let violations = recovery.report.as_ref().map_or(0, |r| r.violations.len());
+            self.emit(IndexEvent::IndexRepaired { violations, repaired: recovery.repaired.clone() });
+        }
+        Ok((writer, recovery))
+    }
+
     /// Does the data dir hold an index yet?
     pub fn has_index(&self) -> bool {
         self.options.data_dir.join(META_FILE).exists()
@@ -326,13 +370,16 @@ impl Engine {
     /// between batches, leaving a consistent index.
     pub async fn sync(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let _one_at_a_time = self.sync_lock.lock().await;
-        sync::run(self, cancel).await
+        let lock = self.lock_index(cancel).await?;
+        sync::run(self, cancel, lock).await
     }
 
     /// Delete the index (not the folder list or settings) and index everything again, e.g.
     /// after changing the embedding model.
     pub async fn rebuild(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let _one_at_a_time = self.sync_lock.lock().await;
+        // No other process may write (or be mid-write) while the index is deleted.
+        let lock = self.lock_index(cancel).await?;
         let mut store = self.store.lock().await;
         *store = None;
         for path in [self.options.data_dir.join(LANCE_DIR), self.options.data_dir.join(META_FILE)] {
@@ -344,7 +391,8 @@ impl Engine {
             }
         }
         drop(store);
-        sync::run(self, cancel).await
+        brain_store::crash::crash_point("engine:rebuild-deleted");
+        sync::run(self, cancel, lock).await
     }
 
     /// Search the index.
@@ -370,29 +418,57 @@ impl Engine {
             return Ok(Vec::new());
         }
         let store = self.store().await?;
-        let mut texts = store.chunk_texts().await?;
-        let mut out: Vec<DocumentSnapshot> = store
-            .documents()
-            .await?
-            .into_iter()
-            .map(|d| DocumentSnapshot {
-                chunks: texts.remove(&d.path).unwrap_or_default(),
-                path: d.path,
-                status: d.status.as_str().to_string(),
-                hash: d.hash,
-                error: d.error,
-            })
-            .collect();
+        let mut contents = store.chunk_contents().await?;
+        let split = |chunks: Vec<(String, String)>| -> (Vec<String>, Vec<Location>) {
+            chunks.into_iter().map(|(text, location)| (text, serde_json::from_str(&location).unwrap_or_default())).unzip()
+        };
+        let mut out: Vec<DocumentSnapshot> = Vec::new();
+        for d in store.documents().await? {
+            // A second row of a path (a broken index) is shown with no chunks of its own.
+            let (chunks, locations) = split(contents.remove(&d.path).unwrap_or_default());
+            out.push(DocumentSnapshot { chunks, locations, path: d.path, status: d.status.as_str().to_string(), hash: d.hash, error: d.error });
+        }
         // Chunks without a document row would be a bug: show them rather than hide them.
-        for (path, chunks) in texts {
-            out.push(DocumentSnapshot { path, status: "orphan".into(), hash: None, error: None, chunks });
+        for (path, chunks) in contents {
+            let (chunks, locations) = split(chunks);
+            out.push(DocumentSnapshot { path, status: "orphan".into(), hash: None, error: None, chunks, locations });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
-    /// Where the index stands: folders, file counts, failures. Loads no model.
+    /// Where the index stands: folders, file counts, failures, and whether the index keeps its
+    /// invariants (cheaply checked). Loads no model.
     pub async fn status(&self) -> Result<Status> {
         status::run(self).await
+    }
+
+    /// Check every invariant of the index (see [`brain_store::integrity`]). With `repair`, take
+    /// the writer lock and repair what is broken without re-embedding anything: duplicates are
+    /// removed, files whose chunks disagree with them are redone at the next sync, orphan chunks
+    /// are removed.
+    pub async fn check(&self, repair: bool, cancel: &AtomicBool) -> Result<CheckOutcome> {
+        if !self.has_index() {
+            return Ok(CheckOutcome::default());
+        }
+        if !repair {
+            let found = self.store().await?.check(&brain_store::CheckScope::Everything).await?;
+            return Ok(CheckOutcome { found, ..Default::default() });
+        }
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let lock = self.lock_index(cancel).await?;
+        let (writer, recovery) = self.writer(lock).await?;
+        let mut found = writer.store().check(&brain_store::CheckScope::Everything).await?;
+        let mut repaired = writer.repair(&found, true).await?;
+        // What the writer repaired on the way in counts too.
+        if let Some(first) = recovery.report.filter(|r| !r.is_ok()) {
+            found.violations.splice(0..0, first.violations);
+        }
+        repaired.duplicate_documents_removed += recovery.repaired.duplicate_documents_removed;
+        repaired.duplicate_chunks_removed += recovery.repaired.duplicate_chunks_removed;
+        repaired.documents_to_redo += recovery.repaired.documents_to_redo;
+        repaired.orphan_chunks_removed += writer.remove_orphan_chunks(&recovery.orphans).await?;
+        let after = writer.store().check(&brain_store::CheckScope::Everything).await?;
+        Ok(CheckOutcome { found, repaired: Some(repaired), after: Some(after) })
     }
 }

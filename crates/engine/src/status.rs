@@ -35,6 +35,19 @@ pub struct FailedFile {
     pub error: String,
 }
 
+/// Whether the index keeps its invariants (see [`brain_store::integrity`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IntegrityStatus {
+    /// False when another process was writing the index: a write in progress is not a fault.
+    pub checked: bool,
+    pub ok: bool,
+    /// What is broken, in words (empty when ok). The next sync, or `check --repair`, repairs it.
+    pub violations: Vec<String>,
+    /// The process writing the index, when it was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Status {
     pub folders: Vec<FolderStatus>,
@@ -42,13 +55,38 @@ pub struct Status {
     pub chunks: usize,
     pub failures: Vec<FailedFile>,
     pub data_dir: String,
+    pub integrity: IntegrityStatus,
 }
+
+/// Most violations listed by `status` (a full list: `check`).
+const VIOLATIONS_SHOWN: usize = 20;
 
 pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let folders = engine.folders()?;
+    let mut integrity = IntegrityStatus { checked: true, ok: true, ..Default::default() };
     let (documents, chunks) = if engine.has_index() {
         let store = engine.store().await?;
-        (store.documents().await?, store.chunk_count().await?)
+        // Shared with other readers, exclusive of a writer: a write in progress would look like
+        // a broken index.
+        let reading = engine.lock_index_shared()?;
+        let documents = store.documents().await?;
+        let chunks = store.chunk_count().await?;
+        match reading {
+            Ok(_held) => {
+                if store.interrupted_write().is_some() || !store.quick_check(&documents).await? {
+                    let report = store.check(&brain_store::CheckScope::Everything).await?;
+                    integrity.ok = report.is_ok();
+                    integrity.violations = report.violations.iter().take(VIOLATIONS_SHOWN).map(ToString::to_string).collect();
+                    if report.violations.len() > VIOLATIONS_SHOWN {
+                        integrity.violations.push(format!("… and {} more", report.violations.len() - VIOLATIONS_SHOWN));
+                    }
+                }
+            }
+            Err(holder) => {
+                integrity = IntegrityStatus { checked: false, ok: true, violations: Vec::new(), writer: holder.map(|h| h.to_string()) };
+            }
+        }
+        (documents, chunks)
     } else {
         (Vec::new(), 0)
     };
@@ -103,5 +141,5 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
             FolderStatus { files: per_folder.get(path.as_str()).cloned().unwrap_or_default(), present: f.path.is_dir(), paused: f.paused, path }
         })
         .collect();
-    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string() })
+    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string(), integrity })
 }

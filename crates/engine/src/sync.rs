@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use brain_chunk::Chunker;
 use brain_embed::Embedder;
-use brain_store::{ChunkRecord, DocStatus, DocumentRecord, DocumentWrite, Store, WriteBatch};
+use brain_store::crash::crash_point;
+use brain_store::{ChunkRecord, DocStatus, DocumentRecord, DocumentWrite, IndexLock, StoreWriter, WriteBatch};
 
 use crate::error::{EngineError, Result};
 use crate::events::{IndexEvent, SyncSummary};
@@ -215,7 +216,20 @@ enum Prepared {
     Failed(DocumentRecord),
 }
 
-pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSummary> {
+/// The crash points of a sync, in the order it passes them (the store's are in
+/// [`brain_store::crash::STORE_CRASH_POINTS`]).
+pub const CRASH_POINTS: &[&str] = &[
+    "engine:sync-planned",
+    "engine:failures-written",
+    "engine:batch-prepared",
+    "engine:queue-written",
+    "engine:removals-written",
+    "engine:orphans-removed",
+    "engine:rebuild-deleted",
+];
+
+/// Sync under `lock`, the index's writer lock, held until the sync ends.
+pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -> Result<SyncSummary> {
     let started = Instant::now();
     let settings = engine.settings();
     let folders = engine.folders()?;
@@ -249,10 +263,12 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
         engine.emit(IndexEvent::Idle(summary.clone()));
         return Ok(summary);
     }
-    let store = engine.store().await?;
-    let existing = store.documents().await?;
-    let existing: HashMap<String, DocumentRecord> = existing.into_iter().map(|d| (d.path.clone(), d)).collect();
+    // Become the writer only now: whatever another process wrote is in the tables the plan reads,
+    // and what a crash left half-written is repaired (its files come back as pending).
+    let (writer, recovery) = engine.writer(lock).await?;
+    let existing: HashMap<String, DocumentRecord> = recovery.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
     let plan = plan(&walk, &existing, &missing);
+    crash_point("engine:sync-planned");
     let mut summary = SyncSummary { files: walk.files.len() + walk.failures.len(), unchanged: plan.unchanged, ..Default::default() };
     engine.emit(IndexEvent::Scanned {
         files: summary.files,
@@ -269,7 +285,8 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
             .iter()
             .map(|f| DocumentWrite { record: failed_record(&f.path, &f.folder, None, f.size, f.mtime_ns, f.error.clone()), chunks: Some(Vec::new()) })
             .collect();
-        store.write(WriteBatch { documents, removed: Vec::new() }).await?;
+        writer.write(WriteBatch { documents, removed: Vec::new() }).await?;
+        crash_point("engine:failures-written");
         for f in &plan.failures {
             engine.emit(IndexEvent::FileFailed { path: f.path.display().to_string(), error: f.error.clone() });
         }
@@ -280,31 +297,38 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
     // the vectors of its old path still there to reuse.
     let queue = plan.queue;
     let total = queue.len();
-    if total > 0 {
+    let writer = if total > 0 {
         let embedder = engine.index_embedder().await?;
         let chunker = engine.chunker().await?;
-        process_queue(engine, &store, &embedder, &chunker, &settings, queue, &existing, cancel, &mut summary).await?;
-    }
+        let writer = Arc::new(writer);
+        process_queue(engine, &writer, &embedder, &chunker, &settings, queue, &existing, cancel, &mut summary).await?;
+        Arc::into_inner(writer).expect("the queue's writes have finished")
+    } else {
+        writer
+    };
+    crash_point("engine:queue-written");
     if !plan.removed.is_empty() && !cancel.load(Ordering::Relaxed) {
-        store.write(WriteBatch { documents: Vec::new(), removed: plan.removed.clone() }).await?;
+        writer.write(WriteBatch { documents: Vec::new(), removed: plan.removed.clone() }).await?;
+        crash_point("engine:removals-written");
         for path in &plan.removed {
             engine.emit(IndexEvent::FileRemoved { path: path.clone() });
         }
         summary.removed = plan.removed.len();
     }
-    // Chunks left by a sync killed between its two commits. Removed last: until now they were
-    // a cache the queue could take vectors from.
-    let interrupted = cancel.load(Ordering::Relaxed);
+    // Chunks a crash left without their document. Removed last: until now they were a cache
+    // the queue could take vectors from. A cancelled sync leaves them for the next one.
     let mut orphans = 0;
-    if engine.orphan_check_due.swap(interrupted, Ordering::Relaxed) {
-        orphans = store.remove_orphan_chunks(&store.documents().await?).await?;
+    if !cancel.load(Ordering::Relaxed) {
+        orphans = writer.remove_orphan_chunks(&recovery.orphans).await?;
+        crash_point("engine:orphans-removed");
         if orphans > 0 {
             tracing::info!(orphans, "removed chunks left by an interrupted sync");
         }
     }
     if summary.indexed + summary.removed + summary.failed + orphans > 0 {
-        store.maintain().await?;
+        writer.maintain().await?;
     }
+    drop(writer);
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     engine.emit(IndexEvent::Idle(summary.clone()));
     if cancel.load(Ordering::Relaxed) {
@@ -315,12 +339,19 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool) -> Result<SyncSumm
 
 /// Most files and bytes prepared at once: bounds memory on a burst of huge files.
 const BATCH_FILES: usize = 32;
+
+/// Files per batch: [`BATCH_FILES`], or fewer for the crash tests (`BRAIN_TEST_BATCH_FILES`),
+/// which need many commits in a small corpus.
+fn batch_files() -> usize {
+    static FILES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *FILES.get_or_init(|| std::env::var("BRAIN_TEST_BATCH_FILES").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(BATCH_FILES))
+}
 const BATCH_BYTES: u64 = 24 * 1024 * 1024;
 
 #[allow(clippy::too_many_arguments)]
 async fn process_queue(
     engine: &Engine,
-    store: &Store,
+    writer: &Arc<StoreWriter>,
     embedder: &Arc<Embedder>,
     chunker: &Arc<Chunker>,
     settings: &Settings,
@@ -362,7 +393,8 @@ async fn process_queue(
                 _ => Vec::new(),
             })
             .collect();
-        let mut known = store.vectors_by_chunk_hash(&hashes).await?;
+        crash_point("engine:batch-prepared");
+        let mut known = writer.store().vectors_by_chunk_hash(&hashes).await?;
         let (writes, events, stats) = {
             let embedder = Arc::clone(embedder);
             let known = std::mem::take(&mut known);
@@ -380,8 +412,8 @@ async fn process_queue(
             handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
             done += publish(engine, events, done, total);
         }
-        let store = store.clone();
-        let handle = tokio::spawn(async move { Ok(store.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
+        let writer = Arc::clone(writer);
+        let handle = tokio::spawn(async move { Ok(writer.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
         pending_write = Some((handle, events));
     }
     if let Some((handle, events)) = pending_write.take() {
@@ -405,7 +437,7 @@ fn batches(queue: Vec<DiskFile>) -> Vec<Vec<DiskFile>> {
     let mut out: Vec<Vec<DiskFile>> = Vec::new();
     let mut bytes = 0u64;
     for f in queue {
-        let full = out.last().is_none_or(|b| b.len() >= BATCH_FILES || bytes + f.size > BATCH_BYTES);
+        let full = out.last().is_none_or(|b| b.len() >= batch_files() || bytes + f.size > BATCH_BYTES);
         if full {
             out.push(Vec::new());
             bytes = 0;

@@ -3,23 +3,39 @@
 //! (text, location, vector), searched by vector, by BM25 keywords, or both fused.
 //!
 //! Key design decisions:
+//! - One writer at a time, across processes: writing needs a [`StoreWriter`], which holds the
+//!   index's [`IndexLock`] and re-reads both tables when it is made. LanceDB's `merge_insert` is
+//!   not a uniqueness constraint between writers (two that insert the same new key both
+//!   commit), so without the lock a second `brain index`, or the CLI beside the app's watcher,
+//!   duplicated documents and chunks.
 //! - A file's chunks are replaced in one LanceDB commit (`merge_insert` with "delete what the
-//!   source lacks" limited to that file's path), so a reader never sees a file half old, half new.
-//!   The document row is written after its chunks: after a crash, a stale document hash makes
-//!   the next sync redo that file, never skip it.
+//!   source lacks" limited to that file's path), so a reader never sees a file half old, half
+//!   new. The two tables cannot commit together, so a write first records the paths it touches
+//!   in a journal, commits chunks, then document rows, then removals, and deletes the journal.
+//!   A writer that finds a journal checks those files (see [`integrity`]) and repairs them
+//!   without re-embedding: the next sync redoes a half-written file from its stored vectors.
+//! - The invariants (one row per path and per chunk, every chunk owned by the indexed version
+//!   of its file, chunk counts that match) are checked cheaply by every writer and fully by
+//!   [`Store::check`]; see [`integrity`].
 //! - Hybrid search is reciprocal rank fusion of the vector and BM25 lists, done here rather than
 //!   with LanceDB's reranker so the candidate depth and the cosine similarity of every hit (which
 //!   the engine uses to decide "nothing relevant") are under our control.
 //! - Vectors are stored L2-normalised; cosine distance is what LanceDB ranks by.
 
+pub mod crash;
+pub mod integrity;
+mod lock;
 mod records;
 mod search;
 
+pub use integrity::{CheckScope, IntegrityReport, RepairSummary, Violation};
+pub use lock::{IndexLock, LockHolder};
 pub use records::{ChunkRecord, DocStatus, DocumentRecord};
-use std::collections::HashMap;
 pub use search::{Hit, SearchMode, rrf_fuse};
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -50,6 +66,12 @@ pub enum StoreError {
     DimensionMismatch { found: usize, expected: usize },
     #[error("corrupt row in the index: {0}")]
     Corrupt(String),
+    #[error("cannot lock the index ({path}): {reason}")]
+    Lock { path: PathBuf, reason: String },
+    #[error("cannot write the index journal ({path}): {reason}")]
+    Journal { path: PathBuf, reason: String },
+    #[error("cancelled")]
+    Cancelled,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -76,13 +98,41 @@ pub(crate) fn sql_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The open store.
+/// The open store. Reading needs nothing more; writing needs a [`StoreWriter`].
 #[derive(Clone)]
 pub struct Store {
     documents: Table,
     chunks: Table,
     dimension: usize,
+    dir: PathBuf,
 }
+
+/// The one writer of a store: holds the [`IndexLock`] while it lives.
+pub struct StoreWriter {
+    store: Store,
+    _lock: IndexLock,
+}
+
+/// What a writer found when it started, and what it repaired.
+#[derive(Debug, Clone, Default)]
+pub struct Recovery {
+    /// Every document row, after the repairs.
+    pub documents: Vec<DocumentRecord>,
+    /// The check that was run: `None` when the quick check found nothing and no write was
+    /// interrupted.
+    pub report: Option<IntegrityReport>,
+    pub repaired: RepairSummary,
+    /// Paths with orphan chunks, left in place as a vector cache: remove them with
+    /// [`StoreWriter::remove_orphan_chunks`] once the sync has redone what it will.
+    pub orphans: Vec<String>,
+}
+
+/// Readers in other processes see a writer's commits within this time.
+const READ_CONSISTENCY: Duration = Duration::from_secs(1);
+/// Written before a write's first commit, deleted after its last: the paths it touches.
+const JOURNAL: &str = "write-journal.json";
+/// More paths than this in an interrupted write: check everything instead of a path list.
+const JOURNAL_PATHS_MAX: usize = 2_000;
 
 /// One batch of changes, committed together.
 #[derive(Debug, Default)]
@@ -106,14 +156,35 @@ impl Store {
     pub async fn open(dir: &Path, dimension: usize) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", dir.display())))?;
         let uri = dir.to_string_lossy().to_string();
-        let db = lancedb::connect(&uri).execute().await?;
+        let db = lancedb::connect(&uri).read_consistency_interval(READ_CONSISTENCY).execute().await?;
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
         let found = vector_dimension(chunks.schema().await?.as_ref());
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
-        Ok(Store { documents, chunks, dimension })
+        Ok(Store { documents, chunks, dimension, dir: dir.to_path_buf() })
+    }
+
+    /// The paths of a write that did not finish, if one did not (its journal is still there).
+    pub fn interrupted_write(&self) -> Option<Vec<String>> {
+        let bytes = std::fs::read(self.dir.join(JOURNAL)).ok()?;
+        match serde_json::from_slice::<Journal>(&bytes) {
+            Ok(j) => Some(j.paths),
+            // A torn journal (it is renamed into place, so this should not happen): check all.
+            Err(_) => Some(Vec::new()),
+        }
+    }
+
+    /// Become the store's writer: `lock` proves no other process writes; both tables are re-read
+    /// at their latest version (another process may have written since they were opened), and
+    /// what an interrupted write or an earlier writer left is checked and repaired.
+    pub async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
+        self.documents.checkout_latest().await?;
+        self.chunks.checkout_latest().await?;
+        let writer = StoreWriter { store: self.clone(), _lock: lock };
+        let recovery = writer.recover().await?;
+        Ok((writer, recovery))
     }
 
     pub fn dimension(&self) -> usize {
@@ -130,101 +201,35 @@ impl Store {
         Ok(self.chunks.count_rows(None).await?)
     }
 
-    /// Commit a batch: chunks first (one commit), then document rows (one commit), then removals.
-    pub async fn write(&self, batch: WriteBatch) -> Result<()> {
-        let replaced: Vec<&DocumentWrite> = batch.documents.iter().filter(|d| d.chunks.is_some()).collect();
-        if !replaced.is_empty() {
-            let paths: Vec<String> = replaced.iter().map(|d| d.record.path.clone()).collect();
-            let chunks: Vec<&ChunkRecord> = replaced.iter().flat_map(|d| d.chunks.iter().flatten()).collect();
-            let path_filter = in_list("path", &paths);
-            if chunks.is_empty() {
-                self.chunks.delete(path_filter.as_str()).await?;
-            } else {
-                let data = records::chunks_batch(&chunks, self.dimension)?;
-                let reader = reader(data);
-                let mut merge = self.chunks.merge_insert(&["id"]);
-                merge
-                    .when_matched_update_all(None)
-                    .when_not_matched_insert_all()
-                    .when_not_matched_by_source_delete(Some(path_filter));
-                merge.execute(reader).await?;
-            }
-        }
-        if !batch.documents.is_empty() {
-            let docs: Vec<&DocumentRecord> = batch.documents.iter().map(|d| &d.record).collect();
-            let data = records::documents_batch(&docs)?;
-            let mut merge = self.documents.merge_insert(&["path"]);
-            merge.when_matched_update_all(None).when_not_matched_insert_all();
-            merge.execute(reader(data)).await?;
-        }
-        if !batch.removed.is_empty() {
-            let filter = in_list("path", &batch.removed);
-            self.chunks.delete(filter.as_str()).await?;
-            self.documents.delete(filter.as_str()).await?;
-        }
-        Ok(())
-    }
-
-    /// Remove chunks whose document row is missing or not indexed with the same hash: what a
-    /// crash between the two commits of [`Store::write`] can leave behind.
-    pub async fn remove_orphan_chunks(&self, documents: &[DocumentRecord]) -> Result<usize> {
-        let live: std::collections::HashMap<&str, &str> = documents
-            .iter()
-            .filter(|d| d.status == DocStatus::Indexed)
-            .filter_map(|d| Some((d.path.as_str(), d.hash.as_deref()?)))
-            .collect();
+    /// Every chunk's text and location (JSON) by file, in chunk order.
+    pub async fn chunk_contents(&self) -> Result<std::collections::BTreeMap<String, Vec<(String, String)>>> {
         let batches: Vec<RecordBatch> = self
             .chunks
             .query()
-            .select(Select::columns(&["path", "doc_hash"]))
+            .select(Select::columns(&["path", "ordinal", "text", "location"]))
             .execute()
             .await?
             .try_collect()
             .await?;
-        let mut orphans = std::collections::BTreeSet::new();
-        for b in &batches {
-            let paths = records::string_column(b, "path")?;
-            let hashes = records::string_column(b, "doc_hash")?;
-            for i in 0..b.num_rows() {
-                let (p, h) = (paths.value(i), hashes.value(i));
-                if live.get(p) != Some(&h) {
-                    orphans.insert(p.to_string());
-                }
-            }
-        }
-        if orphans.is_empty() {
-            return Ok(0);
-        }
-        let orphans: Vec<String> = orphans.into_iter().collect();
-        let removed = self.chunks.count_rows(Some(in_list("path", &orphans))).await?;
-        self.chunks.delete(in_list("path", &orphans).as_str()).await?;
-        Ok(removed)
-    }
-
-    /// Every chunk's text by file, in chunk order.
-    pub async fn chunk_texts(&self) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
-        let batches: Vec<RecordBatch> = self
-            .chunks
-            .query()
-            .select(Select::columns(&["path", "ordinal", "text"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        let mut by_path: std::collections::BTreeMap<String, Vec<(u32, String)>> = Default::default();
+        let mut by_path: std::collections::BTreeMap<String, Vec<(u32, String, String)>> = Default::default();
         for b in &batches {
             let path = records::string_column(b, "path")?;
             let ordinal = records::typed_column::<arrow_array::UInt32Array>(b, "ordinal")?;
             let text = records::string_column(b, "text")?;
+            let location = records::string_column(b, "location")?;
             for i in 0..b.num_rows() {
-                by_path.entry(path.value(i).to_string()).or_default().push((ordinal.value(i), text.value(i).to_string()));
+                by_path.entry(path.value(i).to_string()).or_default().push((
+                    ordinal.value(i),
+                    text.value(i).to_string(),
+                    location.value(i).to_string(),
+                ));
             }
         }
         Ok(by_path
             .into_iter()
             .map(|(p, mut chunks)| {
-                chunks.sort_by_key(|(o, _)| *o);
-                (p, chunks.into_iter().map(|(_, t)| t).collect())
+                chunks.sort_by_key(|(o, _, _)| *o);
+                (p, chunks.into_iter().map(|(_, t, l)| (t, l)).collect())
             })
             .collect())
     }
@@ -287,51 +292,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Keep the tables fast as they change: create the full-text index if missing; fold new
-    /// rows into the indexes once enough have piled up (until then LanceDB searches them flat,
-    /// so they are found either way and a one-file edit does not pay for an index update);
-    /// build the vector index once the table is big enough to need one; compact when many small
-    /// fragments have accumulated (every commit adds one).
-    pub async fn maintain(&self) -> Result<()> {
-        let rows = self.chunks.count_rows(None).await?;
-        if rows == 0 {
-            return Ok(());
-        }
-        let indexes = self.chunks.list_indices().await?;
-        let index_on = |column: &str| indexes.iter().find(|i| i.columns.iter().any(|c| c == column)).map(|i| i.name.clone());
-        let mut stale = false;
-        match index_on("search_text") {
-            None => self.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?,
-            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
-        }
-        match index_on("vector") {
-            None if rows >= VECTOR_INDEX_MIN_ROWS => self.chunks.create_index(&["vector"], Index::Auto).execute().await?,
-            None => {}
-            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
-        }
-        for table in [&self.chunks, &self.documents] {
-            if table.stats().await?.fragment_stats.num_small_fragments >= SMALL_FRAGMENTS_MAX {
-                table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }).await?;
-                table
-                    .optimize(OptimizeAction::Prune {
-                        older_than: Some(lancedb::table::optimize::Duration::hours(1)),
-                        delete_unverified: None,
-                        error_if_tagged_old_versions: None,
-                    })
-                    .await?;
-                stale = true;
-            }
-        }
-        if stale {
-            self.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
-        }
-        Ok(())
-    }
-
-    async fn unindexed_rows(&self, index: &str) -> Result<usize> {
-        Ok(self.chunks.index_stats(index).await?.map_or(0, |s| s.num_unindexed_rows))
-    }
-
     /// Vector search: the `k` chunks nearest to `query` (a normalised vector).
     pub async fn search_vector(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
         let mut q = self
@@ -386,6 +346,169 @@ impl Store {
     }
 }
 
+impl StoreWriter {
+    /// The store this writer writes (for reads while writing).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Commit a batch: chunks first (one commit), then document rows (one commit), then removals.
+    pub async fn write(&self, batch: WriteBatch) -> Result<()> {
+        let mut touched: Vec<String> = batch.documents.iter().map(|d| d.record.path.clone()).collect();
+        touched.extend(batch.removed.iter().cloned());
+        if touched.is_empty() {
+            return Ok(());
+        }
+        self.begin_journal(&touched)?;
+        crash::crash_point("store:journal-written");
+        let store = &self.store;
+        let replaced: Vec<&DocumentWrite> = batch.documents.iter().filter(|d| d.chunks.is_some()).collect();
+        if !replaced.is_empty() {
+            let paths: Vec<String> = replaced.iter().map(|d| d.record.path.clone()).collect();
+            let chunks: Vec<&ChunkRecord> = replaced.iter().flat_map(|d| d.chunks.iter().flatten()).collect();
+            let path_filter = in_list("path", &paths);
+            if chunks.is_empty() {
+                store.chunks.delete(path_filter.as_str()).await?;
+            } else {
+                let data = records::chunks_batch(&chunks, store.dimension)?;
+                let reader = reader(data);
+                let mut merge = store.chunks.merge_insert(&["id"]);
+                merge
+                    .when_matched_update_all(None)
+                    .when_not_matched_insert_all()
+                    .when_not_matched_by_source_delete(Some(path_filter));
+                merge.execute(reader).await?;
+            }
+        }
+        crash::crash_point("store:chunks-committed");
+        if !batch.documents.is_empty() {
+            let docs: Vec<&DocumentRecord> = batch.documents.iter().map(|d| &d.record).collect();
+            let data = records::documents_batch(&docs)?;
+            let mut merge = store.documents.merge_insert(&["path"]);
+            merge.when_matched_update_all(None).when_not_matched_insert_all();
+            merge.execute(reader(data)).await?;
+        }
+        crash::crash_point("store:documents-committed");
+        for group in batch.removed.chunks(512) {
+            let filter = in_list("path", group);
+            store.chunks.delete(filter.as_str()).await?;
+            crash::crash_point("store:removed-chunks");
+            store.documents.delete(filter.as_str()).await?;
+            crash::crash_point("store:removed-documents");
+        }
+        self.end_journal()
+    }
+
+    /// Keep the tables fast as they change: create the full-text index if missing; fold new
+    /// rows into the indexes once enough have piled up (until then LanceDB searches them flat,
+    /// so they are found either way and a one-file edit does not pay for an index update);
+    /// build the vector index once the table is big enough to need one; compact when many small
+    /// fragments have accumulated (every commit adds one).
+    pub async fn maintain(&self) -> Result<()> {
+        let rows = self.store.chunks.count_rows(None).await?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let indexes = self.store.chunks.list_indices().await?;
+        let index_on = |column: &str| indexes.iter().find(|i| i.columns.iter().any(|c| c == column)).map(|i| i.name.clone());
+        let mut stale = false;
+        match index_on("search_text") {
+            None => {
+                self.store.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?;
+                crash::crash_point("store:maintain-fts");
+            }
+            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
+        }
+        match index_on("vector") {
+            None if rows >= VECTOR_INDEX_MIN_ROWS => self.store.chunks.create_index(&["vector"], Index::Auto).execute().await?,
+            None => {}
+            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
+        }
+        for table in [&self.store.chunks, &self.store.documents] {
+            if table.stats().await?.fragment_stats.num_small_fragments >= SMALL_FRAGMENTS_MAX {
+                table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }).await?;
+                crash::crash_point("store:maintain-compact");
+                table
+                    .optimize(OptimizeAction::Prune {
+                        older_than: Some(lancedb::table::optimize::Duration::hours(1)),
+                        delete_unverified: None,
+                        error_if_tagged_old_versions: None,
+                    })
+                    .await?;
+                stale = true;
+            }
+        }
+        if stale {
+            self.store.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+        }
+        Ok(())
+    }
+
+    async fn unindexed_rows(&self, index: &str) -> Result<usize> {
+        Ok(self.store.chunks.index_stats(index).await?.map_or(0, |s| s.num_unindexed_rows))
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.store.dir.join(JOURNAL)
+    }
+
+    fn begin_journal(&self, paths: &[String]) -> Result<()> {
+        let path = self.journal_path();
+        let error = |e: &dyn std::fmt::Display| StoreError::Journal { path: path.clone(), reason: e.to_string() };
+        let text = serde_json::to_vec(&Journal { paths: paths.to_vec() }).map_err(|e| error(&e))?;
+        let tmp = path.with_extension("json.tmp");
+        // Durable before the first commit: a crash after it must find the journal.
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&self.store.dir)?.sync_all()
+        };
+        write().map_err(|e| error(&e))
+    }
+
+    fn end_journal(&self) -> Result<()> {
+        match std::fs::remove_file(self.journal_path()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::Journal { path: self.journal_path(), reason: e.to_string() }),
+        }
+    }
+
+    fn interrupted_write(&self) -> Option<Vec<String>> {
+        self.store.interrupted_write()
+    }
+
+    /// Check what an interrupted write or an earlier writer may have left and repair it (see
+    /// [`integrity`]). Cheap when all is well: the documents table and a row count.
+    async fn recover(&self) -> Result<Recovery> {
+        let documents = self.store.documents().await?;
+        let interrupted = self.interrupted_write();
+        let quick_ok = self.store.quick_check(&documents).await?;
+        let scope = match (&interrupted, quick_ok) {
+            (None, true) => return Ok(Recovery { documents, ..Default::default() }),
+            (Some(paths), true) if !paths.is_empty() && paths.len() <= JOURNAL_PATHS_MAX => CheckScope::Paths(paths.clone()),
+            _ => CheckScope::Everything,
+        };
+        let report = self.store.check(&scope).await?;
+        let repaired = self.repair(&report, false).await?;
+        if !report.is_ok() {
+            tracing::info!(violations = report.violations.len(), ?repaired, "repaired the index");
+        }
+        self.end_journal()?;
+        let documents = if repaired.duplicate_documents_removed + repaired.documents_to_redo > 0 { self.store.documents().await? } else { documents };
+        let orphans = report.plan.orphans.clone();
+        Ok(Recovery { documents, report: Some(report), repaired, orphans })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    paths: Vec<String>,
+}
+
 async fn open_or_create(db: &Connection, name: &str, schema: SchemaRef) -> Result<Table> {
     match db.open_table(name).execute().await {
         Ok(t) => Ok(t),
@@ -406,7 +529,7 @@ fn reader(batch: RecordBatch) -> Box<dyn arrow_array::RecordBatchReader + Send> 
     Box::new(arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema))
 }
 
-fn in_list(column: &str, values: &[String]) -> String {
+pub(crate) fn in_list(column: &str, values: &[String]) -> String {
     let list: Vec<String> = values.iter().map(|v| sql_string(v)).collect();
     format!("{column} IN ({})", list.join(", "))
 }
@@ -452,20 +575,27 @@ mod tests {
         hits.iter().map(|h| h.path.as_str()).collect()
     }
 
+    async fn open_writer(dir: &Path) -> (Store, StoreWriter, Recovery) {
+        let store = Store::open(dir, 4).await.unwrap();
+        let lock = IndexLock::acquire(&dir.join("index.lock"), |_| {}, || false).await.unwrap();
+        let (writer, recovery) = store.writer(lock).await.unwrap();
+        (store, writer, recovery)
+    }
+
     #[tokio::test]
     async fn write_search_replace_and_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 4).await.unwrap();
-        store
+        let (store, writer, _) = open_writer(dir.path()).await;
+        writer
             .write(write_doc("/docs/a.txt", "h1", vec![
                 chunk("/docs/a.txt", "h1", 0, "zebra crossings are striped", [1.0, 0.0, 0.0, 0.0]),
                 chunk("/docs/a.txt", "h1", 1, "lions hunt at night", [0.0, 1.0, 0.0, 0.0]),
             ]))
             .await
             .unwrap();
-        store.maintain().await.unwrap();
+        writer.maintain().await.unwrap();
         // Rows added after the full-text index was built must be searchable too.
-        store
+        writer
             .write(write_doc("/docs/sub/b.txt", "h2", vec![chunk("/docs/sub/b.txt", "h2", 0, "penguins swim in cold water", [0.0, 0.0, 1.0, 0.0])]))
             .await
             .unwrap();
@@ -486,30 +616,113 @@ mod tests {
         assert_eq!(paths(&filtered), vec!["/docs/sub/b.txt"]);
 
         // Re-indexing a file with fewer chunks leaves none of the old ones.
-        store.write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        writer.write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
         assert_eq!(store.chunk_count().await.unwrap(), 2);
         assert!(store.search_keyword("lions", 3, &SearchFilter::default(), None).await.unwrap().is_empty());
         let reused = store.vectors_by_chunk_hash(&["h3-0".into(), "h1-1".into()]).await.unwrap();
         assert_eq!(reused.len(), 1, "the replaced chunk's vector is gone");
         assert_eq!(reused.get("h3-0").map(Vec::as_slice), Some(&[1.0, 0.0, 0.0, 0.0][..]));
 
-        store.write(WriteBatch { documents: vec![], removed: vec!["/docs/a.txt".into()] }).await.unwrap();
+        writer.write(WriteBatch { documents: vec![], removed: vec!["/docs/a.txt".into()] }).await.unwrap();
         assert_eq!(store.chunk_count().await.unwrap(), 1);
         assert_eq!(store.documents().await.unwrap().len(), 1);
+        assert!(store.check(&CheckScope::Everything).await.unwrap().is_ok());
+        assert!(!dir.path().join(JOURNAL).exists(), "a finished write leaves no journal");
+    }
+
+    /// Rows added behind the writer's back, as a crash or a second writer leaves them.
+    async fn add_raw(store: &Store, docs: &[DocumentRecord], chunks: &[ChunkRecord]) {
+        if !docs.is_empty() {
+            let batch = records::documents_batch(&docs.iter().collect::<Vec<_>>()).unwrap();
+            store.documents.add(reader(batch)).execute().await.unwrap();
+        }
+        if !chunks.is_empty() {
+            let batch = records::chunks_batch(&chunks.iter().collect::<Vec<_>>(), 4).unwrap();
+            store.chunks.add(reader(batch)).execute().await.unwrap();
+        }
     }
 
     #[tokio::test]
-    async fn orphans_from_an_interrupted_write_are_removed() {
+    async fn every_broken_invariant_is_found_and_repaired_without_reembedding() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 4).await.unwrap();
-        store.write(write_doc("/docs/a.txt", "h1", vec![chunk("/docs/a.txt", "h1", 0, "kept", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
-        // Chunks committed for a new version whose document row never got written (a crash).
-        let mut batch = write_doc("/docs/b.txt", "h2", vec![chunk("/docs/b.txt", "h2", 0, "orphan", [0.0, 1.0, 0.0, 0.0])]);
-        batch.documents[0].record.status = DocStatus::Pending;
-        store.write(batch).await.unwrap();
-        let documents = store.documents().await.unwrap();
-        assert_eq!(store.remove_orphan_chunks(&documents).await.unwrap(), 1);
-        assert_eq!(store.chunk_count().await.unwrap(), 1);
+        let (store, writer, _) = open_writer(dir.path()).await;
+        let a = vec![chunk("/docs/a.txt", "ha", 0, "alpha zero", [1.0, 0.0, 0.0, 0.0]), chunk("/docs/a.txt", "ha", 1, "alpha one", [0.0, 1.0, 0.0, 0.0])];
+        let b = vec![chunk("/docs/b.txt", "hb", 0, "beta zero", [0.0, 0.0, 1.0, 0.0])];
+        let c = vec![chunk("/docs/c.txt", "hc", 0, "gamma zero", [0.0, 0.0, 0.0, 1.0])];
+        for (path, hash, chunks) in [("/docs/a.txt", "ha", a.clone()), ("/docs/b.txt", "hb", b.clone()), ("/docs/c.txt", "hc", c.clone())] {
+            writer.write(write_doc(path, hash, chunks)).await.unwrap();
+        }
+        drop(writer);
+        assert!(store.check(&CheckScope::Everything).await.unwrap().is_ok());
+
+        // What two writers left: a's document row and chunks twice. A crash between the two
+        // commits of an edit of b: its chunks are of a newer version than its row. And chunks of
+        // a file that never got its row.
+        add_raw(&store, &[doc("/docs/a.txt", "ha", 2)], &a).await;
+        let b_new = vec![chunk("/docs/b.txt", "hb2", 0, "beta edited", [0.0, 0.0, 1.0, 0.0]), chunk("/docs/b.txt", "hb2", 1, "beta more", [0.0, 0.0, 1.0, 0.0])];
+        let mut merge = store.chunks.merge_insert(&["id"]);
+        merge.when_matched_update_all(None).when_not_matched_insert_all();
+        merge.execute(reader(records::chunks_batch(&b_new.iter().collect::<Vec<_>>(), 4).unwrap())).await.unwrap();
+        add_raw(&store, &[], &[chunk("/docs/d.txt", "hd", 0, "delta orphan", [1.0, 0.0, 0.0, 0.0])]).await;
+
+        let report = store.check(&CheckScope::Everything).await.unwrap();
+        let found: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            found,
+            vec![
+                "/docs/a.txt: 2 document rows (one expected)",
+                "/docs/a.txt: 2 duplicate chunk row(s)",
+                "/docs/b.txt: 2 chunk(s) from another version of the file",
+                "/docs/b.txt: the document row says 1 chunk(s), 0 are stored",
+                "/docs/d.txt: 1 chunk(s) without a document row",
+            ],
+            "{report:?}"
+        );
+        assert!(!store.quick_check(&store.documents().await.unwrap()).await.unwrap(), "the quick check sees that something is off");
+
+        // The next writer repairs: duplicates go, b is redone by the next sync, d's chunk waits
+        // until that sync has had the chance to reuse its vector.
+        let lock = IndexLock::acquire(&dir.path().join("index.lock"), |_| {}, || false).await.unwrap();
+        let (writer, recovery) = store.writer(lock).await.unwrap();
+        assert_eq!(
+            recovery.repaired,
+            RepairSummary { duplicate_documents_removed: 1, duplicate_chunks_removed: 2, documents_to_redo: 1, orphan_chunks_removed: 0 }
+        );
+        assert_eq!(recovery.orphans, vec!["/docs/d.txt".to_string()]);
+        let statuses: Vec<(String, DocStatus)> = recovery.documents.iter().map(|d| (d.path.clone(), d.status)).collect::<std::collections::BTreeMap<_, _>>().into_iter().collect();
+        assert_eq!(statuses, vec![("/docs/a.txt".into(), DocStatus::Indexed), ("/docs/b.txt".into(), DocStatus::Pending), ("/docs/c.txt".into(), DocStatus::Indexed)]);
+        // Nothing was re-embedded or lost: the vectors of every chunk are still there.
+        assert_eq!(store.vectors_by_chunk_hash(&["hb2-0".into(), "hd-0".into(), "ha-1".into()]).await.unwrap().len(), 3);
+
+        // The sync redoes b (here by hand) and then clears the orphans.
+        writer.write(write_doc("/docs/b.txt", "hb2", b_new.clone())).await.unwrap();
+        assert_eq!(writer.remove_orphan_chunks(&recovery.orphans).await.unwrap(), 1);
+        let after = store.check(&CheckScope::Everything).await.unwrap();
+        assert!(after.is_ok(), "{after:?}");
+        assert_eq!((after.documents, after.chunks), (3, 5));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_write_is_found_through_its_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer, _) = open_writer(dir.path()).await;
+        writer.write(write_doc("/docs/a.txt", "h1", vec![chunk("/docs/a.txt", "h1", 0, "old text", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        // An edit whose chunks committed and whose document row did not: the chunk total still
+        // matches, so only the journal tells the writer where to look.
+        writer.begin_journal(&["/docs/a.txt".to_string()]).unwrap();
+        drop(writer);
+        let edited = write_doc("/docs/a.txt", "h2", vec![chunk("/docs/a.txt", "h2", 0, "new text", [0.0, 1.0, 0.0, 0.0])]);
+        let chunks: Vec<&ChunkRecord> = edited.documents[0].chunks.iter().flatten().collect();
+        let mut merge = store.chunks.merge_insert(&["id"]);
+        merge.when_matched_update_all(None).when_not_matched_insert_all();
+        merge.execute(reader(records::chunks_batch(&chunks, 4).unwrap())).await.unwrap();
+        assert!(store.quick_check(&store.documents().await.unwrap()).await.unwrap());
+
+        let (_, _writer, recovery) = open_writer(dir.path()).await;
+        let report = recovery.report.expect("the journal called for a check");
+        assert!(!report.full, "only the journal's paths were read");
+        assert_eq!(recovery.repaired.documents_to_redo, 1);
+        assert!(!dir.path().join(JOURNAL).exists(), "the journal is cleared once repaired");
     }
 
     #[tokio::test]
