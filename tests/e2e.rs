@@ -217,7 +217,7 @@ fn missing_and_corrupt_models_name_the_fix() {
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "model_missing", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("brain models fetch"), "{err}");
+    assert!(err["error"]["hint"].as_str().unwrap().contains("brain models fetch"), "the CLI names the command that fixes it: {err}");
 
     // A damaged copy of the pinned LLM is caught before llama.cpp sees it.
     let models = tempfile::tempdir().unwrap();
@@ -232,7 +232,7 @@ fn missing_and_corrupt_models_name_the_fix() {
     assert_eq!(out.status.code(), Some(1));
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "model_corrupt", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("brain models fetch"), "{err}");
+    assert!(err["error"]["hint"].as_str().unwrap().contains("brain models fetch"), "the CLI names the command that fixes it: {err}");
 
     // Any GGUF the user points at is used instead of the default, and a non-GGUF is refused.
     let not_gguf = models.path().join("notes.gguf");
@@ -240,6 +240,7 @@ fn missing_and_corrupt_models_name_the_fix() {
     let out = brain.command(&["ask", "When do fire drills happen?", "--json", "--llm", not_gguf.to_str().unwrap()]).output().unwrap();
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "model_corrupt", "{err}");
-    let answer = brain.json(&["ask", "When do fire drills happen?", "--llm", real.join("SmolLM2-135M-Instruct.Q4_1.gguf").to_str().unwrap()]);
+    let answer =
+        brain.json(&["ask", "When do fire drills happen?", "--llm", real.join("SmolLM2-135M-Instruct.Q4_1.gguf").to_str().unwrap()]);
     assert!(answer["answer"].as_str().is_some(), "{answer}");
 }

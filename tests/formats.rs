@@ -34,8 +34,19 @@ fn every_format_is_found_at_its_exact_place() {
     let docs = tempfile::tempdir().unwrap();
     let root = docs.path();
     for name in [
-        "handbook.docx", "handbook.odt", "handbook.rtf", "handbook.epub", "handbook.html", "handbook.rst", "notes.org",
-        "deck.pptx", "deck.pdf", "staff.xlsx", "staff.xls", "staff.ods", "memo.eml",
+        "handbook.docx",
+        "handbook.odt",
+        "handbook.rtf",
+        "handbook.epub",
+        "handbook.html",
+        "handbook.rst",
+        "notes.org",
+        "deck.pptx",
+        "deck.pdf",
+        "staff.xlsx",
+        "staff.xls",
+        "staff.ods",
+        "memo.eml",
     ] {
         std::fs::copy(fixture(name), root.join(name)).unwrap();
     }
@@ -46,7 +57,8 @@ fn every_format_is_found_at_its_exact_place() {
     }
     write(&root.join("phones.csv"), latin1(&csv));
     write(&root.join("guide.md"), "# Guide\n\nIntro.\n\n## Setup\n\nRun the installer twice before lunch.\n");
-    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("Kühlschrank defrosting happens every Friday.".encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let utf16: Vec<u8> =
+        [0xFF, 0xFE].into_iter().chain("Kühlschrank defrosting happens every Friday.".encode_utf16().flat_map(u16::to_le_bytes)).collect();
     write(&root.join("kitchen.txt"), utf16);
     // Broken and hostile neighbours.
     for name in ["protected.odt", "protected.ods", "protected.xls"] {

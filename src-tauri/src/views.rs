@@ -1,18 +1,44 @@
 //! What the window receives: the engine's results plus what a screen needs to show them (a file
 //! name, a place in words, and untrusted text already rendered to safe HTML by `brain-render`).
-//! No decisions are made here.
+//! No decisions are made here. Every type that crosses the IPC derives `TS`: the window's
+//! TypeScript types are generated from these (`ui/src/bindings.ts`, see `bindings.rs`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use brain_engine::{Answer, Citation, Conversation, ConversationSummary, Location, SearchResult, Turn};
+use brain_engine::{Answer, AnswerEvent, Citation, Conversation, ConversationSummary, Location, SearchResult, Turn, citation_spans};
 use serde::Serialize;
+use ts_rs::TS;
+
+use crate::AppState;
 
 fn file_name(path: &str) -> String {
     Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string())
 }
 
+/// Where the app's data lives, and whether the environment chose it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+    pub data_dir_from_env: bool,
+    pub models_dir_from_env: bool,
+}
+
+impl AppInfo {
+    pub fn new(state: &AppState) -> Self {
+        AppInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            data_dir: state.engine.data_dir().to_path_buf(),
+            models_dir: state.engine.options().models_dir.clone(),
+            data_dir_from_env: state.data_dir_from_env,
+            models_dir_from_env: state.models_dir_from_env,
+        }
+    }
+}
+
 /// A passage of a file: a citation or a search result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct PassageView {
     pub path: String,
     pub file_name: String,
@@ -35,12 +61,13 @@ impl PassageView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct CitationView {
     pub n: usize,
     pub cited: bool,
     pub similarity: f32,
     #[serde(flatten)]
+    #[ts(flatten)]
     pub passage: PassageView,
 }
 
@@ -50,21 +77,28 @@ impl From<&Citation> for CitationView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct AnswerView {
     pub text: String,
-    /// The answer as sanitised HTML, `[n]` markers as citation chips.
+    /// The answer as sanitised HTML, its citation markers (as the engine parses them) as chips.
     pub html: String,
     pub citations: Vec<CitationView>,
     pub found: bool,
     pub stop: String,
 }
 
+/// An answer's text as safe HTML with chips exactly where the engine sees citations.
+pub fn answer_html(text: &str) -> String {
+    let markers: Vec<brain_render::Marker> =
+        citation_spans(text).into_iter().map(|s| brain_render::Marker { range: s.start..s.end, sources: s.sources }).collect();
+    brain_render::answer(text, &markers)
+}
+
 impl AnswerView {
     fn new(text: &str, citations: &[Citation], found: bool, stop: &str) -> Self {
         AnswerView {
             text: text.to_string(),
-            html: brain_render::answer(text),
+            html: answer_html(text),
             citations: citations.iter().map(CitationView::from).collect(),
             found,
             stop: stop.to_string(),
@@ -78,10 +112,11 @@ impl From<&Answer> for AnswerView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct TurnView {
     pub question: String,
     pub answer: AnswerView,
+    #[ts(type = "number")]
     pub asked_ms: i64,
 }
 
@@ -91,7 +126,7 @@ impl From<&Turn> for TurnView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct ConversationView {
     pub id: String,
     pub title: String,
@@ -105,25 +140,46 @@ impl From<&Conversation> for ConversationView {
 }
 
 /// What `ask` returns once the answer is complete.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct AskOutcome {
     pub conversation: ConversationSummary,
     pub answer: AnswerView,
+    #[ts(type = "number")]
     pub total_ms: u64,
 }
 
-/// A piece of an answer as it streams: the new text and the whole answer so far as safe HTML.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AskEvent {
-    Token { text: String, html: String },
+impl AskOutcome {
+    pub fn new(conversation: &Conversation, answer: &Answer) -> Self {
+        AskOutcome { conversation: conversation.summary(), answer: answer.into(), total_ms: answer.timings_ms.total_ms }
+    }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An answer as it streams: the sources, each new piece of text (appended by the window, shown
+/// as plain text until the answer is done), then the whole answer as safe HTML.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AskEvent {
+    Sources { citations: Vec<CitationView> },
+    Token { text: String },
+    Done { answer: AnswerView },
+}
+
+impl From<AnswerEvent> for AskEvent {
+    fn from(e: AnswerEvent) -> Self {
+        match e {
+            AnswerEvent::Sources { citations } => AskEvent::Sources { citations: citations.iter().map(CitationView::from).collect() },
+            AnswerEvent::Token { text } => AskEvent::Token { text },
+            AnswerEvent::Done { answer } => AskEvent::Done { answer: AnswerView::from(answer.as_ref()) },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct SearchResultView {
     pub score: f32,
     pub similarity: Option<f32>,
     #[serde(flatten)]
+    #[ts(flatten)]
     pub passage: PassageView,
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use brain_app::views::AskEvent;
 use brain_app::{AppState, INDEX_EVENT, commands, configure, context, create_main_window, start_background};
-use brain_engine::{Engine, EngineOptions};
+use brain_engine::{Engine, EngineOptions, Parsers};
 use brain_testkit::{models_dir, write};
 use serde_json::{Value, json};
 use tauri::ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody};
@@ -24,7 +24,8 @@ struct TestApp {
 
 fn app(models: PathBuf) -> TestApp {
     let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: models }).unwrap();
+    // A test binary cannot serve parse workers; the app itself uses them (see webdriver.rs).
+    let engine = Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: models, parsers: Parsers::Threads }).unwrap();
     let app = configure(mock_builder(), AppState::new(engine)).build(context()).expect("the app builds on the mock runtime");
     let webview = create_main_window(&app).unwrap();
     TestApp { app, webview, _data: data }
@@ -134,7 +135,7 @@ fn folders_status_errors_and_access_control_over_ipc() {
     assert!(t.invoke("no_such_command", json!({})).is_err());
 }
 
-/// Tokens sent through a channel, as the window would receive them.
+/// Events sent through a channel, as the window would receive them.
 fn collecting_channel() -> (Channel<AskEvent>, Arc<Mutex<Vec<Value>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&seen);
@@ -182,16 +183,26 @@ fn indexing_events_reach_the_window_and_answers_stream_through_a_channel() {
     assert_eq!(results[0]["place"].as_str().unwrap().split(',').next().unwrap(), "Safety > Fire Drills");
     assert!(results[0]["html"].as_str().unwrap().contains("<p>"), "{results}");
 
-    // Ask: the answer streams token by token through the channel, then arrives whole.
+    // Ask: the sources come first, then the answer streams token by token through the channel
+    // (plain pieces of text for the window to append), then arrives whole, rendered.
     let state = t.app.state::<AppState>();
-    let (channel, tokens) = collecting_channel();
+    let (channel, events) = collecting_channel();
     let outcome = tauri::async_runtime::block_on(commands::ask(state.clone(), "How long can a sabbatical last?".into(), None, channel))
         .unwrap_or_else(|e| panic!("ask failed: {e:?}"));
-    let tokens = tokens.lock().unwrap().clone();
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.first().map(|e| e["kind"].clone()), Some(json!("sources")), "{events:?}");
+    assert!(events[0]["citations"].as_array().is_some_and(|c| !c.is_empty()), "{events:?}");
+    assert_eq!(events.last().map(|e| e["kind"].clone()), Some(json!("done")), "{events:?}");
+    assert_eq!(
+        events.last().unwrap()["answer"]["html"].as_str(),
+        Some(outcome.answer.html.as_str()),
+        "the last event is the answer, rendered"
+    );
+    let tokens: Vec<&Value> = events.iter().filter(|e| e["kind"] == "token").collect();
     assert!(tokens.len() > 3, "the answer streams in pieces: {tokens:?}");
     let streamed: String = tokens.iter().map(|t| t["text"].as_str().unwrap()).collect();
     assert_eq!(streamed.trim(), outcome.answer.text, "the pieces make the answer");
-    assert!(tokens.iter().all(|t| t["kind"] == "token" && t["html"].is_string()));
+    assert!(tokens.iter().all(|t| t.get("html").is_none()), "a token is not re-rendered: the window appends it");
     assert!(outcome.answer.found);
     let cited = outcome
         .answer
@@ -205,7 +216,8 @@ fn indexing_events_reach_the_window_and_answers_stream_through_a_channel() {
     // A follow-up goes into the same conversation, which is saved and listed.
     let id = outcome.conversation.id.clone();
     let (channel, _) = collecting_channel();
-    let follow_up = tauri::async_runtime::block_on(commands::ask(state.clone(), "Who has to approve it?".into(), Some(id.clone()), channel)).unwrap();
+    let follow_up =
+        tauri::async_runtime::block_on(commands::ask(state.clone(), "Who has to approve it?".into(), Some(id.clone()), channel)).unwrap();
     assert_eq!(follow_up.conversation.id, id);
     assert_eq!(follow_up.conversation.turns, 2);
     let listed = t.ok("conversations", json!({}));
@@ -219,13 +231,15 @@ fn indexing_events_reach_the_window_and_answers_stream_through_a_channel() {
     let handle = t.app.handle().clone();
     let stops = Arc::new(Mutex::new(0));
     let stopped = Arc::clone(&stops);
-    let channel = Channel::new(move |_body: InvokeResponseBody| {
-        if commands::stop(handle.state::<AppState>()) {
+    let channel = Channel::new(move |body: InvokeResponseBody| {
+        let is_token = body.deserialize::<Value>().is_ok_and(|v| v["kind"] == "token");
+        if is_token && commands::stop(handle.state::<AppState>()) {
             *stopped.lock().unwrap() += 1;
         }
         Ok(())
     });
-    let outcome = tauri::async_runtime::block_on(commands::ask(state.clone(), "When do fire drills happen?".into(), None, channel)).unwrap();
+    let outcome =
+        tauri::async_runtime::block_on(commands::ask(state.clone(), "When do fire drills happen?".into(), None, channel)).unwrap();
     assert_eq!(*stops.lock().unwrap(), 1, "stop reported the running answer once");
     assert_eq!(outcome.answer.stop, "cancelled", "{:?}", outcome.answer);
     assert!(!commands::stop(state.clone()), "nothing left to stop");

@@ -12,8 +12,8 @@
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,11 +24,11 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn find_program(name: &str, extra: &[PathBuf]) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(extra.iter().cloned())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} is needed for the WebDriver test: run ./.ci/setup (Debian: xvfb webkit2gtk-driver; cargo install tauri-driver --locked)"))
+    std::env::split_paths(&path).chain(extra.iter().cloned()).map(|d| d.join(name)).find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "{name} is needed for the WebDriver test: run ./.ci/setup (Debian: xvfb webkit2gtk-driver; cargo install tauri-driver --locked)"
+        )
+    })
 }
 
 fn free_port() -> u16 {
@@ -98,11 +98,8 @@ impl Driver {
     }
 
     fn connect(port: u16, app: &Path, display: &str) -> Driver {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(120))).build().into();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while agent.get(&format!("{base}/status")).call().is_err() {
@@ -207,6 +204,9 @@ fn write_fixtures(root: &Path) {
         ]),
     );
     write(&root.join("reports/scanned-contract.pdf"), b"%PDF-1.7\nthis is not really a PDF\n");
+    // A file whose parser crashes the process it runs in (fault injection: the app's parse
+    // worker aborts on it, as a C library can on a hostile file). The app must survive it.
+    write(&root.join("reports/crashes-the-parser.docx"), b"PK\x03\x04 a document that kills its parser");
     write(
         &root.join("vendors/hostile-notes.md"),
         "# Vendor Portal\n\nThe vendor portal code word is PELICAN-42; vendors sign in with it once a year.\n\n\
@@ -324,6 +324,7 @@ fn the_desktop_app_end_to_end() {
         .env("BRAIN_MODELS_DIR", &models)
         .env("BRAIN_OPENER", &recorder)
         .env("BRAIN_LOG", "warn")
+        .env("BRAIN_TEST_PARSE_ABORT", "crashes-the-parser.docx")
         .env_remove("BRAIN_LLM")
         .env_remove("BRAIN_EMBEDDER")
         .env_remove("BRAIN_ONNXRUNTIME")
@@ -346,15 +347,20 @@ fn the_desktop_app_end_to_end() {
         "indexing to finish",
         "(() => { const c = document.querySelector('#folder-list .folder');\
            return c && c.querySelector('.badge').textContent === 'Up to date' && c.querySelector('.count.indexed').textContent === '4 indexed'\
-             && c.querySelector('.count.failed').textContent === '1 failed'; })()",
+             && c.querySelector('.count.failed').textContent === '2 failed'; })()",
         Duration::from_secs(240),
     );
-    // The failed file is listed with its reason.
+    // The failed files are listed with their reasons; the one whose parser crashed took down
+    // its worker process only: the app is still here, answering.
     driver.click("#folder-list details.failures summary");
-    let failure = driver.text("#folder-list details.failures li");
-    assert!(failure.contains("scanned-contract.pdf"), "{failure}");
+    let failures = driver.text("#folder-list details.failures ul");
+    assert!(failures.contains("scanned-contract.pdf"), "{failures}");
+    assert!(
+        failures.contains("crashes-the-parser.docx") && failures.contains("the parser crashed on this file (signal 6, abort)"),
+        "{failures}"
+    );
     let progress = driver.js("const p = document.querySelector('#folder-list .folder progress'); return [p.value, p.max]");
-    assert_eq!(progress, json!([5, 5]), "the folder's bar is full");
+    assert_eq!(progress, json!([6, 6]), "the folder's bar is full");
     driver.screenshot(&screenshots, "folders.png");
 
     // Ask: the answer streams, with citations; a citation opens its passage and place.
@@ -418,10 +424,8 @@ fn the_desktop_app_end_to_end() {
     assert!(inert["links"].as_u64().unwrap() >= 3, "the document's links are there to see: {inert}");
     driver.screenshot(&screenshots, "hostile-document.png");
     // Click every link the document and the answer hold: nothing runs, navigates or opens.
-    let clicked = driver.js(
-        "const links = [...document.querySelectorAll('#panel-passage a, .answer-body a')];\
-         links.forEach(a => a.click()); return links.length;",
-    );
+    let clicked = driver.js("const links = [...document.querySelectorAll('#panel-passage a, .answer-body a')];\
+         links.forEach(a => a.click()); return links.length;");
     assert!(clicked.as_u64().unwrap() >= 3);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(driver.js("return window.__pwned === undefined"), json!(true), "no script of the document ran");

@@ -71,7 +71,8 @@ impl Brain {
         let mut all: Vec<&str> = args.to_vec();
         all.push("--json");
         let out = self.run(&all);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("brain {all:?}: bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("brain {all:?}: bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     pub fn add_folder(&self, folder: &Path) {
@@ -86,12 +87,7 @@ impl Brain {
 /// (file name, reason) of every failed file, as `brain status` lists them (sorted by path).
 pub fn failures(brain: &Brain) -> Vec<(String, String)> {
     let status = brain.json(&["status"]);
-    status["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| (file_name(f), f["error"].as_str().unwrap().to_string()))
-        .collect()
+    status["failures"].as_array().unwrap().iter().map(|f| (file_name(f), f["error"].as_str().unwrap().to_string())).collect()
 }
 
 /// The reason `name` failed; panics if it is not listed.
@@ -106,4 +102,3 @@ pub fn reason(failures: &[(String, String)], name: &str) -> String {
 pub fn file_name(v: &Value) -> String {
     Path::new(v["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into()
 }
-

@@ -152,7 +152,11 @@ impl Brain<'_> {
 
     fn add_folder(&self, data: &Path, folder: &Path) -> Result<(), BenchError> {
         let out = self.output(data, &["folders", "add", &folder.to_string_lossy()])?;
-        if out.status.success() { Ok(()) } else { Err(BenchError::Process(format!("folders add failed: {}", String::from_utf8_lossy(&out.stderr)))) }
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(BenchError::Process(format!("folders add failed: {}", String::from_utf8_lossy(&out.stderr))))
+        }
     }
 
     /// Start `args`, end it as `kill` says, and report how it ended.
@@ -272,18 +276,18 @@ fn differences(ours: &[Value], clean: &[Value]) -> Vec<String> {
     }
     let by_path: BTreeMap<String, &Value> = clean.iter().map(|d| (key(d), d)).collect();
     for d in ours {
-        if let Some(c) = by_path.get(&key(d)) {
-            if d != *c {
-                let what = if d["status"] != c["status"] {
-                    format!("status {} instead of {}", d["status"], c["status"])
-                } else if d["chunks"] != c["chunks"] {
-                    let n = |v: &Value| v["chunks"].as_array().map_or(0, Vec::len);
-                    format!("{} chunk(s) that differ from the clean index's {}", n(d), n(c))
-                } else {
-                    "different locations or error text".to_string()
-                };
-                out.push(format!("{}: {what}", key(d)));
-            }
+        if let Some(c) = by_path.get(&key(d))
+            && d != *c
+        {
+            let what = if d["status"] != c["status"] {
+                format!("status {} instead of {}", d["status"], c["status"])
+            } else if d["chunks"] != c["chunks"] {
+                let n = |v: &Value| v["chunks"].as_array().map_or(0, Vec::len);
+                format!("{} chunk(s) that differ from the clean index's {}", n(d), n(c))
+            } else {
+                "different locations or error text".to_string()
+            };
+            out.push(format!("{}: {what}", key(d)));
         }
     }
     out.truncate(10);
@@ -357,7 +361,9 @@ pub fn run(options: &CrashOptions) -> Result<CrashReport, BenchError> {
                 }
                 Ended::Exited { success, stdout, stderr } => {
                     if !success {
-                        report.mismatches.push(format!("chain {chain}: `brain index` failed after {killed_in_chain} kill(s): {}", stderr.trim()));
+                        report
+                            .mismatches
+                            .push(format!("chain {chain}: `brain index` failed after {killed_in_chain} kill(s): {}", stderr.trim()));
                         break;
                     }
                     let mut rest: Vec<Kill> = kills.by_ref().collect();
@@ -496,15 +502,19 @@ fn concurrent_writers(
     for round in 0..2 {
         let data = fresh_dir(&work.join(format!("two-indexers-{round}")))?;
         brain.add_folder(&data, corpus)?;
-        let mut first = brain.command(&data, &["index", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map_err(|e| BenchError::Process(e.to_string()))?;
+        let mut first = brain
+            .command(&data, &["index", "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| BenchError::Process(e.to_string()))?;
         std::thread::sleep(Duration::from_secs_f64(rng.f64() * clean_s * 0.5));
         let second = brain.output(&data, &["index", "--json"])?;
         let first_status = first.wait().map_err(|e| BenchError::Process(e.to_string()))?;
         if !first_status.success() || !second.status.success() {
-            report.mismatches.push(format!(
-                "two indexers (round {round}): an indexer failed: {}",
-                String::from_utf8_lossy(&second.stderr).trim()
-            ));
+            report
+                .mismatches
+                .push(format!("two indexers (round {round}): an indexer failed: {}", String::from_utf8_lossy(&second.stderr).trim()));
         }
         compare(brain, &data, clean, &format!("two `brain index` at once (round {round})"), report)?;
     }
@@ -540,10 +550,10 @@ impl Watcher {
         let (tx, events) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && tx.send(v).is_err()
+                {
+                    break;
                 }
             }
         });
@@ -642,7 +652,9 @@ fn watch_rounds(
             .options
             .points
             .iter()
-            .filter(|p| !matches!(frequency(p), Frequency::Repair) && !p.contains("rebuild") && !p.contains("compact") && !p.contains("failures"))
+            .filter(|p| {
+                !matches!(frequency(p), Frequency::Repair) && !p.contains("rebuild") && !p.contains("compact") && !p.contains("failures")
+            })
             .collect();
         let point = (!watch_points.is_empty() && round % 2 == 0).then(|| {
             let p = watch_points[rng.usize(0..watch_points.len())];
@@ -653,7 +665,10 @@ fn watch_rounds(
         });
         let mut watcher = Watcher::start(brain, &data, point.as_deref())?;
         if !watcher.wait_idle(limit) {
-            report.mismatches.push(format!("watch round {round}: the watcher did not reach idle after starting ({})", point.as_deref().unwrap_or("no crash point")));
+            report.mismatches.push(format!(
+                "watch round {round}: the watcher did not reach idle after starting ({})",
+                point.as_deref().unwrap_or("no crash point")
+            ));
             continue;
         }
         let changes = burst(&live, round, rng)?;
@@ -667,10 +682,11 @@ fn watch_rounds(
                         died = signal(&status) == Some(libc::SIGKILL);
                         break;
                     }
-                    if let Ok(v) = watcher.events.recv_timeout(Duration::from_millis(50)) {
-                        if v["event"] == "idle" && v["indexed"].as_u64().unwrap_or(0) + v["removed"].as_u64().unwrap_or(0) > 0 {
-                            break;
-                        }
+                    if let Ok(v) = watcher.events.recv_timeout(Duration::from_millis(50))
+                        && v["event"] == "idle"
+                        && v["indexed"].as_u64().unwrap_or(0) + v["removed"].as_u64().unwrap_or(0) > 0
+                    {
+                        break;
                     }
                 }
                 if !died {
@@ -688,7 +704,9 @@ fn watch_rounds(
         if killed {
             report.kills += 1;
             match &point {
-                Some(p) => *report.kills_at_points.entry(format!("watch {}", p.rsplit_once(':').map_or(p.as_str(), |x| x.0))).or_default() += 1,
+                Some(p) => {
+                    *report.kills_at_points.entry(format!("watch {}", p.rsplit_once(':').map_or(p.as_str(), |x| x.0))).or_default() += 1
+                }
                 None => report.kills_at_delays += 1,
             }
             if brain.violations(&data)?.is_some_and(|v| !v.is_empty()) {
@@ -702,7 +720,13 @@ fn watch_rounds(
         }
         resumed.terminate();
         let (clean, _) = clean_index(brain, work, "watch-clean", &live)?;
-        compare(brain, &data, &clean, &format!("watch round {round} ({changes} changes, {})", if killed { "killed" } else { "not killed" }), report)?;
+        compare(
+            brain,
+            &data,
+            &clean,
+            &format!("watch round {round} ({changes} changes, {})", if killed { "killed" } else { "not killed" }),
+            report,
+        )?;
         report.watch_rounds += 1;
     }
     Ok(())
@@ -747,18 +771,21 @@ fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, Be
                 }
             }
             3 => {
-                if files.len() > 4 {
-                    if let Some(f) = pick(rng, &files) {
-                        std::fs::remove_file(&f).map_err(io)?;
-                        files.retain(|x| x != &f);
-                        done += 1;
-                    }
+                if files.len() > 4
+                    && let Some(f) = pick(rng, &files)
+                {
+                    std::fs::remove_file(&f).map_err(io)?;
+                    files.retain(|x| x != &f);
+                    done += 1;
                 }
             }
             _ => {
                 let to = live.join(format!("new-{round}-{i}.md"));
-                std::fs::write(&to, format!("# Note {round}-{i}\n\nA new note about shipment {} and depot {}.\n", rng.u32(1000..9999), rng.u32(1..99)))
-                    .map_err(io)?;
+                std::fs::write(
+                    &to,
+                    format!("# Note {round}-{i}\n\nA new note about shipment {} and depot {}.\n", rng.u32(1000..9999), rng.u32(1..99)),
+                )
+                .map_err(io)?;
                 files.push(to);
                 done += 1;
             }
@@ -814,7 +841,12 @@ mod tests {
             kills: 24,
             seed: 3,
             batch_files: 2,
-            points: vec!["store:chunks-committed".into(), "engine:sync-planned".into(), "store:repair-pending".into(), "engine:rebuild-deleted".into()],
+            points: vec![
+                "store:chunks-committed".into(),
+                "engine:sync-planned".into(),
+                "store:repair-pending".into(),
+                "engine:rebuild-deleted".into(),
+            ],
             watch_rounds: 0,
             concurrent_writers: false,
             verbose: false,
@@ -838,10 +870,10 @@ mod tests {
             }
         }
         for k in &all {
-            if let Kill::Point { name, nth } = k {
-                if name == "store:chunks-committed" {
-                    assert!((1..=20).contains(nth), "one of the 20 batches of 40 files by 2");
-                }
+            if let Kill::Point { name, nth } = k
+                && name == "store:chunks-committed"
+            {
+                assert!((1..=20).contains(nth), "one of the 20 batches of 40 files by 2");
             }
         }
         assert!(all.iter().all(|k| match k {

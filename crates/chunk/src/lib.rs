@@ -89,16 +89,10 @@ impl Chunker {
         for section in &doc.sections {
             let context = section.context.as_deref().map(|c| truncate_chars(c, MAX_CONTEXT_CHARS));
             let context_tokens = context.as_deref().map_or(0, |c| self.count_tokens(c) + 1);
-            let capacity = self
-                .config
-                .max_tokens
-                .saturating_sub(SPECIAL_TOKENS + context_tokens)
-                .max(MIN_TEXT_TOKENS);
+            let capacity = self.config.max_tokens.saturating_sub(SPECIAL_TOKENS + context_tokens).max(MIN_TEXT_TOKENS);
             let overlap = self.config.overlap_tokens.min(capacity / 2);
-            let config = ChunkConfig::new(capacity)
-                .with_sizer(&self.tokenizer)
-                .with_overlap(overlap)
-                .expect("overlap is at most half the capacity");
+            let config =
+                ChunkConfig::new(capacity).with_sizer(&self.tokenizer).with_overlap(overlap).expect("overlap is at most half the capacity");
             let pieces: Vec<(usize, &str)> = if doc.format == Format::Markdown {
                 MarkdownSplitter::new(config).chunk_indices(&section.text).collect()
             } else {
@@ -146,8 +140,7 @@ mod tests {
     }
 
     fn doc(format: Format, text: &str) -> ParsedDocument {
-        brain_parse::parse(std::path::Path::new(if format == Format::Markdown { "a.md" } else { "a.txt" }), text.as_bytes())
-            .unwrap()
+        brain_parse::parse(std::path::Path::new(if format == Format::Markdown { "a.md" } else { "a.txt" }), text.as_bytes()).unwrap()
     }
 
     #[test]

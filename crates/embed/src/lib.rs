@@ -16,8 +16,7 @@ use fastembed::{InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding
 use tokenizers::Tokenizer;
 
 /// The files an embedding model directory must hold.
-pub const MODEL_FILES: [&str; 5] =
-    ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
+pub const MODEL_FILES: [&str; 5] = ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -25,7 +24,7 @@ pub enum EmbedError {
     MissingFile { path: PathBuf, hint: String },
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("cannot load ONNX Runtime from {path}: {reason} (run `brain models fetch`, or point --onnxruntime at a libonnxruntime.so of version 1.20 or newer)")]
+    #[error("cannot load ONNX Runtime from {path}: {reason} (a libonnxruntime.so of version 1.20 or newer is needed)")]
     Runtime { path: PathBuf, reason: String },
     #[error("cannot load the embedding model in {dir}: {reason}")]
     Model { dir: PathBuf, reason: String },
@@ -76,10 +75,7 @@ static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = On
 /// Load ONNX Runtime from `library` (once per process; later calls reuse the first).
 pub fn onnxruntime_environment(library: &Path) -> Result<ort::environment::Environment, EmbedError> {
     if !library.is_file() {
-        return Err(EmbedError::MissingFile {
-            path: library.to_path_buf(),
-            hint: "run `brain models fetch`, or pass --onnxruntime PATH".into(),
-        });
+        return Err(EmbedError::MissingFile { path: library.to_path_buf(), hint: "the ONNX Runtime library".into() });
     }
     ENVIRONMENT
         .get_or_init(|| {
@@ -97,7 +93,7 @@ pub fn check_model_dir(dir: &Path) -> Result<(), EmbedError> {
         if !path.is_file() {
             return Err(EmbedError::MissingFile {
                 path,
-                hint: "run `brain models fetch`, or pass --embedder DIR with an ONNX sentence-embedding model".into(),
+                hint: "a sentence-embedding model directory holds model.onnx and its tokenizer files".into(),
             });
         }
     }
@@ -123,9 +119,7 @@ impl Embedder {
         };
         let pooling = pooling_of(dir);
         let model_error = |reason: String| EmbedError::Model { dir: dir.clone(), reason };
-        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files)
-            .with_pooling(pooling)
-            .with_quantization(QuantizationMode::Static);
+        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(pooling).with_quantization(QuantizationMode::Static);
         // ONNX Runtime's workers spin while waiting for work; on a desktop that is also parsing
         // files (or running anything else) spinning threads steal the cores they wait for.
         let mut init = InitOptionsUserDefined::new()
@@ -136,21 +130,14 @@ impl Embedder {
         if let Some(threads) = options.threads {
             init = init.with_intra_threads(threads);
         }
-        let mut text_embedding =
-            TextEmbedding::try_new_from_user_defined(model, init).map_err(|e| model_error(e.to_string()))?;
+        let mut text_embedding = TextEmbedding::try_new_from_user_defined(model, init).map_err(|e| model_error(e.to_string()))?;
         let probe = text_embedding.embed(["dimension probe"], None).map_err(|e| model_error(e.to_string()))?;
         let dimension = probe.first().map_or(0, Vec::len);
         if dimension == 0 {
             return Err(model_error("the model returned an empty vector".into()));
         }
         let tokenizer = text_embedding.tokenizer.clone();
-        Ok(Embedder {
-            model: Mutex::new(text_embedding),
-            tokenizer,
-            dimension,
-            identity,
-            batch_size: options.batch_size.max(1),
-        })
+        Ok(Embedder { model: Mutex::new(text_embedding), tokenizer, dimension, identity, batch_size: options.batch_size.max(1) })
     }
 
     /// Vector length.
@@ -204,9 +191,8 @@ fn dir_name(dir: &Path) -> String {
 
 /// sentence-transformers exports say how to pool in `1_Pooling/config.json`; default to mean.
 fn pooling_of(dir: &Path) -> Pooling {
-    let config = std::fs::read(dir.join("1_Pooling").join("config.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let config =
+        std::fs::read(dir.join("1_Pooling").join("config.json")).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
     match config {
         Some(c) if c["pooling_mode_cls_token"].as_bool() == Some(true) => Pooling::Cls,
         _ => Pooling::Mean,
@@ -233,10 +219,7 @@ mod tests {
 
     fn default_files() -> EmbedderFiles {
         let models = brain_testkit::models_dir();
-        EmbedderFiles {
-            model_dir: models.join("all-MiniLM-L6-v2-int8"),
-            onnxruntime: models.join("onnxruntime/libonnxruntime.so.1.31.1"),
-        }
+        EmbedderFiles { model_dir: models.join("all-MiniLM-L6-v2-int8"), onnxruntime: models.join("onnxruntime/libonnxruntime.so.1.31.1") }
     }
 
     #[test]

@@ -39,9 +39,7 @@ impl RawModel {
     /// Run the model over `texts` in batches of `batch_size`, discarding the outputs.
     pub fn run(&mut self, tokenizer: &Tokenizer, texts: &[String], batch_size: usize) -> Result<(), EmbedError> {
         for batch in texts.chunks(batch_size.max(1)) {
-            let encodings = tokenizer
-                .encode_batch(batch.to_vec(), true)
-                .map_err(|e| EmbedError::Embed(e.to_string()))?;
+            let encodings = tokenizer.encode_batch(batch.to_vec(), true).map_err(|e| EmbedError::Embed(e.to_string()))?;
             let rows = encodings.len();
             let cols = encodings.iter().map(|e| e.len()).max().unwrap_or(0);
             let mut ids = vec![0i64; rows * cols];

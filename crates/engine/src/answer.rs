@@ -1,5 +1,6 @@
-//! `ask`: retrieve, decide whether anything relevant was found, build a prompt that fits the
-//! model's context, stream the answer, map its [n] citations back to files and places.
+//! `ask`: retrieve the sources (see [`crate::retrieval`]), build a prompt with the GGUF's chat
+//! template that fits the model's context, stream the answer as [`AnswerEvent`]s, map its `[n]`
+//! citations back to files and places.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,8 +13,10 @@ use brain_store::Hit;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
-use crate::search::{self, SearchRequest};
-use crate::Engine;
+use crate::events::AnswerEvent;
+use crate::retrieval::gate::Gate;
+use crate::retrieval::{self, SearchMode, context};
+use crate::{AnswerSink, Engine, citations};
 
 /// What the answer says when the documents hold nothing relevant.
 pub const NOT_FOUND: &str = "I could not find this in your documents.";
@@ -37,7 +40,7 @@ impl AskRequest {
 }
 
 /// A numbered source the answer may cite.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Citation {
     pub n: usize,
     pub path: String,
@@ -49,7 +52,7 @@ pub struct Citation {
     pub similarity: f32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct AnswerTimings {
     pub retrieval_ms: u64,
     /// Loading the LLM, the first time only.
@@ -63,7 +66,7 @@ pub struct AnswerTimings {
 }
 
 /// An answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Answer {
     pub answer: String,
     /// The sources given to the model, numbered as the answer cites them.
@@ -83,12 +86,7 @@ Keep the answer short and copy numbers and names exactly as the sources write th
 Cite the source of each fact with its number in square brackets, like [1]. \
 If the sources do not answer the question, say: I could not find this in your documents.";
 
-pub(crate) async fn run(
-    engine: &Engine,
-    request: &AskRequest,
-    cancel: Arc<AtomicBool>,
-    mut on_token: impl FnMut(&str) + Send + 'static,
-) -> Result<Answer> {
+pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<AtomicBool>, events: AnswerSink) -> Result<Answer> {
     let started = Instant::now();
     let question = request.question.trim();
     if question.is_empty() {
@@ -102,15 +100,19 @@ pub(crate) async fn run(
         Some((previous, _)) => format!("{previous}\n{question}"),
         None => question.to_string(),
     };
-    // Retrieve a few more than needed: the relevance gate may drop some.
-    let search = SearchRequest { query: retrieval_query, k: k * 2, mode: None, folder: request.folder.clone() };
-    let hits = search::hits(engine, &search).await?;
-    let relevant = relevant_sources(hits, settings.min_similarity, k);
+    let relevant = if engine.has_index() {
+        let retrieve = engine.retrieve_request(&retrieval_query, None, k, request.folder.as_deref());
+        // The gate decides on the cosine similarity: the query is embedded in every mode.
+        let index = engine.retrieval_index(SearchMode::Hybrid).await?;
+        let gate = Gate { min_similarity: settings.min_similarity, per_file: SOURCES_PER_FILE };
+        retrieval::sources(&index, &retrieve, &gate).await?
+    } else {
+        Vec::new()
+    };
     let retrieval_ms = started.elapsed().as_millis() as u64;
 
     if relevant.is_empty() {
-        on_token(NOT_FOUND);
-        return Ok(Answer {
+        let answer = Answer {
             answer: NOT_FOUND.to_string(),
             citations: Vec::new(),
             found: false,
@@ -118,17 +120,23 @@ pub(crate) async fn run(
             prompt_tokens: 0,
             answer_tokens: 0,
             stop: "not_found".into(),
-        });
+        };
+        let _ = events.send(AnswerEvent::Sources { citations: Vec::new() });
+        let _ = events.send(AnswerEvent::Token { text: NOT_FOUND.to_string() });
+        let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
+        return Ok(answer);
     }
 
     let load_started = Instant::now();
-    let llm = engine.llm().await?;
+    let llm = engine.load_llm().await?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
     let max_answer_tokens = settings.max_answer_tokens;
     let history = request.history.clone();
     let question_owned = question.to_string();
-    let (answer_text, citations_given, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let token_events = events.clone();
+    let (answer_text, sources, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (prompt, sources) = build_prompt(&llm, &question_owned, &history, &relevant, max_answer_tokens)?;
+        let _ = token_events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });
         let mut text = String::new();
         let options = GenerateOptions {
             max_tokens: max_answer_tokens,
@@ -138,29 +146,17 @@ pub(crate) async fn run(
         };
         let stats = llm.generate(&prompt, options, cancel, |piece| {
             text.push_str(piece);
-            on_token(piece);
+            let _ = token_events.send(AnswerEvent::Token { text: piece.to_string() });
         })?;
         Ok((text, sources, stats))
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))??;
 
-    let answer = answer_text.trim().to_string();
-    let cited = cited_numbers(&answer);
-    let citations: Vec<Citation> = citations_given
-        .into_iter()
-        .enumerate()
-        .map(|(i, hit)| Citation {
-            n: i + 1,
-            location: serde_json::from_str(&hit.location).unwrap_or_default(),
-            path: hit.path,
-            text: hit.text,
-            cited: cited.contains(&(i + 1)),
-            similarity: hit.similarity.unwrap_or_default(),
-        })
-        .collect();
-    Ok(Answer {
-        answer,
+    let answer_text = answer_text.trim().to_string();
+    let citations = citations_of(&sources, &citations::cited_numbers(&answer_text));
+    let answer = Answer {
+        answer: answer_text,
         citations,
         // Relevant sources were found (the model may still phrase its answer as not found).
         found: true,
@@ -181,31 +177,29 @@ pub(crate) async fn run(
             StopReason::Cancelled => "cancelled",
         }
         .into(),
-    })
+    };
+    let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
+    Ok(answer)
 }
 
-/// Keep hits similar enough to the question (the ones a reader would call relevant), best
-/// first, at most `k`, and at most two chunks of any one file so one long file cannot crowd out
-/// the others.
-pub(crate) fn relevant_sources(hits: Vec<Hit>, min_similarity: f32, k: usize) -> Vec<Hit> {
-    let mut per_file: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for hit in hits {
-        if hit.similarity.unwrap_or(0.0) < min_similarity {
-            continue;
-        }
-        let n = per_file.entry(hit.path.clone()).or_default();
-        if *n >= 2 {
-            continue;
-        }
-        *n += 1;
-        out.push(hit);
-        if out.len() == k {
-            break;
-        }
-    }
-    out
+/// The sources as citations numbered 1.., marked cited when `cited` holds their number.
+fn citations_of(sources: &[Hit], cited: &[usize]) -> Vec<Citation> {
+    sources
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| Citation {
+            n: i + 1,
+            location: hit.location.clone(),
+            path: hit.path.clone(),
+            text: hit.text.clone(),
+            cited: cited.contains(&(i + 1)),
+            similarity: hit.similarity.unwrap_or_default(),
+        })
+        .collect()
 }
+
+/// Most chunks of one file among an answer's sources.
+const SOURCES_PER_FILE: usize = 2;
 
 /// One source as the model sees it: its number and its words on one line. Tried on
 /// SmolLM2-135M against headers naming the file and section: with headers the small model copied
@@ -248,104 +242,19 @@ fn build_prompt(
             break;
         }
         history_tokens += cost;
-        turns.splice(0..0, [
-            ChatMessage { role: Role::User, content: q.clone() },
-            ChatMessage { role: Role::Assistant, content: a.clone() },
-        ]);
+        turns.splice(
+            0..0,
+            [ChatMessage { role: Role::User, content: q.clone() }, ChatMessage { role: Role::Assistant, content: a.clone() }],
+        );
     }
     messages.extend(turns);
 
-    let mut blocks: Vec<String> = Vec::new();
-    let mut used: Vec<Hit> = Vec::new();
-    let render = |blocks: &[String]| -> Result<String> {
+    let render = |sources: &[Hit]| -> Result<String> {
+        let blocks: Vec<String> = sources.iter().enumerate().map(|(i, hit)| source_block(i + 1, hit)).collect();
         let mut m = messages.clone();
-        m.push(ChatMessage { role: Role::User, content: user_message(question, blocks) });
+        m.push(ChatMessage { role: Role::User, content: user_message(question, &blocks) });
         Ok(llm.format_chat(&m)?)
     };
-    for hit in sources {
-        let block = source_block(used.len() + 1, hit);
-        let mut candidate = blocks.clone();
-        candidate.push(block);
-        if llm.count_tokens(&render(&candidate)?) <= budget {
-            blocks = candidate;
-            used.push(hit.clone());
-        } else if used.is_empty() {
-            // Even the best source alone is too long: cut it to what fits.
-            let mut text = hit.text.clone();
-            while !text.is_empty() {
-                let cut = text.len() * 3 / 4;
-                let cut = (0..=cut).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-                text.truncate(cut);
-                let shortened = Hit { text: text.clone(), ..hit.clone() };
-                let one = vec![source_block(1, &shortened)];
-                if llm.count_tokens(&render(&one)?) <= budget {
-                    blocks = one;
-                    used.push(shortened);
-                    break;
-                }
-            }
-            if used.is_empty() {
-                return Err(EngineError::InvalidArgument(format!(
-                    "the question alone does not fit the model's {}-token context",
-                    llm.context_size()
-                )));
-            }
-        } else {
-            break;
-        }
-    }
-    Ok((render(&blocks)?, used))
-}
-
-/// The numbers n cited as "[n]" (also "[1, 2]" and "[1][2]") in an answer.
-pub(crate) fn cited_numbers(answer: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut rest = answer;
-    while let Some(open) = rest.find('[') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(']') else { break };
-        let inside = &after[..close];
-        if inside.split(',').all(|p| p.trim().chars().all(|c| c.is_ascii_digit()) && !p.trim().is_empty()) {
-            for p in inside.split(',') {
-                if let Ok(n) = p.trim().parse::<usize>() {
-                    if !out.contains(&n) {
-                        out.push(n);
-                    }
-                }
-            }
-        }
-        rest = &after[close + 1..];
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hit(path: &str, similarity: f32) -> Hit {
-        Hit {
-            id: format!("{path}#{similarity}"),
-            path: path.into(),
-            ordinal: 0,
-            text: "t".into(),
-            context: None,
-            location: "{}".into(),
-            score: 1.0,
-            similarity: Some(similarity),
-        }
-    }
-
-    #[test]
-    fn citations_are_parsed() {
-        assert_eq!(cited_numbers("Ten days [1]. Also [2, 3] and [3][4]. Not [a] or []."), vec![1, 2, 3, 4]);
-    }
-
-    #[test]
-    fn irrelevant_hits_are_dropped_and_files_capped() {
-        let hits = vec![hit("/a", 0.8), hit("/a", 0.7), hit("/a", 0.6), hit("/b", 0.1), hit("/c", 0.5)];
-        let kept: Vec<String> = relevant_sources(hits, 0.3, 5).into_iter().map(|h| h.path).collect();
-        assert_eq!(kept, vec!["/a", "/a", "/c"]);
-        assert!(relevant_sources(vec![hit("/b", 0.1)], 0.3, 5).is_empty());
-    }
+    let used = context::assemble(sources, |candidate| Ok(llm.count_tokens(&render(candidate)?) <= budget))?;
+    Ok((render(&used)?, used))
 }

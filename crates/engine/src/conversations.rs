@@ -4,21 +4,19 @@
 //! atomically.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, AskRequest, Citation};
+use crate::answer::{Answer, Citation};
 use crate::error::{EngineError, Result};
-use crate::{Engine, fsutil};
+use crate::fsutil;
 
 const DIR: &str = "conversations";
 /// Longest title, in characters, taken from the first question.
 const TITLE_CHARS: usize = 80;
 
 /// A conversation: its turns, oldest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Conversation {
     pub id: String,
     /// The first question, shortened.
@@ -29,7 +27,7 @@ pub struct Conversation {
 }
 
 /// One question and its answer as given (a stopped answer is kept as far as it got).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Turn {
     pub question: String,
     pub answer: String,
@@ -55,7 +53,7 @@ impl Turn {
 }
 
 /// A conversation in a list: no turns.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct ConversationSummary {
     pub id: String,
     pub title: String,
@@ -188,55 +186,6 @@ pub(crate) fn delete(data_dir: &Path, id: &str) -> Result<()> {
     }
 }
 
-impl Engine {
-    /// Saved conversations, most recently used first.
-    pub fn conversations(&self) -> Result<Vec<ConversationSummary>> {
-        list(self.data_dir())
-    }
-
-    /// One conversation with its turns.
-    pub fn conversation(&self, id: &str) -> Result<Conversation> {
-        get(self.data_dir(), id)
-    }
-
-    /// Start an empty conversation titled after its first question.
-    pub fn new_conversation(&self, first_question: &str) -> Result<Conversation> {
-        create(self.data_dir(), first_question)
-    }
-
-    /// Add a turn to a conversation and save it.
-    pub fn append_turn(&self, id: &str, turn: Turn) -> Result<Conversation> {
-        append(self.data_dir(), id, turn)
-    }
-
-    pub fn delete_conversation(&self, id: &str) -> Result<()> {
-        delete(self.data_dir(), id)
-    }
-
-    /// [`Engine::ask`] inside a conversation: its earlier turns go to the model as history, and
-    /// the question and answer are saved as a new turn (a stopped answer too, as far as it got).
-    /// `conversation: None` starts a new conversation. Nothing is saved when asking fails.
-    pub async fn ask_in_conversation(
-        &self,
-        conversation: Option<&str>,
-        mut request: AskRequest,
-        cancel: Arc<AtomicBool>,
-        on_token: impl FnMut(&str) + Send + 'static,
-    ) -> Result<(Conversation, Answer)> {
-        let existing = conversation.map(|id| self.conversation(id)).transpose()?;
-        if let Some(c) = &existing {
-            request.history = c.history();
-        }
-        let answer = self.ask(&request, cancel, on_token).await?;
-        let id = match existing {
-            Some(c) => c.id,
-            None => self.new_conversation(&request.question)?.id,
-        };
-        let conversation = self.append_turn(&id, Turn::new(request.question.trim(), &answer))?;
-        Ok((conversation, answer))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,7 +242,7 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         for bad in ["../settings", "/etc/passwd", "", "a/b", "x.json"] {
             let err = get(data.path(), bad).unwrap_err();
-            assert_eq!(err.code(), "invalid_argument", "{bad}");
+            assert_eq!(err.code(), crate::ErrorCode::InvalidArgument, "{bad}");
         }
         let ok = create(data.path(), "q").unwrap();
         std::fs::write(dir(data.path()).join("0000-0000.json"), b"{not json").unwrap();

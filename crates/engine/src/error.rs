@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
-/// Everything the engine can fail with. Front ends show `to_string()` to people and branch on
-/// [`EngineError::code`], never on the text.
+use serde::{Deserialize, Serialize};
+
+/// Everything the engine can fail with. Front ends show `to_string()` to people (it says what
+/// is wrong, never which command of a front end fixes it) and branch on [`EngineError::code`].
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -14,19 +16,19 @@ pub enum EngineError {
     FolderNotFound(PathBuf),
     #[error("not a folder: {0}")]
     NotAFolder(PathBuf),
-    #[error("folder is not registered: {0} (see `brain folders list`)")]
+    #[error("folder is not registered: {0}")]
     FolderNotRegistered(PathBuf),
-    #[error("no folders registered yet: add one with `brain folders add PATH`")]
+    #[error("no folders registered yet")]
     NoFolders,
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
     #[error("invalid setting: {0}")]
     Settings(String),
-    #[error("the index was built with embedder {built_with}, but the current embedder is {current}; rebuild it with `brain index --rebuild`")]
+    #[error("the index was built with embedder {built_with}, but the current embedder is {current}: the index must be rebuilt")]
     EmbedderChanged { built_with: String, current: String },
     #[error("model fetch failed: {0}")]
     Fetch(String),
-    #[error("model file {path} is corrupt (sha256 {found}, expected {expected}); run `brain models fetch` to restore it")]
+    #[error("model file {path} is corrupt (sha256 {found}, expected {expected})")]
     CorruptModel { path: PathBuf, found: String, expected: String },
     #[error("invalid dataset: {0}")]
     Dataset(String),
@@ -42,31 +44,93 @@ pub enum EngineError {
     Internal(String),
 }
 
+/// What went wrong, for a front end to branch on: stable across versions, `snake_case` in JSON
+/// and across the app's IPC (`"model_missing"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    ModelMissing,
+    RuntimeMissing,
+    ModelCorrupt,
+    Embedder,
+    Llm,
+    Store,
+    FolderNotFound,
+    FolderNotRegistered,
+    NoFolders,
+    Io,
+    Settings,
+    EmbedderChanged,
+    Fetch,
+    Dataset,
+    InvalidArgument,
+    NotOpenable,
+    /// The system could not open a file (the app's opener).
+    OpenFailed,
+    ConversationNotFound,
+    Cancelled,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ModelMissing => "model_missing",
+            ErrorCode::RuntimeMissing => "runtime_missing",
+            ErrorCode::ModelCorrupt => "model_corrupt",
+            ErrorCode::Embedder => "embedder",
+            ErrorCode::Llm => "llm",
+            ErrorCode::Store => "store",
+            ErrorCode::FolderNotFound => "folder_not_found",
+            ErrorCode::FolderNotRegistered => "folder_not_registered",
+            ErrorCode::NoFolders => "no_folders",
+            ErrorCode::Io => "io",
+            ErrorCode::Settings => "settings",
+            ErrorCode::EmbedderChanged => "embedder_changed",
+            ErrorCode::Fetch => "fetch",
+            ErrorCode::Dataset => "dataset",
+            ErrorCode::InvalidArgument => "invalid_argument",
+            ErrorCode::NotOpenable => "not_openable",
+            ErrorCode::OpenFailed => "open_failed",
+            ErrorCode::ConversationNotFound => "conversation_not_found",
+            ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl EngineError {
-    /// A stable, machine-readable code (the `code` of `{code, message}` across IPC and JSON).
-    pub fn code(&self) -> &'static str {
+    /// The stable code of this error (the `code` of `{code, message}` across IPC and JSON).
+    pub fn code(&self) -> ErrorCode {
         use brain_embed::EmbedError as E;
         use brain_llm::LlmError as L;
         match self {
-            EngineError::Embed(E::MissingFile { .. }) | EngineError::Llm(L::MissingModel(_)) => "model_missing",
-            EngineError::Embed(E::Runtime { .. }) => "runtime_missing",
-            EngineError::Llm(L::NotGguf(_)) | EngineError::CorruptModel { .. } => "model_corrupt",
-            EngineError::Embed(_) => "embedder",
-            EngineError::Llm(_) => "llm",
-            EngineError::Store(_) => "store",
-            EngineError::FolderNotFound(_) | EngineError::NotAFolder(_) => "folder_not_found",
-            EngineError::FolderNotRegistered(_) => "folder_not_registered",
-            EngineError::NoFolders => "no_folders",
-            EngineError::Io { .. } => "io",
-            EngineError::Settings(_) => "settings",
-            EngineError::EmbedderChanged { .. } => "embedder_changed",
-            EngineError::Fetch(_) => "fetch",
-            EngineError::Dataset(_) => "dataset",
-            EngineError::InvalidArgument(_) => "invalid_argument",
-            EngineError::NotOpenable(_) => "not_openable",
-            EngineError::ConversationNotFound(_) => "conversation_not_found",
-            EngineError::Cancelled => "cancelled",
-            EngineError::Internal(_) => "internal",
+            EngineError::Embed(E::MissingFile { .. }) | EngineError::Llm(L::MissingModel(_)) => ErrorCode::ModelMissing,
+            EngineError::Embed(E::Runtime { .. }) => ErrorCode::RuntimeMissing,
+            EngineError::Llm(L::NotGguf(_)) | EngineError::CorruptModel { .. } => ErrorCode::ModelCorrupt,
+            EngineError::Embed(_) => ErrorCode::Embedder,
+            EngineError::Llm(_) => ErrorCode::Llm,
+            EngineError::Store(brain_store::StoreError::Cancelled) | EngineError::Cancelled => ErrorCode::Cancelled,
+            EngineError::Store(brain_store::StoreError::DimensionMismatch { .. }) => ErrorCode::EmbedderChanged,
+            EngineError::Store(_) => ErrorCode::Store,
+            EngineError::FolderNotFound(_) | EngineError::NotAFolder(_) => ErrorCode::FolderNotFound,
+            EngineError::FolderNotRegistered(_) => ErrorCode::FolderNotRegistered,
+            EngineError::NoFolders => ErrorCode::NoFolders,
+            EngineError::Io { .. } => ErrorCode::Io,
+            EngineError::Settings(_) => ErrorCode::Settings,
+            EngineError::EmbedderChanged { .. } => ErrorCode::EmbedderChanged,
+            EngineError::Fetch(_) => ErrorCode::Fetch,
+            EngineError::Dataset(_) => ErrorCode::Dataset,
+            EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            EngineError::NotOpenable(_) => ErrorCode::NotOpenable,
+            EngineError::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
+            EngineError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -76,15 +140,15 @@ impl EngineError {
 }
 
 /// The `{code, message}` form errors take in JSON and across the desktop app's IPC.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ErrorPayload {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl From<&EngineError> for ErrorPayload {
     fn from(e: &EngineError) -> Self {
-        ErrorPayload { code: e.code().to_string(), message: e.to_string() }
+        ErrorPayload { code: e.code(), message: e.to_string() }
     }
 }
 

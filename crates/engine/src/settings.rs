@@ -3,35 +3,39 @@
 
 use std::path::{Path, PathBuf};
 
-use brain_store::SearchMode;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
+use crate::isolation::Parsers;
+use crate::retrieval::SearchMode;
 
-/// Directories the engine works in. Front ends fill this from flags, then the environment
-/// (`BRAIN_DATA_DIR`, `BRAIN_MODELS_DIR`), then the platform defaults.
+/// How an engine is set up by its front end: where it works, and how it parses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineOptions {
     /// The index, settings and folder list.
     pub data_dir: PathBuf,
-    /// Model files fetched by `brain models fetch`.
+    /// The model files.
     pub models_dir: PathBuf,
+    /// Where files are parsed (no default: every front end chooses).
+    pub parsers: Parsers,
 }
 
 impl EngineOptions {
-    /// Flags win over the environment, the environment over the defaults.
-    pub fn resolve(data_dir: Option<PathBuf>, models_dir: Option<PathBuf>) -> Self {
+    /// Directories from the arguments, else the environment (`BRAIN_DATA_DIR`,
+    /// `BRAIN_MODELS_DIR`), else the platform defaults.
+    pub fn resolve(data_dir: Option<PathBuf>, models_dir: Option<PathBuf>, parsers: Parsers) -> Self {
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("corporate-brain");
         EngineOptions {
             data_dir: data_dir.or_else(|| env("BRAIN_DATA_DIR")).unwrap_or_else(|| base.join("index")),
             models_dir: models_dir.or_else(|| env("BRAIN_MODELS_DIR")).unwrap_or_else(|| base.join("models")),
+            parsers,
         }
     }
 }
 
 /// User settings. Field names are the keys of `settings.toml`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// A GGUF file to answer with, instead of the default model in the models dir.
@@ -144,7 +148,7 @@ mod tests {
 
     #[test]
     fn flags_beat_defaults() {
-        let o = EngineOptions::resolve(Some("/d".into()), Some("/m".into()));
+        let o = EngineOptions::resolve(Some("/d".into()), Some("/m".into()), Parsers::Threads);
         assert_eq!(o.data_dir, PathBuf::from("/d"));
         assert_eq!(o.models_dir, PathBuf::from("/m"));
     }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::{Engine, sync};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FileCounts {
     pub indexed: usize,
     pub failed: usize,
@@ -19,7 +19,7 @@ pub struct FileCounts {
     pub pending: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct FolderStatus {
     pub path: String,
     /// False when the folder is registered but not on disk (unmounted, deleted).
@@ -27,16 +27,18 @@ pub struct FolderStatus {
     /// Paused by the user: not synced or watched; its indexed files are kept.
     pub paused: bool,
     pub files: FileCounts,
+    /// The files of this folder that could not be indexed, with the reason, sorted by path.
+    pub failures: Vec<FailedFile>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct FailedFile {
     pub path: String,
     pub error: String,
 }
 
 /// Whether the index keeps its invariants (see [`brain_store::integrity`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ts_rs::TS)]
 pub struct IntegrityStatus {
     /// False when another process was writing the index: a write in progress is not a fault.
     pub checked: bool,
@@ -45,10 +47,11 @@ pub struct IntegrityStatus {
     pub violations: Vec<String>,
     /// The process writing the index, when it was not checked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub writer: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Status {
     pub folders: Vec<FolderStatus>,
     pub files: FileCounts,
@@ -56,6 +59,9 @@ pub struct Status {
     pub failures: Vec<FailedFile>,
     pub data_dir: String,
     pub integrity: IntegrityStatus,
+    /// The embedding model in use is not the one the index was built with: searching by meaning
+    /// and indexing need the index rebuilt.
+    pub rebuild_needed: bool,
 }
 
 /// Most violations listed by `status` (a full list: `check`).
@@ -134,12 +140,21 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         total.pending += n;
     }
     failures.sort_by(|a, b| a.path.cmp(&b.path));
+    let folder_of: HashMap<&str, &str> = documents.iter().map(|d| (d.path.as_str(), d.folder.as_str())).collect();
     let folders = folders
         .iter()
         .map(|f| {
             let path = f.path.display().to_string();
-            FolderStatus { files: per_folder.get(path.as_str()).cloned().unwrap_or_default(), present: f.path.is_dir(), paused: f.paused, path }
+            let failures = failures.iter().filter(|x| folder_of.get(x.path.as_str()) == Some(&path.as_str())).cloned().collect();
+            FolderStatus {
+                files: per_folder.get(path.as_str()).cloned().unwrap_or_default(),
+                present: f.path.is_dir(),
+                paused: f.paused,
+                path,
+                failures,
+            }
         })
         .collect();
-    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string(), integrity })
+    let rebuild_needed = engine.meta()?.and_then(|m| m.embedder_path).is_some_and(|built| built != engine.model_paths().embedder);
+    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string(), integrity, rebuild_needed })
 }

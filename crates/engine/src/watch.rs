@@ -35,11 +35,13 @@ const MAX_BURST: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(250);
 const MISSING_FOLDER_CHECK: Duration = Duration::from_secs(5);
 
+/// Reconcile, then keep the index in sync until `stop` is set (see [`Engine::watch`]).
+pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) -> Result<()> {
+    engine.watch_loop(stop).await
+}
+
 impl Engine {
-    /// Reconcile, then keep the index in sync with the registered folders (and with the list of
-    /// folders itself) until `stop` is set. Returns after the sync in progress, if any, has
-    /// stopped at a consistent point.
-    pub async fn watch(&self, stop: Arc<AtomicBool>) -> Result<()> {
+    async fn watch_loop(&self, stop: Arc<AtomicBool>) -> Result<()> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
             if let Ok(event) = &result {
@@ -123,7 +125,7 @@ impl Engine {
             Ok(_) | Err(EngineError::Cancelled) => {}
             Err(e) => {
                 tracing::warn!("sync failed: {e}");
-                self.emit(IndexEvent::SyncFailed { code: e.code().to_string(), error: e.to_string() });
+                self.emit(IndexEvent::SyncFailed { code: e.code(), error: e.to_string() });
             }
         }
     }
@@ -190,6 +192,5 @@ impl Engine {
 }
 
 fn is_registry_file(path: &Path, data_dir: &Path) -> bool {
-    path.parent() == Some(data_dir)
-        && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "folders.json" || n == Settings::FILE)
+    path.parent() == Some(data_dir) && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "folders.json" || n == Settings::FILE)
 }

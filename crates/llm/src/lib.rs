@@ -28,9 +28,9 @@ use llama_cpp_2::token::LlamaToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
-    #[error("LLM model file not found: {0} (run `brain models fetch`, or pass --llm PATH to a GGUF file)")]
+    #[error("LLM model file not found: {0}")]
     MissingModel(PathBuf),
-    #[error("{0} is not a GGUF model file (it does not start with the GGUF magic); point --llm at a .gguf file")]
+    #[error("{0} is not a GGUF model file (it does not start with the GGUF magic)")]
     NotGguf(PathBuf),
     #[error("llama.cpp could not load {path}: {reason}")]
     Load { path: PathBuf, reason: String },
@@ -131,11 +131,7 @@ impl GenerationStats {
     /// Generated tokens per second after the first token (decode speed).
     pub fn tokens_per_second(&self) -> f64 {
         let after_first = self.total.saturating_sub(self.time_to_first_token.unwrap_or_default()).as_secs_f64();
-        if self.generated_tokens > 1 && after_first > 0.0 {
-            (self.generated_tokens - 1) as f64 / after_first
-        } else {
-            0.0
-        }
+        if self.generated_tokens > 1 && after_first > 0.0 { (self.generated_tokens - 1) as f64 / after_first } else { 0.0 }
     }
 }
 
@@ -251,9 +247,7 @@ impl Llm {
             return Err(LlmError::PromptTooLong { prompt: tokens.len(), context: self.context_size });
         }
         let (events, receiver) = mpsc::channel();
-        self.jobs
-            .send(Job { tokens, options, cancel, started, events })
-            .map_err(|_| LlmError::WorkerGone)?;
+        self.jobs.send(Job { tokens, options, cancel, started, events }).map_err(|_| LlmError::WorkerGone)?;
         for event in receiver {
             match event {
                 Event::Token(text) => on_token(&text),
@@ -419,13 +413,7 @@ impl<'a> StopMatcher<'a> {
 }
 
 fn stats(job: &Job, prompt_tokens: usize, generated: usize, first: Option<Duration>, stop: StopReason) -> GenerationStats {
-    GenerationStats {
-        prompt_tokens,
-        generated_tokens: generated,
-        time_to_first_token: first,
-        total: job.started.elapsed(),
-        stop,
-    }
+    GenerationStats { prompt_tokens, generated_tokens: generated, time_to_first_token: first, total: job.started.elapsed(), stop }
 }
 
 /// Turns token byte pieces into text, holding back an incomplete UTF-8 sequence until the next
@@ -490,7 +478,7 @@ mod tests {
     fn missing_and_non_gguf_files_are_named() {
         let missing = check_model_file(Path::new("/nonexistent/model.gguf")).unwrap_err();
         assert!(matches!(missing, LlmError::MissingModel(_)));
-        assert!(missing.to_string().contains("brain models fetch"));
+        assert!(missing.to_string().contains("/nonexistent/model.gguf"), "the message names the file");
         let dir = std::env::temp_dir().join(format!("brain-llm-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fake = dir.join("fake.gguf");

@@ -48,8 +48,12 @@ fn main() {
                 tally.sections += doc.sections.len();
                 if verbose {
                     let first = doc.sections.first().map(|s| s.location.describe()).unwrap_or_default();
-                    println!("ok   {} ({} sections, first at '{first}'){}", path.display(), doc.sections.len(),
-                        if doc.warnings.is_empty() { String::new() } else { format!(" warnings: {:?}", doc.warnings) });
+                    println!(
+                        "ok   {} ({} sections, first at '{first}'){}",
+                        path.display(),
+                        doc.sections.len(),
+                        if doc.warnings.is_empty() { String::new() } else { format!(" warnings: {:?}", doc.warnings) }
+                    );
                 }
             }
             Ok(Err(e)) => {

@@ -13,10 +13,7 @@ const CANDIDATES: &[u8] = b",;\t|";
 pub(crate) fn parse(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let decoded = text::decode_text(bytes)?;
     let mut warnings: Vec<String> = decoded.encoding.map(|e| format!("decoded as {e}")).into_iter().collect();
-    let is_tsv = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv") || e.eq_ignore_ascii_case("tab"));
+    let is_tsv = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("tsv") || e.eq_ignore_ascii_case("tab"));
     let delimiter = if is_tsv { b'\t' } else { detect_delimiter(&decoded.text) };
     let sheet_name = path.file_stem().and_then(|s| s.to_str()).filter(|s| !s.is_empty()).unwrap_or("Sheet1");
 
@@ -41,11 +38,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<Pa
 }
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes())
+    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes())
 }
 
 /// The candidate delimiter that gives the first records the same field count (above one) most

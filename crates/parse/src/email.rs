@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::limits::{Budget, MAX_ATTACHMENTS, MAX_ATTACHMENT_DEPTH};
+use crate::limits::{Budget, MAX_ATTACHMENT_DEPTH, MAX_ATTACHMENTS};
 use crate::{Location, ParseError, Section};
 
 /// The parts of a message a reader identifies it by.
@@ -23,13 +23,7 @@ impl Message {
     /// the context every chunk carries.
     pub(crate) fn section(&self) -> Section {
         let mut text = String::new();
-        for (label, value) in [
-            ("Subject", &self.subject),
-            ("From", &self.from),
-            ("To", &self.to),
-            ("Cc", &self.cc),
-            ("Date", &self.date),
-        ] {
+        for (label, value) in [("Subject", &self.subject), ("From", &self.from), ("To", &self.to), ("Cc", &self.cc), ("Date", &self.date)] {
             if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                 text.push_str(&format!("{label}: {value}\n"));
             }
@@ -89,9 +83,7 @@ impl<'a> Attachments<'a> {
     /// Whether one more attachment may be opened at the current depth; warns when not.
     pub(crate) fn may_open(&mut self, name: &str, budget: &Budget) -> bool {
         if budget.depth >= MAX_ATTACHMENT_DEPTH {
-            self.warnings.push(format!(
-                "attachment {name} not opened: attachments are opened at most {MAX_ATTACHMENT_DEPTH} levels deep"
-            ));
+            self.warnings.push(format!("attachment {name} not opened: attachments are opened at most {MAX_ATTACHMENT_DEPTH} levels deep"));
             return false;
         }
         if self.opened >= MAX_ATTACHMENTS {
@@ -130,9 +122,37 @@ fn is_media(name: &str, mime: Option<&str>) -> bool {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
     matches!(
         ext.as_str(),
-        "png" | "jpg" | "jpeg" | "gif" | "bmp" | "tif" | "tiff" | "webp" | "heic" | "ico" | "emf" | "wmf"
-            | "mp3" | "wav" | "m4a" | "ogg" | "mp4" | "mov" | "avi" | "wmv" | "p7s" | "asc" | "sig"
-            | "zip" | "gz" | "7z" | "rar" | "exe" | "dll" | "ics" | "vcf"
+        "png"
+            | "jpg"
+            | "jpeg"
+            | "gif"
+            | "bmp"
+            | "tif"
+            | "tiff"
+            | "webp"
+            | "heic"
+            | "ico"
+            | "emf"
+            | "wmf"
+            | "mp3"
+            | "wav"
+            | "m4a"
+            | "ogg"
+            | "mp4"
+            | "mov"
+            | "avi"
+            | "wmv"
+            | "p7s"
+            | "asc"
+            | "sig"
+            | "zip"
+            | "gz"
+            | "7z"
+            | "rar"
+            | "exe"
+            | "dll"
+            | "ics"
+            | "vcf"
     )
 }
 

@@ -20,9 +20,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         }
         None => bytes,
     };
-    let message = MessageParser::default()
-        .parse(raw)
-        .ok_or_else(|| invalid(NO_HEADERS))?;
+    let message = MessageParser::default().parse(raw).ok_or_else(|| invalid(NO_HEADERS))?;
     let has_headers = message.from().is_some()
         || message.to().is_some()
         || message.subject().is_some()
@@ -132,11 +130,20 @@ pub(crate) mod tests {
     #[test]
     fn headers_body_and_attachment_pages() {
         let pdf = pdf_with_pages(&["Cover", "Travel budget is 4000 euros"]);
-        let eml = eml_with("Trip plan", "See the attached plan.", &[("plan.pdf", "application/pdf", &pdf), ("logo.png", "image/png", b"\x89PNG")]);
+        let eml = eml_with(
+            "Trip plan",
+            "See the attached plan.",
+            &[("plan.pdf", "application/pdf", &pdf), ("logo.png", "image/png", b"\x89PNG")],
+        );
         let doc = parse(&eml, &mut Budget::new()).unwrap();
         assert_eq!(doc.format, Format::Eml);
         let body = &doc.sections[0];
-        assert!(body.text.starts_with("Subject: Trip plan\nFrom: Ann Example <ann@example.com>\nTo: team@example.com\nDate: 2024-03-01T14:05:00Z"), "{}", body.text);
+        assert!(
+            body.text
+                .starts_with("Subject: Trip plan\nFrom: Ann Example <ann@example.com>\nTo: team@example.com\nDate: 2024-03-01T14:05:00Z"),
+            "{}",
+            body.text
+        );
         assert!(body.text.ends_with("See the attached plan."));
         assert_eq!(body.context.as_deref(), Some("Trip plan"));
         let page2 = doc.sections.iter().find(|s| s.text.contains("4000 euros")).unwrap();

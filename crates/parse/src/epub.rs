@@ -221,14 +221,18 @@ pub(crate) mod tests {
     use crate::zipped::tests::zip_of;
 
     fn chapter(body: &str) -> String {
-        format!(r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title></head><body>{body}</body></html>"#)
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title></head><body>{body}</body></html>"#
+        )
     }
 
     /// A two-chapter EPUB 3 whose spine lists ch2 before ch1, with a nav table of contents.
     pub(crate) fn epub_bytes(encryption: Option<&str>) -> Vec<u8> {
         let container = r#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#;
         let opf = r#"<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="text/ch1.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="text/ch2.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c2"/><itemref idref="c1"/></spine></package>"#;
-        let nav = chapter(r#"<nav epub:type="toc" xmlns:epub="http://www.idpf.org/2007/ops"><ol><li><a href="text/ch1.xhtml">The Harbour</a></li><li><a href="text/ch2.xhtml#start">Before the Storm</a></li></ol></nav>"#);
+        let nav = chapter(
+            r#"<nav epub:type="toc" xmlns:epub="http://www.idpf.org/2007/ops"><ol><li><a href="text/ch1.xhtml">The Harbour</a></li><li><a href="text/ch2.xhtml#start">Before the Storm</a></li></ol></nav>"#,
+        );
         let ch1 = chapter("<p>The lighthouse keeper counted seven ships.</p>");
         let ch2 = chapter("<h1>Prologue heading</h1><p>Clouds gathered over the bay.</p>");
         let mut entries: Vec<(&str, &[u8])> = vec![

@@ -16,15 +16,46 @@ use crate::{Format, ParseError, ParsedDocument, text};
 
 /// Elements whose content is never page text.
 const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "nav", "svg", "math", "iframe", "object", "embed", "canvas",
-    "select", "button", "datalist", "audio", "video", "map", "head",
+    "script", "style", "noscript", "template", "nav", "svg", "math", "iframe", "object", "embed", "canvas", "select", "button", "datalist",
+    "audio", "video", "map", "head",
 ];
 
 /// Elements that start a new block of text.
 const BLOCKS: &[&str] = &[
-    "p", "div", "section", "article", "aside", "header", "footer", "main", "blockquote", "pre", "ul", "ol",
-    "li", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "tr", "figure", "figcaption", "address",
-    "hr", "form", "fieldset", "details", "summary", "caption", "center", "body", "html", "legend",
+    "p",
+    "div",
+    "section",
+    "article",
+    "aside",
+    "header",
+    "footer",
+    "main",
+    "blockquote",
+    "pre",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "figure",
+    "figcaption",
+    "address",
+    "hr",
+    "form",
+    "fieldset",
+    "details",
+    "summary",
+    "caption",
+    "center",
+    "body",
+    "html",
+    "legend",
 ];
 
 /// Block containers nested inside each other beyond this make html5ever's tree building
@@ -35,9 +66,31 @@ const MAX_BLOCK_NESTING: usize = 1_000;
 /// Containers that html5ever leaves open until their end tag, and whose start tags scan the
 /// open elements (`<p>`, `<li>`, `<td>` are closed implicitly and do not pile up).
 const NESTING_BLOCKS: &[&str] = &[
-    "div", "section", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "dl", "fieldset",
-    "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "ul", "form", "address", "figcaption",
-    "summary", "search",
+    "div",
+    "section",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "dl",
+    "fieldset",
+    "figure",
+    "footer",
+    "header",
+    "hgroup",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "ul",
+    "form",
+    "address",
+    "figcaption",
+    "summary",
+    "search",
 ];
 
 /// A piece of a page, in reading order.
@@ -124,10 +177,13 @@ struct Renderer {
 pub(crate) fn render(html: &str) -> Result<Page, ParseError> {
     check_nesting(html)?;
     let document = Html::parse_document(html);
-    let has_main = document.tree.root().descendants().any(|n| {
-        matches!(n.value(), Node::Element(e) if e.name() == "main" || e.attr("role") == Some("main"))
-    });
-    let mut r = Renderer { items: Vec::new(), block: String::new(), heading: None, title: None, in_title: false, pre_depth: 0, cell_depth: 0 };
+    let has_main = document
+        .tree
+        .root()
+        .descendants()
+        .any(|n| matches!(n.value(), Node::Element(e) if e.name() == "main" || e.attr("role") == Some("main")));
+    let mut r =
+        Renderer { items: Vec::new(), block: String::new(), heading: None, title: None, in_title: false, pre_depth: 0, cell_depth: 0 };
     let mut skipping: Option<ego_tree::NodeId> = None;
     let mut main_depth = 0usize;
     for edge in document.tree.root().traverse() {

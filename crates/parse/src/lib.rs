@@ -162,9 +162,7 @@ pub enum ParseError {
     NothingToIndex(&'static str),
     #[error("binary content: not a document format brain can read{}", .0.as_deref().map(|e| format!(" (.{e})")).unwrap_or_default())]
     Binary(Option<String>),
-    #[error(
-        "invalid UTF-8 (first bad byte at offset {offset}) and not text in any legacy encoding brain recognises"
-    )]
+    #[error("invalid UTF-8 (first bad byte at offset {offset}) and not text in any legacy encoding brain recognises")]
     InvalidText { offset: usize },
     #[error("not a PDF: {0}")]
     NotPdf(String),
@@ -190,9 +188,7 @@ pub enum ParseError {
     ZipBomb(String),
     #[error("nested too deeply: {0}")]
     TooDeep(String),
-    #[error(
-        "too much text: the file expands to more than {limit_mib} MiB of text, more than brain indexes from one file"
-    )]
+    #[error("too much text: the file expands to more than {limit_mib} MiB of text, more than brain indexes from one file")]
     TooMuchText { limit_mib: usize },
     /// A parser panicked; caught here so that one hostile file cannot take the indexer down.
     #[error("the {format} reader crashed on this file ({detail})")]
@@ -204,8 +200,9 @@ pub fn format_for_path(path: &Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     Some(match ext.as_str() {
         "md" | "markdown" | "mdown" | "mkd" => Format::Markdown,
-        "txt" | "text" | "log" | "adoc" | "json" | "ndjson" | "jsonl" | "yaml" | "yml" | "toml"
-        | "xml" | "ini" | "cfg" | "conf" => Format::Text,
+        "txt" | "text" | "log" | "adoc" | "json" | "ndjson" | "jsonl" | "yaml" | "yml" | "toml" | "xml" | "ini" | "cfg" | "conf" => {
+            Format::Text
+        }
         "pdf" => Format::Pdf,
         "docx" | "docm" | "dotx" | "dotm" => Format::Docx,
         "pptx" | "pptm" | "ppsx" | "ppsm" | "potx" => Format::Pptx,
@@ -221,11 +218,9 @@ pub fn format_for_path(path: &Path) -> Option<Format> {
         "msg" => Format::Msg,
         "rst" | "rest" => Format::Rst,
         "org" => Format::Org,
-        "rs" | "py" | "js" | "ts" | "tsx" | "jsx" | "go" | "java" | "kt" | "c" | "h" | "cc"
-        | "cpp" | "hpp" | "cs" | "rb" | "php" | "swift" | "scala" | "sh" | "bash" | "zsh"
-        | "ps1" | "sql" | "r" | "lua" | "pl" | "hs" | "ml" | "ex" | "exs" | "erl" | "clj"
-        | "dart" | "vue" | "svelte" | "css" | "scss" | "tf" | "proto" | "gradle" | "cmake"
-        | "mk" => Format::Code,
+        "rs" | "py" | "js" | "ts" | "tsx" | "jsx" | "go" | "java" | "kt" | "c" | "h" | "cc" | "cpp" | "hpp" | "cs" | "rb" | "php"
+        | "swift" | "scala" | "sh" | "bash" | "zsh" | "ps1" | "sql" | "r" | "lua" | "pl" | "hs" | "ml" | "ex" | "exs" | "erl" | "clj"
+        | "dart" | "vue" | "svelte" | "css" | "scss" | "tf" | "proto" | "gradle" | "cmake" | "mk" => Format::Code,
         _ => return None,
     })
 }
@@ -249,12 +244,8 @@ pub(crate) fn parse_nested(path: &Path, bytes: &[u8], budget: &mut Budget) -> Re
 }
 
 /// Run a parser, turning a panic (ours or a dependency's) into [`ParseError::Crashed`].
-fn guarded(
-    format: &'static str,
-    parser: impl FnOnce() -> Result<ParsedDocument, ParseError>,
-) -> Result<ParsedDocument, ParseError> {
-    catch_unwind(AssertUnwindSafe(parser))
-        .unwrap_or_else(|panic| Err(ParseError::Crashed { format, detail: panic_detail(&panic) }))
+fn guarded(format: &'static str, parser: impl FnOnce() -> Result<ParsedDocument, ParseError>) -> Result<ParsedDocument, ParseError> {
+    catch_unwind(AssertUnwindSafe(parser)).unwrap_or_else(|panic| Err(ParseError::Crashed { format, detail: panic_detail(&panic) }))
 }
 
 fn parse_unguarded(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
@@ -542,9 +533,22 @@ mod tests {
 
     #[test]
     fn every_format_name_is_lowercase() {
-        for f in [Format::Docx, Format::Pptx, Format::Xlsx, Format::Xls, Format::Ods, Format::Csv, Format::Odt,
-            Format::Rtf, Format::Epub, Format::Html, Format::Eml, Format::Msg, Format::Rst, Format::Org]
-        {
+        for f in [
+            Format::Docx,
+            Format::Pptx,
+            Format::Xlsx,
+            Format::Xls,
+            Format::Ods,
+            Format::Csv,
+            Format::Odt,
+            Format::Rtf,
+            Format::Epub,
+            Format::Html,
+            Format::Eml,
+            Format::Msg,
+            Format::Rst,
+            Format::Org,
+        ] {
             assert_eq!(f.as_str(), f.as_str().to_ascii_lowercase());
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.as_str()));
         }

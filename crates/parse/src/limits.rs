@@ -44,21 +44,16 @@ impl Budget {
 
     /// Account for `n` unpacked bytes; fails once the file as a whole expands too far.
     pub(crate) fn unpack(&mut self, n: u64) -> Result<(), ParseError> {
-        self.unpacked_left = self.unpacked_left.checked_sub(n).ok_or_else(|| {
-            ParseError::ZipBomb(format!(
-                "the file expands to more than {} MiB when unpacked",
-                MAX_UNPACKED_BYTES >> 20
-            ))
-        })?;
+        self.unpacked_left = self
+            .unpacked_left
+            .checked_sub(n)
+            .ok_or_else(|| ParseError::ZipBomb(format!("the file expands to more than {} MiB when unpacked", MAX_UNPACKED_BYTES >> 20)))?;
         Ok(())
     }
 
     /// Account for `n` bytes of extracted text.
     pub(crate) fn text(&mut self, n: usize) -> Result<(), ParseError> {
-        self.text_left = self
-            .text_left
-            .checked_sub(n)
-            .ok_or(ParseError::TooMuchText { limit_mib: MAX_TEXT_BYTES >> 20 })?;
+        self.text_left = self.text_left.checked_sub(n).ok_or(ParseError::TooMuchText { limit_mib: MAX_TEXT_BYTES >> 20 })?;
         Ok(())
     }
 }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 /// once (an e-mail attachment's page, a spreadsheet's sheet and rows), and the JSON stays the flat
 /// object the CLI contract promises, e.g. `{"page":3}` or
 /// `{"heading":"Leave > Sick","lines":[10,24]}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(optional_fields)]
 pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
@@ -75,15 +76,8 @@ mod tests {
     fn json_is_flat_and_sparse() {
         let page = serde_json::to_string(&Location::page(3)).unwrap();
         assert_eq!(page, r#"{"page":3}"#);
-        let text = Location {
-            heading: Some("Leave > Sick".into()),
-            lines: Some([10, 24]),
-            ..Default::default()
-        };
-        assert_eq!(
-            serde_json::to_string(&text).unwrap(),
-            r#"{"heading":"Leave > Sick","lines":[10,24]}"#
-        );
+        let text = Location { heading: Some("Leave > Sick".into()), lines: Some([10, 24]), ..Default::default() };
+        assert_eq!(serde_json::to_string(&text).unwrap(), r#"{"heading":"Leave > Sick","lines":[10,24]}"#);
         assert_eq!(text.describe(), "Leave > Sick, lines 10–24");
     }
 }

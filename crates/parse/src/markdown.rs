@@ -106,8 +106,7 @@ mod tests {
     #[test]
     fn heading_paths_and_first_lines() {
         let s = sections(DOC);
-        let got: Vec<(Option<&str>, Option<u32>)> =
-            s.iter().map(|s| (s.context.as_deref(), s.first_line)).collect();
+        let got: Vec<(Option<&str>, Option<u32>)> = s.iter().map(|s| (s.context.as_deref(), s.first_line)).collect();
         assert_eq!(
             got,
             vec![

@@ -38,8 +38,7 @@ const ATTACH_DATA: u16 = 0x3701;
 const ATTACH_MIME: u16 = 0x370E;
 
 pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
-    let mut ole = CompoundFile::open(Cursor::new(bytes))
-        .map_err(|e| invalid(format!("it is not an Outlook message file ({e})")))?;
+    let mut ole = CompoundFile::open(Cursor::new(bytes)).map_err(|e| invalid(format!("it is not an Outlook message file ({e})")))?;
     if !ole.is_stream("/__properties_version1.0") && !ole.is_stream(substg("/", SUBJECT, 0x001F)) {
         return Err(invalid("missing the message property streams (__properties_version1.0)".into()));
     }
@@ -112,18 +111,8 @@ fn read_message(
         }
     }
 
-    let date = fixed
-        .time(CLIENT_SUBMIT_TIME)
-        .or_else(|| fixed.time(DELIVERY_TIME))
-        .map(format_unix_utc);
-    let message = Message {
-        subject,
-        from,
-        to: string(ole, DISPLAY_TO, budget)?,
-        cc: string(ole, DISPLAY_CC, budget)?,
-        date,
-        body,
-    };
+    let date = fixed.time(CLIENT_SUBMIT_TIME).or_else(|| fixed.time(DELIVERY_TIME)).map(format_unix_utc);
+    let message = Message { subject, from, to: string(ole, DISPLAY_TO, budget)?, cc: string(ole, DISPLAY_CC, budget)?, date, body };
     sections.push(message.section());
 
     let mut attachments = Attachments::new(sections, warnings);
@@ -309,6 +298,11 @@ pub(crate) mod tests {
             parse(&bytes, &mut Budget::new()).unwrap_err().to_string(),
             "not a valid Outlook message: missing the message property streams (__properties_version1.0)"
         );
-        assert!(parse(b"plain text", &mut Budget::new()).unwrap_err().to_string().starts_with("not a valid Outlook message: it is not an Outlook message file"));
+        assert!(
+            parse(b"plain text", &mut Budget::new())
+                .unwrap_err()
+                .to_string()
+                .starts_with("not a valid Outlook message: it is not an Outlook message file")
+        );
     }
 }

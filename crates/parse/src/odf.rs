@@ -25,10 +25,7 @@ pub(crate) fn open<'a>(bytes: &'a [u8], format: &'static str, budget: &mut Budge
 /// Elements whose content is not the document's running text: tracked deletions, comments,
 /// footnote markers, declarations.
 pub(crate) fn is_not_running_text(name: &str) -> bool {
-    matches!(
-        name,
-        "tracked-changes" | "annotation" | "note-citation" | "sequence-decls" | "variable-decls" | "user-field-decls" | "forms"
-    )
+    matches!(name, "tracked-changes" | "annotation" | "note-citation" | "sequence-decls" | "variable-decls" | "user-field-decls" | "forms")
 }
 
 /// The text an inline element stands for: `<text:s text:c="3"/>` is three spaces.

@@ -49,9 +49,7 @@ pub(crate) fn sheets_of_content(xml: &str, budget: &mut Budget) -> Result<Vec<Se
                 }
                 "table-cell" | "covered-table-cell" => {
                     // The typed value, for cells whose display text is missing.
-                    let value = ["value", "date-value", "time-value", "boolean-value", "string-value"]
-                        .iter()
-                        .find_map(|a| tag.attr(a));
+                    let value = ["value", "date-value", "time-value", "boolean-value", "string-value"].iter().find_map(|a| tag.attr(a));
                     cell = Some((String::new(), repeat(&tag, "number-columns-repeated") as usize, value));
                 }
                 "p" => {
@@ -143,8 +141,12 @@ mod tests {
     }
 
     pub(crate) fn ods_bytes(table: &str, manifest_extra: &str) -> Vec<u8> {
-        let content = format!(r#"<?xml version="1.0"?><office:document-content {NS}><office:body><office:spreadsheet>{table}</office:spreadsheet></office:body></office:document-content>"#);
-        let manifest = format!(r#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml">{manifest_extra}</manifest:file-entry></manifest:manifest>"#);
+        let content = format!(
+            r#"<?xml version="1.0"?><office:document-content {NS}><office:body><office:spreadsheet>{table}</office:spreadsheet></office:body></office:document-content>"#
+        );
+        let manifest = format!(
+            r#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="content.xml">{manifest_extra}</manifest:file-entry></manifest:manifest>"#
+        );
         zip_of(&[
             ("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
             ("content.xml", content.as_bytes()),

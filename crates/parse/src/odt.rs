@@ -35,9 +35,8 @@ pub(crate) fn sections_of_content(xml: &str, title: &str, budget: &mut Budget) -
                 }
                 match name {
                     "p" | "h" => {
-                        let heading_level = (name == "h").then(|| {
-                            tag.attr("outline-level").and_then(|l| l.parse::<u8>().ok()).unwrap_or(1).clamp(1, 10)
-                        });
+                        let heading_level =
+                            (name == "h").then(|| tag.attr("outline-level").and_then(|l| l.parse::<u8>().ok()).unwrap_or(1).clamp(1, 10));
                         open.push(Container::Paragraph { text: String::new(), heading_level });
                     }
                     "table" => open.push(Container::Table { rows: Vec::new(), cells: Vec::new(), cell: String::new() }),

@@ -26,10 +26,7 @@ pub(crate) fn ole_instead_of_zip(bytes: &[u8], format: &'static str) -> ParseErr
         Ok(ole) if ole.is_stream("/EncryptedPackage") || ole.is_stream("/EncryptionInfo") => ParseError::Encrypted(format),
         Ok(_) => invalid(
             format,
-            format!(
-                "it is an Office 97-2003 binary file with a new extension; open it and save it as .{}",
-                format.to_ascii_lowercase()
-            ),
+            format!("it is an Office 97-2003 binary file with a new extension; open it and save it as .{}", format.to_ascii_lowercase()),
         ),
         Err(e) => invalid(format, format!("it looks like a password-protected or legacy Office file but is damaged ({e})")),
     }
@@ -47,11 +44,7 @@ pub(crate) struct Relationship {
 
 /// The relationships of `part` ("" for the package itself), from its `_rels/*.rels` file. A
 /// missing rels file means no relationships; a malformed one is an error.
-pub(crate) fn relationships(
-    package: &mut Package,
-    part: &str,
-    budget: &mut Budget,
-) -> Result<Vec<Relationship>, ParseError> {
+pub(crate) fn relationships(package: &mut Package, part: &str, budget: &mut Budget) -> Result<Vec<Relationship>, ParseError> {
     let rels_name = rels_part_name(part);
     let Some(xml) = package.read_text(&rels_name, budget)? else {
         return Ok(Vec::new());

@@ -77,8 +77,7 @@ impl Outline {
     fn flush(&mut self, next_level: Option<u8>) {
         let body = std::mem::take(&mut self.body);
         let has_words = std::mem::take(&mut self.has_words);
-        let bare_heading_kept = !body.is_empty()
-            && self.path.last().is_some_and(|(level, _)| next_level.is_none_or(|next| next <= *level));
+        let bare_heading_kept = !body.is_empty() && self.path.last().is_some_and(|(level, _)| next_level.is_none_or(|next| next <= *level));
         if has_words || bare_heading_kept {
             let heading = self.heading_path();
             self.sections.push(Section {
@@ -134,14 +133,7 @@ pub(crate) fn line_sections(text: &str, headings: &[LineHeading], title: &str) -
     out
 }
 
-fn push_lines(
-    out: &mut Vec<Section>,
-    text: &str,
-    start: usize,
-    end: usize,
-    heading: Option<String>,
-    fallback: Option<String>,
-) {
+fn push_lines(out: &mut Vec<Section>, text: &str, start: usize, end: usize, heading: Option<String>, fallback: Option<String>) {
     let (Some(body), Some(before)) = (text.get(start..end), text.get(..start)) else {
         return;
     };

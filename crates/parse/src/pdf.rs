@@ -70,7 +70,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     Ok(ParsedDocument { format: Format::Pdf, sections, warnings })
 }
 
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -101,5 +100,4 @@ pub(crate) mod tests {
         let bytes = pdf_with_pages(&["", ""]);
         assert_eq!(parse(&bytes).unwrap_err(), ParseError::ScannedPdf { pages: 2 });
     }
-
 }

@@ -21,14 +21,10 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     let main = ooxml::main_part(&mut package, budget, "ppt/presentation.xml")?;
     let presentation = package.require_text(&main, budget)?;
     // Keyed by id: a hostile file can list a million slides against a million relationships.
-    let slide_rels: HashMap<String, String> = ooxml::relationships(&mut package, &main, budget)?
-        .into_iter()
-        .filter(|r| r.kind == "slide")
-        .map(|r| (r.id, r.target))
-        .collect();
+    let slide_rels: HashMap<String, String> =
+        ooxml::relationships(&mut package, &main, budget)?.into_iter().filter(|r| r.kind == "slide").map(|r| (r.id, r.target)).collect();
     let mut warnings = Vec::new();
-    let mut slide_parts: Vec<Option<String>> =
-        slide_order(&presentation)?.iter().map(|id| slide_rels.get(id).cloned()).collect();
+    let mut slide_parts: Vec<Option<String>> = slide_order(&presentation)?.iter().map(|id| slide_rels.get(id).cloned()).collect();
     if slide_parts.is_empty() {
         // No slide list: fall back to the part names' numbers, which is right for most files.
         let mut named: Vec<(u32, String)> = package
@@ -103,12 +99,7 @@ fn slide_section(
         return Ok(None);
     }
     budget.text(text.len())?;
-    Ok(Some(Section {
-        text,
-        location: Location { slide: Some(number), ..Default::default() },
-        first_line: None,
-        context: title,
-    }))
+    Ok(Some(Section { text, location: Location { slide: Some(number), ..Default::default() }, first_line: None, context: title }))
 }
 
 /// The relationship ids of the slides, in presentation order.
@@ -256,7 +247,9 @@ pub(crate) mod tests {
 
     fn shape(placeholder: Option<&str>, text: &str) -> String {
         let ph = placeholder.map(|p| format!(r#"<p:ph type="{p}"/>"#)).unwrap_or_default();
-        format!(r#"<p:sp><p:nvSpPr><p:cNvPr id="2" name="x"/><p:cNvSpPr/><p:nvPr>{ph}</p:nvPr></p:nvSpPr><p:txBody><a:bodyPr/><a:p><a:r><a:t>{text}</a:t></a:r></a:p></p:txBody></p:sp>"#)
+        format!(
+            r#"<p:sp><p:nvSpPr><p:cNvPr id="2" name="x"/><p:cNvSpPr/><p:nvPr>{ph}</p:nvPr></p:nvSpPr><p:txBody><a:bodyPr/><a:p><a:r><a:t>{text}</a:t></a:r></a:p></p:txBody></p:sp>"#
+        )
     }
 
     fn slide(shapes: &str) -> String {
@@ -265,12 +258,19 @@ pub(crate) mod tests {
 
     /// A PPTX whose slide list shows slide2.xml first, then slide1.xml (with notes).
     pub(crate) fn pptx_reordered() -> Vec<u8> {
-        let presentation = format!(r#"<p:presentation {NS}><p:sldIdLst><p:sldId id="256" r:id="rId3"/><p:sldId id="257" r:id="rId2"/></p:sldIdLst></p:presentation>"#);
+        let presentation = format!(
+            r#"<p:presentation {NS}><p:sldIdLst><p:sldId id="256" r:id="rId3"/><p:sldId id="257" r:id="rId2"/></p:sldIdLst></p:presentation>"#
+        );
         let rels = r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide" Target="slides/slide1.xml"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/slide" Target="slides/slide2.xml"/></Relationships>"#;
-        let slide1 = slide(&(shape(Some("title"), "Quarterly results") + &shape(None, "Revenue grew 12 percent") + &shape(Some("sldNum"), "2")));
+        let slide1 =
+            slide(&(shape(Some("title"), "Quarterly results") + &shape(None, "Revenue grew 12 percent") + &shape(Some("sldNum"), "2")));
         let slide2 = slide(&shape(Some("ctrTitle"), "Welcome deck"));
         let slide1_rels = r#"<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/notesSlide" Target="../notesSlides/notesSlide1.xml"/></Relationships>"#;
-        let notes = format!(r#"<p:notes {NS}><p:cSld><p:spTree>{}{}</p:spTree></p:cSld></p:notes>"#, shape(Some("sldImg"), ""), shape(Some("body"), "Mention the Berlin office"));
+        let notes = format!(
+            r#"<p:notes {NS}><p:cSld><p:spTree>{}{}</p:spTree></p:cSld></p:notes>"#,
+            shape(Some("sldImg"), ""),
+            shape(Some("body"), "Mention the Berlin office")
+        );
         zip_of(&[
             ("ppt/slides/slide1.xml", slide1.as_bytes()),
             ("ppt/slides/slide2.xml", slide2.as_bytes()),

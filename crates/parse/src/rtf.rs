@@ -23,14 +23,69 @@ const FORMAT: &str = "RTF";
 
 /// Destinations whose content is not document text.
 const SKIPPED_DESTINATIONS: &[&str] = &[
-    "colortbl", "stylesheet", "info", "pict", "objdata", "objclass", "objname", "themedata",
-    "colorschememapping", "datastore", "latentstyles", "listtable", "listoverridetable", "rsidtbl",
-    "generator", "xmlnstbl", "mmathPr", "fldinst", "filetbl", "revtbl", "pgdsctbl", "header",
-    "headerl", "headerr", "headerf", "footer", "footerl", "footerr", "footerf", "annotation",
-    "atnid", "atnauthor", "atndate", "atnref", "bkmkstart", "bkmkend", "nonshppict", "shppict",
-    "sp", "sn", "sv", "private", "userprops", "docvar", "template", "passwordhash", "xe", "tc",
-    "ftnsep", "ftnsepc", "aftnsep", "aftnsepc", "pntxta", "pntxtb", "wgrffmtfilter", "fchars",
-    "lchars", "blipuid", "factoidname", "protusertbl", "listpicture", "mhtmltag", "htmltag",
+    "colortbl",
+    "stylesheet",
+    "info",
+    "pict",
+    "objdata",
+    "objclass",
+    "objname",
+    "themedata",
+    "colorschememapping",
+    "datastore",
+    "latentstyles",
+    "listtable",
+    "listoverridetable",
+    "rsidtbl",
+    "generator",
+    "xmlnstbl",
+    "mmathPr",
+    "fldinst",
+    "filetbl",
+    "revtbl",
+    "pgdsctbl",
+    "header",
+    "headerl",
+    "headerr",
+    "headerf",
+    "footer",
+    "footerl",
+    "footerr",
+    "footerf",
+    "annotation",
+    "atnid",
+    "atnauthor",
+    "atndate",
+    "atnref",
+    "bkmkstart",
+    "bkmkend",
+    "nonshppict",
+    "shppict",
+    "sp",
+    "sn",
+    "sv",
+    "private",
+    "userprops",
+    "docvar",
+    "template",
+    "passwordhash",
+    "xe",
+    "tc",
+    "ftnsep",
+    "ftnsepc",
+    "aftnsep",
+    "aftnsepc",
+    "pntxta",
+    "pntxtb",
+    "wgrffmtfilter",
+    "fchars",
+    "lchars",
+    "blipuid",
+    "factoidname",
+    "protusertbl",
+    "listpicture",
+    "mhtmltag",
+    "htmltag",
 ];
 
 #[derive(Clone, Copy, PartialEq)]
@@ -65,12 +120,8 @@ struct Reader {
 pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let (text, warnings) = extract(bytes)?;
     budget.text(text.len())?;
-    let section = Section {
-        text,
-        location: Location::default(),
-        first_line: None,
-        context: (!title.is_empty()).then(|| title.to_string()),
-    };
+    let section =
+        Section { text, location: Location::default(), first_line: None, context: (!title.is_empty()).then(|| title.to_string()) };
     Ok(ParsedDocument { format: Format::Rtf, sections: vec![section], warnings })
 }
 
@@ -148,7 +199,8 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<(String, Vec<String>), ParseError>
                     i += 1;
                     match c {
                         b'\'' => {
-                            let byte = bytes.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                            let byte =
+                                bytes.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
                             if byte.is_some() {
                                 i += 2;
                             }
@@ -171,7 +223,13 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<(String, Vec<String>), ParseError>
                                 match c {
                                     b'~' => r.push_str(" "),
                                     b'_' => r.push_str("-"),
-                                    b'{' | b'}' | b'\\' => r.push_str(if c == b'{' { "{" } else if c == b'}' { "}" } else { "\\" }),
+                                    b'{' | b'}' | b'\\' => r.push_str(if c == b'{' {
+                                        "{"
+                                    } else if c == b'}' {
+                                        "}"
+                                    } else {
+                                        "\\"
+                                    }),
                                     b'\n' | b'\r' => r.push_str("\n"),
                                     _ => {} // \- optional hyphen, \| \: index marks
                                 }
@@ -273,9 +331,7 @@ impl Reader {
     }
 
     fn encoding_for(&self, font: Option<i32>) -> &'static Encoding {
-        font.and_then(|f| self.font_charsets.get(&f))
-            .and_then(|&charset| charset_encoding(charset))
-            .unwrap_or(self.document_encoding)
+        font.and_then(|f| self.font_charsets.get(&f)).and_then(|&charset| charset_encoding(charset)).unwrap_or(self.document_encoding)
     }
 
     fn push_byte(&mut self, byte: u8, encoding: &'static Encoding) {
@@ -333,7 +389,6 @@ fn charset_encoding(charset: i32) -> Option<&'static Encoding> {
     };
     codepage::to_encoding(code_page)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -85,11 +85,7 @@ fn row_text(cells: &[String]) -> String {
     if used == 0 {
         return String::new();
     }
-    cells[..used]
-        .iter()
-        .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join(" | ")
+    cells[..used].iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" | ")
 }
 
 /// Put a cell's text at column `col` of a row being built, padding short gaps with empty cells so
@@ -183,19 +179,15 @@ fn check_shared_string_count(xml: &[u8], part: &str) -> Result<(), ParseError> {
     };
     let present = count_string_items(xml);
     if declared > present.saturating_mul(2) + 1024 {
-        return Err(invalid(
-            "XLSX",
-            format!("{part} declares {declared} shared strings but holds {present}, a forged count"),
-        ));
+        return Err(invalid("XLSX", format!("{part} declares {declared} shared strings but holds {present}, a forged count")));
     }
     Ok(())
 }
 
 /// Occurrences of `<si>`, `<si ...>`, `<x:si>`: the shared-string items.
 fn count_string_items(xml: &[u8]) -> u64 {
-    xml.windows(4)
-        .filter(|w| (w[0] == b'<' || w[0] == b':') && w[1] == b's' && w[2] == b'i' && matches!(w[3], b'>' | b' ' | b'/'))
-        .count() as u64
+    xml.windows(4).filter(|w| (w[0] == b'<' || w[0] == b':') && w[1] == b's' && w[2] == b'i' && matches!(w[3], b'>' | b' ' | b'/')).count()
+        as u64
 }
 
 fn xlsx_error(e: XlsxError) -> ParseError {
@@ -207,8 +199,8 @@ fn xlsx_error(e: XlsxError) -> ParseError {
 
 pub(crate) fn parse_xls(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     const FORMAT: &str = "XLS";
-    let mut ole = cfb::CompoundFile::open(Cursor::new(bytes))
-        .map_err(|e| invalid(FORMAT, format!("it is not an Excel 97-2003 workbook ({e})")))?;
+    let mut ole =
+        cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| invalid(FORMAT, format!("it is not an Excel 97-2003 workbook ({e})")))?;
     let stream_name = ["/Workbook", "/Book"].into_iter().find(|n| ole.is_stream(n)).ok_or_else(|| {
         if ole.is_stream("/EncryptedPackage") {
             ParseError::Encrypted(FORMAT)
@@ -216,9 +208,7 @@ pub(crate) fn parse_xls(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocum
             invalid(FORMAT, "missing the Workbook stream".into())
         }
     })?;
-    let stream = ole
-        .open_stream(stream_name)
-        .map_err(|e| invalid(FORMAT, format!("the Workbook stream cannot be read ({e})")))?;
+    let stream = ole.open_stream(stream_name).map_err(|e| invalid(FORMAT, format!("the Workbook stream cannot be read ({e})")))?;
     let mut workbook_stream = Vec::new();
     let read = stream
         .take(MAX_ENTRY_BYTES.min(budget.unpacked_left()) + 1)
@@ -347,11 +337,7 @@ fn date_text(dt: &calamine::ExcelDateTime) -> String {
         return float_text(dt.as_f64());
     }
     let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-    if (h, mi, s) == (0, 0, 0) {
-        format!("{y:04}-{mo:02}-{d:02}")
-    } else {
-        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
-    }
+    if (h, mi, s) == (0, 0, 0) { format!("{y:04}-{mo:02}-{d:02}") } else { format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}") }
 }
 
 #[cfg(test)]
@@ -360,7 +346,9 @@ mod tests {
     use crate::zipped::tests::zip_of;
 
     pub(crate) fn xlsx_with_rows(rows: usize) -> Vec<u8> {
-        let mut sheet = String::from(r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
+        let mut sheet = String::from(
+            r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
         sheet.push_str(r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>"#);
         for r in 2..=rows {
             let name = if r == 57 { "Zoe Quartermaine".to_string() } else { format!("Person {r}") };

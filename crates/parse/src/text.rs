@@ -107,10 +107,7 @@ fn looks_binary(bytes: &[u8]) -> bool {
     if head.contains(&0) {
         return true;
     }
-    let controls = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
-        .count();
+    let controls = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)).count();
     controls * 20 > head.len()
 }
 
@@ -197,9 +194,8 @@ mod tests {
 
     #[test]
     fn windows_1252_is_detected_not_mangled() {
-        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(
-            "Les congés payés sont accordés après une période d'essai. Le salarié doit déposer sa demande auprès du responsable.",
-        );
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252
+            .encode("Les congés payés sont accordés après une période d'essai. Le salarié doit déposer sa demande auprès du responsable.");
         let d = decode_text(&bytes).unwrap();
         assert!(d.text.contains("congés payés"), "{}", d.text);
         assert!(d.encoding.is_some());
@@ -226,7 +222,10 @@ mod tests {
         be.extend("ok".chars().flat_map(|c| (c as u32).to_be_bytes()));
         assert_eq!(decode_text(&be).unwrap().text, "ok");
         let plain_le: Vec<u8> = "This is UTF-16 without a BOM.".encode_utf16().flat_map(u16::to_le_bytes).collect();
-        assert_eq!(decode_text(&plain_le).unwrap(), DecodedText { text: "This is UTF-16 without a BOM.".into(), encoding: Some("UTF-16LE") });
+        assert_eq!(
+            decode_text(&plain_le).unwrap(),
+            DecodedText { text: "This is UTF-16 without a BOM.".into(), encoding: Some("UTF-16LE") }
+        );
         let plain_be: Vec<u8> = "Big endian text here".encode_utf16().flat_map(u16::to_be_bytes).collect();
         assert_eq!(decode_text(&plain_be).unwrap().encoding, Some("UTF-16BE"));
         let mut bad = vec![0xFF, 0xFE, 0, 0];

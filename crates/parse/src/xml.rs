@@ -78,11 +78,12 @@ impl Tag<'_> {
     }
 
     fn find_attr(&self, wanted: impl Fn(&str) -> bool) -> Option<String> {
-        self.0.attributes().with_checks(false).flatten().find(|a| wanted(a.key.0)).map(|a| {
-            a.normalized_value(XmlVersion::Implicit1_0)
-                .map(Cow::into_owned)
-                .unwrap_or_else(|_| a.value.into_owned())
-        })
+        self.0
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .find(|a| wanted(a.key.0))
+            .map(|a| a.normalized_value(XmlVersion::Implicit1_0).map(Cow::into_owned).unwrap_or_else(|_| a.value.into_owned()))
     }
 }
 
@@ -203,10 +204,7 @@ impl<'a> Walker<'a> {
     }
 
     fn malformed(&self, detail: &str) -> ParseError {
-        ParseError::Invalid {
-            format: self.format,
-            reason: format!("{} is not well-formed XML ({detail})", self.part),
-        }
+        ParseError::Invalid { format: self.format, reason: format!("{} is not well-formed XML ({detail})", self.part) }
     }
 }
 
@@ -283,7 +281,8 @@ mod tests {
     #[test]
     fn odd_declarations_are_ignored_not_fatal() {
         // Found by the docx_xml fuzz target: a non-ASCII byte where the quote should be.
-        let crash = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz-regressions/docx_xml-declaration-quote")).unwrap();
+        let crash =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz-regressions/docx_xml-declaration-quote")).unwrap();
         let _ = decode(&crash);
         assert_eq!(declared_encoding("<?xml version=\"1.0\" encoding=é?>".as_bytes()), None);
         assert_eq!(declared_encoding(b"<?xml version='1.0' encoding='iso-8859-1'?>"), Some(encoding_rs::WINDOWS_1252));

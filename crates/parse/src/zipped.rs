@@ -26,8 +26,8 @@ impl<'a> Package<'a> {
         if !bytes.starts_with(b"PK") {
             return Err(invalid(format, "it is not a zip archive, so the file is damaged or of another format".into()));
         }
-        let archive = ZipArchive::new(Cursor::new(bytes))
-            .map_err(|e| invalid(format, format!("the zip container is damaged or cut off ({e})")))?;
+        let archive =
+            ZipArchive::new(Cursor::new(bytes)).map_err(|e| invalid(format, format!("the zip container is damaged or cut off ({e})")))?;
         if archive.len() > MAX_ZIP_ENTRIES {
             return Err(ParseError::ZipBomb(format!(
                 "the archive lists {} entries, more than the {MAX_ZIP_ENTRIES} a document can plausibly hold",
@@ -99,8 +99,7 @@ impl<'a> Package<'a> {
             }
             let entry = self.archive.by_index(i).map_err(|e| entry_error(format, &name, e))?;
             let cap = MAX_ENTRY_BYTES.min(budget.unpacked_left());
-            let read = std::io::copy(&mut entry.take(cap + 1), &mut std::io::sink())
-                .map_err(|e| damaged(format, &name, &e))?;
+            let read = std::io::copy(&mut entry.take(cap + 1), &mut std::io::sink()).map_err(|e| damaged(format, &name, &e))?;
             if read > cap && cap == MAX_ENTRY_BYTES {
                 return Err(ParseError::ZipBomb(format!("{name} expands to more than {} MiB", MAX_ENTRY_BYTES >> 20)));
             }

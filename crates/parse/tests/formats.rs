@@ -54,14 +54,8 @@ fn rtf_plain_text_without_heading() {
 fn epub_chapter_titles() {
     let doc = parse_fixture("handbook.epub");
     assert_eq!(doc.format, Format::Epub);
-    assert_eq!(
-        section_with(&doc, "work from abroad").location,
-        Location { section: Some("Policies".into()), ..Default::default() }
-    );
-    assert_eq!(
-        section_with(&doc, "lost badges").location,
-        Location { section: Some("Security".into()), ..Default::default() }
-    );
+    assert_eq!(section_with(&doc, "work from abroad").location, Location { section: Some("Policies".into()), ..Default::default() });
+    assert_eq!(section_with(&doc, "lost badges").location, Location { section: Some("Security".into()), ..Default::default() });
     assert!(section_with(&doc, "Taxi | 40 euros").text.contains("Item | Limit"));
 }
 
@@ -162,7 +156,12 @@ fn eml_body_and_attachments_parsed_recursively() {
     let nested = section_with(&doc, "Tuesday | Ravi");
     assert_eq!(
         nested.location,
-        Location { attachment: Some("forwarded.eml > rota.csv".into()), sheet: Some("rota".into()), rows: Some([1, 3]), ..Default::default() }
+        Location {
+            attachment: Some("forwarded.eml > rota.csv".into()),
+            sheet: Some("rota".into()),
+            rows: Some([1, 3]),
+            ..Default::default()
+        }
     );
     assert_eq!(section_with(&doc, "next week's rota").location.attachment.as_deref(), Some("forwarded.eml"));
 }

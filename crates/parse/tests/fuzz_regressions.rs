@@ -28,8 +28,8 @@ fn fuzz_regressions_stay_fixed() {
             "parse_any" => {
                 if let Some((&pick, rest)) = data.split_first() {
                     const NAMES: &[&str] = &[
-                        "a.docx", "a.pptx", "a.xlsx", "a.xls", "a.ods", "a.csv", "a.odt", "a.rtf", "a.epub", "a.html",
-                        "a.eml", "a.msg", "a.rst", "a.org", "a.md", "a.txt", "a.pdf", "a.doc", "noext",
+                        "a.docx", "a.pptx", "a.xlsx", "a.xls", "a.ods", "a.csv", "a.odt", "a.rtf", "a.epub", "a.html", "a.eml", "a.msg",
+                        "a.rst", "a.org", "a.md", "a.txt", "a.pdf", "a.doc", "noext",
                     ];
                     fuzzing::whole(NAMES[pick as usize % NAMES.len()], rest);
                 }

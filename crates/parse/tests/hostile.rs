@@ -57,10 +57,7 @@ fn docx_structural_damage() {
 fn docx_deeply_nested_xml() {
     let deep = format!("<w:document><w:body>{}", "<w:sdt><w:sdtContent>".repeat(400));
     let bytes = zip_with_replaced(&fixture("handbook.docx"), &[("word/document.xml", deep.as_bytes())]);
-    assert_eq!(
-        message("a.docx", &bytes),
-        "nested too deeply: word/document.xml in this DOCX nests XML elements more than 512 levels deep"
-    );
+    assert_eq!(message("a.docx", &bytes), "nested too deeply: word/document.xml in this DOCX nests XML elements more than 512 levels deep");
 }
 
 #[test]
@@ -116,16 +113,17 @@ fn xlsx_forged_and_missing_parts() {
 fn xlsx_repeated_shared_string_hits_the_text_cap() {
     // One 1 MiB string, referenced by 70 cells: 70 MiB of text from a file of a few KiB.
     let big = "word ".repeat(1 << 18);
-    let shared = format!(r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="70" uniqueCount="1"><si><t>{big}</t></si></sst>"#);
+    let shared = format!(
+        r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="70" uniqueCount="1"><si><t>{big}</t></si></sst>"#
+    );
     let cells: String = (1..=70).map(|r| format!(r#"<row r="{r}"><c r="A{r}" t="s"><v>0</v></c></row>"#)).collect();
-    let sheet = format!(r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>"#);
+    let sheet = format!(
+        r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>"#
+    );
     let xlsx = fixture("staff.xlsx");
     let hostile = zip_with_replaced(&xlsx, &[("xl/sharedStrings.xml", shared.as_bytes()), ("xl/worksheets/sheet1.xml", sheet.as_bytes())]);
     assert!(hostile.len() < 200_000);
-    assert_eq!(
-        parse_err("a.xlsx", &hostile),
-        ParseError::TooMuchText { limit_mib: 64 },
-    );
+    assert_eq!(parse_err("a.xlsx", &hostile), ParseError::TooMuchText { limit_mib: 64 },);
     assert_eq!(
         message("a.xlsx", &hostile),
         "too much text: the file expands to more than 64 MiB of text, more than brain indexes from one file"
@@ -268,7 +266,9 @@ fn eml_hostile_attachments_become_warnings() {
 
 #[test]
 fn msg_not_outlook_and_encrypted() {
-    assert!(message("a.msg", b"From: a@example.com\r\n\r\nhi").starts_with("not a valid Outlook message: it is not an Outlook message file"));
+    assert!(
+        message("a.msg", b"From: a@example.com\r\n\r\nhi").starts_with("not a valid Outlook message: it is not an Outlook message file")
+    );
     assert_eq!(
         message("a.msg", &ole_with(&[], &[("/WordDocument", b"x")])),
         "not a valid Outlook message: missing the message property streams (__properties_version1.0)"
@@ -327,7 +327,9 @@ fn office_files_without_text_say_so() {
 #[test]
 fn every_hostile_input_is_an_error_not_a_panic() {
     // Truncations of every fixture, at many lengths: whatever happens, parse() returns.
-    for name in ["handbook.docx", "handbook.odt", "handbook.rtf", "handbook.epub", "deck.pptx", "staff.xlsx", "staff.xls", "staff.ods", "memo.eml"] {
+    for name in
+        ["handbook.docx", "handbook.odt", "handbook.rtf", "handbook.epub", "deck.pptx", "staff.xlsx", "staff.xls", "staff.ods", "memo.eml"]
+    {
         let bytes = fixture(name);
         for cut in (1..bytes.len()).step_by(bytes.len() / 40 + 1) {
             let _ = parse(Path::new(name), &bytes[..cut]);

@@ -12,32 +12,42 @@
 //! The app still opens nothing from a link: its web view refuses navigation and the UI cancels
 //! link clicks. Links stay visible so a reader can see where one pointed.
 //!
-//! In answers, citation markers `[n]` (also `[1, 2]`) become
-//! `<button type="button" class="cite" data-cite="n">n</button>` chips. They are produced from
-//! the parsed text (never from HTML in the input, which is text by then), and the sanitiser only
-//! lets such a button through with exactly these attributes and values.
+//! In answers, citation markers become `<button type="button" class="cite" data-cite="n">n</button>`
+//! chips. Which text is a marker is not decided here: the caller passes the markers the engine's
+//! one citation parser found (`brain_engine::citation_spans`), so a chip shows exactly when the
+//! engine counts the source as cited. Chips are produced from the parsed text (never from HTML
+//! in the input, which is text by then), and the sanitiser only lets such a button through with
+//! exactly these attributes and values.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
-use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeWithOffset};
+
+/// A citation marker of an answer: its byte range in the answer's text and the sources it cites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub range: Range<usize>,
+    pub sources: Vec<usize>,
+}
 
 /// A document passage (a search result, a cited chunk) as safe HTML.
 pub fn passage(markdown: &str) -> String {
-    let html = to_html(markdown, false);
+    let html = to_html(markdown, &[]);
     cleaner(false).clean(&html).to_string()
 }
 
-/// A model's answer as safe HTML, with `[n]` citation markers as chips.
-pub fn answer(markdown: &str) -> String {
-    let html = to_html(markdown, true);
+/// A model's answer as safe HTML, with its citation `markers` as chips.
+pub fn answer(markdown: &str, markers: &[Marker]) -> String {
+    let html = to_html(markdown, markers);
     cleaner(true).clean(&html).to_string()
 }
 
-fn to_html(markdown: &str, citations: bool) -> String {
+fn to_html(markdown: &str, markers: &[Marker]) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut in_code_block = false;
     let mut events: Vec<Event> = Vec::new();
-    for event in TextMergeStream::new(Parser::new_ext(markdown, options)) {
+    for (event, range) in TextMergeWithOffset::new(Parser::new_ext(markdown, options).into_offset_iter()) {
         match event {
             // Raw HTML is shown as the text it is.
             Event::Html(html) | Event::InlineHtml(html) => events.push(Event::Text(html)),
@@ -51,7 +61,9 @@ fn to_html(markdown: &str, citations: bool) -> String {
                 in_code_block = false;
                 events.push(Event::End(TagEnd::CodeBlock));
             }
-            Event::Text(text) if citations && !in_code_block => push_with_citations(&mut events, text),
+            Event::Text(text) if !in_code_block && markers.iter().any(|m| range.start <= m.range.start && m.range.end <= range.end) => {
+                push_with_citations(&mut events, text, &markdown[range.clone()], range.start, markers)
+            }
             other => events.push(other),
         }
     }
@@ -60,34 +72,24 @@ fn to_html(markdown: &str, citations: bool) -> String {
     html
 }
 
-/// Split text at citation markers, which become chip buttons.
-fn push_with_citations<'a>(events: &mut Vec<Event<'a>>, text: CowStr<'a>) {
+/// Split a text event at the markers inside its source range, which become chip buttons. The
+/// event's text is its source with escapes resolved; a marker is found in it by its own text, so
+/// an escape before a marker cannot shift it.
+fn push_with_citations<'a>(events: &mut Vec<Event<'a>>, text: CowStr<'a>, source: &str, offset: usize, markers: &[Marker]) {
     let mut rest: &str = &text;
     let mut out: Vec<Event<'a>> = Vec::new();
-    let mut found = false;
-    while let Some(open) = rest.find('[') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find(']') else { break };
-        let numbers = citation_numbers(&after[..close]);
-        if numbers.is_empty() {
-            out.push(Event::Text(CowStr::from(rest[..open + 1].to_string())));
-            rest = after;
-            continue;
+    for m in markers.iter().filter(|m| offset <= m.range.start && m.range.end <= offset + source.len()) {
+        let literal = &source[m.range.start - offset..m.range.end - offset];
+        let Some(at) = rest.find(literal) else { continue };
+        if at > 0 {
+            out.push(Event::Text(CowStr::from(rest[..at].to_string())));
         }
-        found = true;
-        if open > 0 {
-            out.push(Event::Text(CowStr::from(rest[..open].to_string())));
-        }
-        for n in numbers {
+        for n in &m.sources {
             out.push(Event::InlineHtml(CowStr::from(format!(
                 r#"<button type="button" class="cite" data-cite="{n}" aria-label="Source {n}">{n}</button>"#
             ))));
         }
-        rest = &after[close + 1..];
-    }
-    if !found {
-        events.push(Event::Text(text));
-        return;
+        rest = &rest[at + literal.len()..];
     }
     if !rest.is_empty() {
         out.push(Event::Text(CowStr::from(rest.to_string())));
@@ -95,19 +97,33 @@ fn push_with_citations<'a>(events: &mut Vec<Event<'a>>, text: CowStr<'a>) {
     events.extend(out);
 }
 
-/// "1" or "1, 2" → [1, 2]; anything else → none.
-fn citation_numbers(inside: &str) -> Vec<u32> {
-    let parts: Vec<&str> = inside.split(',').map(str::trim).collect();
-    if parts.iter().any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return Vec::new();
-    }
-    parts.iter().filter_map(|p| p.parse().ok()).filter(|&n| n > 0).collect()
-}
-
 fn cleaner(citations: bool) -> ammonia::Builder<'static> {
     let mut tags: HashSet<&str> = [
-        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "code", "pre", "blockquote", "ul",
-        "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+        "p",
+        "br",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "strong",
+        "em",
+        "del",
+        "code",
+        "pre",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "a",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
     ]
     .into_iter()
     .collect();
@@ -173,7 +189,11 @@ See [ref].
         for tag in tags(html) {
             let name = tag.trim_start_matches('/').split([' ', '/']).next().unwrap_or("").to_string();
             assert!(
-                ["p", "h1", "h2", "a", "button", "code", "pre", "ul", "ol", "li", "strong", "em", "br", "table", "thead", "tbody", "tr", "th", "td"].contains(&name.as_str()),
+                [
+                    "p", "h1", "h2", "a", "button", "code", "pre", "ul", "ol", "li", "strong", "em", "br", "table", "thead", "tbody", "tr",
+                    "th", "td"
+                ]
+                .contains(&name.as_str()),
                 "unexpected element <{tag}> in:\n{html}"
             );
             for bad in [" on", " style", " src", " srcdoc", " formaction", " target"] {
@@ -200,9 +220,25 @@ See [ref].
         assert!(!html.contains("<button"), "{html}");
     }
 
+    /// The markers of `text` as the engine's parser finds them: `[n]` and `[n, m]`, n ≥ 1.
+    fn markers(text: &str) -> Vec<Marker> {
+        let mut out = Vec::new();
+        let mut from = 0;
+        while let Some(open) = text[from..].find('[').map(|i| from + i) {
+            let Some(close) = text[open..].find(']').map(|i| open + i) else { break };
+            let parts: Vec<&str> = text[open + 1..close].split(',').map(str::trim).collect();
+            if parts.iter().all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()) && *p != "0") {
+                out.push(Marker { range: open..close + 1, sources: parts.iter().map(|p| p.parse().unwrap()).collect() });
+            }
+            from = close + 1;
+        }
+        out
+    }
+
     #[test]
     fn hostile_answers_are_inert_and_keep_real_citations() {
-        let html = answer(&format!("The budget is 4 million [1].\n\n{HOSTILE}"));
+        let text = format!("The budget is 4 million [1].\n\n{HOSTILE}");
+        let html = answer(&text, &markers(&text));
         assert_inert(&html);
         assert!(html.contains(r#"<button type="button" class="cite" data-cite="1" aria-label="Source 1">1</button>"#), "{html}");
         assert_eq!(html.matches("<button").count(), 1, "the document's own button is text: {html}");
@@ -210,11 +246,17 @@ See [ref].
 
     #[test]
     fn citations_become_chips_outside_code_only() {
-        let html = answer("Ten days [1], see also [2, 3] and [3][4]. Not [a], [], [1a] or `[5]`.\n\n```\nx[6]\n```");
+        let text = "Ten days [1], see also [2, 3] and [3][4]. Not [a], [], [1a] or `[5]`.\n\n```\nx[6]\n```";
+        let html = answer(text, &markers(text));
         let chips: Vec<&str> = html.split("data-cite=\"").skip(1).map(|s| &s[..1]).collect();
         assert_eq!(chips, vec!["1", "2", "3", "3", "4"], "{html}");
         assert!(html.contains("Not [a], [], [1a] or <code>[5]</code>"), "{html}");
         assert!(html.contains("x[6]"), "{html}");
+        // Only what the caller marks is a chip.
+        assert!(!answer("Ten days [1].", &[]).contains("<button"));
+        let escaped = r"An \* escape before [2].";
+        let html = answer(escaped, &markers(escaped));
+        assert!(html.contains(r#"data-cite="2""#) && html.contains("An * escape before "), "{html}");
     }
 
     #[test]

@@ -251,11 +251,12 @@ fn check_path(path: &str, docs: Option<&mut Vec<DocRow>>, chunks: Option<&mut Pa
         report.plan.extra_document_rows.extend(docs[1..].iter().map(|d| d.row));
     }
     let Some(chunks) = chunks else {
-        if let Some(doc) = docs.first() {
-            if doc.record.status == DocStatus::Indexed && doc.record.chunks > 0 {
-                report.violations.push(Violation::ChunkCountMismatch { path: path.to_string(), expected: doc.record.chunks, found: 0 });
-                report.plan.redo.push(path.to_string());
-            }
+        if let Some(doc) = docs.first()
+            && doc.record.status == DocStatus::Indexed
+            && doc.record.chunks > 0
+        {
+            report.violations.push(Violation::ChunkCountMismatch { path: path.to_string(), expected: doc.record.chunks, found: 0 });
+            report.plan.redo.push(path.to_string());
         }
         return;
     };
@@ -381,10 +382,10 @@ impl crate::StoreWriter {
         let mut out = HashMap::new();
         for b in &batches {
             for d in records::documents_from_batch(b)? {
-                if d.status == DocStatus::Indexed {
-                    if let Some(h) = d.hash {
-                        out.insert(d.path, h);
-                    }
+                if d.status == DocStatus::Indexed
+                    && let Some(h) = d.hash
+                {
+                    out.insert(d.path, h);
                 }
             }
         }

@@ -28,10 +28,13 @@ mod lock;
 mod records;
 mod search;
 
+pub use brain_parse::Location;
 pub use integrity::{CheckScope, IntegrityReport, RepairSummary, Violation};
 pub use lock::{IndexLock, LockHolder};
-pub use records::{ChunkRecord, DocStatus, DocumentRecord};
-pub use search::{Hit, SearchMode, rrf_fuse};
+pub use records::{DocStatus, DocumentRecord, NewChunk};
+pub use search::Hit;
+
+use records::ChunkRecord;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -62,7 +65,7 @@ pub enum StoreError {
     Lance(#[from] lancedb::Error),
     #[error("index data error: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
-    #[error("the index holds {found}-dimensional vectors but the embedder makes {expected}; rebuild the index (`brain index --rebuild`)")]
+    #[error("the index holds {found}-dimensional vectors but the embedder makes {expected}: the index must be rebuilt")]
     DimensionMismatch { found: usize, expected: usize },
     #[error("corrupt row in the index: {0}")]
     Corrupt(String),
@@ -148,7 +151,7 @@ pub struct DocumentWrite {
     pub record: DocumentRecord,
     /// `Some`: replace the file's chunks with these (empty for a failed file).
     /// `None`: keep its chunks (only the row changed, e.g. a new mtime on the same content).
-    pub chunks: Option<Vec<ChunkRecord>>,
+    pub chunks: Option<Vec<NewChunk>>,
 }
 
 impl Store {
@@ -201,17 +204,11 @@ impl Store {
         Ok(self.chunks.count_rows(None).await?)
     }
 
-    /// Every chunk's text and location (JSON) by file, in chunk order.
-    pub async fn chunk_contents(&self) -> Result<std::collections::BTreeMap<String, Vec<(String, String)>>> {
-        let batches: Vec<RecordBatch> = self
-            .chunks
-            .query()
-            .select(Select::columns(&["path", "ordinal", "text", "location"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        let mut by_path: std::collections::BTreeMap<String, Vec<(u32, String, String)>> = Default::default();
+    /// Every chunk's text and location by file, in chunk order.
+    pub async fn chunk_contents(&self) -> Result<std::collections::BTreeMap<String, Vec<(String, Location)>>> {
+        let batches: Vec<RecordBatch> =
+            self.chunks.query().select(Select::columns(&["path", "ordinal", "text", "location"])).execute().await?.try_collect().await?;
+        let mut by_path: std::collections::BTreeMap<String, Vec<(u32, String, Location)>> = Default::default();
         for b in &batches {
             let path = records::string_column(b, "path")?;
             let ordinal = records::typed_column::<arrow_array::UInt32Array>(b, "ordinal")?;
@@ -221,7 +218,7 @@ impl Store {
                 by_path.entry(path.value(i).to_string()).or_default().push((
                     ordinal.value(i),
                     text.value(i).to_string(),
-                    location.value(i).to_string(),
+                    records::location_from_json(location.value(i)),
                 ));
             }
         }
@@ -238,21 +235,15 @@ impl Store {
     pub async fn sample_chunks(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
         let total = self.chunks.count_rows(None).await?;
         let step = (total / n.max(1)).max(1);
-        let batches: Vec<RecordBatch> = self
-            .chunks
-            .query()
-            .select(Select::columns(&["text", "context"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
+        let batches: Vec<RecordBatch> =
+            self.chunks.query().select(Select::columns(&["text", "context"])).execute().await?.try_collect().await?;
         let mut out = Vec::new();
         let mut row = 0usize;
         for b in &batches {
             let text = records::string_column(b, "text")?;
             let context = records::string_column(b, "context")?;
             for i in 0..b.num_rows() {
-                if row % step == 0 && out.len() < n {
+                if row.is_multiple_of(step) && out.len() < n {
                     out.push((text.value(i).to_string(), (!arrow_array::Array::is_null(context, i)).then(|| context.value(i).to_string())));
                 }
                 row += 1;
@@ -321,29 +312,6 @@ impl Store {
         let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
         search::hits_from_batches(&batches, query_vector, search::ScoreColumn::Bm25)
     }
-
-    /// Search in the given mode. `depth` is how many candidates each side of a hybrid search
-    /// contributes before fusion.
-    pub async fn search(
-        &self,
-        mode: SearchMode,
-        text: &str,
-        vector: Option<&[f32]>,
-        k: usize,
-        filter: &SearchFilter,
-    ) -> Result<Vec<Hit>> {
-        match (mode, vector) {
-            (SearchMode::Keyword, v) => self.search_keyword(text, k, filter, v).await,
-            (SearchMode::Vector, Some(v)) => self.search_vector(v, k, filter).await,
-            (SearchMode::Hybrid, Some(v)) => {
-                let depth = k.max(50);
-                let (by_vector, by_keyword) =
-                    futures::try_join!(self.search_vector(v, depth, filter), self.search_keyword(text, depth, filter, Some(v)))?;
-                Ok(rrf_fuse(&[by_vector, by_keyword], k))
-            }
-            (_, None) => Err(StoreError::Corrupt("vector search needs a query vector".into())),
-        }
-    }
 }
 
 impl StoreWriter {
@@ -354,42 +322,46 @@ impl StoreWriter {
 
     /// Commit a batch: chunks first (one commit), then document rows (one commit), then removals.
     pub async fn write(&self, batch: WriteBatch) -> Result<()> {
-        let mut touched: Vec<String> = batch.documents.iter().map(|d| d.record.path.clone()).collect();
-        touched.extend(batch.removed.iter().cloned());
+        let WriteBatch { documents, removed } = batch;
+        let mut touched: Vec<String> = documents.iter().map(|d| d.record.path.clone()).collect();
+        touched.extend(removed.iter().cloned());
         if touched.is_empty() {
             return Ok(());
         }
         self.begin_journal(&touched)?;
         crash::crash_point("store:journal-written");
         let store = &self.store;
-        let replaced: Vec<&DocumentWrite> = batch.documents.iter().filter(|d| d.chunks.is_some()).collect();
+        let mut records = Vec::with_capacity(documents.len());
+        let mut replaced = Vec::new();
+        let mut rows: Vec<ChunkRecord> = Vec::new();
+        for d in documents {
+            if let Some(chunks) = d.chunks {
+                replaced.push(d.record.path.clone());
+                rows.extend(ChunkRecord::of_document(&d.record, chunks));
+            }
+            records.push(d.record);
+        }
         if !replaced.is_empty() {
-            let paths: Vec<String> = replaced.iter().map(|d| d.record.path.clone()).collect();
-            let chunks: Vec<&ChunkRecord> = replaced.iter().flat_map(|d| d.chunks.iter().flatten()).collect();
-            let path_filter = in_list("path", &paths);
-            if chunks.is_empty() {
+            let path_filter = in_list("path", &replaced);
+            if rows.is_empty() {
                 store.chunks.delete(path_filter.as_str()).await?;
             } else {
-                let data = records::chunks_batch(&chunks, store.dimension)?;
-                let reader = reader(data);
+                let data = records::chunks_batch(&rows.iter().collect::<Vec<_>>(), store.dimension)?;
+                drop(rows);
                 let mut merge = store.chunks.merge_insert(&["id"]);
-                merge
-                    .when_matched_update_all(None)
-                    .when_not_matched_insert_all()
-                    .when_not_matched_by_source_delete(Some(path_filter));
-                merge.execute(reader).await?;
+                merge.when_matched_update_all(None).when_not_matched_insert_all().when_not_matched_by_source_delete(Some(path_filter));
+                merge.execute(reader(data)).await?;
             }
         }
         crash::crash_point("store:chunks-committed");
-        if !batch.documents.is_empty() {
-            let docs: Vec<&DocumentRecord> = batch.documents.iter().map(|d| &d.record).collect();
-            let data = records::documents_batch(&docs)?;
+        if !records.is_empty() {
+            let data = records::documents_batch(&records.iter().collect::<Vec<_>>())?;
             let mut merge = store.documents.merge_insert(&["path"]);
             merge.when_matched_update_all(None).when_not_matched_insert_all();
             merge.execute(reader(data)).await?;
         }
         crash::crash_point("store:documents-committed");
-        for group in batch.removed.chunks(512) {
+        for group in removed.chunks(512) {
             let filter = in_list("path", group);
             store.chunks.delete(filter.as_str()).await?;
             crash::crash_point("store:removed-chunks");
@@ -498,7 +470,8 @@ impl StoreWriter {
             tracing::info!(violations = report.violations.len(), ?repaired, "repaired the index");
         }
         self.end_journal()?;
-        let documents = if repaired.duplicate_documents_removed + repaired.documents_to_redo > 0 { self.store.documents().await? } else { documents };
+        let documents =
+            if repaired.duplicate_documents_removed + repaired.documents_to_redo > 0 { self.store.documents().await? } else { documents };
         let orphans = report.plan.orphans.clone();
         Ok(Recovery { documents, report: Some(report), repaired, orphans })
     }
@@ -561,14 +534,19 @@ mod tests {
             ordinal,
             text: text.into(),
             context: Some("Title".into()),
-            location: "{\"page\":1}".into(),
+            location: Location::page(1),
             chunk_hash: format!("{hash}-{ordinal}"),
             vector: vector.to_vec(),
         }
     }
 
     fn write_doc(path: &str, hash: &str, chunks: Vec<ChunkRecord>) -> WriteBatch {
-        WriteBatch { documents: vec![DocumentWrite { record: doc(path, hash, chunks.len() as u32), chunks: Some(chunks) }], removed: vec![] }
+        let record = doc(path, hash, chunks.len() as u32);
+        let chunks = chunks
+            .into_iter()
+            .map(|c| NewChunk { text: c.text, context: c.context, location: c.location, chunk_hash: c.chunk_hash, vector: c.vector })
+            .collect();
+        WriteBatch { documents: vec![DocumentWrite { record, chunks: Some(chunks) }], removed: vec![] }
     }
 
     fn paths(hits: &[Hit]) -> Vec<&str> {
@@ -587,16 +565,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, writer, _) = open_writer(dir.path()).await;
         writer
-            .write(write_doc("/docs/a.txt", "h1", vec![
-                chunk("/docs/a.txt", "h1", 0, "zebra crossings are striped", [1.0, 0.0, 0.0, 0.0]),
-                chunk("/docs/a.txt", "h1", 1, "lions hunt at night", [0.0, 1.0, 0.0, 0.0]),
-            ]))
+            .write(write_doc(
+                "/docs/a.txt",
+                "h1",
+                vec![
+                    chunk("/docs/a.txt", "h1", 0, "zebra crossings are striped", [1.0, 0.0, 0.0, 0.0]),
+                    chunk("/docs/a.txt", "h1", 1, "lions hunt at night", [0.0, 1.0, 0.0, 0.0]),
+                ],
+            ))
             .await
             .unwrap();
         writer.maintain().await.unwrap();
         // Rows added after the full-text index was built must be searchable too.
         writer
-            .write(write_doc("/docs/sub/b.txt", "h2", vec![chunk("/docs/sub/b.txt", "h2", 0, "penguins swim in cold water", [0.0, 0.0, 1.0, 0.0])]))
+            .write(write_doc(
+                "/docs/sub/b.txt",
+                "h2",
+                vec![chunk("/docs/sub/b.txt", "h2", 0, "penguins swim in cold water", [0.0, 0.0, 1.0, 0.0])],
+            ))
             .await
             .unwrap();
 
@@ -607,16 +593,15 @@ mod tests {
         assert_eq!(paths(&by_keyword), vec!["/docs/sub/b.txt"]);
         let stemmed = store.search_keyword("zebra crossing", 3, &SearchFilter::default(), None).await.unwrap();
         assert_eq!(stemmed[0].id, "/docs/a.txt#0");
-        let hybrid = store.search(SearchMode::Hybrid, "lions", Some(&[0.0, 1.0, 0.0, 0.0]), 3, &SearchFilter::default()).await.unwrap();
-        assert_eq!(hybrid[0].id, "/docs/a.txt#1", "agreeing lists put the chunk first");
-        let filtered = store
-            .search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter { folder: Some("/docs/sub".into()) })
-            .await
-            .unwrap();
+        assert_eq!(by_keyword[0].location, Location::page(1), "locations come back typed");
+        let filtered = store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter { folder: Some("/docs/sub".into()) }).await.unwrap();
         assert_eq!(paths(&filtered), vec!["/docs/sub/b.txt"]);
 
         // Re-indexing a file with fewer chunks leaves none of the old ones.
-        writer.write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        writer
+            .write(write_doc("/docs/a.txt", "h3", vec![chunk("/docs/a.txt", "h3", 0, "giraffes are tall", [1.0, 0.0, 0.0, 0.0])]))
+            .await
+            .unwrap();
         assert_eq!(store.chunk_count().await.unwrap(), 2);
         assert!(store.search_keyword("lions", 3, &SearchFilter::default(), None).await.unwrap().is_empty());
         let reused = store.vectors_by_chunk_hash(&["h3-0".into(), "h1-1".into()]).await.unwrap();
@@ -646,7 +631,10 @@ mod tests {
     async fn every_broken_invariant_is_found_and_repaired_without_reembedding() {
         let dir = tempfile::tempdir().unwrap();
         let (store, writer, _) = open_writer(dir.path()).await;
-        let a = vec![chunk("/docs/a.txt", "ha", 0, "alpha zero", [1.0, 0.0, 0.0, 0.0]), chunk("/docs/a.txt", "ha", 1, "alpha one", [0.0, 1.0, 0.0, 0.0])];
+        let a = vec![
+            chunk("/docs/a.txt", "ha", 0, "alpha zero", [1.0, 0.0, 0.0, 0.0]),
+            chunk("/docs/a.txt", "ha", 1, "alpha one", [0.0, 1.0, 0.0, 0.0]),
+        ];
         let b = vec![chunk("/docs/b.txt", "hb", 0, "beta zero", [0.0, 0.0, 1.0, 0.0])];
         let c = vec![chunk("/docs/c.txt", "hc", 0, "gamma zero", [0.0, 0.0, 0.0, 1.0])];
         for (path, hash, chunks) in [("/docs/a.txt", "ha", a.clone()), ("/docs/b.txt", "hb", b.clone()), ("/docs/c.txt", "hc", c.clone())] {
@@ -659,7 +647,10 @@ mod tests {
         // commits of an edit of b: its chunks are of a newer version than its row. And chunks of
         // a file that never got its row.
         add_raw(&store, &[doc("/docs/a.txt", "ha", 2)], &a).await;
-        let b_new = vec![chunk("/docs/b.txt", "hb2", 0, "beta edited", [0.0, 0.0, 1.0, 0.0]), chunk("/docs/b.txt", "hb2", 1, "beta more", [0.0, 0.0, 1.0, 0.0])];
+        let b_new = vec![
+            chunk("/docs/b.txt", "hb2", 0, "beta edited", [0.0, 0.0, 1.0, 0.0]),
+            chunk("/docs/b.txt", "hb2", 1, "beta more", [0.0, 0.0, 1.0, 0.0]),
+        ];
         let mut merge = store.chunks.merge_insert(&["id"]);
         merge.when_matched_update_all(None).when_not_matched_insert_all();
         merge.execute(reader(records::chunks_batch(&b_new.iter().collect::<Vec<_>>(), 4).unwrap())).await.unwrap();
@@ -689,8 +680,21 @@ mod tests {
             RepairSummary { duplicate_documents_removed: 1, duplicate_chunks_removed: 2, documents_to_redo: 1, orphan_chunks_removed: 0 }
         );
         assert_eq!(recovery.orphans, vec!["/docs/d.txt".to_string()]);
-        let statuses: Vec<(String, DocStatus)> = recovery.documents.iter().map(|d| (d.path.clone(), d.status)).collect::<std::collections::BTreeMap<_, _>>().into_iter().collect();
-        assert_eq!(statuses, vec![("/docs/a.txt".into(), DocStatus::Indexed), ("/docs/b.txt".into(), DocStatus::Pending), ("/docs/c.txt".into(), DocStatus::Indexed)]);
+        let statuses: Vec<(String, DocStatus)> = recovery
+            .documents
+            .iter()
+            .map(|d| (d.path.clone(), d.status))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("/docs/a.txt".into(), DocStatus::Indexed),
+                ("/docs/b.txt".into(), DocStatus::Pending),
+                ("/docs/c.txt".into(), DocStatus::Indexed)
+            ]
+        );
         // Nothing was re-embedded or lost: the vectors of every chunk are still there.
         assert_eq!(store.vectors_by_chunk_hash(&["hb2-0".into(), "hd-0".into(), "ha-1".into()]).await.unwrap().len(), 3);
 
@@ -711,8 +715,8 @@ mod tests {
         // matches, so only the journal tells the writer where to look.
         writer.begin_journal(&["/docs/a.txt".to_string()]).unwrap();
         drop(writer);
-        let edited = write_doc("/docs/a.txt", "h2", vec![chunk("/docs/a.txt", "h2", 0, "new text", [0.0, 1.0, 0.0, 0.0])]);
-        let chunks: Vec<&ChunkRecord> = edited.documents[0].chunks.iter().flatten().collect();
+        let edited = [chunk("/docs/a.txt", "h2", 0, "new text", [0.0, 1.0, 0.0, 0.0])];
+        let chunks: Vec<&ChunkRecord> = edited.iter().collect();
         let mut merge = store.chunks.merge_insert(&["id"]);
         merge.when_matched_update_all(None).when_not_matched_insert_all();
         merge.execute(reader(records::chunks_batch(&chunks, 4).unwrap())).await.unwrap();

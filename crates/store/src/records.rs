@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use arrow_array::types::Float32Type;
-use arrow_array::{
-    Array, FixedSizeListArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
-};
+use arrow_array::{Array, FixedSizeListArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use brain_parse::Location;
 
 use crate::{Result, StoreError};
 
@@ -62,9 +62,22 @@ pub struct DocumentRecord {
     pub updated_ms: i64,
 }
 
-/// One chunk.
+/// A chunk of a document to store: what the pipeline made of it. The store numbers it and ties
+/// it to its document (id, path, version).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChunkRecord {
+pub struct NewChunk {
+    pub text: String,
+    /// The heading path or title the chunk sits under.
+    pub context: Option<String>,
+    pub location: Location,
+    /// blake3 of the embedded text: equal hashes, equal vectors.
+    pub chunk_hash: String,
+    pub vector: Vec<f32>,
+}
+
+/// One chunk row.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChunkRecord {
     /// `path#ordinal`: stable across re-indexing, so a re-index overwrites in place.
     pub id: String,
     pub path: String,
@@ -73,14 +86,33 @@ pub struct ChunkRecord {
     pub ordinal: u32,
     pub text: String,
     pub context: Option<String>,
-    /// The location as JSON (see `brain_parse::Location`).
-    pub location: String,
+    pub location: Location,
     /// blake3 of the embedded text: equal hashes, equal vectors.
     pub chunk_hash: String,
     pub vector: Vec<f32>,
 }
 
 impl ChunkRecord {
+    /// The rows of a document's chunks, numbered in order.
+    pub(crate) fn of_document(document: &DocumentRecord, chunks: Vec<NewChunk>) -> Vec<ChunkRecord> {
+        let doc_hash = document.hash.clone().unwrap_or_default();
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| ChunkRecord {
+                id: format!("{}#{i}", document.path),
+                path: document.path.clone(),
+                doc_hash: doc_hash.clone(),
+                ordinal: i as u32,
+                text: c.text,
+                context: c.context,
+                location: c.location,
+                chunk_hash: c.chunk_hash,
+                vector: c.vector,
+            })
+            .collect()
+    }
+
     /// What the keyword index sees: heading context and text.
     fn search_text(&self) -> String {
         match &self.context {
@@ -116,11 +148,7 @@ pub(crate) fn chunks_schema(dimension: usize) -> SchemaRef {
         Field::new("search_text", DataType::Utf8, false),
         Field::new("location", DataType::Utf8, false),
         Field::new("chunk_hash", DataType::Utf8, false),
-        Field::new(
-            "vector",
-            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
-            false,
-        ),
+        Field::new("vector", DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32), false),
     ]))
 }
 
@@ -151,6 +179,8 @@ pub(crate) fn chunks_batch(chunks: &[&ChunkRecord], dimension: usize) -> Result<
     }
     let strings = |f: fn(&ChunkRecord) -> Option<&str>| Arc::new(StringArray::from_iter(chunks.iter().map(|c| f(c))));
     let search_text: StringArray = chunks.iter().map(|c| Some(c.search_text())).collect();
+    // Serialised here only: everywhere else a location is the typed `Location`.
+    let locations: StringArray = chunks.iter().map(|c| Some(serde_json::to_string(&c.location).unwrap_or_else(|_| "{}".into()))).collect();
     let vectors = FixedSizeListArray::from_iter_primitive::<Float32Type, _, _>(
         chunks.iter().map(|c| Some(c.vector.iter().map(|x| Some(*x)).collect::<Vec<_>>())),
         dimension as i32,
@@ -173,7 +203,7 @@ pub(crate) fn chunks_batch(chunks: &[&ChunkRecord], dimension: usize) -> Result<
             strings(|c| Some(&c.text)),
             strings(|c| c.context.as_deref()),
             Arc::new(search_text),
-            strings(|c| Some(&c.location)),
+            Arc::new(locations),
             strings(|c| Some(&c.chunk_hash)),
             Arc::new(vectors),
         ],
@@ -196,6 +226,11 @@ pub(crate) fn typed_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -
 
 fn opt(a: &StringArray, i: usize) -> Option<String> {
     (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+/// A stored location; an unreadable one (never written by this store) reads as "whole file".
+pub(crate) fn location_from_json(json: &str) -> Location {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 pub(crate) fn documents_from_batch(b: &RecordBatch) -> Result<Vec<DocumentRecord>> {
@@ -233,10 +268,5 @@ pub(crate) fn vectors_column(b: &RecordBatch) -> Result<Option<&FixedSizeListArr
 
 pub(crate) fn f32_values(list: &FixedSizeListArray, i: usize) -> Vec<f32> {
     let values = list.value(i);
-    values
-        .as_any()
-        .downcast_ref::<arrow_array::Float32Array>()
-        .map(|a| a.values().to_vec())
-        .unwrap_or_default()
+    values.as_any().downcast_ref::<arrow_array::Float32Array>().map(|a| a.values().to_vec()).unwrap_or_default()
 }
-

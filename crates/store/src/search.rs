@@ -1,46 +1,11 @@
 //! Search results and their fusion.
 
-use std::collections::HashMap;
-
 use arrow_array::{Array, Float32Array, RecordBatch, UInt32Array};
 
-use crate::records::{f32_values, string_column, typed_column, vectors_column};
+use brain_parse::Location;
+
 use crate::Result;
-
-/// How to search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SearchMode {
-    /// Vector and keyword results fused by reciprocal rank.
-    #[default]
-    Hybrid,
-    Vector,
-    Keyword,
-}
-
-impl SearchMode {
-    pub const ALL: [SearchMode; 3] = [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Keyword];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SearchMode::Hybrid => "hybrid",
-            SearchMode::Vector => "vector",
-            SearchMode::Keyword => "keyword",
-        }
-    }
-}
-
-impl std::str::FromStr for SearchMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "hybrid" => Ok(SearchMode::Hybrid),
-            "vector" => Ok(SearchMode::Vector),
-            "keyword" => Ok(SearchMode::Keyword),
-            other => Err(format!("unknown search mode {other:?} (hybrid, vector or keyword)")),
-        }
-    }
-}
+use crate::records::{f32_values, location_from_json, string_column, typed_column, vectors_column};
 
 /// One chunk found by a search.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,8 +15,7 @@ pub struct Hit {
     pub ordinal: u32,
     pub text: String,
     pub context: Option<String>,
-    /// Location JSON.
-    pub location: String,
+    pub location: Location,
     /// The rank score of the mode used: cosine similarity (vector), BM25 (keyword) or the
     /// reciprocal-rank-fusion score (hybrid). Higher is better; only comparable within a mode.
     pub score: f32,
@@ -95,7 +59,7 @@ pub(crate) fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, 
                 ordinal: ordinal.value(i),
                 text: text.value(i).to_string(),
                 context: (!context.is_null(i)).then(|| context.value(i).to_string()),
-                location: location.value(i).to_string(),
+                location: location_from_json(location.value(i)),
                 score,
                 similarity,
             });
@@ -103,75 +67,4 @@ pub(crate) fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, 
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(hits)
-}
-
-/// The constant of reciprocal rank fusion (Cormack et al., 2009): 60 damps the head of each
-/// list so that agreement between lists counts for more than one list's top rank.
-pub const RRF_K: f32 = 60.0;
-
-/// Fuse ranked lists: each hit scores Σ 1/(RRF_K + rank) over the lists it appears in.
-pub fn rrf_fuse(lists: &[Vec<Hit>], k: usize) -> Vec<Hit> {
-    let mut fused: HashMap<String, Hit> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    for list in lists {
-        for (rank, hit) in list.iter().enumerate() {
-            let add = 1.0 / (RRF_K + rank as f32 + 1.0);
-            match fused.get_mut(&hit.id) {
-                Some(existing) => {
-                    existing.score += add;
-                    existing.similarity = existing.similarity.or(hit.similarity);
-                }
-                None => {
-                    order.push(hit.id.clone());
-                    fused.insert(hit.id.clone(), Hit { score: add, ..hit.clone() });
-                }
-            }
-        }
-    }
-    let mut out: Vec<Hit> = order.into_iter().filter_map(|id| fused.remove(&id)).collect();
-    // Stable sort: ties keep first-seen order (the vector list's), so results are deterministic.
-    out.sort_by(|a, b| b.score.total_cmp(&a.score));
-    out.truncate(k);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hit(id: &str) -> Hit {
-        Hit {
-            id: id.into(),
-            path: format!("/{id}"),
-            ordinal: 0,
-            text: String::new(),
-            context: None,
-            location: "{}".into(),
-            score: 0.0,
-            similarity: None,
-        }
-    }
-
-    #[test]
-    fn agreement_beats_one_list_top() {
-        let vector = vec![hit("a"), hit("b"), hit("c")];
-        let keyword = vec![hit("c"), hit("d"), hit("b")];
-        let fused = rrf_fuse(&[vector, keyword], 10);
-        let ids: Vec<&str> = fused.iter().map(|h| h.id.as_str()).collect();
-        // c: 1/63 + 1/61, b: 1/62 + 1/63, a: 1/61, d: 1/62
-        assert_eq!(ids, vec!["c", "b", "a", "d"]);
-        assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-6);
-    }
-
-    #[test]
-    fn truncates_to_k() {
-        let fused = rrf_fuse(&[vec![hit("a"), hit("b"), hit("c")]], 2);
-        assert_eq!(fused.len(), 2);
-    }
-
-    #[test]
-    fn modes_parse() {
-        assert_eq!("keyword".parse::<SearchMode>().unwrap(), SearchMode::Keyword);
-        assert!("fuzzy".parse::<SearchMode>().is_err());
-    }
 }

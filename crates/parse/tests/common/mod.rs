@@ -79,9 +79,7 @@ pub fn bomb_zip(names: &[&str], mib: usize) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(&mut out);
         let block = vec![b' '; 1 << 20];
         for name in names {
-            writer
-                .start_file(*name, SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated))
-                .unwrap();
+            writer.start_file(*name, SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)).unwrap();
             writer.write_all(b"<?xml version=\"1.0\"?><a>").unwrap();
             for _ in 0..mib {
                 writer.write_all(&block).unwrap();

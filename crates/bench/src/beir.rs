@@ -1,24 +1,22 @@
 //! Retrieval quality on a BEIR-format dataset (`corpus.jsonl`, `queries.jsonl`,
 //! `qrels/<split>.tsv`): nDCG@10, recall@10, recall@100 and MRR@10 for each search mode.
 //!
-//! The corpus goes through the same chunker, embedder and store as a user's files (each
-//! document becomes "title" context + text), so the figures measure the product, not a side
-//! path. Chunk hits are mapped back to documents (best chunk per document). The built index is
-//! kept under the data dir, keyed by the corpus, embedder and chunking, so a second run only
-//! searches.
+//! The corpus goes through the engine's own indexing pipeline and retrieval
+//! ([`Engine::corpus_index`]; each document becomes "title" context + text), so the figures
+//! measure the product, not a side path. Chunk hits are mapped back to documents (best chunk per
+//! document). The built index is kept under the data dir, keyed by the corpus, embedder and
+//! chunking, so a second run only searches.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use brain_chunk::Chunker;
-use brain_parse::{Format, Location, ParsedDocument, Section};
-use brain_store::{ChunkRecord, DocStatus, DocumentRecord, DocumentWrite, SearchFilter, SearchMode, Store, WriteBatch};
+use brain_engine::{CorpusDocument, Engine, SearchMode};
 use serde::Serialize;
 
-use crate::error::{EngineError, Result};
-use crate::{Engine, fsutil};
+use crate::BenchError;
+
+type Result<T, E = BenchError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ModeScores {
@@ -61,14 +59,14 @@ struct Dataset {
 }
 
 fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
-    let file = std::fs::File::open(path).map_err(|e| EngineError::Dataset(format!("{}: {e}", path.display())))?;
+    let file = std::fs::File::open(path).map_err(|e| BenchError::Dataset(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| EngineError::Dataset(format!("{}: {e}", path.display())))?;
+        let line = line.map_err(|e| BenchError::Dataset(format!("{}: {e}", path.display())))?;
         if line.trim().is_empty() {
             continue;
         }
-        out.push(serde_json::from_str(&line).map_err(|e| EngineError::Dataset(format!("{} line {}: {e}", path.display(), i + 1)))?);
+        out.push(serde_json::from_str(&line).map_err(|e| BenchError::Dataset(format!("{} line {}: {e}", path.display(), i + 1)))?);
     }
     Ok(out)
 }
@@ -88,14 +86,15 @@ fn load(dir: &Path, split: &str) -> Result<Dataset> {
         .collect();
     let queries = read_jsonl(&dir.join("queries.jsonl"))?.iter().map(|v| (text_field(v, "_id"), text_field(v, "text"))).collect();
     let qrels_path = dir.join("qrels").join(format!("{split}.tsv"));
-    let qrels_text = std::fs::read_to_string(&qrels_path).map_err(|e| EngineError::Dataset(format!("{}: {e}", qrels_path.display())))?;
+    let qrels_text = std::fs::read_to_string(&qrels_path).map_err(|e| BenchError::Dataset(format!("{}: {e}", qrels_path.display())))?;
     let mut qrels: HashMap<String, HashMap<String, u32>> = HashMap::new();
     for (i, line) in qrels_text.lines().enumerate() {
         let cols: Vec<&str> = line.split('\t').collect();
         if cols.len() < 3 || (i == 0 && cols[2].parse::<u32>().is_err()) {
             continue; // header
         }
-        let score: u32 = cols[2].trim().parse().map_err(|_| EngineError::Dataset(format!("{} line {}: bad score", qrels_path.display(), i + 1)))?;
+        let score: u32 =
+            cols[2].trim().parse().map_err(|_| BenchError::Dataset(format!("{} line {}: bad score", qrels_path.display(), i + 1)))?;
         qrels.entry(cols[0].to_string()).or_default().insert(cols[1].to_string(), score);
     }
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dataset").to_string();
@@ -106,51 +105,44 @@ fn load(dir: &Path, split: &str) -> Result<Dataset> {
 pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
     let dataset = {
         let (dir, split) = (dir.to_path_buf(), split.to_string());
-        tokio::task::spawn_blocking(move || load(&dir, &split)).await.map_err(|e| EngineError::Internal(e.to_string()))??
+        tokio::task::spawn_blocking(move || load(&dir, &split)).await.map_err(|e| BenchError::Process(e.to_string()))??
     };
-    let embedder = engine.embedder().await?;
-    let chunker = engine.chunker().await?;
-    let config = chunker.config();
     let key = {
         let mut h = blake3::Hasher::new();
         for (id, title, text) in &dataset.corpus {
             h.update(id.as_bytes()).update(title.as_bytes()).update(text.as_bytes());
         }
-        h.update(embedder.identity().as_bytes());
-        h.update(format!("{}:{}", config.max_tokens, config.overlap_tokens).as_bytes());
         h.finalize().to_hex()[..16].to_string()
     };
-    let index_dir = engine.data_dir().join("eval").join(format!("{}-{key}", dataset.name));
-    let complete_marker = index_dir.join("complete");
-    let store = Store::open(&index_dir.join("lancedb"), embedder.dimension()).await?;
+    let index = engine.corpus_index(&format!("{}-{key}", dataset.name)).await?;
     let index_started = std::time::Instant::now();
     let mut index_ms = 0;
-    if !complete_marker.exists() {
-        let lock = brain_store::IndexLock::acquire(&index_dir.join("index.lock"), |_| {}, || false).await?;
-        let (writer, _) = store.writer(lock).await?;
-        build_index(&writer, &dataset, &chunker, &embedder, &mut progress).await?;
-        writer.maintain().await?;
-        fsutil::write_atomic(&complete_marker, b"ok")?;
+    if !index.is_built() {
+        let total = dataset.corpus.len();
+        for (batch_no, batch) in dataset.corpus.chunks(256).enumerate() {
+            let documents =
+                batch.iter().map(|(id, title, text)| CorpusDocument { id: id.clone(), title: title.clone(), text: text.clone() }).collect();
+            index.add(documents).await?;
+            progress(EvalStep::Indexing { done: ((batch_no + 1) * 256).min(total), total });
+        }
+        index.finish().await?;
         index_ms = index_started.elapsed().as_millis() as u64;
     }
-    let chunks = store.chunk_count().await?;
+    let chunks = index.chunk_count().await?;
 
-    let queries: Vec<&(String, String)> = dataset.queries.iter().filter(|(id, _)| dataset.qrels.get(id).is_some_and(|r| r.values().any(|&s| s > 0))).collect();
+    let queries: Vec<&(String, String)> =
+        dataset.queries.iter().filter(|(id, _)| dataset.qrels.get(id).is_some_and(|r| r.values().any(|&s| s > 0))).collect();
     if queries.is_empty() {
-        return Err(EngineError::Dataset(format!("no query of {} has a relevant document in qrels/{split}.tsv", dataset.name)));
+        return Err(BenchError::Dataset(format!("no query of {} has a relevant document in qrels/{split}.tsv", dataset.name)));
     }
-    let texts: Vec<String> = queries.iter().map(|(_, q)| q.clone()).collect();
-    let query_vectors = {
-        let embedder = Arc::clone(&embedder);
-        tokio::task::spawn_blocking(move || embedder.embed(&texts)).await.map_err(|e| EngineError::Internal(e.to_string()))??
-    };
+    let query_vectors = index.embed(queries.iter().map(|(_, q)| q.clone()).collect()).await?;
     let search_started = std::time::Instant::now();
     let mut modes = HashMap::new();
     for mode in SearchMode::ALL {
         let mut sums = ModeScores::default();
         for (i, ((qid, text), vector)) in queries.iter().zip(&query_vectors).enumerate() {
             // Several chunks may come from one document: fetch enough to still rank 100 documents.
-            let hits = store.search(mode, text, Some(vector), 300, &SearchFilter::default()).await?;
+            let hits = index.search(text, Some(vector.clone()), mode, 300).await?;
             let mut ranked: Vec<String> = Vec::new();
             let mut seen = HashSet::new();
             for h in hits {
@@ -191,82 +183,6 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
     })
 }
 
-async fn build_index(
-    store: &brain_store::StoreWriter,
-    dataset: &Dataset,
-    chunker: &Arc<Chunker>,
-    embedder: &Arc<brain_embed::Embedder>,
-    progress: &mut impl FnMut(EvalStep),
-) -> Result<()> {
-    let total = dataset.corpus.len();
-    for (batch_no, batch) in dataset.corpus.chunks(256).enumerate() {
-        let batch: Vec<(String, String, String)> = batch.to_vec();
-        let chunker = Arc::clone(chunker);
-        let embedder = Arc::clone(embedder);
-        let writes = tokio::task::spawn_blocking(move || -> Result<Vec<DocumentWrite>> {
-            let mut docs = Vec::new();
-            let mut texts = Vec::new();
-            for (id, title, text) in &batch {
-                let doc = ParsedDocument {
-                    format: Format::Text,
-                    sections: vec![Section {
-                        text: text.clone(),
-                        location: Location::default(),
-                        first_line: None,
-                        context: (!title.trim().is_empty()).then(|| title.clone()),
-                    }],
-                    warnings: Vec::new(),
-                };
-                let chunks = chunker.chunk(&doc);
-                texts.extend(chunks.iter().map(|c| c.embedding_text()));
-                docs.push((id.clone(), chunks));
-            }
-            let mut vectors = embedder.embed(&texts)?.into_iter();
-            Ok(docs
-                .into_iter()
-                .map(|(id, chunks)| {
-                    let hash = blake3::hash(id.as_bytes()).to_hex().to_string();
-                    let records: Vec<ChunkRecord> = chunks
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, c)| ChunkRecord {
-                            id: format!("{id}#{i}"),
-                            path: id.clone(),
-                            doc_hash: hash.clone(),
-                            ordinal: i as u32,
-                            location: "{}".into(),
-                            vector: vectors.next().unwrap_or_default(),
-                            chunk_hash: c.hash,
-                            text: c.text,
-                            context: c.context,
-                        })
-                        .collect();
-                    DocumentWrite {
-                        record: DocumentRecord {
-                            path: id,
-                            folder: String::new(),
-                            hash: Some(hash),
-                            size: 0,
-                            mtime_ns: 0,
-                            status: DocStatus::Indexed,
-                            error: None,
-                            format: Some("text".into()),
-                            chunks: records.len() as u32,
-                            updated_ms: 0,
-                        },
-                        chunks: Some(records),
-                    }
-                })
-                .collect())
-        })
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
-        store.write(WriteBatch { documents: writes, removed: Vec::new() }).await?;
-        progress(EvalStep::Indexing { done: ((batch_no + 1) * 256).min(total), total });
-    }
-    Ok(())
-}
-
 /// Metrics of one ranked list of document ids against graded relevance judgements.
 pub fn score(ranked: &[String], relevant: &HashMap<String, u32>) -> ModeScores {
     let gain = |id: &String| relevant.get(id).copied().unwrap_or(0) as f64;
@@ -283,11 +199,6 @@ pub fn score(ranked: &[String], relevant: &HashMap<String, u32>) -> ModeScores {
         recall_at_100: if relevant_count > 0.0 { found(100) / relevant_count } else { 0.0 },
         mrr_at_10: mrr,
     }
-}
-
-/// Where `eval` keeps its cached indexes.
-pub fn cache_dir(engine: &Engine) -> PathBuf {
-    engine.data_dir().join("eval")
 }
 
 #[cfg(test)]

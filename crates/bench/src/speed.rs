@@ -1,5 +1,5 @@
 //! `brain bench FOLDER`: indexing speed, embedding overhead, search latency and answer speed on a
-//! folder, in a throw-away data dir (the user's index is not touched).
+//! folder, in a throw-away data dir (the user's index is not touched); and live-sync figures.
 //!
 //! Speeds are reported with a reference measured in the same process on the same inputs where
 //! one exists: embedding throughput as a ratio to the bare ONNX model run on the same texts
@@ -12,11 +12,32 @@ use std::time::Instant;
 
 use brain_embed::EmbedderFiles;
 use brain_embed::raw::RawModel;
-use brain_store::SearchMode;
+use brain_engine::{AskRequest, Engine, EngineError, EngineOptions, SearchMode, SearchRequest};
 use serde::Serialize;
 
-use crate::error::{EngineError, Result};
-use crate::{AskRequest, Engine, EngineOptions, SearchRequest};
+type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
+
+fn io(path: &Path, e: std::io::Error) -> crate::BenchError {
+    crate::BenchError::Io(format!("{}: {e}", path.display()))
+}
+
+/// A scratch engine beside `engine`: same models, settings and parsers, its own data dir.
+async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
+    let options = EngineOptions {
+        data_dir: data_dir.to_path_buf(),
+        models_dir: engine.options().models_dir.clone(),
+        parsers: engine.options().parsers,
+    };
+    let scratch = Engine::open(options)?;
+    scratch.update_settings(engine.settings()).await?;
+    Ok(scratch)
+}
+
+/// The settings' thread count as the model loaders take it.
+fn thread_setting(engine: &Engine) -> Option<usize> {
+    let t = engine.settings().threads;
+    (t > 0).then_some(t)
+}
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -110,10 +131,9 @@ pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
 /// temporary data dir.
 pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnMut(&str)) -> Result<BenchReport> {
     let folder = std::fs::canonicalize(&options.folder).map_err(|_| EngineError::FolderNotFound(options.folder.clone()))?;
-    let scratch = tempfile::tempdir().map_err(|e| EngineError::io(std::env::temp_dir(), e))?;
-    let bench = Engine::open(EngineOptions { data_dir: scratch.path().to_path_buf(), models_dir: engine.options().models_dir.clone() })?;
-    bench.update_settings(engine.settings()).await?;
-    bench.add_folders(&[folder.clone()])?;
+    let scratch = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
+    let bench = scratch_engine(engine, scratch.path()).await?;
+    bench.add_folders(std::slice::from_ref(&folder))?;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut report = BenchReport { folder: folder.display().to_string(), threads, ..Default::default() };
 
@@ -136,8 +156,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
     };
 
     progress("embedding");
-    let store = bench.store().await?;
-    let samples = store.sample_chunks(options.embed_texts).await?;
+    let samples = bench.sample_passages(options.embed_texts).await?;
     let texts: Vec<String> = samples
         .iter()
         .map(|(t, c)| match c {
@@ -150,20 +169,20 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
         let tokenizer = embedder.tokenizer().clone();
         let embedder = Arc::clone(&embedder);
-        let threads_setting = engine.settings().threads();
+        let threads_setting = thread_setting(engine);
         report.embedding = tokio::task::spawn_blocking(move || -> Result<EmbedFigures> {
-            let mut raw = RawModel::load(&files, threads_setting)?;
+            let mut raw = RawModel::load(&files, threads_setting).map_err(EngineError::from)?;
             // Warm both once, then alternate: each measured twice, best of two.
-            embedder.embed(&texts[..texts.len().min(8)])?;
-            raw.run(&tokenizer, &texts[..texts.len().min(8)], 32)?;
+            embedder.embed(&texts[..texts.len().min(8)]).map_err(EngineError::from)?;
+            raw.run(&tokenizer, &texts[..texts.len().min(8)], 32).map_err(EngineError::from)?;
             let mut ours = f64::MAX;
             let mut bare = f64::MAX;
             for _ in 0..2 {
                 let t = Instant::now();
-                embedder.embed(&texts)?;
+                embedder.embed(&texts).map_err(EngineError::from)?;
                 ours = ours.min(t.elapsed().as_secs_f64());
                 let t = Instant::now();
-                raw.run(&tokenizer, &texts, 32)?;
+                raw.run(&tokenizer, &texts, 32).map_err(EngineError::from)?;
                 bare = bare.min(t.elapsed().as_secs_f64());
             }
             let n = texts.len() as f64;
@@ -175,12 +194,12 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
             })
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        .map_err(|e| crate::BenchError::Process(e.to_string()))??;
     }
 
     progress("searching");
-    let queries: Vec<String> = store
-        .sample_chunks(options.queries)
+    let queries: Vec<String> = bench
+        .sample_passages(options.queries)
         .await?
         .into_iter()
         .map(|(t, _)| t.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
@@ -205,15 +224,14 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
 
     if options.questions > 0 && !queries.is_empty() {
         progress("answering");
-        let load = Instant::now();
-        bench.llm().await?;
-        let model_load_ms = load.elapsed().as_millis() as u64;
+        let model_load_ms = bench.warm_up_llm().await?.as_millis() as u64;
         let mut first = Vec::new();
         let mut speeds = Vec::new();
         let mut tokens = Vec::new();
         for q in queries.iter().take(options.questions) {
             let question = format!("What does the documentation say about {q}?");
-            let answer = bench.ask(&AskRequest::new(question), Arc::new(AtomicBool::new(false)), |_| {}).await?;
+            let (events, _) = tokio::sync::mpsc::unbounded_channel();
+            let answer = bench.ask(&AskRequest::new(question), Arc::new(AtomicBool::new(false)), events).await?;
             if let Some(ms) = answer.timings_ms.first_token_ms {
                 first.push(ms as f64);
             }
@@ -298,9 +316,9 @@ fn copy_documents(from: &Path, to: &Path, max_file_size: u64) -> Result<Vec<Path
         let relative = entry.path().strip_prefix(from).unwrap_or(entry.path());
         let target = to.join(relative);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| EngineError::io(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
-        std::fs::copy(entry.path(), &target).map_err(|e| EngineError::io(&target, e))?;
+        std::fs::copy(entry.path(), &target).map_err(|e| io(&target, e))?;
         copied.push(target);
     }
     Ok(copied)
@@ -313,21 +331,16 @@ fn is_text_document(path: &Path) -> bool {
 /// Measure live sync on a copy of `folder` (the folder itself is never modified).
 pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, mut progress: impl FnMut(&str)) -> Result<LiveFigures> {
     let folder = std::fs::canonicalize(folder).map_err(|_| EngineError::FolderNotFound(folder.to_path_buf()))?;
-    let scratch = tempfile::tempdir().map_err(|e| EngineError::io(std::env::temp_dir(), e))?;
+    let scratch = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
     let copy_dir = scratch.path().join("docs");
     let copied = copy_documents(&folder, &copy_dir, engine.settings().max_file_size)?;
     let mut texts: Vec<PathBuf> = copied.iter().filter(|p| is_text_document(p)).cloned().collect();
     texts.sort();
     if texts.is_empty() {
-        return Err(EngineError::InvalidArgument(format!("{} holds no .md/.txt file to edit", folder.display())));
+        return Err(EngineError::InvalidArgument(format!("{} holds no .md/.txt file to edit", folder.display())).into());
     }
-    let open_scratch = |name: &str| -> Result<Engine> {
-        let engine_copy = Engine::open(EngineOptions { data_dir: scratch.path().join(name), models_dir: engine.options().models_dir.clone() })?;
-        Ok(engine_copy)
-    };
-    let bench = Arc::new(open_scratch("live-index")?);
-    bench.update_settings(engine.settings()).await?;
-    bench.add_folders(&[copy_dir.clone()])?;
+    let bench = Arc::new(scratch_engine(engine, &scratch.path().join("live-index")).await?);
+    bench.add_folders(std::slice::from_ref(&copy_dir))?;
     bench.embedder().await?;
     progress("indexing the copy");
     bench.sync(&AtomicBool::new(false)).await?;
@@ -344,10 +357,10 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
     for i in 0..edits {
         let file = &texts[i % texts.len()];
         let token = format!("zqxfresh{i}");
-        let mut content = std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?;
+        let mut content = std::fs::read_to_string(file).map_err(|e| io(file, e))?;
         content.push_str(&format!("\n\nFreshness probe {token}.\n"));
         let started = Instant::now();
-        std::fs::write(file, content).map_err(|e| EngineError::io(file, e))?;
+        std::fs::write(file, content).map_err(|e| io(file, e))?;
         let request = SearchRequest { query: token.clone(), k: 1, mode: Some(SearchMode::Keyword), folder: None };
         loop {
             let hits = bench.search(&request).await?;
@@ -355,7 +368,7 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
                 break;
             }
             if started.elapsed().as_secs() > 30 {
-                return Err(EngineError::Internal(format!("edit {i} not searchable after 30 s")));
+                return Err(crate::BenchError::Process(format!("edit {i} not searchable after 30 s")));
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -371,28 +384,28 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
     tokio::time::sleep(std::time::Duration::from_secs(idle_secs)).await;
     let idle_cpu_percent = (cpu_seconds() - cpu0) / wall0.elapsed().as_secs_f64() * 100.0;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    watcher.await.map_err(|e| EngineError::Internal(e.to_string()))??;
+    watcher.await.map_err(|e| crate::BenchError::Process(e.to_string()))??;
 
     progress("measuring a one-line edit");
     let largest = texts.iter().max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len())).cloned().expect("non-empty");
     let alone_dir = scratch.path().join("alone");
-    std::fs::create_dir_all(&alone_dir).map_err(|e| EngineError::io(&alone_dir, e))?;
+    std::fs::create_dir_all(&alone_dir).map_err(|e| io(&alone_dir, e))?;
     let alone = alone_dir.join(largest.file_name().unwrap_or_default());
-    std::fs::copy(&largest, &alone).map_err(|e| EngineError::io(&alone, e))?;
-    let single = open_scratch("edit-index")?;
-    single.update_settings(engine.settings()).await?;
-    single.add_folders(&[alone_dir.clone()])?;
+    std::fs::copy(&largest, &alone).map_err(|e| io(&alone, e))?;
+    let single = scratch_engine(engine, &scratch.path().join("edit-index")).await?;
+    single.add_folders(std::slice::from_ref(&alone_dir))?;
     single.embedder().await?;
     let t = Instant::now();
     let full = single.sync(&AtomicBool::new(false)).await?;
     let full_index_ms = t.elapsed().as_secs_f64() * 1000.0;
-    let text = std::fs::read_to_string(&alone).map_err(|e| EngineError::io(&alone, e))?;
+    let text = std::fs::read_to_string(&alone).map_err(|e| io(&alone, e))?;
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let middle = lines.iter().enumerate().skip(lines.len() / 2).find(|(_, l)| l.split_whitespace().count() > 3).map_or(lines.len() / 2, |(i, _)| i);
+    let middle =
+        lines.iter().enumerate().skip(lines.len() / 2).find(|(_, l)| l.split_whitespace().count() > 3).map_or(lines.len() / 2, |(i, _)| i);
     if let Some(line) = lines.get_mut(middle) {
         line.push_str(" (edited)");
     }
-    std::fs::write(&alone, lines.join("\n") + "\n").map_err(|e| EngineError::io(&alone, e))?;
+    std::fs::write(&alone, lines.join("\n") + "\n").map_err(|e| io(&alone, e))?;
     let t = Instant::now();
     let edit = single.sync(&AtomicBool::new(false)).await?;
     let one_line_edit_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -1,0 +1,141 @@
+//! Stage 1, prepare: read a file, parse it (in a worker process, under a time and memory budget)
+//! and cut it into chunks. Plain blocking work on as many threads as there are cores.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use brain_chunk::{Chunk, Chunker};
+use brain_parse::ParsedDocument;
+use brain_store::{DocStatus, DocumentRecord};
+
+use super::{Stages, Work};
+use crate::error::{EngineError, Result};
+use crate::fsutil;
+use crate::isolation::ParserPool;
+
+/// Time and memory a file may take to parse, and the parsers that enforce them.
+pub(crate) struct ParseBudget {
+    pub timeout: Duration,
+    pub memory_mb: u64,
+    pub parsers: Arc<ParserPool>,
+}
+
+/// One thing, prepared.
+pub(crate) enum Prepared {
+    /// Same content as indexed: only size/mtime change.
+    Touch(DocumentRecord),
+    /// Parsed and chunked; vectors still to come.
+    Chunks {
+        record: DocumentRecord,
+        chunks: Vec<Chunk>,
+    },
+    Failed(DocumentRecord),
+}
+
+/// Prepare a batch on as many threads as there are cores (off the async threads).
+pub(crate) async fn run(stages: &Stages, batch: Vec<Work>) -> Result<Vec<Prepared>> {
+    let chunker = Arc::clone(&stages.chunker);
+    let budget =
+        ParseBudget { timeout: stages.budget.timeout, memory_mb: stages.budget.memory_mb, parsers: Arc::clone(&stages.budget.parsers) };
+    tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget)).await.map_err(|e| EngineError::Internal(e.to_string()))
+}
+
+fn prepare_batch(batch: Vec<Work>, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Vec<Prepared> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(batch.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let work: Vec<Mutex<Option<Work>>> = batch.into_iter().map(|w| Mutex::new(Some(w))).collect();
+    let results: Vec<Mutex<Option<Prepared>>> = work.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= work.len() {
+                        break;
+                    }
+                    let Some(item) = work[i].lock().unwrap_or_else(|p| p.into_inner()).take() else { continue };
+                    let prepared = prepare(item, chunker, budget);
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
+                }
+            });
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every item prepared")).collect()
+}
+
+pub(crate) fn failed_record(path: &str, folder: &str, hash: Option<String>, size: u64, mtime_ns: i64, error: String) -> DocumentRecord {
+    DocumentRecord {
+        path: path.to_string(),
+        folder: folder.to_string(),
+        hash,
+        size,
+        mtime_ns,
+        status: DocStatus::Failed,
+        error: Some(error),
+        format: None,
+        chunks: 0,
+        updated_ms: fsutil::now_ms(),
+    }
+}
+
+fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared {
+    match work {
+        Work::Parsed { record, document } => match chunk_guarded(chunker, document) {
+            Ok((_, chunks)) if !chunks.is_empty() => {
+                Prepared::Chunks { record: DocumentRecord { chunks: chunks.len() as u32, ..record }, chunks }
+            }
+            Ok(_) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some("no text to index".into()), ..record }),
+            Err(e) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some(e), ..record }),
+        },
+        Work::File { path, folder, size: _, mtime_ns, previous } => {
+            let (path_s, folder_s) = (path.display().to_string(), folder.display().to_string());
+            let fail = |hash: Option<String>, size: u64, error: String| {
+                Prepared::Failed(failed_record(&path_s, &folder_s, hash, size, mtime_ns, error))
+            };
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => return fail(None, 0, format!("cannot read: {e}")),
+            };
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            // The file may have changed since the walk; record what was actually read.
+            let size = bytes.len() as u64;
+            if let Some(prev) = previous
+                && prev.status == DocStatus::Indexed
+                && prev.hash.as_deref() == Some(hash.as_str())
+            {
+                return Prepared::Touch(DocumentRecord { size, mtime_ns, updated_ms: fsutil::now_ms(), ..prev });
+            }
+            let parsed = budget.parsers.parse(&path, bytes, budget.timeout, budget.memory_mb).and_then(|doc| chunk_guarded(chunker, doc));
+            let (doc, chunks) = match parsed {
+                Ok(p) => p,
+                Err(reason) => return fail(Some(hash), size, reason),
+            };
+            if chunks.is_empty() {
+                return fail(Some(hash), size, "no text to index".into());
+            }
+            let record = DocumentRecord {
+                path: path_s.clone(),
+                folder: folder_s.clone(),
+                hash: Some(hash),
+                size,
+                mtime_ns,
+                status: DocStatus::Indexed,
+                error: (!doc.warnings.is_empty()).then(|| doc.warnings.join("; ")),
+                format: Some(doc.format.as_str().to_string()),
+                chunks: chunks.len() as u32,
+                updated_ms: fsutil::now_ms(),
+            };
+            Prepared::Chunks { record, chunks }
+        }
+    }
+}
+
+/// Chunk a parsed document; a panic in the splitter fails this file only.
+fn chunk_guarded(chunker: &Chunker, doc: ParsedDocument) -> Result<(ParsedDocument, Vec<Chunk>), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.chunk(&doc))) {
+        Ok(chunks) => Ok((doc, chunks)),
+        Err(panic) => Err(format!("the chunker crashed: {}", brain_parse::panic_detail(&panic))),
+    }
+}

@@ -1,0 +1,213 @@
+//! What the engine loads on first need and keeps: the store, the embedder, the chunker, the
+//! LLM, the index lock. Each slot is filled on first use and emptied when settings or a rebuild
+//! invalidate it; the async mutex makes concurrent first uses load once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use brain_chunk::{Chunker, ChunkerConfig};
+use brain_embed::{Embedder, EmbedderFiles, EmbedderOptions};
+use brain_llm::{Llm, LlmConfig};
+use brain_store::{IndexLock, LockHolder, Recovery, Store, StoreWriter};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+use crate::events::IndexEvent;
+use crate::pipeline::{ParseBudget, Stages};
+use crate::{Engine, fsutil, models};
+
+pub(crate) const META_FILE: &str = "index.json";
+pub(crate) const LANCE_DIR: &str = "lancedb";
+/// The index's writer lock (see [`brain_store::IndexLock`]), beside the index so that a rebuild,
+/// which deletes the index, holds it too.
+pub(crate) const LOCK_FILE: &str = "index.lock";
+
+/// What the index was built with; a different embedder means the vectors do not compare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IndexMeta {
+    pub embedder: String,
+    pub dimension: usize,
+    /// When this index was created: another process's rebuild makes a new one, and an open
+    /// store of the old one is re-opened.
+    #[serde(default)]
+    pub created_ms: i64,
+    /// The embedding model directory it was built from (absent in indexes made before it was
+    /// recorded).
+    #[serde(default)]
+    pub embedder_path: Option<std::path::PathBuf>,
+}
+
+/// The open store and the index it belongs to.
+pub(crate) struct OpenStore {
+    pub store: Store,
+    pub created_ms: i64,
+}
+
+impl Engine {
+    pub(crate) fn meta(&self) -> Result<Option<IndexMeta>> {
+        let path = self.options.data_dir.join(META_FILE);
+        match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(EngineError::io(path, e)),
+        }
+    }
+
+    /// The store. Opening an existing index needs no model; creating one loads the embedder to
+    /// learn the vector size.
+    pub(crate) async fn store(&self) -> Result<Store> {
+        let mut slot = self.store.lock().await;
+        let meta = match self.meta()? {
+            Some(meta) => meta,
+            None => {
+                let embedder = self.embedder().await?;
+                let meta = IndexMeta {
+                    embedder: embedder.identity().to_string(),
+                    dimension: embedder.dimension(),
+                    created_ms: fsutil::now_ms(),
+                    embedder_path: Some(self.model_paths().embedder),
+                };
+                let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
+                fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)?;
+                meta
+            }
+        };
+        if let Some(open) = slot.as_ref().filter(|o| o.created_ms == meta.created_ms) {
+            return Ok(open.store.clone());
+        }
+        let store = Store::open(&self.options.data_dir.join(LANCE_DIR), meta.dimension).await?;
+        *slot = Some(OpenStore { store: store.clone(), created_ms: meta.created_ms });
+        Ok(store)
+    }
+
+    pub(crate) async fn forget_store(&self) {
+        *self.store.lock().await = None;
+    }
+
+    /// The embedder, loaded on first use (blocking work runs off the async threads).
+    pub(crate) async fn load_embedder(&self) -> Result<Arc<Embedder>> {
+        let mut slot = self.embedder.lock().await;
+        if let Some(e) = slot.as_ref() {
+            return Ok(Arc::clone(e));
+        }
+        let paths = self.model_paths();
+        let models_dir = self.options.models_dir.clone();
+        let threads = self.settings().threads();
+        let embedder = tokio::task::spawn_blocking(move || -> Result<Arc<Embedder>> {
+            models::verify_if_pinned(&models_dir, &paths.onnxruntime)?;
+            models::verify_if_pinned(&models_dir, &paths.embedder)?;
+            let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
+            let options = EmbedderOptions { threads, ..EmbedderOptions::default() };
+            Ok(Arc::new(Embedder::load(&files, options)?))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        *slot = Some(Arc::clone(&embedder));
+        Ok(embedder)
+    }
+
+    /// The embedder, checked to be the one the index was built with.
+    pub(crate) async fn index_embedder(&self) -> Result<Arc<Embedder>> {
+        let embedder = self.load_embedder().await?;
+        self.store().await?;
+        if let Some(meta) = self.meta()?
+            && meta.embedder != embedder.identity()
+        {
+            return Err(EngineError::EmbedderChanged { built_with: meta.embedder, current: embedder.identity().to_string() });
+        }
+        Ok(embedder)
+    }
+
+    pub(crate) async fn chunker(&self) -> Result<Arc<Chunker>> {
+        let embedder = self.load_embedder().await?;
+        let mut slot = self.chunker.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(Arc::clone(c));
+        }
+        let s = self.settings();
+        let config = ChunkerConfig { max_tokens: s.chunk_tokens, overlap_tokens: s.chunk_overlap };
+        let chunker = Arc::new(Chunker::new(embedder.tokenizer().clone(), config));
+        *slot = Some(Arc::clone(&chunker));
+        Ok(chunker)
+    }
+
+    /// The LLM, loaded on first use.
+    pub(crate) async fn load_llm(&self) -> Result<Arc<Llm>> {
+        let mut slot = self.llm.lock().await;
+        if let Some(l) = slot.as_ref() {
+            return Ok(Arc::clone(l));
+        }
+        let s = self.settings();
+        let paths = self.model_paths();
+        let models_dir = self.options.models_dir.clone();
+        let config =
+            LlmConfig { model_path: paths.llm.clone(), context_size: s.context_size, gpu_layers: s.gpu_layers, threads: s.threads() };
+        let llm = tokio::task::spawn_blocking(move || -> Result<Arc<Llm>> {
+            models::verify_if_pinned(&models_dir, &paths.llm)?;
+            Ok(Arc::new(Llm::load(&config)?))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        *slot = Some(Arc::clone(&llm));
+        Ok(llm)
+    }
+
+    /// What the indexing pipeline's stages need, with the settings of now.
+    pub(crate) async fn stages(&self) -> Result<Stages> {
+        let embedder = self.index_embedder().await?;
+        self.stages_with(embedder).await
+    }
+
+    /// The stages for a corpus of its own (no check against the user's index).
+    pub(crate) async fn stages_for_corpus(&self) -> Result<Stages> {
+        let embedder = self.load_embedder().await?;
+        self.stages_with(embedder).await
+    }
+
+    async fn stages_with(&self, embedder: Arc<Embedder>) -> Result<Stages> {
+        let chunker = self.chunker().await?;
+        let s = self.settings();
+        let budget = ParseBudget {
+            timeout: Duration::from_secs(s.parse_timeout_secs.max(1)),
+            memory_mb: s.parse_memory_mb.max(64),
+            parsers: Arc::clone(&self.parsers),
+        };
+        Ok(Stages { embedder, chunker, budget })
+    }
+
+    /// Become the index's one writer: wait while another process writes (a
+    /// [`IndexEvent::WaitingForIndex`] says who), stop waiting when `cancel` is set.
+    pub(crate) async fn lock_index(&self, cancel: &AtomicBool) -> Result<IndexLock> {
+        let path = self.options.data_dir.join(LOCK_FILE);
+        let lock = IndexLock::acquire(
+            &path,
+            |holder| self.emit(IndexEvent::WaitingForIndex { holder: holder.map(|h| h.to_string()) }),
+            || cancel.load(Ordering::Relaxed),
+        )
+        .await?;
+        Ok(lock)
+    }
+
+    /// The index lock shared with other readers, or who writes (see [`IndexLock::try_shared`]).
+    pub(crate) fn lock_index_shared(&self) -> Result<std::result::Result<IndexLock, Option<LockHolder>>> {
+        Ok(IndexLock::try_shared(&self.options.data_dir.join(LOCK_FILE))?)
+    }
+
+    /// The store's writer, under `lock`, with what it repaired on the way in.
+    pub(crate) async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
+        let store = self.store().await?;
+        let (writer, recovery) = store.writer(lock).await?;
+        if !recovery.repaired.is_empty() {
+            let violations = recovery.report.as_ref().map_or(0, |r| r.violations.len());
+            let r = &recovery.repaired;
+            self.emit(IndexEvent::IndexRepaired {
+                violations,
+                duplicate_documents_removed: r.duplicate_documents_removed,
+                duplicate_chunks_removed: r.duplicate_chunks_removed,
+                documents_to_redo: r.documents_to_redo,
+            });
+        }
+        Ok((writer, recovery))
+    }
+}

@@ -1,0 +1,106 @@
+//! Retrieval: from a question to the passages a result list or an answer is made of, as named
+//! stages, each in its own file:
+//!
+//! ```text
+//! query ─► candidates (vector, keyword) ─► fuse ─► gate ─► context
+//! ```
+//!
+//! - [`query`]: the text searched (a follow-up also carries the question before it) and, when
+//!   the mode needs one, its vector.
+//! - [`candidates`]: the store's nearest chunks by vector and its best chunks by BM25.
+//! - [`fuse`]: reciprocal rank fusion of the candidate lists (hybrid mode).
+//! - [`gate`]: drop what is not similar enough to be a source, and cap the chunks per file so
+//!   one long file cannot crowd out the others ("not found" when nothing is left).
+//! - [`context`]: number the sources and take as many as fit the model's context.
+//!
+//! Plain search runs query → candidates → fuse; an answer runs every stage. A new stage (a
+//! reranker, say) is one file here and one line in [`search`] or [`sources`].
+
+pub(crate) mod candidates;
+pub(crate) mod context;
+pub(crate) mod fuse;
+pub(crate) mod gate;
+pub(crate) mod query;
+
+use std::sync::Arc;
+
+use brain_embed::Embedder;
+use brain_store::{Hit, SearchFilter, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// How to search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// Vector and keyword results fused by reciprocal rank.
+    #[default]
+    Hybrid,
+    Vector,
+    Keyword,
+}
+
+impl SearchMode {
+    pub const ALL: [SearchMode; 3] = [SearchMode::Hybrid, SearchMode::Vector, SearchMode::Keyword];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Hybrid => "hybrid",
+            SearchMode::Vector => "vector",
+            SearchMode::Keyword => "keyword",
+        }
+    }
+
+    fn needs_vector(self) -> bool {
+        self != SearchMode::Keyword
+    }
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "hybrid" => Ok(SearchMode::Hybrid),
+            "vector" => Ok(SearchMode::Vector),
+            "keyword" => Ok(SearchMode::Keyword),
+            other => Err(format!("unknown search mode {other:?} (hybrid, vector or keyword)")),
+        }
+    }
+}
+
+/// What to retrieve.
+#[derive(Debug, Clone)]
+pub(crate) struct Retrieve {
+    pub text: String,
+    pub mode: SearchMode,
+    /// Hits wanted.
+    pub k: usize,
+    pub filter: SearchFilter,
+    /// The query's vector when the caller already has it (an evaluation embeds all its queries
+    /// at once).
+    pub vector: Option<Vec<f32>>,
+}
+
+/// Where retrieval reads from: a store and the embedder its vectors were made with (`None`
+/// for keyword search, which needs no model).
+pub(crate) struct Index {
+    pub store: Store,
+    pub embedder: Option<Arc<Embedder>>,
+}
+
+/// query → candidates → fuse: the `k` best chunks.
+pub(crate) async fn search(index: &Index, request: &Retrieve) -> Result<Vec<Hit>> {
+    let query = query::Query::new(index, &request.text, request.mode, request.vector.clone()).await?;
+    let lists = candidates::find(index, &query, request, fuse::depth(request.mode, request.k)).await?;
+    Ok(fuse::fuse(request.mode, lists, request.k))
+}
+
+/// query → candidates → fuse → gate: the sources an answer may use, best first (empty: nothing
+/// in the index is relevant enough to answer from).
+pub(crate) async fn sources(index: &Index, request: &Retrieve, gate: &gate::Gate) -> Result<Vec<Hit>> {
+    // A few more than needed: the gate may drop some.
+    let wider = Retrieve { k: request.k * 2, ..request.clone() };
+    let hits = search(index, &wider).await?;
+    Ok(gate.apply(hits, request.k))
+}

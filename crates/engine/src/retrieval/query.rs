@@ -1,0 +1,37 @@
+//! Stage 1, the query: its text, and its vector when the mode searches by meaning.
+
+use std::sync::Arc;
+
+use brain_embed::Embedder;
+
+use super::{Index, SearchMode};
+use crate::error::{EngineError, Result};
+
+pub(crate) struct Query {
+    pub text: String,
+    pub vector: Option<Vec<f32>>,
+}
+
+impl Query {
+    pub(crate) async fn new(index: &Index, text: &str, mode: SearchMode, vector: Option<Vec<f32>>) -> Result<Query> {
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Err(EngineError::InvalidArgument("the search query is empty".into()));
+        }
+        let vector = match (mode.needs_vector(), &index.embedder) {
+            (true, _) if vector.is_some() => vector,
+            (true, Some(embedder)) => Some(embed(Arc::clone(embedder), &text).await?),
+            (true, None) => return Err(EngineError::Internal("a vector search needs the embedder".into())),
+            (false, _) => None,
+        };
+        Ok(Query { text, vector })
+    }
+}
+
+/// Embed the query on a worker thread (ONNX Runtime work, off the async threads).
+async fn embed(embedder: Arc<Embedder>, text: &str) -> Result<Vec<f32>> {
+    let text = text.to_string();
+    let mut vectors =
+        tokio::task::spawn_blocking(move || embedder.embed(&[text])).await.map_err(|e| EngineError::Internal(e.to_string()))??;
+    vectors.pop().ok_or_else(|| EngineError::Internal("the embedder returned no vector".into()))
+}

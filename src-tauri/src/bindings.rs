@@ -1,0 +1,69 @@
+//! The window's TypeScript types, generated from the Rust types that cross the IPC (ts-rs):
+//! `ui/src/bindings.ts` is checked against what the types generate, so the two cannot drift.
+//! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
+
+use brain_engine::{
+    Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
+    IntegrityStatus, Location, ModelReport, ModelState, SearchMode, Settings, Status, SyncSummary,
+};
+use ts_rs::{Config, TS};
+
+use crate::views::{AnswerView, AppInfo, AskEvent, AskOutcome, CitationView, ConversationView, PassageView, SearchResultView, TurnView};
+
+const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
+
+fn declaration<T: TS>(cfg: &Config) -> String {
+    format!("export {}\n", T::decl(cfg))
+}
+
+/// Every type of the IPC, in one TypeScript module.
+fn generate() -> String {
+    // JSON numbers, not bigints: no count or timestamp here comes near 2^53.
+    let cfg = Config::new().with_large_int("number");
+    let mut out = String::from("// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.\n\n");
+    for decl in [
+        declaration::<ErrorCode>(&cfg),
+        declaration::<ErrorPayload>(&cfg),
+        declaration::<Location>(&cfg),
+        declaration::<SearchMode>(&cfg),
+        declaration::<Settings>(&cfg),
+        declaration::<FileCounts>(&cfg),
+        declaration::<FailedFile>(&cfg),
+        declaration::<FolderStatus>(&cfg),
+        declaration::<IntegrityStatus>(&cfg),
+        declaration::<Status>(&cfg),
+        declaration::<SyncSummary>(&cfg),
+        declaration::<IndexEvent>(&cfg),
+        declaration::<Availability>(&cfg),
+        declaration::<ModelState>(&cfg),
+        declaration::<ModelReport>(&cfg),
+        declaration::<FetchStep>(&cfg),
+        declaration::<ConversationSummary>(&cfg),
+        declaration::<AppInfo>(&cfg),
+        declaration::<PassageView>(&cfg),
+        declaration::<CitationView>(&cfg),
+        declaration::<AnswerView>(&cfg),
+        declaration::<TurnView>(&cfg),
+        declaration::<ConversationView>(&cfg),
+        declaration::<AskOutcome>(&cfg),
+        declaration::<AskEvent>(&cfg),
+        declaration::<SearchResultView>(&cfg),
+    ] {
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn typescript_bindings_are_generated_from_the_rust_types() {
+    let generated = generate();
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(FILE, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(FILE).unwrap_or_default();
+    assert!(
+        checked_in == generated,
+        "ui/src/bindings.ts differs from what the Rust types generate: run `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings`"
+    );
+}

@@ -1,0 +1,203 @@
+//! `brain index`, `watch`, `inspect`, `status` and `check`: the index and its state.
+
+use std::io::Write;
+
+use brain_engine::{Engine, IndexEvent};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::output::{cancel_flag, note, print_json};
+
+pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result<i32> {
+    let cancel = cancel_flag();
+    let mut events = engine.subscribe();
+    let quiet = json;
+    let printer = tokio::spawn(async move {
+        let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} files  {wide_msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        let mut failures = Vec::new();
+        loop {
+            match events.recv().await {
+                Ok(IndexEvent::Scanned { queued, .. }) => bar.set_length(queued as u64),
+                Ok(IndexEvent::FileIndexing { path }) => bar.set_message(path),
+                Ok(IndexEvent::Progress { done, .. }) => bar.set_position(done as u64),
+                Ok(IndexEvent::FileFailed { path, error }) => failures.push((path, error)),
+                Ok(IndexEvent::FolderMissing { path }) => note(&bar, format!("warning: folder missing, its files are kept: {path}")),
+                Ok(IndexEvent::WaitingForIndex { holder }) => {
+                    note(&bar, format!("waiting for {} to finish writing the index…", holder.as_deref().unwrap_or("another process")))
+                }
+                Ok(IndexEvent::IndexRepaired { violations, duplicate_documents_removed, duplicate_chunks_removed, documents_to_redo }) => {
+                    note(
+                        &bar,
+                        format!(
+                            "repaired {violations} problem(s) an interrupted run or a second writer left: {duplicate_documents_removed} duplicate document row(s), {duplicate_chunks_removed} duplicate chunk row(s) removed; {documents_to_redo} file(s) redone"
+                        ),
+                    )
+                }
+                Ok(IndexEvent::Idle(_)) => break,
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+        bar.finish_and_clear();
+        failures
+    });
+    let result = if rebuild { engine.rebuild(&cancel).await } else { engine.sync(&cancel).await };
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            printer.abort();
+            return Err(e.into());
+        }
+    };
+    let failures = printer.await.unwrap_or_default();
+    if json {
+        let failures: Vec<_> = failures.iter().map(|(path, error)| serde_json::json!({ "path": path, "error": error })).collect();
+        print_json(&serde_json::json!({ "summary": summary, "failures": failures }))?;
+    } else {
+        println!(
+            "{} files: {} indexed, {} failed, {} removed, {} unchanged; {} chunks written in {:.1} s",
+            summary.files,
+            summary.indexed,
+            summary.failed,
+            summary.removed,
+            summary.unchanged,
+            summary.chunks,
+            summary.elapsed_ms as f64 / 1000.0
+        );
+        for (path, error) in &failures {
+            println!("  failed: {path}: {error}");
+        }
+    }
+    Ok(0)
+}
+
+pub async fn watch(engine: &Engine, json: bool) -> anyhow::Result<i32> {
+    let stop = cancel_flag();
+    let mut events = engine.subscribe();
+    let printer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if json {
+                        println!("{}", serde_json::to_string(&event).unwrap_or_default());
+                    } else {
+                        match &event {
+                            IndexEvent::FileIndexed { path, chunks } => println!("indexed  {path} ({chunks} chunks)"),
+                            IndexEvent::FileFailed { path, error } => println!("failed   {path}: {error}"),
+                            IndexEvent::FileRemoved { path } => println!("removed  {path}"),
+                            IndexEvent::FolderMissing { path } => println!("missing  {path} (its files are kept)"),
+                            IndexEvent::SyncFailed { error, .. } => println!("error    {error}"),
+                            IndexEvent::Idle(s) if s.indexed + s.failed + s.removed > 0 => {
+                                println!(
+                                    "idle     {} indexed, {} failed, {} removed in {} ms",
+                                    s.indexed, s.failed, s.removed, s.elapsed_ms
+                                )
+                            }
+                            _ => {}
+                        }
+                    }
+                    let _ = std::io::stdout().flush();
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => eprintln!("(missed {n} events)"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+    if !json {
+        eprintln!("watching {} folder(s); Ctrl-C to stop", engine.folders()?.len());
+    }
+    engine.watch(stop).await?;
+    // Let the printer drain what the last sync published.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    printer.abort();
+    Ok(0)
+}
+
+pub async fn check(engine: &Engine, repair: bool, json: bool) -> anyhow::Result<i32> {
+    let outcome = engine.check(repair, &cancel_flag()).await?;
+    let remaining = outcome.after.as_ref().unwrap_or(&outcome.found);
+    let code = if remaining.is_ok() { 0 } else { 1 };
+    if json {
+        print_json(&outcome)?;
+        return Ok(code);
+    }
+    let f = &outcome.found;
+    println!("{} document rows, {} chunk rows checked", f.documents, f.chunks);
+    if f.is_ok() {
+        println!("ok: every invariant holds");
+    }
+    for v in &f.violations {
+        println!("  {v}");
+    }
+    if let Some(r) = &outcome.repaired {
+        println!(
+            "repaired: {} duplicate document row(s) and {} duplicate chunk row(s) removed, {} orphan chunk(s) removed, {} file(s) to redo at the next `brain index`",
+            r.duplicate_documents_removed, r.duplicate_chunks_removed, r.orphan_chunks_removed, r.documents_to_redo
+        );
+    } else if !f.is_ok() {
+        println!("run `brain check --repair` (or `brain index`) to repair it");
+    }
+    Ok(code)
+}
+
+pub async fn inspect(engine: &Engine, json: bool) -> anyhow::Result<i32> {
+    let snapshot = engine.snapshot().await?;
+    if json {
+        print_json(&serde_json::json!({ "documents": snapshot }))?;
+    } else {
+        for d in &snapshot {
+            println!(
+                "{}  {}  {} chunk(s){}",
+                d.status,
+                d.path,
+                d.chunks.len(),
+                d.error.as_deref().map(|e| format!("  ({e})")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(0)
+}
+
+pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
+    let status = engine.status().await?;
+    if json {
+        print_json(&status)?;
+    } else {
+        println!("data dir: {}", status.data_dir);
+        for f in &status.folders {
+            println!(
+                "{}{}: {} indexed, {} failed, {} pending",
+                f.path,
+                if f.present { "" } else { " (missing)" },
+                f.files.indexed,
+                f.files.failed,
+                f.files.pending
+            );
+        }
+        println!(
+            "total: {} files indexed, {} failed, {} pending, {} chunks",
+            status.files.indexed, status.files.failed, status.files.pending, status.chunks
+        );
+        if !status.failures.is_empty() {
+            println!("failures:");
+            for f in &status.failures {
+                println!("  {}: {}", f.path, f.error);
+            }
+        }
+        let i = &status.integrity;
+        if !i.checked {
+            println!("integrity: not checked, {} is writing the index", i.writer.as_deref().unwrap_or("another process"));
+        } else if !i.ok {
+            println!("integrity: broken (the next `brain index` or `brain check --repair` repairs it):");
+            for v in &i.violations {
+                println!("  {v}");
+            }
+        }
+    }
+    Ok(0)
+}

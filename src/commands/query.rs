@@ -1,0 +1,61 @@
+//! `brain search` and `brain ask`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use brain_engine::{AnswerEvent, AskRequest, Engine, SearchMode, SearchRequest};
+
+use crate::output::{cancel_flag, print_json, snippet};
+
+pub async fn search(
+    engine: &Engine,
+    query: String,
+    k: usize,
+    mode: Option<SearchMode>,
+    folder: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let results = engine.search(&SearchRequest { query, k, mode, folder }).await?;
+    if json {
+        print_json(&serde_json::json!({ "results": results }))?;
+    } else if results.is_empty() {
+        println!("no results");
+    } else {
+        for (i, r) in results.iter().enumerate() {
+            println!("{}. {}  [{}]  score {:.4}", i + 1, r.path, r.location.describe(), r.score);
+            println!("   {}", snippet(&r.text, 200));
+        }
+    }
+    Ok(0)
+}
+
+pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Option<PathBuf>, json: bool) -> anyhow::Result<i32> {
+    let request = AskRequest { question, k, folder, history: Vec::new() };
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    // The answer streams to the terminal as it is generated.
+    let printer = tokio::spawn(async move {
+        while let Some(event) = received.recv().await {
+            if let AnswerEvent::Token { text } = event
+                && !json
+            {
+                print!("{text}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+    });
+    let answer = engine.ask(&request, cancel_flag(), events).await;
+    let _ = printer.await;
+    let answer = answer?;
+    if json {
+        print_json(&answer)?;
+        return Ok(0);
+    }
+    println!();
+    if !answer.citations.is_empty() {
+        println!("\nSources:");
+        for c in &answer.citations {
+            println!("  [{}] {} ({}){}", c.n, c.path, c.location.describe(), if c.cited { "" } else { "  (not cited)" });
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,239 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
+
+export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "conversation_not_found" | "cancelled" | "internal";
+
+export type ErrorPayload = { code: ErrorCode, message: string, };
+
+export type Location = { page?: number, slide?: number, sheet?: string, 
+/**
+ * First and last row, 1-based, inclusive.
+ */
+rows?: [number, number], 
+/**
+ * Heading path, outermost first, joined with " > ".
+ */
+heading?: string, 
+/**
+ * First and last line, 1-based, inclusive.
+ */
+lines?: [number, number], 
+/**
+ * A chapter or section name (EPUB).
+ */
+section?: string, 
+/**
+ * The attachment's file name, for parts of an e-mail.
+ */
+attachment?: string, };
+
+export type SearchMode = "hybrid" | "vector" | "keyword";
+
+export type Settings = { 
+/**
+ * A GGUF file to answer with, instead of the default model in the models dir.
+ */
+llm: string | null, 
+/**
+ * An ONNX sentence-embedding model directory, instead of the default.
+ */
+embedder: string | null, 
+/**
+ * The ONNX Runtime library, instead of the one in the models dir.
+ */
+onnxruntime: string | null, 
+/**
+ * Files larger than this (bytes) are recorded as too large and not read.
+ */
+max_file_size: number, 
+/**
+ * Glob patterns (gitignore syntax) excluded in every folder, on top of .gitignore/.ignore.
+ */
+exclude: Array<string>, 
+/**
+ * Most tokens per chunk (embedding tokenizer).
+ */
+chunk_tokens: number, 
+/**
+ * Tokens shared by neighbouring chunks.
+ */
+chunk_overlap: number, 
+/**
+ * Default search mode.
+ */
+search_mode: SearchMode, 
+/**
+ * Sources retrieved for an answer.
+ */
+sources: number, 
+/**
+ * Chunks whose cosine similarity to the question is below this are not used as sources; if
+ * none is left, the answer is "not found" instead of a guess.
+ */
+min_similarity: number, 
+/**
+ * LLM context window (tokens); 0 = the model's own, capped at 8192.
+ */
+context_size: number, 
+/**
+ * Most tokens in an answer.
+ */
+max_answer_tokens: number, 
+/**
+ * LLM layers on the GPU (needs a `cuda` build).
+ */
+gpu_layers: number, 
+/**
+ * CPU threads for embedding and generation; 0 = all cores.
+ */
+threads: number, 
+/**
+ * Seconds one file may take to parse before it is recorded as failed.
+ */
+parse_timeout_secs: number, 
+/**
+ * Memory (MB) a parser process may use for one file before it is stopped and the file
+ * recorded as failed.
+ */
+parse_memory_mb: number, };
+
+export type FileCounts = { indexed: number, failed: number, 
+/**
+ * Files on disk not yet (re)indexed, and indexed files no longer on disk: the work the
+ * next sync will do.
+ */
+pending: number, };
+
+export type FailedFile = { path: string, error: string, };
+
+export type FolderStatus = { path: string, 
+/**
+ * False when the folder is registered but not on disk (unmounted, deleted).
+ */
+present: boolean, 
+/**
+ * Paused by the user: not synced or watched; its indexed files are kept.
+ */
+paused: boolean, files: FileCounts, 
+/**
+ * The files of this folder that could not be indexed, with the reason, sorted by path.
+ */
+failures: Array<FailedFile>, };
+
+export type IntegrityStatus = { 
+/**
+ * False when another process was writing the index: a write in progress is not a fault.
+ */
+checked: boolean, ok: boolean, 
+/**
+ * What is broken, in words (empty when ok). The next sync, or `check --repair`, repairs it.
+ */
+violations: Array<string>, 
+/**
+ * The process writing the index, when it was not checked.
+ */
+writer?: string, };
+
+export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, integrity: IntegrityStatus, 
+/**
+ * The embedding model in use is not the one the index was built with: searching by meaning
+ * and indexing need the index rebuilt.
+ */
+rebuild_needed: boolean, };
+
+export type SyncSummary = { 
+/**
+ * Files in the registered folders.
+ */
+files: number, 
+/**
+ * Files (re)indexed in this sync.
+ */
+indexed: number, 
+/**
+ * Files that failed in this sync.
+ */
+failed: number, 
+/**
+ * Files removed from the index in this sync.
+ */
+removed: number, 
+/**
+ * Files already up to date.
+ */
+unchanged: number, 
+/**
+ * Chunks written in this sync.
+ */
+chunks: number, 
+/**
+ * Of those, chunks that had to be embedded (the others reused a stored vector of the same
+ * text: unchanged parts of an edited file, a renamed file, work saved before a crash).
+ */
+embedded: number, elapsed_ms: number, };
+
+export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
+
+export type Availability = "ok" | "missing" | "corrupt";
+
+export type ModelState = { path: string, 
+/**
+ * True when it is the pinned default in the models dir, false when the user chose it.
+ */
+default: boolean, state: Availability, };
+
+export type ModelReport = { llm: ModelState, embedder: ModelState, onnxruntime: ModelState, 
+/**
+ * Everything is "ok": indexing and answering can run.
+ */
+ready: boolean, models_dir: string, };
+
+export type FetchStep = { "step": "already_present", package: string, } | { "step": "downloading", package: string, } | { "step": "installed", package: string, files: Array<string>, };
+
+export type ConversationSummary = { id: string, title: string, created_ms: number, updated_ms: number, turns: number, };
+
+export type AppInfo = { version: string, data_dir: string, models_dir: string, data_dir_from_env: boolean, models_dir_from_env: boolean, };
+
+export type PassageView = { path: string, file_name: string, location: Location, 
+/**
+ * The location in words ("page 3", "Leave > Sick, lines 10–24").
+ */
+place: string, 
+/**
+ * The passage as sanitised HTML.
+ */
+html: string, };
+
+export type CitationView = { n: number, cited: boolean, similarity: number, path: string, file_name: string, location: Location, 
+/**
+ * The location in words ("page 3", "Leave > Sick, lines 10–24").
+ */
+place: string, 
+/**
+ * The passage as sanitised HTML.
+ */
+html: string, };
+
+export type AnswerView = { text: string, 
+/**
+ * The answer as sanitised HTML, its citation markers (as the engine parses them) as chips.
+ */
+html: string, citations: Array<CitationView>, found: boolean, stop: string, };
+
+export type TurnView = { question: string, answer: AnswerView, asked_ms: number, };
+
+export type ConversationView = { id: string, title: string, turns: Array<TurnView>, };
+
+export type AskOutcome = { conversation: ConversationSummary, answer: AnswerView, total_ms: number, };
+
+export type AskEvent = { "kind": "sources", citations: Array<CitationView>, } | { "kind": "token", text: string, } | { "kind": "done", answer: AnswerView, };
+
+export type SearchResultView = { score: number, similarity: number | null, path: string, file_name: string, location: Location, 
+/**
+ * The location in words ("page 3", "Leave > Sick, lines 10–24").
+ */
+place: string, 
+/**
+ * The passage as sanitised HTML.
+ */
+html: string, };
+

@@ -1,0 +1,46 @@
+// The side panel: one passage (a citation or a search result) with its file and place, and
+// Open / Show in folder (the Rust side checks the path is inside a registered folder).
+import { api, type PassageView } from "./api";
+import { $, showError, toast } from "./dom";
+
+let shown: PassageView | null = null;
+
+export function openPanel(p: PassageView, label?: string) {
+  shown = p;
+  $("panel-file").textContent = label ? `${label} ${p.file_name}` : p.file_name;
+  $("panel-place").textContent = p.place || "whole file";
+  $("panel-path").textContent = p.path;
+  $("panel-passage").innerHTML = p.html; // sanitised on the Rust side
+  $("panel").hidden = false;
+  $("panel-open").focus();
+}
+
+export function closePanel() {
+  $("panel").hidden = true;
+  shown = null;
+}
+
+export function panelIsOpen() {
+  return !$("panel").hidden;
+}
+
+export function setUpPanel() {
+  $("panel-close").addEventListener("click", closePanel);
+  $("panel-open").addEventListener("click", async () => {
+    if (!shown) return;
+    try {
+      await api.openFile(shown.path, shown.location.page ?? null);
+      toast(`Opening ${shown.file_name}…`);
+    } catch (e) {
+      showError(e);
+    }
+  });
+  $("panel-reveal").addEventListener("click", async () => {
+    if (!shown) return;
+    try {
+      await api.revealFile(shown.path);
+    } catch (e) {
+      showError(e);
+    }
+  });
+}

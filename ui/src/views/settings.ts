@@ -1,0 +1,90 @@
+// The Settings view: models, answers and search, indexing, where the data lives, rebuild.
+import { api, type SearchMode, type Settings } from "../api";
+import { $, showError, toast } from "../dom";
+import { chooseModel, refreshModels, refreshStatus } from "./folders";
+import { state } from "../state";
+
+let loaded: Settings | null = null;
+const MB = 1024 * 1024;
+
+function field<T extends HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(name: string): T {
+  return $("settings-form").querySelector(`[name="${name}"]`) as T;
+}
+
+function num(name: string): number {
+  return Number(field<HTMLInputElement>(name).value || "0");
+}
+
+export async function loadSettings() {
+  try {
+    const [s, info] = await Promise.all([api.settings(), api.appInfo()]);
+    loaded = s;
+    field<HTMLInputElement>("llm").value = s.llm ?? "";
+    field<HTMLInputElement>("embedder").value = s.embedder ?? "";
+    field<HTMLInputElement>("gpu_layers").value = String(s.gpu_layers);
+    field<HTMLInputElement>("threads").value = String(s.threads);
+    field<HTMLInputElement>("context_size").value = String(s.context_size);
+    field<HTMLInputElement>("sources").value = String(s.sources);
+    field<HTMLSelectElement>("search_mode").value = s.search_mode;
+    field<HTMLTextAreaElement>("exclude").value = s.exclude.join("\n");
+    field<HTMLInputElement>("max_file_size_mb").value = String(Math.round(s.max_file_size / MB));
+    $("data-dir").textContent = info.data_dir;
+    $("data-dir-source").textContent = info.data_dir_from_env ? "(from BRAIN_DATA_DIR)" : "(default)";
+    $("models-dir").textContent = info.models_dir;
+    $("models-dir-source").textContent = info.models_dir_from_env ? "(from BRAIN_MODELS_DIR)" : "(default)";
+    $("settings-saved").textContent = "";
+    void refreshModels();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+/** Tell the user when the engine says the index must be rebuilt (a new embedding model). */
+async function warnIfRebuildNeeded() {
+  await refreshStatus();
+  if (state.status?.rebuild_needed) toast("The embedding model changed: rebuild the index to use it.");
+}
+
+export function setUpSettings() {
+  $("settings-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!loaded) return;
+    const text = (name: string) => field<HTMLInputElement>(name).value.trim() || null;
+    const s: Settings = {
+      ...loaded,
+      llm: text("llm"),
+      embedder: text("embedder"),
+      gpu_layers: num("gpu_layers"),
+      threads: num("threads"),
+      context_size: num("context_size"),
+      sources: num("sources"),
+      search_mode: field<HTMLSelectElement>("search_mode").value as SearchMode,
+      exclude: field<HTMLTextAreaElement>("exclude").value.split("\n").map((x) => x.trim()).filter(Boolean),
+      max_file_size: Math.max(1, num("max_file_size_mb")) * MB,
+    };
+    try {
+      loaded = await api.saveSettings(s);
+      $("settings-saved").textContent = "Saved.";
+      void refreshModels();
+      await warnIfRebuildNeeded();
+    } catch (err) {
+      showError(err);
+    }
+  });
+  $("choose-llm").addEventListener("click", () => void chooseModel("llm", loadSettings));
+  $("choose-embedder").addEventListener("click", () => void chooseModel("embedder", async () => {
+    await loadSettings();
+    await warnIfRebuildNeeded();
+  }));
+  $("rebuild").addEventListener("click", async () => {
+    if (!confirm("Delete the index and index every folder again? Searching works again when it is done.")) return;
+    try {
+      toast("Rebuilding the index…");
+      await api.rebuildIndex();
+      toast("The index was rebuilt.");
+      await refreshStatus();
+    } catch (e) {
+      showError(e);
+    }
+  });
+}
