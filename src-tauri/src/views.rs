@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use brain_engine::{Answer, AnswerEvent, Citation, Conversation, ConversationSummary, Location, SearchResult, Turn, citation_spans};
+use brain_engine::{Answer, AnswerEvent, Citation, CitationSpan, Conversation, ConversationSummary, Location, SearchResult, Turn};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -90,7 +90,7 @@ pub struct AnswerView {
 /// An answer's text as safe HTML with chips exactly where the engine sees citations.
 pub fn answer_html(text: &str) -> String {
     let markers: Vec<brain_render::Marker> =
-        citation_spans(text).into_iter().map(|s| brain_render::Marker { range: s.start..s.end, sources: s.sources }).collect();
+        CitationSpan::find(text).into_iter().map(|s| brain_render::Marker { range: s.start..s.end, sources: s.sources }).collect();
     brain_render::answer(text, &markers)
 }
 

@@ -89,7 +89,7 @@ pub async fn run(engine: &Engine, command: BenchCommand) -> anyhow::Result<i32> 
                 kills,
                 seed,
                 batch_files,
-                points: if delays_only { Vec::new() } else { brain_engine::crash_points().into_iter().map(String::from).collect() },
+                points: if delays_only { Vec::new() } else { Engine::crash_points().into_iter().map(String::from).collect() },
                 watch_rounds,
                 concurrent_writers: !no_concurrent,
                 verbose: !json,

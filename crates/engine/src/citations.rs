@@ -15,8 +15,14 @@ pub struct CitationSpan {
     pub sources: Vec<usize>,
 }
 
-/// Every citation marker in `text`, in order.
-pub fn citation_spans(text: &str) -> Vec<CitationSpan> {
+impl CitationSpan {
+    /// Every citation marker in `text`, in order.
+    pub fn find(text: &str) -> Vec<CitationSpan> {
+        citation_spans(text)
+    }
+}
+
+fn citation_spans(text: &str) -> Vec<CitationSpan> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(open) = text[from..].find('[').map(|i| from + i) {

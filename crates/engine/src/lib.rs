@@ -46,7 +46,7 @@ pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use brain_embed::Embedder;
 pub use brain_parse::Location;
 pub use brain_store::{IntegrityReport, RepairSummary, Violation};
-pub use citations::{CitationSpan, citation_spans};
+pub use citations::CitationSpan;
 pub use conversations::{Conversation, ConversationSummary, Turn};
 pub use corpus::{CorpusDocument, CorpusIndex};
 pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
@@ -111,11 +111,6 @@ pub struct CheckOutcome {
     pub after: Option<IntegrityReport>,
 }
 
-/// Every named crash point (see [`brain_store::crash`]): the store's, then the sync's.
-pub fn crash_points() -> Vec<&'static str> {
-    brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
-}
-
 /// Where an answer's events go while it is generated.
 pub type AnswerSink = mpsc::UnboundedSender<AnswerEvent>;
 
@@ -141,6 +136,12 @@ impl Engine {
             parsers,
             answering: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Every named crash point, for the crash test (see [`brain_store::crash`]): the store's,
+    /// then the sync's.
+    pub fn crash_points() -> Vec<&'static str> {
+        brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
     }
 
     pub fn options(&self) -> &EngineOptions {

@@ -14,7 +14,7 @@
 //!
 //! In answers, citation markers become `<button type="button" class="cite" data-cite="n">n</button>`
 //! chips. Which text is a marker is not decided here: the caller passes the markers the engine's
-//! one citation parser found (`brain_engine::citation_spans`), so a chip shows exactly when the
+//! one citation parser found (`brain_engine::CitationSpan::find`), so a chip shows exactly when the
 //! engine counts the source as cited. Chips are produced from the parsed text (never from HTML
 //! in the input, which is text by then), and the sanitiser only lets such a button through with
 //! exactly these attributes and values.
