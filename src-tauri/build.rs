@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "resume_folder",
     "models",
     "fetch_models",
+    "use_llm",
     "pick_model_file",
     "pick_model_folder",
     "settings",

@@ -112,6 +112,7 @@ fn index_search_and_answer_offline() {
 
     // A question gets a non-empty answer that cites the file and place holding the fact.
     let answer = brain.json(&["ask", "How long can a sabbatical last?"]);
+    assert_no_instruction_echo(&answer);
     assert!(!answer["answer"].as_str().unwrap().trim().is_empty(), "{answer}");
     assert_eq!(answer["found"], true, "{answer}");
     let citations = answer["citations"].as_array().unwrap();
@@ -139,6 +140,78 @@ fn index_search_and_answer_offline() {
     let again = brain.json(&["index"]);
     assert_eq!(again["summary"]["unchanged"], 5, "{again}");
     assert_eq!(again["summary"]["indexed"], 0, "{again}");
+}
+
+/// What the model's instructions say, none of which may appear in an answer.
+const INSTRUCTION_WORDS: &[&str] =
+    &["square brackets", "numbered sources", "reply only", "short sentences", "cite the context", "Answer briefly"];
+
+fn assert_no_instruction_echo(answer: &Value) {
+    let text = answer["answer"].as_str().unwrap().to_lowercase();
+    for words in INSTRUCTION_WORDS {
+        assert!(!text.contains(&words.to_lowercase()), "the prompt leaked into the answer ({words}): {answer}");
+    }
+}
+
+/// The figures of a text as plain digit strings ("1,577.00" → "1577"), the way the check
+/// compares them (a second, independent implementation).
+fn figures(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for token in text.split(|c: char| !(c.is_ascii_digit() || c == ',' || c == '.')) {
+        let t = token.trim_matches(|c| c == ',' || c == '.').replace(',', "");
+        if t.chars().any(|c| c.is_ascii_digit()) {
+            let t = if t.contains('.') { t.trim_end_matches('0').trim_end_matches('.').to_string() } else { t };
+            out.insert(t.trim_start_matches('0').to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_claim_of_an_answer_is_checked_against_its_sources() {
+    let brain = Brain::offline();
+    let docs = tempfile::tempdir().unwrap();
+    write_handbook(docs.path());
+    brain.add_folder(docs.path());
+    brain.json(&["index"]);
+
+    // A question the documents answer: every claim supported, cited, with its evidence.
+    let answer = brain.json(&["ask", "What is the nightly hotel limit in capital cities?"]);
+    assert_no_instruction_echo(&answer);
+    assert_eq!(answer["found"], true, "{answer}");
+    assert!(answer["answer"].as_str().unwrap().contains("140"), "the figure as the source writes it: {answer}");
+    let claims = answer["claims"].as_array().unwrap();
+    assert!(!claims.is_empty(), "{answer}");
+    let citations = answer["citations"].as_array().unwrap();
+    for claim in claims {
+        assert_eq!(claim["supported"], true, "{claim} in {answer}");
+        let n = claim["sources"][0].as_u64().unwrap_or_else(|| panic!("a supported claim names its source: {claim}"));
+        let source = citations.iter().find(|c| c["n"].as_u64() == Some(n)).unwrap();
+        assert_eq!(file_name(source), "expenses.md", "{claim}");
+        assert_eq!(source["cited"], true, "the answer cites what supports it (added if the model did not): {answer}");
+        assert!(claim["evidence"].as_str().is_some_and(|e| source["text"].as_str().unwrap().contains(e)), "{claim}");
+    }
+    assert_eq!(answer["grounded"].as_f64(), Some(1.0), "{answer}");
+
+    // A question that asks for a figure the documents do not hold, next to look-alike passages
+    // (expense rules with other figures): refused, or any invented claim is marked unsupported.
+    for question in ["What is the daily meal allowance on business trips?", "How many euros per night is the hotel limit in Tokyo in 2031?"]
+    {
+        let tempted = brain.json(&["ask", question]);
+        assert_no_instruction_echo(&tempted);
+        let shown = tempted["answer"].as_str().unwrap();
+        if tempted["found"] == true {
+            let sources: String = tempted["citations"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+            for claim in tempted["claims"].as_array().unwrap() {
+                let invented: Vec<String> = figures(claim["text"].as_str().unwrap()).difference(&figures(&sources)).cloned().collect();
+                if !invented.is_empty() {
+                    assert_eq!(claim["supported"], false, "a figure in no source ({invented:?}) must be marked: {tempted}");
+                }
+            }
+        } else {
+            assert!(shown.starts_with("I could not find this in your documents."), "{tempted}");
+        }
+    }
 }
 
 /// Pseudo-random bytes from a fixed seed (xorshift), so the fixture is the same every run.
@@ -224,8 +297,10 @@ fn missing_and_corrupt_models_name_the_fix() {
     for entry in ["all-MiniLM-L6-v2-int8", "onnxruntime"] {
         std::os::unix::fs::symlink(real.join(entry), models.path().join(entry)).unwrap();
     }
-    let gguf = std::fs::read(real.join("SmolLM2-135M-Instruct.Q4_1.gguf")).unwrap();
-    std::fs::write(models.path().join("SmolLM2-135M-Instruct.Q4_1.gguf"), &gguf[..gguf.len() / 2]).unwrap();
+    let default_llm = brain_testkit::default_llm_file();
+    let mut head = vec![0u8; 4 << 20];
+    std::io::Read::read_exact(&mut std::fs::File::open(real.join(&default_llm)).unwrap(), &mut head).unwrap();
+    std::fs::write(models.path().join(&default_llm), &head).unwrap();
     brain.models = models.path().to_path_buf();
     brain.run(&["index"]);
     let out = brain.command(&["ask", "When do fire drills happen?", "--json"]).output().unwrap();
@@ -234,7 +309,8 @@ fn missing_and_corrupt_models_name_the_fix() {
     assert_eq!(err["error"]["code"], "model_corrupt", "{err}");
     assert!(err["error"]["hint"].as_str().unwrap().contains("brain models fetch"), "the CLI names the command that fixes it: {err}");
 
-    // Any GGUF the user points at is used instead of the default, and a non-GGUF is refused.
+    // Any GGUF the user points at is used instead of the default (here the catalog's smallest,
+    // which `.ci/setup` fetches for this), and a non-GGUF is refused.
     let not_gguf = models.path().join("notes.gguf");
     std::fs::write(&not_gguf, "hello").unwrap();
     let out = brain.command(&["ask", "When do fire drills happen?", "--json", "--llm", not_gguf.to_str().unwrap()]).output().unwrap();

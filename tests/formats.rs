@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Brain, file_name, write};
+use common::{Brain, file_name, reason, write};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> PathBuf {
@@ -146,4 +146,137 @@ fn a_parser_that_aborts_hangs_or_eats_memory_fails_its_file_only() {
     assert_eq!(reasons[1], ("hangs.txt".into(), "took longer than 6 s to parse; stopped (raise parse_timeout_secs to allow more)".into()));
     assert!(reasons[2].0 == "hog.txt" && reasons[2].1.starts_with("needed more than the 128 MB memory budget"), "{reasons:?}");
     assert_eq!(file_name(&brain.search("otter enclosure", "keyword")[0]), "fine.txt");
+}
+
+/// The hit for `query` in `mode` search that lies in `file`, among the first five.
+fn hit_in(brain: &Brain, query: &str, mode: &str, file: &str) -> Value {
+    let hits = brain.search(query, mode);
+    hits.iter().find(|h| file_name(h) == file).cloned().unwrap_or_else(|| panic!("{mode} search for {query:?} missed {file}: {hits:?}"))
+}
+
+#[test]
+fn scans_and_photos_of_text_are_read_by_ocr_and_cited_at_their_page() {
+    use brain_testkit::{PdfPage, SCAN_DPI, jpeg_with_exif_rotation, multipage_tiff, pdf_with, png, rendered_page};
+    use image::DynamicImage;
+
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path();
+    // Each phrase exists only inside an image: no text layer, no file name holds it.
+    write(
+        &root.join("signed-contract.pdf"),
+        pdf_with(&[
+            PdfPage::Scan(&["Service agreement between Quillfeather Logistics and its supplier.", "Page one of two."]),
+            PdfPage::Scan(&["The Halvorsen turbine maintenance contract renews every March.", "Termination needs ninety days notice."]),
+        ]),
+    );
+    write(
+        &root.join("mixed-report.pdf"),
+        pdf_with(&[
+            PdfPage::Text(&["Annual depot report. The text layer of this page is ordinary text."]),
+            PdfPage::Scan(&["Appendix: the Brightwater depot recorded zero forklift accidents."]),
+        ]),
+    );
+    write(
+        &root.join("whiteboard.png"),
+        png(&DynamicImage::ImageLuma8(rendered_page(&["Sprint goal: migrate the Kestrel invoicing service."], SCAN_DPI))),
+    );
+    write(
+        &root.join("phone-photo.jpg"),
+        jpeg_with_exif_rotation(&DynamicImage::ImageLuma8(rendered_page(
+            &["Visitors sign the Marrowgate register at reception."],
+            SCAN_DPI,
+        ))),
+    );
+    write(
+        &root.join("fax.tiff"),
+        multipage_tiff(&[
+            rendered_page(&["Fax cover sheet for the purchasing department."], SCAN_DPI),
+            rendered_page(&["Order 4471: deliver the Tamberlane pallets on Friday."], SCAN_DPI),
+        ]),
+    );
+    // Hostile images: a header that claims 30,000 x 30,000 pixels, and a PNG cut in half.
+    let mut bomb = png(&DynamicImage::ImageLuma8(image::GrayImage::new(8, 8)));
+    bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    write(&root.join("bomb.png"), bomb);
+    let whole = std::fs::read(root.join("whiteboard.png")).unwrap();
+    write(&root.join("truncated.png"), &whole[..whole.len() / 2]);
+    brain.add_folder(root);
+
+    let index = brain.json(&["index"]);
+    assert_eq!(index["summary"]["indexed"], 5, "{index}");
+    assert_eq!(index["summary"]["failed"], 2, "{index}");
+    // 2 + 1 scanned PDF pages, one PNG, one JPEG, two TIFF frames.
+    assert_eq!(index["summary"]["ocr_pages"], 7, "{index}");
+    let failures = common::failures(&brain);
+    assert!(reason(&failures, "bomb.png").starts_with("image too large: 30000 × 30000 pixels"), "{failures:?}");
+    assert!(reason(&failures, "truncated.png").contains("truncated or corrupt image"), "{failures:?}");
+
+    // Found by keyword, at the right page, and marked as read by OCR.
+    let contract = hit_in(&brain, "Halvorsen turbine", "keyword", "signed-contract.pdf");
+    assert_eq!(contract["location"]["page"], 2, "{contract}");
+    assert!(contract["location"]["ocr_confidence"].as_u64().unwrap() >= 70, "{contract}");
+    let appendix = hit_in(&brain, "Brightwater forklift accidents", "keyword", "mixed-report.pdf");
+    assert_eq!(appendix["location"]["page"], 2, "{appendix}");
+    let text_page = hit_in(&brain, "ordinary text layer", "keyword", "mixed-report.pdf");
+    assert_eq!(text_page["location"]["page"], 1);
+    assert!(text_page["location"].get("ocr_confidence").is_none(), "a page with text is not OCR'd: {text_page}");
+    let order = hit_in(&brain, "Tamberlane pallets", "keyword", "fax.tiff");
+    assert_eq!(order["location"]["page"], 2, "{order}");
+    assert!(hit_in(&brain, "Kestrel invoicing", "keyword", "whiteboard.png")["text"].as_str().unwrap().contains("Kestrel invoicing"));
+    // The photo was read upright (its pixels lie on their side).
+    assert!(hit_in(&brain, "Marrowgate register", "keyword", "phone-photo.jpg")["text"].as_str().unwrap().contains("Marrowgate register"));
+
+    // Found by meaning, in words the scan does not use.
+    let by_meaning = hit_in(&brain, "when does the agreement for servicing the turbines get renewed", "vector", "signed-contract.pdf");
+    assert_eq!(by_meaning["location"]["page"], 2, "{by_meaning}");
+
+    // An answer cites the scanned page.
+    let answer = brain.json(&["ask", "How much notice does terminating the Halvorsen turbine contract need?"]);
+    assert_eq!(answer["found"], true, "{answer}");
+    assert!(
+        answer["citations"].as_array().unwrap().iter().any(|c| file_name(c) == "signed-contract.pdf" && c["location"]["page"] == 2),
+        "the answer does not cite the scan's page 2: {answer}"
+    );
+
+    // OCR is done once per content: a renamed scan is indexed again without OCR.
+    std::fs::rename(root.join("signed-contract.pdf"), root.join("contract-2024.pdf")).unwrap();
+    let again = brain.json(&["index"]);
+    assert_eq!(again["summary"]["ocr_pages"], 0, "{again}");
+    assert_eq!(hit_in(&brain, "Halvorsen turbine", "keyword", "contract-2024.pdf")["location"]["page"], 2);
+
+    let status = brain.json(&["status"]);
+    assert_eq!(status["ocr"]["available"], true, "{status}");
+    assert!(status["ocr"]["installed"].as_array().unwrap().iter().any(|l| l == "eng"), "{status}");
+}
+
+#[test]
+fn without_tesseract_scans_fail_naming_the_package_and_nothing_else_changes() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path();
+    write(&root.join("scan.pdf"), brain_testkit::pdf_with(&[brain_testkit::PdfPage::Scan(&["A scanned letter."])]));
+    write(&root.join("notes.txt"), "The canteen opens at eight.");
+    brain.add_folder(root);
+    let out = brain.command(&["index", "--json"]).env(brain_ocr::LIBRARY_VARIABLE, "/nonexistent/libtesseract.so.5").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let failures = common::failures(&brain);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(reason(&failures, "scan.pdf").contains("install the Debian package tesseract-ocr"), "{failures:?}");
+    assert_eq!(file_name(&brain.search("canteen opens", "keyword")[0]), "notes.txt");
+}
+
+/// PNG's chunk checksum (CRC-32/ISO-HDLC), so that a forged header passes the decoder's check.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }

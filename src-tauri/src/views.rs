@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use brain_engine::{Answer, AnswerEvent, Citation, CitationSpan, Conversation, ConversationSummary, Location, SearchResult, Turn};
+use brain_engine::{Answer, AnswerEvent, Citation, CitationSpan, Claim, Conversation, ConversationSummary, Location, SearchResult, Turn};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -80,35 +80,44 @@ impl From<&Citation> for CitationView {
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct AnswerView {
     pub text: String,
-    /// The answer as sanitised HTML, its citation markers (as the engine parses them) as chips.
+    /// The answer as sanitised HTML, its citation markers (as the engine parses them) as chips
+    /// and its unsupported claims in `<span class="unsupported">`.
     pub html: String,
     pub citations: Vec<CitationView>,
     pub found: bool,
     pub stop: String,
+    /// Claims of the answer, as the engine checked them against the sources.
+    pub claims: usize,
+    pub unsupported: usize,
 }
 
-/// An answer's text as safe HTML with chips exactly where the engine sees citations.
-pub fn answer_html(text: &str) -> String {
+/// An answer's text as safe HTML: chips exactly where the engine sees citations, marks exactly
+/// on the claims it found unsupported.
+pub fn answer_html(text: &str, claims: &[Claim]) -> String {
     let markers: Vec<brain_render::Marker> =
         CitationSpan::find(text).into_iter().map(|s| brain_render::Marker { range: s.start..s.end, sources: s.sources }).collect();
-    brain_render::answer(text, &markers)
+    let unsupported: Vec<std::ops::Range<usize>> =
+        claims.iter().filter(|c| !c.supported && c.start <= c.end && c.end <= text.len()).map(|c| c.start..c.end).collect();
+    brain_render::answer(text, &markers, &unsupported)
 }
 
 impl AnswerView {
-    fn new(text: &str, citations: &[Citation], found: bool, stop: &str) -> Self {
+    fn new(text: &str, citations: &[Citation], claims: &[Claim], found: bool, stop: &str) -> Self {
         AnswerView {
             text: text.to_string(),
-            html: answer_html(text),
+            html: answer_html(text, claims),
             citations: citations.iter().map(CitationView::from).collect(),
             found,
             stop: stop.to_string(),
+            claims: claims.len(),
+            unsupported: claims.iter().filter(|c| !c.supported).count(),
         }
     }
 }
 
 impl From<&Answer> for AnswerView {
     fn from(a: &Answer) -> Self {
-        AnswerView::new(&a.answer, &a.citations, a.found, &a.stop)
+        AnswerView::new(&a.answer, &a.citations, &a.claims, a.found, &a.stop)
     }
 }
 
@@ -122,7 +131,11 @@ pub struct TurnView {
 
 impl From<&Turn> for TurnView {
     fn from(t: &Turn) -> Self {
-        TurnView { question: t.question.clone(), answer: AnswerView::new(&t.answer, &t.citations, t.found, &t.stop), asked_ms: t.asked_ms }
+        TurnView {
+            question: t.question.clone(),
+            answer: AnswerView::new(&t.answer, &t.citations, &t.claims, t.found, &t.stop),
+            asked_ms: t.asked_ms,
+        }
     }
 }
 

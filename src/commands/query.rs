@@ -51,6 +51,12 @@ pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Op
         return Ok(0);
     }
     println!();
+    let streamed_differs = answer.stop == "unsupported" || answer.stop == "refused" || answer.claims.iter().any(|c| !c.supported);
+    if streamed_differs || answer.grounded.is_some_and(|g| g < 1.0) {
+        print_checked(&answer);
+    } else if let Some(g) = answer.grounded {
+        println!("\n(checked: {:.0}% of its sentences are in the sources)", g * 100.0);
+    }
     if !answer.citations.is_empty() {
         println!("\nSources:");
         for c in &answer.citations {
@@ -58,4 +64,28 @@ pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Op
         }
     }
     Ok(0)
+}
+
+/// The answer as the groundedness check left it, when that differs from what streamed.
+fn print_checked(answer: &brain_engine::Answer) {
+    match answer.stop.as_str() {
+        "unsupported" => {
+            println!("\nThe sources do not support that answer, so it is not shown. {}", answer.answer);
+            return;
+        }
+        "refused" => {
+            println!("\n{}", answer.answer);
+            return;
+        }
+        _ => {}
+    }
+    let unsupported: Vec<&brain_engine::Claim> = answer.claims.iter().filter(|c| !c.supported).collect();
+    println!(
+        "\nChecked against the sources: {} of {} sentence(s) supported.",
+        answer.claims.len() - unsupported.len(),
+        answer.claims.len()
+    );
+    for c in unsupported {
+        println!("  not in the sources: {}", c.text);
+    }
 }

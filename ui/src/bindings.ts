@@ -24,7 +24,11 @@ section?: string,
 /**
  * The attachment's file name, for parts of an e-mail.
  */
-attachment?: string, };
+attachment?: string, 
+/**
+ * The text was read from an image by OCR, with this mean confidence (0–100).
+ */
+ocr_confidence?: number, };
 
 export type SearchMode = "hybrid" | "vector" | "keyword";
 
@@ -94,7 +98,17 @@ parse_timeout_secs: number,
  * Memory (MB) a parser process may use for one file before it is stopped and the file
  * recorded as failed.
  */
-parse_memory_mb: number, };
+parse_memory_mb: number, 
+/**
+ * Show the model's answer even when the sources support none of it (marked unsupported);
+ * by default the closest passages are quoted instead.
+ */
+show_unsupported_answers: boolean, 
+/**
+ * Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
+ * empty: English and the system's language, when their models are installed.
+ */
+ocr_languages: Array<string>, };
 
 export type FileCounts = { indexed: number, failed: number, 
 /**
@@ -133,12 +147,39 @@ violations: Array<string>,
  */
 writer?: string, };
 
+export type OcrStatus = { 
+/**
+ * Tesseract can be loaded.
+ */
+available: boolean, 
+/**
+ * Why not, with the package to install.
+ */
+problem?: string, 
+/**
+ * Languages whose models are installed.
+ */
+installed: Array<string>, 
+/**
+ * Languages scanned files are read in.
+ */
+languages: Array<string>, };
+
 export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, integrity: IntegrityStatus, 
 /**
  * The embedding model in use is not the one the index was built with: searching by meaning
  * and indexing need the index rebuilt.
  */
-rebuild_needed: boolean, };
+rebuild_needed: boolean, 
+/**
+ * Notes on indexed files worth a look: pages read by OCR with low confidence, encodings
+ * guessed, pages that could not be read.
+ */
+notes: Array<FailedFile>, 
+/**
+ * Whether scanned pages and images can be read, and in which languages.
+ */
+ocr: OcrStatus, };
 
 export type SyncSummary = { 
 /**
@@ -169,9 +210,13 @@ chunks: number,
  * Of those, chunks that had to be embedded (the others reused a stored vector of the same
  * text: unchanged parts of an edited file, a renamed file, work saved before a crash).
  */
-embedded: number, elapsed_ms: number, };
+embedded: number, 
+/**
+ * Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
+ */
+ocr_pages: number, ocr_ms: number, elapsed_ms: number, };
 
-export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
+export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
 
 export type Availability = "ok" | "missing" | "corrupt";
 
@@ -181,11 +226,25 @@ export type ModelState = { path: string,
  */
 default: boolean, state: Availability, };
 
+export type LlmChoice = { name: string, title: string, license: string, path: string, size: number, state: Availability, 
+/**
+ * The one answering now.
+ */
+in_use: boolean, 
+/**
+ * The one used unless the user picks another.
+ */
+default: boolean, };
+
 export type ModelReport = { llm: ModelState, embedder: ModelState, onnxruntime: ModelState, 
 /**
  * Everything is "ok": indexing and answering can run.
  */
-ready: boolean, models_dir: string, };
+ready: boolean, models_dir: string, 
+/**
+ * The answer models to pick from by name.
+ */
+llms: Array<LlmChoice>, };
 
 export type FetchStep = { "step": "already_present", package: string, } | { "step": "downloading", package: string, } | { "step": "installed", package: string, files: Array<string>, };
 
@@ -215,9 +274,14 @@ html: string, };
 
 export type AnswerView = { text: string, 
 /**
- * The answer as sanitised HTML, its citation markers (as the engine parses them) as chips.
+ * The answer as sanitised HTML, its citation markers (as the engine parses them) as chips
+ * and its unsupported claims in `<span class="unsupported">`.
  */
-html: string, citations: Array<CitationView>, found: boolean, stop: string, };
+html: string, citations: Array<CitationView>, found: boolean, stop: string, 
+/**
+ * Claims of the answer, as the engine checked them against the sources.
+ */
+claims: number, unsupported: number, };
 
 export type TurnView = { question: string, answer: AnswerView, asked_ms: number, };
 

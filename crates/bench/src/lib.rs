@@ -3,6 +3,8 @@
 //! process start-up, the worker processes and the file locks.
 //!
 //! - [`beir`]: retrieval quality (nDCG@10, recall, MRR) on a BEIR dataset.
+//! - [`qa`]: answer quality on questions with known answers (right file and page retrieved and
+//!   cited, gold figures, groundedness, refusals, first-token time).
 //! - [`speed`]: indexing, embedding, search and answer speed, and live-sync figures.
 //! - [`crash`]: SIGKILL at many points, resume, compare with a clean index.
 //!
@@ -13,6 +15,7 @@
 
 pub mod beir;
 pub mod crash;
+pub mod qa;
 pub mod speed;
 
 /// What a benchmark can fail with.

@@ -68,6 +68,12 @@ pub struct IndexFigures {
     /// The process's peak resident memory once indexing is done (models, parse results, ONNX
     /// Runtime's arena, LanceDB's caches), in megabytes.
     pub peak_rss_megabytes: f64,
+    /// Pages read by OCR (scanned PDF pages, images), their OCR time summed over the parser
+    /// workers, and that time as a share of the workers' time (wall time × workers).
+    pub ocr_pages: usize,
+    pub ocr_seconds: f64,
+    pub ocr_pages_per_second: f64,
+    pub ocr_share_of_indexing: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -153,6 +159,14 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         files_per_second: summary.indexed as f64 / seconds,
         chunks_per_second: summary.chunks as f64 / seconds,
         peak_rss_megabytes: peak_rss_megabytes(),
+        ocr_pages: summary.ocr_pages,
+        ocr_seconds: summary.ocr_ms as f64 / 1000.0,
+        // Pages per second of the whole run (workers in parallel), and OCR's share of the
+        // parser workers' time.
+        ocr_pages_per_second: if summary.ocr_ms > 0 { summary.ocr_pages as f64 / seconds } else { 0.0 },
+        ocr_share_of_indexing: summary.ocr_ms as f64
+            / 1000.0
+            / (seconds * std::thread::available_parallelism().map_or(2, |n| n.get()) as f64),
     };
 
     progress("embedding");

@@ -1,10 +1,17 @@
 //! `brain-chunk` cuts parsed sections into chunks that fit the embedding model, each with its own
 //! exact location (the section's page or heading, plus the chunk's own line range).
 //!
-//! Key design decision: sizes are counted with the embedding model's own tokenizer (through
-//! `text-splitter`), not with characters or words. A chunk that is "256 tokens" here is 256
-//! tokens to the model, so nothing is silently truncated at embedding time. The heading path a
-//! chunk carries as context is counted against the same budget.
+//! Key design decisions:
+//! - Sizes are counted with the embedding model's own tokenizer (through `text-splitter`), not
+//!   with characters or words. A chunk that is "256 tokens" here is 256 tokens to the model, so
+//!   nothing is silently truncated at embedding time.
+//! - Every chunk carries its document's identity as context: the file's name, the place (page,
+//!   slide, sheet) and the heading path, "2022 Q3 AAPL › page 4" or "leave-policy › Leave >
+//!   Sick". It is embedded and keyword-indexed with the text (twenty quarterly reports all have a
+//!   "Total net sales" table; only the identity tells their pages apart) but the text shown stays
+//!   the document's own. The context is counted against the same token budget.
+//! - A Markdown table cut between chunks keeps its header: a chunk that starts inside a table
+//!   begins with the table's header rows, so a row never loses its column names.
 
 use brain_parse::{Format, Location, ParsedDocument};
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
@@ -59,6 +66,53 @@ pub struct Chunker {
     config: ChunkerConfig,
 }
 
+/// "identity › place › heading", the parts that exist.
+fn context_of(identity: Option<&str>, location: &Location, heading: Option<&str>) -> Option<String> {
+    let place = [
+        location.page.map(|p| format!("page {p}")),
+        location.slide.map(|s| format!("slide {s}")),
+        location.sheet.as_ref().map(|s| format!("sheet {s}")),
+    ];
+    let parts: Vec<String> = identity
+        .map(str::to_string)
+        .into_iter()
+        .chain(place.into_iter().flatten())
+        .chain(heading.map(str::to_string))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" › "))
+}
+
+/// When `piece` (at `offset` in `text`) starts inside a Markdown pipe table whose header is not
+/// in it, that header (the header row and its `|---|` line).
+fn table_header_before(text: &str, offset: usize, piece: &str) -> Option<String> {
+    let first_line = piece.lines().find(|l| !l.trim().is_empty())?;
+    if !first_line.trim_start().starts_with('|') || piece.lines().any(is_table_separator) {
+        return None;
+    }
+    // Walk back over the table's rows to its separator line; the line above it is the header.
+    let before: Vec<&str> = text[..offset].lines().collect();
+    let mut i = before.len();
+    while i > 0 {
+        let line = before[i - 1];
+        if is_table_separator(line) {
+            let header = before.get(i.checked_sub(2)?)?;
+            return header.trim_start().starts_with('|').then(|| format!("{header}\n{line}"));
+        }
+        if !line.trim_start().starts_with('|') {
+            return None;
+        }
+        i -= 1;
+    }
+    None
+}
+
+fn is_table_separator(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with('|') && t.contains("---") && t.chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
+}
+
 /// Longest heading context we carry, in characters: a runaway "heading" must not eat the budget.
 const MAX_CONTEXT_CHARS: usize = 200;
 /// Fewest tokens left for text in a chunk, whatever the context costs.
@@ -84,10 +138,18 @@ impl Chunker {
         self.tokenizer.encode_fast(text, false).map(|e| e.len()).unwrap_or(text.len() / 4 + 1)
     }
 
+    /// Chunks of a document without identity (its sections' own context only).
     pub fn chunk(&self, doc: &ParsedDocument) -> Vec<Chunk> {
+        self.chunk_document(doc, None)
+    }
+
+    /// Chunks of a document whose identity (usually its file name without extension) every
+    /// chunk carries in its context, with its place and heading path.
+    pub fn chunk_document(&self, doc: &ParsedDocument, identity: Option<&str>) -> Vec<Chunk> {
         let mut out = Vec::new();
         for section in &doc.sections {
-            let context = section.context.as_deref().map(|c| truncate_chars(c, MAX_CONTEXT_CHARS));
+            let context =
+                context_of(identity, &section.location, section.context.as_deref()).map(|c| truncate_chars(&c, MAX_CONTEXT_CHARS));
             let context_tokens = context.as_deref().map_or(0, |c| self.count_tokens(c) + 1);
             let capacity = self.config.max_tokens.saturating_sub(SPECIAL_TOKENS + context_tokens).max(MIN_TEXT_TOKENS);
             let overlap = self.config.overlap_tokens.min(capacity / 2);
@@ -108,8 +170,12 @@ impl Chunker {
                     let end = start + piece.trim_end().matches('\n').count() as u32;
                     location.lines = Some([start, end]);
                 }
-                let hash = blake3::hash(embedding_text(context.as_deref(), piece).as_bytes()).to_hex().to_string();
-                out.push(Chunk { text: piece.to_string(), context: context.clone(), location, hash });
+                let text = match table_header_before(&section.text, offset, piece) {
+                    Some(header) => format!("{header}\n{piece}"),
+                    None => piece.to_string(),
+                };
+                let hash = blake3::hash(embedding_text(context.as_deref(), &text).as_bytes()).to_hex().to_string();
+                out.push(Chunk { text, context: context.clone(), location, hash });
             }
         }
         out
@@ -170,6 +236,34 @@ mod tests {
         assert_eq!(last.location.heading.as_deref(), Some("Handbook > Leave"));
         assert_eq!(last.location.lines, Some([5, 7]));
         assert!(last.embedding_text().starts_with("Handbook > Leave\n## Leave"));
+    }
+
+    #[test]
+    fn chunks_carry_their_document_and_place_and_tables_keep_their_header() {
+        let chunker = Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 64, overlap_tokens: 0 });
+        let pdf = ParsedDocument {
+            format: Format::Pdf,
+            sections: vec![brain_parse::Section {
+                text: "Total net sales 82,959".into(),
+                location: Location::page(4),
+                first_line: None,
+                context: None,
+            }],
+            warnings: Vec::new(),
+        };
+        let chunks = chunker.chunk_document(&pdf, Some("2022 Q3 AAPL"));
+        assert_eq!(chunks[0].context.as_deref(), Some("2022 Q3 AAPL › page 4"));
+        assert_eq!(chunks[0].text, "Total net sales 82,959", "the text shown is the document's own");
+        assert!(chunks[0].embedding_text().starts_with("2022 Q3 AAPL › page 4\n"));
+
+        let rows: String = (1..=40).map(|i| format!("| item{i} | {i} | {} |\n", i * 3)).collect();
+        let md = format!("# Prices\n\n| Item | Units | Price |\n|---|---|---|\n{rows}");
+        let chunks = chunker.chunk_document(&doc(Format::Markdown, &md), Some("prices"));
+        assert!(chunks.len() > 2, "{chunks:?}");
+        for c in &chunks[1..] {
+            assert!(c.text.starts_with("| Item | Units | Price |\n|---|---|---|\n| item"), "a table chunk keeps its header: {:?}", c.text);
+        }
+        assert_eq!(chunks[1].context.as_deref(), Some("prices › Prices"));
     }
 
     #[test]

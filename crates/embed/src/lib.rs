@@ -157,6 +157,13 @@ impl Embedder {
 
     /// Embed texts; one L2-normalised vector per text, in order. Blocking and CPU-bound.
     pub fn embed<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_with_pauses(texts, &|| {})
+    }
+
+    /// [`Embedder::embed`], calling `pause` before each group of batches with the model free:
+    /// a caller that must yield the CPU (indexing while an answer is generated) waits there, and
+    /// the query embeddings of that answer can use the model meanwhile.
+    pub fn embed_with_pauses<S: AsRef<str> + Send + Sync>(&self, texts: &[S], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -169,13 +176,13 @@ impl Embedder {
         // fastembed keeps every batch's raw token outputs (texts x tokens x 384 floats) until the
         // call returns, so one call for a 4,000-chunk book held gigabytes: a few batches per call
         // bound that.
-        let per_call = self.batch_size * 8;
+        let per_call = self.batch_size * 4;
         let mut vectors = Vec::with_capacity(texts.len());
-        let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for slice in by_length.chunks(per_call) {
+            pause();
+            let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             vectors.extend(model.embed(slice, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?);
         }
-        drop(model);
         let mut in_order = vec![Vec::new(); texts.len()];
         for (mut v, &i) in vectors.into_iter().zip(&order) {
             normalize(&mut v);

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::events::AnswerEvent;
+use crate::grounding::{self, Claim, Grounding};
 use crate::retrieval::gate::Gate;
 use crate::retrieval::{self, SearchMode, context};
 use crate::{AnswerSink, Engine, citations};
@@ -71,20 +72,31 @@ pub struct Answer {
     pub answer: String,
     /// The sources given to the model, numbered as the answer cites them.
     pub citations: Vec<Citation>,
-    /// False when retrieval found nothing relevant: the answer is then [`NOT_FOUND`] and no
-    /// model ran. True when relevant sources were given to the model.
+    /// False when the documents do not hold an answer: the answer then starts with
+    /// [`NOT_FOUND`] (see `stop` for who said so). True when it is made from the sources.
     pub found: bool,
     pub timings_ms: AnswerTimings,
     pub prompt_tokens: usize,
     pub answer_tokens: usize,
-    /// Why generation stopped: "end", "max_tokens", "context_full", "cancelled", "not_found".
+    /// Why the answer ended: "end", "max_tokens", "context_full", "cancelled"; or why there is
+    /// none: "not_found" (nothing relevant retrieved: no model ran), "refused" (the model found
+    /// no answer in the sources), "unsupported" (the sources support none of what it wrote: the
+    /// answer is then the closest passages, quoted).
     pub stop: String,
+    /// The answer's claims, each checked against the sources (see [`Claim`]).
+    pub claims: Vec<Claim>,
+    /// The share of claims the sources support; `None` when there is no claim.
+    pub grounded: Option<f32>,
 }
 
-const SYSTEM_PROMPT: &str = "You are a helpful assistant. Answer the user's question using only the numbered sources they give you. \
-Keep the answer short and copy numbers and names exactly as the sources write them. \
-Cite the source of each fact with its number in square brackets, like [1]. \
-If the sources do not answer the question, say: I could not find this in your documents.";
+/// The model's instructions. They live in the system message only: what the user message holds
+/// is sources and the question, so a small model that repeats its prompt repeats no rule (and
+/// the groundedness check drops a sentence that does).
+const SYSTEM_PROMPT: &str = "You answer questions about the user's documents using only the numbered sources in the message. \
+Write one to three short sentences. \
+Copy every number, amount, date and name exactly as the source writes it, with its unit and its period. \
+End each sentence with the number of the source it comes from in square brackets, like [2]. \
+If the sources do not contain the answer, reply only: I could not find this in your documents.";
 
 pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<AtomicBool>, events: AnswerSink) -> Result<Answer> {
     let started = Instant::now();
@@ -120,6 +132,8 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             prompt_tokens: 0,
             answer_tokens: 0,
             stop: "not_found".into(),
+            claims: Vec::new(),
+            grounded: None,
         };
         let _ = events.send(AnswerEvent::Sources { citations: Vec::new() });
         let _ = events.send(AnswerEvent::Token { text: NOT_FOUND.to_string() });
@@ -127,6 +141,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         return Ok(answer);
     }
 
+    let embedder = engine.index_embedder().await?;
     let load_started = Instant::now();
     let llm = engine.load_llm().await?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
@@ -134,32 +149,38 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     let history = request.history.clone();
     let question_owned = question.to_string();
     let token_events = events.clone();
-    let (answer_text, sources, stats) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let show_unsupported = settings.show_unsupported_answers;
+    // Indexing (in this process or another) pauses while the answer is generated.
+    let _answering = engine.answering_now()?;
+    let (answer_text, sources, stats, grounding) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (prompt, sources) = build_prompt(&llm, &question_owned, &history, &relevant, max_answer_tokens)?;
         let _ = token_events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });
         let mut text = String::new();
         let options = GenerateOptions {
             max_tokens: max_answer_tokens,
             // A small model that starts a new round of the prompt format has finished its answer.
-            stop: ["\nQuestion:", "\nContext:", "\n\n\n"].map(String::from).to_vec(),
+            stop: ["\nQuestion:", "\nSources:", "\n\n\n"].map(String::from).to_vec(),
             ..GenerateOptions::default()
         };
         let stats = llm.generate(&prompt, options, cancel, |piece| {
             text.push_str(piece);
             let _ = token_events.send(AnswerEvent::Token { text: piece.to_string() });
         })?;
-        Ok((text, sources, stats))
+        let grounding = grounding::check(text.trim(), &sources, &embedder, NOT_FOUND, SYSTEM_PROMPT);
+        Ok((text, sources, stats, grounding))
     })
     .await
     .map_err(|e| EngineError::Internal(e.to_string()))??;
 
-    let answer_text = answer_text.trim().to_string();
+    let cancelled = stats.stop == StopReason::Cancelled;
+    let (answer_text, found, outcome) = outcome(answer_text.trim(), &grounding, &sources, cancelled, show_unsupported);
     let citations = citations_of(&sources, &citations::cited_numbers(&answer_text));
+    let grounded = grounding.grounded();
+    let claims = if outcome == Outcome::Quoted { Vec::new() } else { grounding.claims };
     let answer = Answer {
         answer: answer_text,
         citations,
-        // Relevant sources were found (the model may still phrase its answer as not found).
-        found: true,
+        found,
         timings_ms: AnswerTimings {
             retrieval_ms,
             model_load_ms,
@@ -170,16 +191,69 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         },
         prompt_tokens: stats.prompt_tokens,
         answer_tokens: stats.generated_tokens,
-        stop: match stats.stop {
-            StopReason::EndOfText | StopReason::StopString => "end",
-            StopReason::MaxTokens => "max_tokens",
-            StopReason::ContextFull => "context_full",
-            StopReason::Cancelled => "cancelled",
+        stop: match (outcome, stats.stop) {
+            (Outcome::Refused, _) => "refused",
+            (Outcome::Quoted, _) => "unsupported",
+            (_, StopReason::EndOfText | StopReason::StopString) => "end",
+            (_, StopReason::MaxTokens) => "max_tokens",
+            (_, StopReason::ContextFull) => "context_full",
+            (_, StopReason::Cancelled) => "cancelled",
         }
         .into(),
+        claims,
+        grounded,
     };
     let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
     Ok(answer)
+}
+
+/// What the user is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The model's answer, checked (unsupported claims marked, missing citations added).
+    Checked,
+    /// The model found no answer in the sources.
+    Refused,
+    /// The sources support none of the model's claims: the closest passages instead.
+    Quoted,
+}
+
+/// The text shown, whether it counts as found, and which outcome it is.
+fn outcome(raw: &str, grounding: &Grounding, sources: &[Hit], cancelled: bool, show_unsupported: bool) -> (String, bool, Outcome) {
+    if grounding.refused {
+        return (NOT_FOUND.to_string(), false, Outcome::Refused);
+    }
+    let nothing_supported = !grounding.claims.is_empty() && grounding.claims.iter().all(|c| !c.supported);
+    if nothing_supported && !cancelled && !show_unsupported {
+        return (quote_closest(grounding, sources), false, Outcome::Quoted);
+    }
+    let text = if grounding.answer.is_empty() { raw.to_string() } else { grounding.answer.clone() };
+    (text, true, Outcome::Checked)
+}
+
+/// "Not found", then the source sentences closest to what the model claimed, with citations.
+fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
+    let mut out = format!("{NOT_FOUND} The closest passages:");
+    let mut quoted: Vec<(String, usize)> = Vec::new();
+    for claim in &grounding.claims {
+        let Some(evidence) = &claim.evidence else { continue };
+        let n = sources.iter().position(|s| s.text.contains(evidence.as_str())).map(|i| i + 1).or(claim.sources.first().copied());
+        if let Some(n) = n
+            && !quoted.iter().any(|(e, _)| e == evidence)
+        {
+            quoted.push((evidence.clone(), n));
+        }
+    }
+    if quoted.is_empty()
+        && let Some(first) = sources.first()
+    {
+        let sentence = first.text.split_inclusive(['.', '\n']).next().unwrap_or(&first.text).trim().to_string();
+        quoted.push((sentence, 1));
+    }
+    for (evidence, n) in quoted.into_iter().take(3) {
+        out.push_str(&format!("\n\n> “{}” [{n}]", evidence.trim()));
+    }
+    out
 }
 
 /// The sources as citations numbered 1.., marked cited when `cited` holds their number.
@@ -201,13 +275,15 @@ fn citations_of(sources: &[Hit], cited: &[usize]) -> Vec<Citation> {
 /// Most chunks of one file among an answer's sources.
 const SOURCES_PER_FILE: usize = 2;
 
-/// One source as the model sees it: its number and its words on one line. Tried on
-/// SmolLM2-135M against headers naming the file and section: with headers the small model copied
-/// the header pattern and wandered off; this form answered all five sample questions right
-/// (see the closing note of the engine issue).
+/// One source as the model sees it: its number, the file and place it comes from (so that the
+/// answer can tell look-alike documents apart: five companies' "Total net sales"), then its
+/// words on one line.
 fn source_block(n: usize, hit: &Hit) -> String {
     let text = strip_heading_line(hit.text.trim()).split_whitespace().collect::<Vec<_>>().join(" ");
-    format!("[{n}] {text}\n")
+    let file = std::path::Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let place = hit.location.describe();
+    let header = if place.is_empty() { file } else { format!("{file}, {place}") };
+    format!("[{n}] ({header}) {text}\n")
 }
 
 /// A chunk that starts with its own Markdown heading repeats what the source header says.
@@ -219,7 +295,7 @@ fn strip_heading_line(text: &str) -> &str {
 }
 
 fn user_message(question: &str, blocks: &[String]) -> String {
-    format!("Context:\n{}\nQuestion: {question}\nAnswer briefly and cite the context like [1].", blocks.join("\n"))
+    format!("Sources:\n{}\nQuestion: {question}", blocks.join("\n"))
 }
 
 /// Build the prompt with as many sources as fit in the context, leaving room for the answer.

@@ -36,6 +36,9 @@ pub struct Turn {
     pub found: bool,
     /// See [`Answer::stop`].
     pub stop: String,
+    /// The answer's claims as checked against the sources (absent in older conversations).
+    #[serde(default)]
+    pub claims: Vec<crate::grounding::Claim>,
     pub asked_ms: i64,
 }
 
@@ -47,6 +50,7 @@ impl Turn {
             citations: answer.citations.clone(),
             found: answer.found,
             stop: answer.stop.clone(),
+            claims: answer.claims.clone(),
             asked_ms: fsutil::now_ms(),
         }
     }
@@ -199,6 +203,8 @@ mod tests {
             prompt_tokens: 0,
             answer_tokens: 0,
             stop: if found { "end".into() } else { "not_found".into() },
+            claims: Vec::new(),
+            grounded: None,
         }
     }
 

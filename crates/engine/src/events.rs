@@ -26,6 +26,8 @@ pub enum IndexEvent {
     FileQueued { path: String },
     /// A file is being read, parsed and embedded.
     FileIndexing { path: String },
+    /// OCR read page `done` of the `pages` a file needs read (a long scan advances visibly).
+    OcrPage { path: String, done: usize, pages: usize },
     /// A file is searchable.
     FileIndexed { path: String, chunks: usize },
     /// A file could not be indexed; `error` says why. The sync goes on.
@@ -58,6 +60,9 @@ pub struct SyncSummary {
     /// Of those, chunks that had to be embedded (the others reused a stored vector of the same
     /// text: unchanged parts of an edited file, a renamed file, work saved before a crash).
     pub embedded: usize,
+    /// Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
+    pub ocr_pages: usize,
+    pub ocr_ms: u64,
     pub elapsed_ms: u64,
 }
 

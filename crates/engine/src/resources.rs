@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EngineError, Result};
 use crate::events::IndexEvent;
+use crate::ocr::OcrConfig;
 use crate::pipeline::{ParseBudget, Stages};
 use crate::{Engine, fsutil, models};
 
@@ -22,6 +23,26 @@ pub(crate) const LANCE_DIR: &str = "lancedb";
 /// The index's writer lock (see [`brain_store::IndexLock`]), beside the index so that a rebuild,
 /// which deletes the index, holds it too.
 pub(crate) const LOCK_FILE: &str = "index.lock";
+/// Pages read by OCR, cached by their pixels (see [`crate::ocr`]).
+pub(crate) const OCR_CACHE_DIR: &str = "ocr-cache";
+
+/// Pages read by OCR and the time it took, since the engine opened.
+#[derive(Debug, Default)]
+pub(crate) struct OcrCounts {
+    pages: std::sync::atomic::AtomicUsize,
+    ms: std::sync::atomic::AtomicU64,
+}
+
+impl OcrCounts {
+    fn add(&self, ms: u64) {
+        self.pages.fetch_add(1, Ordering::Relaxed);
+        self.ms.fetch_add(ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn read(&self) -> (usize, u64) {
+        (self.pages.load(Ordering::Relaxed), self.ms.load(Ordering::Relaxed))
+    }
+}
 
 /// What the index was built with; a different embedder means the vectors do not compare.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +57,18 @@ pub(crate) struct IndexMeta {
     /// recorded).
     #[serde(default)]
     pub embedder_path: Option<std::path::PathBuf>,
+    /// How chunks are made (see [`INDEX_FORMAT`]); 1 for indexes from before it was recorded.
+    #[serde(default = "first_format")]
+    pub format: u32,
+}
+
+/// The version of what a chunk holds. 2: chunks carry their document's identity (file name,
+/// place, headings) and Markdown tables their header. An index of an older format is redone by
+/// the next sync, reusing every vector whose embedded text did not change.
+pub(crate) const INDEX_FORMAT: u32 = 2;
+
+fn first_format() -> u32 {
+    1
 }
 
 /// The open store and the index it belongs to.
@@ -67,6 +100,7 @@ impl Engine {
                     dimension: embedder.dimension(),
                     created_ms: fsutil::now_ms(),
                     embedder_path: Some(self.model_paths().embedder),
+                    format: INDEX_FORMAT,
                 };
                 let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
                 fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)?;
@@ -79,6 +113,17 @@ impl Engine {
         let store = Store::open(&self.options.data_dir.join(LANCE_DIR), meta.dimension).await?;
         *slot = Some(OpenStore { store: store.clone(), created_ms: meta.created_ms });
         Ok(store)
+    }
+
+    /// Record that the index now holds chunks of the current format (after a complete sync).
+    pub(crate) fn mark_index_format_current(&self) -> Result<()> {
+        let Some(mut meta) = self.meta()? else { return Ok(()) };
+        if meta.format == INDEX_FORMAT {
+            return Ok(());
+        }
+        meta.format = INDEX_FORMAT;
+        let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
+        fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)
     }
 
     pub(crate) async fn forget_store(&self) {
@@ -168,12 +213,30 @@ impl Engine {
     async fn stages_with(&self, embedder: Arc<Embedder>) -> Result<Stages> {
         let chunker = self.chunker().await?;
         let s = self.settings();
+        let events = self.events.clone();
+        let ocr_counts = Arc::clone(&self.ocr_counts);
         let budget = ParseBudget {
             timeout: Duration::from_secs(s.parse_timeout_secs.max(1)),
             memory_mb: s.parse_memory_mb.max(64),
             parsers: Arc::clone(&self.parsers),
+            ocr: OcrConfig {
+                cache_dir: Some(self.options.data_dir.join(OCR_CACHE_DIR)),
+                languages: crate::ocr::languages(&s.ocr_languages),
+            },
+            on_ocr_page: Arc::new(move |path: &str, page: crate::ocr::PageRead| {
+                if !page.cached {
+                    ocr_counts.add(page.ms);
+                }
+                let _ = events.send(IndexEvent::OcrPage { path: path.to_string(), done: page.done, pages: page.pages });
+            }),
         };
-        Ok(Stages { embedder, chunker, budget })
+        Ok(Stages { embedder, chunker, budget, pause: crate::yielding::Yield::new(&self.options.data_dir) })
+    }
+
+    /// Announce an answer being generated: indexing in every process on this data dir pauses
+    /// until the guard is dropped (see [`crate::yielding`]).
+    pub(crate) fn answering_now(&self) -> Result<crate::yielding::Answering> {
+        crate::yielding::begin(&self.options.data_dir)
     }
 
     /// Become the index's one writer: wait while another process writes (a

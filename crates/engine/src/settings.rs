@@ -72,6 +72,12 @@ pub struct Settings {
     /// Memory (MB) a parser process may use for one file before it is stopped and the file
     /// recorded as failed.
     pub parse_memory_mb: u64,
+    /// Show the model's answer even when the sources support none of it (marked unsupported);
+    /// by default the closest passages are quoted instead.
+    pub show_unsupported_answers: bool,
+    /// Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
+    /// empty: English and the system's language, when their models are installed.
+    pub ocr_languages: Vec<String>,
 }
 
 impl Default for Settings {
@@ -93,6 +99,8 @@ impl Default for Settings {
             threads: 0,
             parse_timeout_secs: 60,
             parse_memory_mb: 1024,
+            show_unsupported_answers: false,
+            ocr_languages: Vec::new(),
         }
     }
 }

@@ -62,6 +62,11 @@ pub struct Status {
     /// The embedding model in use is not the one the index was built with: searching by meaning
     /// and indexing need the index rebuilt.
     pub rebuild_needed: bool,
+    /// Notes on indexed files worth a look: pages read by OCR with low confidence, encodings
+    /// guessed, pages that could not be read.
+    pub notes: Vec<FailedFile>,
+    /// Whether scanned pages and images can be read, and in which languages.
+    pub ocr: crate::ocr::OcrStatus,
 }
 
 /// Most violations listed by `status` (a full list: `check`).
@@ -100,6 +105,7 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let present: Vec<PathBuf> = folders.iter().filter(|f| f.path.is_dir() && !f.paused).map(|f| f.path.clone()).collect();
     let missing: Vec<PathBuf> = folders.iter().filter(|f| !f.path.is_dir() || f.paused).map(|f| f.path.clone()).collect();
     let settings = engine.settings();
+    let ocr_languages = settings.ocr_languages.clone();
     let walk = tokio::task::spawn_blocking(move || sync::walk(&present, &settings))
         .await
         .map_err(|e| crate::EngineError::Internal(e.to_string()))?;
@@ -120,12 +126,16 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let mut per_folder: HashMap<&str, FileCounts> = HashMap::new();
     let mut total = FileCounts::default();
     let mut failures = Vec::new();
+    let mut notes = Vec::new();
     for d in &documents {
         let counts = per_folder.entry(d.folder.as_str()).or_default();
         match d.status {
             DocStatus::Indexed => {
                 counts.indexed += 1;
                 total.indexed += 1;
+                if let Some(note) = &d.error {
+                    notes.push(FailedFile { path: d.path.clone(), error: note.clone() });
+                }
             }
             DocStatus::Failed => {
                 counts.failed += 1;
@@ -156,5 +166,17 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         })
         .collect();
     let rebuild_needed = engine.meta()?.and_then(|m| m.embedder_path).is_some_and(|built| built != engine.model_paths().embedder);
-    Ok(Status { folders, files: total, chunks, failures, data_dir: engine.data_dir().display().to_string(), integrity, rebuild_needed })
+    notes.sort_by(|a, b| a.path.cmp(&b.path));
+    let ocr = crate::ocr::status(&ocr_languages);
+    Ok(Status {
+        folders,
+        files: total,
+        chunks,
+        failures,
+        data_dir: engine.data_dir().display().to_string(),
+        integrity,
+        rebuild_needed,
+        notes,
+        ocr,
+    })
 }

@@ -46,16 +46,10 @@ pub(crate) struct Walk {
 }
 
 /// Extensions that are never documents: skipped silently, like ignored files, rather than
-/// reported as failures by the hundred in a folder of photos.
+/// reported as failures by the hundred in a folder of music. (PNG, JPEG, TIFF, WebP and BMP are
+/// documents: scans and photos of text, read by OCR.)
 const NOT_DOCUMENTS: &[&str] = &[
-    "png",
-    "jpg",
-    "jpeg",
     "gif",
-    "bmp",
-    "tif",
-    "tiff",
-    "webp",
     "ico",
     "icns",
     "heic",
@@ -295,6 +289,7 @@ pub const CRASH_POINTS: &[&str] = &[
 /// Sync under `lock`, the index's writer lock, held until the sync ends.
 pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -> Result<SyncSummary> {
     let started = Instant::now();
+    let ocr_before = engine.ocr_counts.read();
     let settings = engine.settings();
     let folders = engine.folders()?;
     engine.emit(IndexEvent::SyncStarted { folders: folders.len() });
@@ -328,7 +323,17 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
     // Become the writer only now: whatever another process wrote is in the tables the plan reads,
     // and what a crash left half-written is repaired (its files come back as pending).
     let (writer, recovery) = engine.writer(lock).await?;
-    let existing: HashMap<String, DocumentRecord> = recovery.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
+    let mut existing: HashMap<String, DocumentRecord> = recovery.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
+    // An index of an older chunk format: every file is redone (vectors reused where the
+    // embedded text is unchanged).
+    let outdated = engine.meta()?.is_some_and(|m| m.format < crate::resources::INDEX_FORMAT);
+    if outdated {
+        for d in existing.values_mut() {
+            if d.status == DocStatus::Indexed {
+                d.status = DocStatus::Pending;
+            }
+        }
+    }
     let plan = plan(&walk, &existing, &missing);
     crash_point("engine:sync-planned");
     let mut summary = SyncSummary { files: walk.files.len() + walk.failures.len(), unchanged: plan.unchanged, ..Default::default() };
@@ -425,7 +430,13 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
     if summary.indexed + summary.removed + summary.failed + orphans > 0 {
         writer.maintain().await?;
     }
+    if outdated && !cancel.load(Ordering::Relaxed) {
+        engine.mark_index_format_current()?;
+    }
     drop(writer);
+    let ocr_after = engine.ocr_counts.read();
+    summary.ocr_pages = ocr_after.0 - ocr_before.0;
+    summary.ocr_ms = ocr_after.1 - ocr_before.1;
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     engine.emit(IndexEvent::Idle(summary.clone()));
     if cancel.load(Ordering::Relaxed) {
@@ -446,7 +457,7 @@ mod tests {
         std::fs::write(root.join(".hidden.md"), "secret").unwrap();
         std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
         std::fs::write(root.join("ignored.txt"), "nope").unwrap();
-        std::fs::write(root.join("photo.png"), [0u8; 10]).unwrap();
+        std::fs::write(root.join("song.mp3"), [0u8; 10]).unwrap();
         std::fs::write(root.join("big.txt"), vec![b'x'; 2048]).unwrap();
         std::fs::create_dir(root.join("sub")).unwrap();
         std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();

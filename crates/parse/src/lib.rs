@@ -32,6 +32,7 @@ mod ooxml;
 mod org;
 mod outline;
 mod pdf;
+mod picture;
 mod pptx;
 mod rst;
 mod rtf;
@@ -40,7 +41,7 @@ mod text;
 mod xml;
 mod zipped;
 
-pub use location::Location;
+pub use location::{LOW_OCR_CONFIDENCE, Location};
 pub use text::{DecodedText, decode_text};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -88,6 +89,8 @@ pub enum Format {
     Msg,
     Rst,
     Org,
+    /// PNG, JPEG, TIFF, WebP, BMP: read by OCR.
+    Image,
 }
 
 impl Format {
@@ -112,6 +115,7 @@ impl Format {
             Format::Msg => "msg",
             Format::Rst => "rst",
             Format::Org => "org",
+            Format::Image => "image",
         }
     }
 
@@ -136,8 +140,37 @@ impl Format {
             Format::Msg => "Outlook message",
             Format::Rst => "reStructuredText",
             Format::Org => "Org",
+            Format::Image => "image",
         }
     }
+}
+
+/// A page to read by OCR: 8-bit grey pixels, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageImage {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+    /// The resolution it was rendered or scanned at, when known.
+    pub dpi: u32,
+}
+
+/// What OCR read on a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognized {
+    pub text: String,
+    /// Mean confidence, 0–100.
+    pub confidence: u8,
+}
+
+/// Reads text in page images: the engine's OCR (Tesseract, with its cache), given to
+/// [`parse_with`]. Parsing itself knows nothing of Tesseract.
+pub trait Recognize {
+    /// The text of one page. An error fails this page only (a warning); an unavailable OCR
+    /// says so in its error, which becomes the file's reason when nothing else has text.
+    fn recognize(&mut self, page: &PageImage) -> Result<Recognized, String>;
+    /// Called after each page read by OCR: `done` of `pages`.
+    fn progress(&mut self, _done: usize, _pages: usize) {}
 }
 
 /// The parsed document. Serialisable so that parsing can run in another process.
@@ -190,6 +223,11 @@ pub enum ParseError {
     TooDeep(String),
     #[error("too much text: the file expands to more than {limit_mib} MiB of text, more than brain indexes from one file")]
     TooMuchText { limit_mib: usize },
+    #[error("image too large: {width} × {height} pixels (the limit is {limit} pixels on a side)")]
+    ImageTooLarge { width: u32, height: u32, limit: u32 },
+    /// Scanned pages or an image, and no OCR to read them (or it failed on every page).
+    #[error("{0}")]
+    Ocr(String),
     /// A parser panicked; caught here so that one hostile file cannot take the indexer down.
     #[error("the {format} reader crashed on this file ({detail})")]
     Crashed { format: &'static str, detail: String },
@@ -218,6 +256,7 @@ pub fn format_for_path(path: &Path) -> Option<Format> {
         "msg" => Format::Msg,
         "rst" | "rest" => Format::Rst,
         "org" => Format::Org,
+        "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" | "bmp" => Format::Image,
         "rs" | "py" | "js" | "ts" | "tsx" | "jsx" | "go" | "java" | "kt" | "c" | "h" | "cc" | "cpp" | "hpp" | "cs" | "rb" | "php"
         | "swift" | "scala" | "sh" | "bash" | "zsh" | "ps1" | "sql" | "r" | "lua" | "pl" | "hs" | "ml" | "ex" | "exs" | "erl" | "clj"
         | "dart" | "vue" | "svelte" | "css" | "scss" | "tf" | "proto" | "gradle" | "cmake" | "mk" => Format::Code,
@@ -227,7 +266,13 @@ pub fn format_for_path(path: &Path) -> Option<Format> {
 
 /// Parse a file. `path` is used for the format decision and for titles, never read.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
+    parse_with(path, bytes, None)
+}
+
+/// [`parse`], with OCR for images and for the pages of a PDF that have no text layer.
+pub fn parse_with(path: &Path, bytes: &[u8], ocr: Option<&mut dyn Recognize>) -> Result<ParsedDocument, ParseError> {
     let mut budget = Budget::new();
+    budget.ocr = ocr;
     parse_nested(path, bytes, &mut budget)
 }
 
@@ -261,7 +306,8 @@ fn parse_unguarded(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<Par
     let (format, note) = detect_format(path, bytes);
     let title = title_of(path);
     let mut doc = match format {
-        Format::Pdf => pdf::parse(bytes),
+        Format::Pdf => pdf::parse(bytes, budget),
+        Format::Image => picture::parse(bytes, budget),
         Format::Markdown | Format::Text | Format::Code => plain(path, bytes, format),
         Format::Docx => docx::parse(bytes, &title, budget),
         Format::Pptx => pptx::parse(bytes, budget),
@@ -316,6 +362,7 @@ fn content_fits(named: Format, bytes: &[u8]) -> bool {
         Format::Xls | Format::Msg => bytes.starts_with(OLE_MAGIC),
         Format::Pdf => bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-"),
         Format::Rtf => bytes.starts_with(b"{\\rtf"),
+        Format::Image => picture::is_image(bytes),
         // Text formats hold whatever text they hold.
         _ => true,
     }
@@ -328,6 +375,9 @@ fn sniff(bytes: &[u8]) -> Option<Format> {
     }
     if bytes.starts_with(b"{\\rtf") {
         return Some(Format::Rtf);
+    }
+    if picture::is_image(bytes) {
+        return Some(Format::Image);
     }
     if bytes.starts_with(ZIP_MAGIC) {
         return zipped::sniff(bytes);

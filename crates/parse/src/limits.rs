@@ -24,17 +24,18 @@ pub(crate) const MAX_ATTACHMENTS: usize = 200;
 pub(crate) const MAX_ROW_CELLS: usize = 1_000;
 
 /// What is left of a file's allowance, shared by everything parsed out of that file.
-#[derive(Debug)]
-pub(crate) struct Budget {
+pub(crate) struct Budget<'a> {
     unpacked_left: u64,
     text_left: usize,
     /// How many containers deep the current parse is (0 for the file itself).
     pub(crate) depth: usize,
+    /// OCR for images and scanned pages, attachments' included.
+    pub(crate) ocr: Option<&'a mut dyn crate::Recognize>,
 }
 
-impl Budget {
+impl Budget<'_> {
     pub(crate) fn new() -> Self {
-        Budget { unpacked_left: MAX_UNPACKED_BYTES, text_left: MAX_TEXT_BYTES, depth: 0 }
+        Budget { unpacked_left: MAX_UNPACKED_BYTES, text_left: MAX_TEXT_BYTES, depth: 0, ocr: None }
     }
 
     /// How many more bytes may be unpacked.

@@ -30,7 +30,13 @@ pub struct Location {
     /// The attachment's file name, for parts of an e-mail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<String>,
+    /// The text was read from an image by OCR, with this mean confidence (0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
 }
+
+/// Below this OCR confidence a page is indexed but marked as doubtful.
+pub const LOW_OCR_CONFIDENCE: u8 = 50;
 
 impl Location {
     pub fn page(page: u32) -> Self {
@@ -64,6 +70,11 @@ impl Location {
         if let Some([a, b]) = self.lines {
             parts.push(if a == b { format!("line {a}") } else { format!("lines {a}–{b}") });
         }
+        match self.ocr_confidence {
+            Some(c) if c < LOW_OCR_CONFIDENCE => parts.push(format!("read by OCR, low confidence ({c}%)")),
+            Some(_) => parts.push("read by OCR".into()),
+            None => {}
+        }
         parts.join(", ")
     }
 }
@@ -79,5 +90,8 @@ mod tests {
         let text = Location { heading: Some("Leave > Sick".into()), lines: Some([10, 24]), ..Default::default() };
         assert_eq!(serde_json::to_string(&text).unwrap(), r#"{"heading":"Leave > Sick","lines":[10,24]}"#);
         assert_eq!(text.describe(), "Leave > Sick, lines 10–24");
+        let scanned = Location { page: Some(2), ocr_confidence: Some(91), ..Default::default() };
+        assert_eq!(serde_json::to_string(&scanned).unwrap(), r#"{"page":2,"ocr_confidence":91}"#);
+        assert_eq!(scanned.describe(), "page 2, read by OCR");
     }
 }

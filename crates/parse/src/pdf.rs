@@ -7,9 +7,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::{Format, Location, ParseError, ParsedDocument, Section};
+use crate::limits::Budget;
+use crate::{Format, Location, PageImage, ParseError, ParsedDocument, Section};
 
-pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
+/// A page with fewer letters and digits than this in its text layer is read by OCR.
+const MIN_TEXT_CHARS: usize = 16;
+/// Scanned pages are rendered at this resolution for OCR (Tesseract's sweet spot).
+const OCR_DPI: u32 = 300;
+
+pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     // The header may follow a little junk (the spec allows it within the first 1024 bytes).
     let head = &bytes[..bytes.len().min(1024)];
     if !head.windows(5).any(|w| w == b"%PDF-") {
@@ -29,12 +35,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     let mut sections = Vec::new();
     let mut failed_pages = Vec::new();
     let mut first_failure = None;
+    let mut scanned: Vec<u32> = Vec::new();
     for &page_number in pages.keys() {
-        let mut raw = String::new();
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let mut output = pdf_extract::PlainTextOutput::new(&mut raw);
-            pdf_extract::output_doc_page(&doc, &mut output, page_number)
-        }));
+        let mut output = WordSpacing::default();
+        let result = catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&doc, &mut output, page_number)));
+        let raw = output.text;
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.to_string()),
@@ -45,18 +50,51 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
             first_failure.get_or_insert(e);
             continue;
         }
-        let text = crate::text::tidy_layout(&raw);
+        let text = rejoin_split_numbers(&crate::text::tidy_layout(&raw));
+        if text.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_CHARS {
+            scanned.push(page_number);
+        }
         if !text.is_empty() {
             sections.push(Section { text, location: Location::page(page_number), first_line: None, context: None });
         }
+    }
+    let mut warnings = Vec::new();
+    let mut ocr_error = None;
+    if let Some(ocr) = budget.ocr.as_deref_mut().filter(|_| !scanned.is_empty()) {
+        let total = scanned.len();
+        for (i, &page) in scanned.iter().enumerate() {
+            let read = render_page(bytes, page).and_then(|image| ocr.recognize(&image));
+            match read {
+                Ok(read) => {
+                    let text = crate::text::tidy_layout(&read.text);
+                    if read.confidence < crate::LOW_OCR_CONFIDENCE && !text.is_empty() {
+                        warnings.push(format!("page {page}: low OCR confidence ({}%)", read.confidence));
+                    }
+                    if text.chars().filter(|c| c.is_alphanumeric()).count() > 0 {
+                        // The scan's text replaces the few characters its text layer had.
+                        sections.retain(|s| s.location.page != Some(page));
+                        let location = Location { page: Some(page), ocr_confidence: Some(read.confidence), ..Default::default() };
+                        sections.push(Section { text, location, first_line: None, context: None });
+                    }
+                }
+                Err(e) => {
+                    warnings.push(format!("page {page}: {e}"));
+                    ocr_error.get_or_insert(e);
+                }
+            }
+            ocr.progress(i + 1, total);
+        }
+        sections.sort_by_key(|s| s.location.page);
     }
     if sections.is_empty() {
         if let Some(e) = first_failure {
             return Err(ParseError::MalformedPdf(format!("no page could be read: {e}")));
         }
-        return Err(ParseError::ScannedPdf { pages: pages.len() });
+        return Err(match (budget.ocr.is_some(), ocr_error) {
+            (true, Some(e)) => ParseError::Ocr(format!("scanned PDF ({} page(s)): {e}", pages.len())),
+            _ => ParseError::ScannedPdf { pages: pages.len() },
+        });
     }
-    let mut warnings = Vec::new();
     if !failed_pages.is_empty() {
         let list: Vec<String> = failed_pages.iter().take(10).map(u32::to_string).collect();
         warnings.push(format!(
@@ -70,11 +108,227 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     Ok(ParsedDocument { format: Format::Pdf, sections, warnings })
 }
 
+/// A page rendered as grey pixels by poppler's `pdftoppm` (the PDF on its standard input, a
+/// binary PGM on its output). A program rather than a library: poppler is GPL, and it is only
+/// needed for pages that have no text.
+fn render_page(bytes: &[u8], page: u32) -> Result<PageImage, String> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("pdftoppm")
+        .args(["-r", &OCR_DPI.to_string(), "-gray", "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                "rendering a scanned page needs pdftoppm (install the Debian package poppler-utils)".to_string()
+            }
+            _ => format!("cannot run pdftoppm: {e}"),
+        })?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().map_err(|e| format!("pdftoppm: {e}"))?;
+    let _ = writer.join();
+    if !output.status.success() {
+        return Err(format!("pdftoppm could not render the page ({})", output.status));
+    }
+    parse_pgm(&output.stdout).ok_or_else(|| "pdftoppm gave no image".to_string())
+}
+
+/// A binary greymap (P5, 8 bits): header "P5 width height maxval", then the pixels.
+fn parse_pgm(data: &[u8]) -> Option<PageImage> {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 && at < data.len() {
+        while at < data.len() && data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while at < data.len() && !data[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(std::str::from_utf8(&data[start..at]).ok()?.to_string());
+    }
+    if fields.len() < 4 || fields[0] != "P5" || fields[3] != "255" {
+        return None;
+    }
+    let (width, height): (u32, u32) = (fields[1].parse().ok()?, fields[2].parse().ok()?);
+    let pixels = data.get(at + 1..at + 1 + width as usize * height as usize)?.to_vec();
+    Some(PageImage { width, height, pixels, dpi: OCR_DPI })
+}
+
+/// Text of a page with word breaks decided from the gaps between glyphs.
+///
+/// pdf-extract's own plain-text output puts a space wherever a glyph starts more than a tenth of
+/// the font size after where the previous one ends, by that glyph's width. For glyphs whose width
+/// it cannot find in the font (seen in SEC filings' subset fonts: "n", "o", digits) it takes 0,
+/// so the next glyph seems to start a whole letter later and words fall apart: "Micro so ft",
+/// "in co me", "1 7 %"; neither keyword nor meaning search finds them. Here, after a glyph of
+/// unknown width only a gap wider than a letter breaks the word (such PDFs write their spaces as
+/// space glyphs, which always break it).
+#[derive(Default)]
+struct WordSpacing {
+    text: String,
+    last_end: f64,
+    last_y: f64,
+    /// The previous glyph's width was not in its font.
+    last_width_unknown: bool,
+    started: bool,
+    page_height: f64,
+}
+
+/// A word break: the gap is at least this share of the font size…
+const WORD_GAP: f64 = 0.15;
+/// …or, after a glyph of unknown width, this share (a letter's width and a space).
+const WORD_GAP_AFTER_UNKNOWN_WIDTH: f64 = 1.0;
+
+impl pdf_extract::OutputDev for WordSpacing {
+    fn begin_page(
+        &mut self,
+        _page: u32,
+        media_box: &pdf_extract::MediaBox,
+        _art: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), pdf_extract::OutputError> {
+        self.page_height = media_box.ury - media_box.lly;
+        self.started = false;
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), pdf_extract::OutputError> {
+        self.text.push('\n');
+        Ok(())
+    }
+
+    fn output_character(
+        &mut self,
+        trm: &pdf_extract::Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> Result<(), pdf_extract::OutputError> {
+        // The glyph's place on the page (y measured from the top) and its size there.
+        let (x, y) = (trm.m31, self.page_height - trm.m32);
+        let size_x = font_size * trm.m11 + font_size * trm.m21;
+        let size_y = font_size * trm.m12 + font_size * trm.m22;
+        let size = (size_x * size_y).abs().sqrt().max(1e-6);
+        if self.started {
+            if (y - self.last_y).abs() > size * 1.5 || (x < self.last_end && (y - self.last_y).abs() > size * 0.5) {
+                self.text.push('\n');
+            } else if x > self.last_end + size * if self.last_width_unknown { WORD_GAP_AFTER_UNKNOWN_WIDTH } else { WORD_GAP }
+                && !self.text.ends_with([' ', '\n'])
+            {
+                self.text.push(' ');
+            }
+        }
+        if char.trim().is_empty() {
+            if !self.text.ends_with([' ', '\n']) {
+                self.text.push(' ');
+            }
+        } else {
+            self.text.push_str(char);
+        }
+        self.started = true;
+        self.last_y = y;
+        self.last_end = x + width * size;
+        self.last_width_unknown = width == 0.0;
+        Ok(())
+    }
+
+    fn begin_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+
+    fn end_word(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
+        Ok(())
+    }
+}
+
+/// pdf-extract places glyphs by their advance widths, and with some fonts it reads the gap
+/// before a narrow "1" as a space: "11,129" comes out as "1 1,129" and "16,411" as "16,41 1"
+/// (seen in SEC filings' tables). A figure split like that cannot be searched for or checked
+/// against an answer, so the pieces are joined back when, and only when, the result is a
+/// correctly grouped number and one piece could not stand alone ("1" next to a grouped number,
+/// or a group of fewer than three digits after a comma).
+fn rejoin_split_numbers(text: &str) -> String {
+    text.lines().map(rejoin_line).collect::<Vec<_>>().join("\n")
+}
+
+fn rejoin_line(line: &str) -> String {
+    let tokens: Vec<&str> = line.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut current = tokens[i].to_string();
+        while i + 1 < tokens.len() {
+            let next = tokens[i + 1];
+            let joined = format!("{current}{next}");
+            let lone_one = current.trim_start_matches(['$', '(']) == "1" && next.starts_with(|c: char| c.is_ascii_digit());
+            let short_group = has_short_last_group(&current) && next.chars().all(|c| c.is_ascii_digit() || matches!(c, ')' | '%' | '.'));
+            if (lone_one || short_group) && is_grouped_number(&joined) {
+                current = joined;
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        out.push(current);
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// "1,234", "$12,345.67", "(1,234)": digits in groups of three after the first, at least one comma.
+fn is_grouped_number(token: &str) -> bool {
+    let core = token.trim_start_matches(['$', '(']).trim_end_matches([')', '%', ',', ';']);
+    let (whole, fraction) = core.split_once('.').unwrap_or((core, ""));
+    let groups: Vec<&str> = whole.split(',').collect();
+    groups.len() >= 2
+        && fraction.chars().all(|c| c.is_ascii_digit())
+        && groups.iter().all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()))
+        && groups[0].len() <= 3
+        && groups[1..].iter().all(|g| g.len() == 3)
+}
+
+/// "16,41": a grouped number whose last group is short, so it cannot end there.
+fn has_short_last_group(token: &str) -> bool {
+    let core = token.trim_start_matches(['$', '(']);
+    match core.rsplit_once(',') {
+        Some((head, last)) => {
+            !head.is_empty()
+                && (1..3).contains(&last.len())
+                && last.chars().all(|c| c.is_ascii_digit())
+                && head.chars().all(|c| c.is_ascii_digit() || c == ',')
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     pub(crate) use brain_testkit::pdf_with_pages;
+
+    fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
+        super::parse(bytes, &mut Budget::new())
+    }
+
+    #[test]
+    fn greymaps_are_read() {
+        let mut pgm = b"P5\n3 2\n255\n".to_vec();
+        pgm.extend([0, 128, 255, 1, 2, 3]);
+        let page = parse_pgm(&pgm).unwrap();
+        assert_eq!((page.width, page.height, page.pixels.len()), (3, 2, 6));
+        assert!(parse_pgm(b"P6\n1 1\n255\nabc").is_none());
+        assert!(parse_pgm(b"P5\n9 9\n255\n").is_none(), "too few pixels");
+    }
 
     #[test]
     fn text_per_page() {
@@ -82,6 +336,18 @@ pub(crate) mod tests {
         let doc = parse(&bytes).unwrap();
         let got: Vec<(String, Option<u32>)> = doc.sections.iter().map(|s| (s.text.clone(), s.location.page)).collect();
         assert_eq!(got, vec![("Alpha page one".into(), Some(1)), ("Bravo page two".into(), Some(2))]);
+    }
+
+    #[test]
+    fn figures_split_at_a_narrow_one_are_joined_back() {
+        assert_eq!(rejoin_line("Total operating expenses 12,809 1 1,129 38,144"), "Total operating expenses 12,809 11,129 38,144");
+        assert_eq!(rejoin_line("Services 5,589 5,280 16,41 1 15,319"), "Services 5,589 5,280 16,411 15,319");
+        assert_eq!(rejoin_line("Gross margin 35,885 132,687 1 17,662"), "Gross margin 35,885 132,687 117,662");
+        assert_eq!(rejoin_line("Provision $ 3,624 (1 1,830)"), "Provision $ 3,624 (11,830)");
+        // Nothing else is touched: a lone 1 before a year or a word, ordinary numbers.
+        for kept in ["Note 1 2022", "Item 1 Financial Statements", "1 1", "page 1 of 12", "Basic $ 1.20 $ 1.31"] {
+            assert_eq!(rejoin_line(kept), kept);
+        }
     }
 
     #[test]

@@ -33,17 +33,18 @@ pub struct Marker {
 
 /// A document passage (a search result, a cited chunk) as safe HTML.
 pub fn passage(markdown: &str) -> String {
-    let html = to_html(markdown, &[]);
+    let html = to_html(markdown, &[], &[]);
     cleaner(false).clean(&html).to_string()
 }
 
-/// A model's answer as safe HTML, with its citation `markers` as chips.
-pub fn answer(markdown: &str, markers: &[Marker]) -> String {
-    let html = to_html(markdown, markers);
+/// A model's answer as safe HTML, with its citation `markers` as chips and the `unsupported`
+/// byte ranges (claims no source supports) in `<span class="unsupported">`.
+pub fn answer(markdown: &str, markers: &[Marker], unsupported: &[Range<usize>]) -> String {
+    let html = to_html(markdown, markers, unsupported);
     cleaner(true).clean(&html).to_string()
 }
 
-fn to_html(markdown: &str, markers: &[Marker]) -> String {
+fn to_html(markdown: &str, markers: &[Marker], unsupported: &[Range<usize>]) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut in_code_block = false;
     let mut events: Vec<Event> = Vec::new();
@@ -61,6 +62,9 @@ fn to_html(markdown: &str, markers: &[Marker]) -> String {
                 in_code_block = false;
                 events.push(Event::End(TagEnd::CodeBlock));
             }
+            Event::Text(text) if !in_code_block && text.as_ref() == &markdown[range.clone()] => {
+                decorate(&mut events, &text, range.start, markers, unsupported)
+            }
             Event::Text(text) if !in_code_block && markers.iter().any(|m| range.start <= m.range.start && m.range.end <= range.end) => {
                 push_with_citations(&mut events, text, &markdown[range.clone()], range.start, markers)
             }
@@ -70,6 +74,43 @@ fn to_html(markdown: &str, markers: &[Marker]) -> String {
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     html
+}
+
+/// A text event that is exactly its source: cut it at the markers (chips) and at the edges of
+/// unsupported claims (wrapped in a span), by offset.
+fn decorate<'a>(events: &mut Vec<Event<'a>>, text: &str, offset: usize, markers: &[Marker], unsupported: &[Range<usize>]) {
+    let end = offset + text.len();
+    let mut cuts: Vec<usize> = vec![offset, end];
+    for m in markers.iter().filter(|m| offset <= m.range.start && m.range.end <= end) {
+        cuts.extend([m.range.start, m.range.end]);
+    }
+    for u in unsupported {
+        cuts.extend([u.start.clamp(offset, end), u.end.clamp(offset, end)]);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    for pair in cuts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if !text.is_char_boundary(a - offset) || !text.is_char_boundary(b - offset) {
+            continue;
+        }
+        if let Some(m) = markers.iter().find(|m| m.range.start == a && m.range.end == b) {
+            for n in &m.sources {
+                events.push(Event::InlineHtml(CowStr::from(format!(
+                    r#"<button type="button" class="cite" data-cite="{n}" aria-label="Source {n}">{n}</button>"#
+                ))));
+            }
+            continue;
+        }
+        let piece = CowStr::from(text[a - offset..b - offset].to_string());
+        if unsupported.iter().any(|u| u.start <= a && b <= u.end && a < b) {
+            events.push(Event::InlineHtml(CowStr::from(r#"<span class="unsupported">"#)));
+            events.push(Event::Text(piece));
+            events.push(Event::InlineHtml(CowStr::from("</span>")));
+        } else {
+            events.push(Event::Text(piece));
+        }
+    }
 }
 
 /// Split a text event at the markers inside its source range, which become chip buttons. The
@@ -133,6 +174,8 @@ fn cleaner(citations: bool) -> ammonia::Builder<'static> {
     if citations {
         tags.insert("button");
         tag_attributes.insert("button", ["type", "class", "data-cite", "aria-label"].into_iter().collect());
+        tags.insert("span");
+        tag_attributes.insert("span", ["class"].into_iter().collect());
     }
     let mut builder = ammonia::Builder::empty();
     builder
@@ -150,6 +193,7 @@ fn cleaner(citations: bool) -> ammonia::Builder<'static> {
                 ("button", "class") => value == "cite",
                 ("button", "data-cite") => !value.is_empty() && value.len() <= 3 && value.bytes().all(|b| b.is_ascii_digit()),
                 ("button", "aria-label") => value.strip_prefix("Source ").is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())),
+                ("span", "class") => value == "unsupported",
                 ("ol", "start") => value.bytes().all(|b| b.is_ascii_digit()),
                 _ => true,
             };
@@ -238,7 +282,7 @@ See [ref].
     #[test]
     fn hostile_answers_are_inert_and_keep_real_citations() {
         let text = format!("The budget is 4 million [1].\n\n{HOSTILE}");
-        let html = answer(&text, &markers(&text));
+        let html = answer(&text, &markers(&text), &[]);
         assert_inert(&html);
         assert!(html.contains(r#"<button type="button" class="cite" data-cite="1" aria-label="Source 1">1</button>"#), "{html}");
         assert_eq!(html.matches("<button").count(), 1, "the document's own button is text: {html}");
@@ -247,16 +291,27 @@ See [ref].
     #[test]
     fn citations_become_chips_outside_code_only() {
         let text = "Ten days [1], see also [2, 3] and [3][4]. Not [a], [], [1a] or `[5]`.\n\n```\nx[6]\n```";
-        let html = answer(text, &markers(text));
+        let html = answer(text, &markers(text), &[]);
         let chips: Vec<&str> = html.split("data-cite=\"").skip(1).map(|s| &s[..1]).collect();
         assert_eq!(chips, vec!["1", "2", "3", "3", "4"], "{html}");
         assert!(html.contains("Not [a], [], [1a] or <code>[5]</code>"), "{html}");
         assert!(html.contains("x[6]"), "{html}");
         // Only what the caller marks is a chip.
-        assert!(!answer("Ten days [1].", &[]).contains("<button"));
+        assert!(!answer("Ten days [1].", &[], &[]).contains("<button"));
         let escaped = r"An \* escape before [2].";
-        let html = answer(escaped, &markers(escaped));
+        let html = answer(escaped, &markers(escaped), &[]);
         assert!(html.contains(r#"data-cite="2""#) && html.contains("An * escape before "), "{html}");
+    }
+
+    #[test]
+    fn unsupported_claims_are_marked_and_the_mark_cannot_be_forged() {
+        let text = "Leave is 27 days [1]. It is paid twice. <span class=\"unsupported\">x</span>";
+        let second = text.find("It is").unwrap()..text.find("twice.").unwrap() + 6;
+        let html = answer(text, &markers(text), &[second]);
+        assert!(html.contains(r#"Leave is 27 days <button"#), "{html}");
+        assert!(html.contains(r#"<span class="unsupported">It is paid twice.</span>"#), "{html}");
+        assert_eq!(html.matches("<span").count(), 1, "the answer's own markup is text: {html}");
+        assert!(!passage("<span class=\"unsupported\">x</span>").contains("<span"));
     }
 
     #[test]

@@ -13,13 +13,29 @@ pub fn models_dir() -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| dirs::data_dir().expect("a data dir").join("corporate-brain").join("models"));
-    let gguf = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let gguf = dir.join(default_llm_file());
     assert!(
         gguf.is_file(),
         "the tests run the real models, and {} is missing: run `cargo run -- models fetch` (or set BRAIN_MODELS_DIR)",
         gguf.display()
     );
     dir
+}
+
+/// The file name of the default answer model, as `assets/models.toml` names it.
+pub fn default_llm_file() -> String {
+    const MANIFEST: &str = include_str!("../../../assets/models.toml");
+    let default = MANIFEST.lines().find_map(|l| l.strip_prefix("default_llm = ")).expect("default_llm in the manifest").trim_matches('"');
+    let mut in_it = false;
+    for line in MANIFEST.lines() {
+        if let Some(name) = line.strip_prefix("name = ") {
+            in_it = name.trim_matches('"') == default;
+        }
+        if in_it && let Some(file) = line.strip_prefix("file = ") {
+            return file.trim_matches('"').to_string();
+        }
+    }
+    panic!("the default answer model {default} has no file in the manifest")
 }
 
 /// Write a file, creating its folders.
@@ -30,31 +46,79 @@ pub fn write(path: &Path, content: impl AsRef<[u8]>) {
 
 /// A PDF with one line of text per page (Helvetica, A4), built with lopdf.
 pub fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
+    let pages: Vec<PdfPage> = pages.iter().map(|t| PdfPage::Text(std::slice::from_ref(t))).collect();
+    pdf_with(&pages)
+}
+
+/// A page of a test PDF: lines of text in its text layer, or the same lines as a scan (an image
+/// of the rendered page, JPEG-compressed, with no text layer at all).
+#[derive(Debug, Clone, Copy)]
+pub enum PdfPage<'a> {
+    Text(&'a [&'a str]),
+    Scan(&'a [&'a str]),
+}
+
+/// Resolution the scans of these fixtures are rendered at: an office scanner's 200 dpi.
+pub const SCAN_DPI: u32 = 200;
+
+/// A PDF of text and scanned pages (A4), built with lopdf; scanned pages are rendered by
+/// poppler's `pdftoppm` (installed by the project's setup for OCR).
+pub fn pdf_with(pages: &[PdfPage]) -> Vec<u8> {
     use lopdf::content::{Content, Operation};
     use lopdf::{Document, Object, Stream, dictionary};
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
-    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
     let mut kids = Vec::new();
-    for text in pages {
-        let content = Content {
-            operations: vec![
-                Operation::new("BT", vec![]),
-                Operation::new("Tf", vec!["F1".into(), 12.into()]),
-                Operation::new("Td", vec![72.into(), 700.into()]),
-                Operation::new("Tj", vec![Object::string_literal(*text)]),
-                Operation::new("ET", vec![]),
-            ],
+    for page in pages {
+        let (operations, resources) = match page {
+            PdfPage::Text(lines) => {
+                let mut ops = vec![
+                    Operation::new("BT", vec![]),
+                    Operation::new("Tf", vec!["F1".into(), 12.into()]),
+                    Operation::new("TL", vec![16.into()]),
+                    Operation::new("Td", vec![72.into(), 700.into()]),
+                ];
+                for (i, line) in lines.iter().enumerate() {
+                    if i > 0 {
+                        ops.push(Operation::new("T*", vec![]));
+                    }
+                    ops.push(Operation::new("Tj", vec![Object::string_literal(*line)]));
+                }
+                ops.push(Operation::new("ET", vec![]));
+                (ops, dictionary! { "Font" => dictionary! { "F1" => font_id } })
+            }
+            PdfPage::Scan(lines) => {
+                let image = rendered_page(lines, SCAN_DPI);
+                let jpeg = jpeg(&image::DynamicImage::ImageLuma8(image.clone()));
+                let xobject = doc.add_object(Stream::new(
+                    dictionary! {
+                        "Type" => "XObject", "Subtype" => "Image", "Width" => image.width() as i64, "Height" => image.height() as i64,
+                        "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8, "Filter" => "DCTDecode",
+                    },
+                    jpeg,
+                ));
+                let ops = vec![
+                    Operation::new("q", vec![]),
+                    Operation::new("cm", vec![595.into(), 0.into(), 0.into(), 842.into(), 0.into(), 0.into()]),
+                    Operation::new("Do", vec!["Im1".into()]),
+                    Operation::new("Q", vec![]),
+                ];
+                (ops, dictionary! { "XObject" => dictionary! { "Im1" => xobject } })
+            }
         };
-        let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-        kids.push(doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id }).into());
+        let content_id = doc.add_object(Stream::new(dictionary! {}, Content { operations }.encode().unwrap()));
+        let resources_id = doc.add_object(resources);
+        kids.push(
+            doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id, "Resources" => resources_id })
+                .into(),
+        );
     }
     let count = kids.len() as i64;
     doc.objects.insert(
         pages_id,
         Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => kids, "Count" => count, "Resources" => resources_id,
+            "Type" => "Pages", "Kids" => kids, "Count" => count,
             "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
         }),
     );
@@ -63,6 +127,75 @@ pub fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
     let mut bytes = Vec::new();
     doc.save_to(&mut bytes).unwrap();
     bytes
+}
+
+/// An A4 page holding `lines` (Helvetica 12 pt), as a grey image at `dpi`: what scanning a
+/// printout gives. Rendered by `pdftoppm` from a text PDF.
+pub fn rendered_page(lines: &[&str], dpi: u32) -> image::GrayImage {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let pdf = pdf_with(&[PdfPage::Text(lines)]);
+    let mut child = Command::new("pdftoppm")
+        .args(["-r", &dpi.to_string(), "-gray", "-singlefile", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("pdftoppm (Debian package poppler-utils, installed by .ci/setup)");
+    child.stdin.take().unwrap().write_all(&pdf).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "pdftoppm failed");
+    image::load_from_memory_with_format(&output.stdout, image::ImageFormat::Pnm).unwrap().into_luma8()
+}
+
+/// The image as PNG.
+pub fn png(image: &image::DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// The image as a one-channel (grey) JPEG, quality 85, as scanners write them.
+pub fn jpeg(image: &image::DynamicImage) -> Vec<u8> {
+    let grey = image.to_luma8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode(grey.as_raw(), grey.width(), grey.height(), image::ExtendedColorType::L8)
+        .unwrap();
+    out
+}
+
+/// A phone photo of `upright`: the pixels stored turned a quarter to the left, with EXIF
+/// orientation 6 ("turn 90° clockwise to view"), as cameras held upright write them.
+pub fn jpeg_with_exif_rotation(upright: &image::DynamicImage) -> Vec<u8> {
+    let stored = jpeg(&upright.rotate270());
+    // APP1 "Exif": a little-endian TIFF header and one IFD entry, Orientation (0x0112) = 6.
+    let mut tiff = b"II*\0".to_vec();
+    tiff.extend(8u32.to_le_bytes());
+    tiff.extend(1u16.to_le_bytes());
+    tiff.extend(0x0112u16.to_le_bytes());
+    tiff.extend(3u16.to_le_bytes());
+    tiff.extend(1u32.to_le_bytes());
+    tiff.extend([6, 0, 0, 0]);
+    tiff.extend(0u32.to_le_bytes());
+    let mut app1 = vec![0xFF, 0xE1];
+    app1.extend(((2 + 6 + tiff.len()) as u16).to_be_bytes());
+    app1.extend(b"Exif\0\0");
+    app1.extend(tiff);
+    let mut out = stored[..2].to_vec();
+    out.extend(app1);
+    out.extend(&stored[2..]);
+    out
+}
+
+/// A multi-page TIFF (8-bit grey, one frame per page), as a fax or a scanned contract comes.
+pub fn multipage_tiff(pages: &[image::GrayImage]) -> Vec<u8> {
+    use tiff::encoder::{TiffEncoder, colortype::Gray8};
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut out).unwrap();
+    for page in pages {
+        encoder.write_image::<Gray8>(page.width(), page.height(), page.as_raw()).unwrap();
+    }
+    out.into_inner()
 }
 
 /// A multipart e-mail with a plain-text body and attachments (file name, MIME type, bytes),

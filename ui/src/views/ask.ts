@@ -30,8 +30,18 @@ function sourcesRow(citations: CitationView[]): HTMLElement {
   return row;
 }
 
+/** What the check against the sources found, said above the answer when it matters. */
+function checkNote(answer: AnswerView): string | null {
+  if (answer.stop === "unsupported") return "The sources do not support what the model wrote, so here are the closest passages instead.";
+  if (answer.unsupported > 0) return `${answer.unsupported} of ${answer.claims} sentence(s) are not in your documents (marked below): check them before relying on them.`;
+  return null;
+}
+
 function renderAnswer(container: HTMLElement, answer: AnswerView) {
   const body = container.querySelector(".answer-body") as HTMLElement;
+  container.querySelector(".check-note")?.remove();
+  const note = checkNote(answer);
+  if (note) container.insertBefore(el("p", { class: "check-note warn small", role: "note" }, note), body);
   body.innerHTML = answer.html; // sanitised on the Rust side
   body.classList.toggle("not-found", !answer.found);
   container.querySelector(".sources")?.remove();

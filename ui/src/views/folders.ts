@@ -182,7 +182,7 @@ function modelRows(report: ModelReport): HTMLElement {
   return list;
 }
 
-function describeStep(s: FetchStep): string {
+export function describeStep(s: FetchStep): string {
   switch (s.step) {
     case "downloading":
       return `Downloading ${s.package}…`;
@@ -197,7 +197,7 @@ async function fetchDefaults(button: HTMLButtonElement, log: HTMLElement) {
   button.disabled = true;
   log.textContent = "Fetching the default models…";
   try {
-    const report = await api.fetchModels((s) => (log.textContent = describeStep(s)));
+    const report = await api.fetchModels(null, (s) => (log.textContent = describeStep(s)));
     log.textContent = report.ready ? "All models are ready." : "Some models are still missing.";
     await refreshModels();
   } catch (e) {
@@ -251,6 +251,7 @@ export async function refreshModels(): Promise<ModelReport | null> {
     card.append(row, el("p", { class: "muted small" }, `Models folder: ${report.models_dir}`));
   }
   $("settings-models").replaceChildren(modelRows(report));
+  renderLlmChoice(report);
   return report;
 }
 
@@ -269,6 +270,61 @@ export function setUpFolders() {
       if (picked) await addFolders(picked);
     } catch (e) {
       showError(e);
+    }
+  });
+}
+
+// ---------- the answer model picker ----------
+
+function renderLlmChoice(report: ModelReport) {
+  const select = $<HTMLSelectElement>("llm-choice");
+  select.replaceChildren();
+  for (const m of report.llms) {
+    const state = m.state === "ok" ? "" : m.state === "missing" ? " (not fetched)" : " (damaged)";
+    const option = el("option", { value: m.name }, `${m.title}${m.default ? " — default" : ""}${state}`);
+    option.selected = m.in_use;
+    select.append(option);
+  }
+  if (!report.llms.some((m) => m.in_use)) {
+    const custom = el("option", { value: "" }, `Your file: ${fileName(report.llm.path)}`);
+    custom.selected = true;
+    select.append(custom);
+  }
+  const chosen = report.llms.find((m) => m.name === select.value);
+  $("fetch-llm").hidden = !chosen || chosen.state === "ok";
+  $("llm-choice-note").textContent = chosen ? `${chosen.license}, ${Math.round(Number(chosen.size) / (1024 * 1024))} MB` : "";
+}
+
+export function setUpLlmChoice() {
+  const select = $<HTMLSelectElement>("llm-choice");
+  select.addEventListener("change", async () => {
+    const report = await api.models().catch(() => null);
+    const chosen = report?.llms.find((m) => m.name === select.value);
+    if (!chosen) return;
+    if (chosen.state !== "ok") {
+      $("fetch-llm").hidden = false;
+      $("llm-choice-note").textContent = `${chosen.title} is not on this computer yet: fetch it first.`;
+      return;
+    }
+    try {
+      renderLlmChoice(await api.useLlm(chosen.name));
+      toast(`Answers now come from ${chosen.title}.`);
+    } catch (e) {
+      showError(e);
+    }
+  });
+  $("fetch-llm").addEventListener("click", async () => {
+    const name = select.value;
+    const button = $<HTMLButtonElement>("fetch-llm");
+    button.disabled = true;
+    try {
+      await api.fetchModels(name, (s) => ($("llm-choice-note").textContent = describeStep(s)));
+      renderLlmChoice(await api.useLlm(name));
+      toast("The answer model is ready.");
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
     }
   });
 }

@@ -1,7 +1,7 @@
 // The Settings view: models, answers and search, indexing, where the data lives, rebuild.
 import { api, type SearchMode, type Settings } from "../api";
 import { $, showError, toast } from "../dom";
-import { chooseModel, refreshModels, refreshStatus } from "./folders";
+import { chooseModel, refreshModels, refreshStatus, setUpLlmChoice } from "./folders";
 import { state } from "../state";
 
 let loaded: Settings | null = null;
@@ -46,6 +46,7 @@ async function warnIfRebuildNeeded() {
 }
 
 export function setUpSettings() {
+  setUpLlmChoice();
   $("settings-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     if (!loaded) return;

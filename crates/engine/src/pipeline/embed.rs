@@ -27,13 +27,17 @@ pub(crate) async fn run(
         .collect();
     let known = store.vectors_by_chunk_hash(&hashes).await?;
     let embedder = Arc::clone(&stages.embedder);
-    tokio::task::spawn_blocking(move || embed_batch(prepared, known, &embedder)).await.map_err(|e| EngineError::Internal(e.to_string()))?
+    let pause = stages.pause.clone();
+    tokio::task::spawn_blocking(move || embed_batch(prepared, known, &embedder, &pause))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))?
 }
 
 fn embed_batch(
     prepared: Vec<Prepared>,
     known: HashMap<String, Vec<f32>>,
     embedder: &brain_embed::Embedder,
+    pause: &crate::yielding::Yield,
 ) -> Result<(Vec<DocumentWrite>, Vec<IndexEvent>, BatchStats)> {
     let mut to_embed: Vec<String> = Vec::new();
     let mut to_embed_hashes: Vec<String> = Vec::new();
@@ -48,7 +52,7 @@ fn embed_batch(
             }
         }
     }
-    let vectors = embedder.embed(&to_embed)?;
+    let vectors = embedder.embed_with_pauses(&to_embed, &|| pause.wait())?;
     let mut stats = BatchStats { embedded: vectors.len(), files: prepared.len(), ..BatchStats::default() };
     let mut by_hash = known;
     by_hash.extend(to_embed_hashes.into_iter().zip(vectors));

@@ -50,11 +50,13 @@ impl Work {
     }
 }
 
-/// What the stages need: the models and the parse budget.
+/// What the stages need: the models, the parse budget, and the pause that lets answers run.
 pub(crate) struct Stages {
     pub embedder: Arc<Embedder>,
     pub chunker: Arc<Chunker>,
     pub budget: ParseBudget,
+    /// Called between files and between embedding batches (see [`crate::yielding`]).
+    pub pause: crate::yielding::Yield,
 }
 
 /// What one committed batch did.

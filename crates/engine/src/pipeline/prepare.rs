@@ -14,12 +14,20 @@ use super::{Stages, Work};
 use crate::error::{EngineError, Result};
 use crate::fsutil;
 use crate::isolation::ParserPool;
+use crate::ocr::{OcrConfig, PageRead};
 
-/// Time and memory a file may take to parse, and the parsers that enforce them.
+/// Called with each OCR'd page of a file (its path, the page's read) as the worker reports it.
+pub(crate) type OnOcrPage = Arc<dyn Fn(&str, PageRead) + Send + Sync>;
+
+/// Time and memory a file may take to parse, the parsers that enforce them, and OCR.
+#[derive(Clone)]
 pub(crate) struct ParseBudget {
     pub timeout: Duration,
     pub memory_mb: u64,
     pub parsers: Arc<ParserPool>,
+    pub ocr: OcrConfig,
+    /// Hears of every page read by OCR: (file, page).
+    pub on_ocr_page: OnOcrPage,
 }
 
 /// One thing, prepared.
@@ -37,12 +45,14 @@ pub(crate) enum Prepared {
 /// Prepare a batch on as many threads as there are cores (off the async threads).
 pub(crate) async fn run(stages: &Stages, batch: Vec<Work>) -> Result<Vec<Prepared>> {
     let chunker = Arc::clone(&stages.chunker);
-    let budget =
-        ParseBudget { timeout: stages.budget.timeout, memory_mb: stages.budget.memory_mb, parsers: Arc::clone(&stages.budget.parsers) };
-    tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget)).await.map_err(|e| EngineError::Internal(e.to_string()))
+    let budget = stages.budget.clone();
+    let pause = stages.pause.clone();
+    tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget, &pause))
+        .await
+        .map_err(|e| EngineError::Internal(e.to_string()))
 }
 
-fn prepare_batch(batch: Vec<Work>, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Vec<Prepared> {
+fn prepare_batch(batch: Vec<Work>, chunker: &Arc<Chunker>, budget: &ParseBudget, pause: &crate::yielding::Yield) -> Vec<Prepared> {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(batch.len()).max(1);
     let next = AtomicUsize::new(0);
     let work: Vec<Mutex<Option<Work>>> = batch.into_iter().map(|w| Mutex::new(Some(w))).collect();
@@ -56,6 +66,7 @@ fn prepare_batch(batch: Vec<Work>, chunker: &Arc<Chunker>, budget: &ParseBudget)
                         break;
                     }
                     let Some(item) = work[i].lock().unwrap_or_else(|p| p.into_inner()).take() else { continue };
+                    pause.wait();
                     let prepared = prepare(item, chunker, budget);
                     *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
                 }
@@ -82,7 +93,7 @@ pub(crate) fn failed_record(path: &str, folder: &str, hash: Option<String>, size
 
 fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared {
     match work {
-        Work::Parsed { record, document } => match chunk_guarded(chunker, document) {
+        Work::Parsed { record, document } => match chunk_guarded(chunker, document, None) {
             Ok((_, chunks)) if !chunks.is_empty() => {
                 Prepared::Chunks { record: DocumentRecord { chunks: chunks.len() as u32, ..record }, chunks }
             }
@@ -107,7 +118,12 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
             {
                 return Prepared::Touch(DocumentRecord { size, mtime_ns, updated_ms: fsutil::now_ms(), ..prev });
             }
-            let parsed = budget.parsers.parse(&path, bytes, budget.timeout, budget.memory_mb).and_then(|doc| chunk_guarded(chunker, doc));
+            let identity = identity_of(&path);
+            let mut on_page = |page: PageRead| (budget.on_ocr_page)(&path_s, page);
+            let parsed = budget
+                .parsers
+                .parse(&path, bytes, budget.timeout, budget.memory_mb, &budget.ocr, &mut on_page)
+                .and_then(|doc| chunk_guarded(chunker, doc, identity.as_deref()));
             let (doc, chunks) = match parsed {
                 Ok(p) => p,
                 Err(reason) => return fail(Some(hash), size, reason),
@@ -132,9 +148,15 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
     }
 }
 
+/// What identifies a file among look-alike ones: its name without the extension
+/// ("2022 Q3 AAPL", "leave-policy").
+fn identity_of(path: &std::path::Path) -> Option<String> {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).filter(|s| !s.trim().is_empty())
+}
+
 /// Chunk a parsed document; a panic in the splitter fails this file only.
-fn chunk_guarded(chunker: &Chunker, doc: ParsedDocument) -> Result<(ParsedDocument, Vec<Chunk>), String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.chunk(&doc))) {
+fn chunk_guarded(chunker: &Chunker, doc: ParsedDocument, identity: Option<&str>) -> Result<(ParsedDocument, Vec<Chunk>), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.chunk_document(&doc, identity))) {
         Ok(chunks) => Ok((doc, chunks)),
         Err(panic) => Err(format!("the chunker crashed: {}", brain_parse::panic_detail(&panic))),
     }

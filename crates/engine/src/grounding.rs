@@ -1,0 +1,503 @@
+//! The groundedness check: every claim of an answer against the passages it was made from,
+//! independent of the model that wrote it.
+//!
+//! The answer is cut into claims (sentences, list items). A claim is supported by a source when
+//! 1. every figure in it (number, amount, percentage, date part) occurs in that source, compared
+//!    as numbers ("$1,577 million", "1577.00" and "1,577" are the same figure), and every proper
+//!    name in it occurs in the sources, and
+//! 2. it is close in meaning to a sentence of that source (cosine similarity of the embedder's
+//!    vectors, the model already loaded for retrieval).
+//!
+//! A claim supported by a source it did not cite gets that citation; a claim no source supports
+//! is marked unsupported. Sentences that repeat the prompt's own instructions are dropped. The
+//! caller decides what an answer without any supported claim becomes.
+
+use std::collections::HashSet;
+
+use brain_embed::Embedder;
+use brain_store::Hit;
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::citations::CitationSpan;
+
+/// Least cosine similarity between a claim and a sentence of its source. MiniLM puts a faithful
+/// paraphrase of a sentence around 0.6–0.9 and a sentence on the same topic that says something
+/// else around 0.3–0.5; the tests in `tests/e2e.rs` hold both sides of the line.
+pub const MIN_CLAIM_SIMILARITY: f32 = 0.55;
+/// Below this similarity a claim also needs its own words in the source: at least half of its
+/// content words. A small model that pins a figure of the sources on another subject ("the meal
+/// allowance is 0.42", when 0.42 is the mileage rate) reads close to the source in meaning but
+/// shares none of its subject's words.
+pub const STRONG_CLAIM_SIMILARITY: f32 = 0.8;
+const MIN_WORD_COVERAGE: f32 = 0.5;
+
+/// One claim of an answer and what supports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Claim {
+    /// The claim as the answer states it (without its citation markers).
+    pub text: String,
+    /// Where it is in the answer's text (byte offsets, markers included).
+    pub start: usize,
+    pub end: usize,
+    pub supported: bool,
+    /// The sources (their numbers) that support it; for an unsupported claim, those it cited.
+    pub sources: Vec<usize>,
+    /// The source sentence closest to the claim.
+    pub evidence: Option<String>,
+}
+
+/// The outcome of the check.
+impl Claim {
+    /// The figures in `text` as the check compares them: numbers with their grouping and
+    /// trailing zeros removed ("$1,577.00 million" → "1577"). For evaluations that grade
+    /// answers by their figures the same way.
+    pub fn figures_in(text: &str) -> HashSet<String> {
+        figures(text)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Grounding {
+    /// The answer with instruction echoes dropped and missing citations added.
+    pub answer: String,
+    pub claims: Vec<Claim>,
+    /// The model said the sources do not hold the answer (and claimed nothing else).
+    pub refused: bool,
+}
+
+impl Grounding {
+    /// The share of claims the sources support; `None` when there is no claim.
+    pub fn grounded(&self) -> Option<f32> {
+        (!self.claims.is_empty()).then(|| self.claims.iter().filter(|c| c.supported).count() as f32 / self.claims.len() as f32)
+    }
+}
+
+/// A piece of the answer that may be a claim: its span and its text without markers.
+struct Piece {
+    start: usize,
+    end: usize,
+    text: String,
+    cited: Vec<usize>,
+}
+
+/// Check `answer` against `sources` (numbered 1.. in order). `refusal` is the sentence a model
+/// writes when the sources do not hold the answer; `instructions`, the prompt's own rules.
+pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &Embedder, refusal: &str, instructions: &str) -> Grounding {
+    let pieces = pieces(answer);
+    let instruction_words = words(instructions);
+    let mut kept: Vec<Piece> = Vec::new();
+    let mut refused = false;
+    let mut dropped: Vec<(usize, usize)> = Vec::new();
+    for piece in pieces {
+        if is_refusal(&piece.text, refusal) {
+            refused = true;
+            kept.push(piece);
+            continue;
+        }
+        if echoes(&piece.text, &instruction_words) {
+            dropped.push((piece.start, piece.end));
+            continue;
+        }
+        kept.push(piece);
+    }
+    let claims: Vec<&Piece> = kept.iter().filter(|p| is_claim(&p.text) && !is_refusal(&p.text, refusal)).collect();
+
+    // Embed every claim and every source sentence in one call.
+    let source_sentences: Vec<Vec<String>> = sources.iter().map(|s| sentences(&s.text)).collect();
+    let mut texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    for list in &source_sentences {
+        texts.extend(list.iter().cloned());
+    }
+    let vectors = embedder.embed(&texts).unwrap_or_default();
+    let (claim_vectors, mut sentence_vectors) = if vectors.len() == texts.len() {
+        (vectors[..claims.len()].to_vec(), vectors[claims.len()..].to_vec())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut per_source: Vec<Vec<Vec<f32>>> = Vec::new();
+    for list in &source_sentences {
+        let rest = sentence_vectors.split_off(list.len().min(sentence_vectors.len()));
+        per_source.push(std::mem::replace(&mut sentence_vectors, rest));
+    }
+    let figures_of: Vec<HashSet<String>> = sources.iter().map(|s| figures(&s.text)).collect();
+    let names_in: String = sources
+        .iter()
+        .map(|s| format!("{} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+
+    let mut out_claims = Vec::new();
+    let mut additions: Vec<(usize, usize)> = Vec::new(); // (insert at, source number)
+    for (i, piece) in claims.iter().enumerate() {
+        let claim_figures = figures(&piece.text);
+        let names_ok = names(&piece.text).iter().all(|n| names_in.contains(&n.to_lowercase()));
+        // The best source: figures all present, then closest in meaning; cited sources first.
+        let mut best: Option<(usize, f32, String)> = None;
+        for (s, sentences) in source_sentences.iter().enumerate() {
+            if !claim_figures.is_subset(&figures_of[s]) {
+                continue;
+            }
+            let Some(claim_vector) = claim_vectors.get(i) else { continue };
+            for (j, v) in per_source[s].iter().enumerate() {
+                let similarity = dot(claim_vector, v);
+                let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
+                if best.as_ref().is_none_or(|(_, b, _)| similarity + cited_bonus > *b) {
+                    best = Some((s, similarity + cited_bonus, sentences[j].clone()));
+                }
+            }
+        }
+        let supported = names_ok
+            && best.as_ref().is_some_and(|(s, sim, _)| {
+                let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
+                sim >= STRONG_CLAIM_SIMILARITY
+                    || (sim >= MIN_CLAIM_SIMILARITY && word_coverage(&piece.text, &sources[*s].text) >= MIN_WORD_COVERAGE)
+            });
+        let (sources_of_claim, evidence) = match (&best, supported) {
+            (Some((s, _, sentence)), true) => {
+                let n = s + 1;
+                if !piece.cited.contains(&n) {
+                    additions.push((piece.end, n));
+                }
+                let mut list = vec![n];
+                list.extend(piece.cited.iter().copied().filter(|&c| c != n && c <= sources.len()));
+                (list, Some(sentence.clone()))
+            }
+            (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s)| s.clone())),
+        };
+        out_claims.push(Claim {
+            text: piece.text.clone(),
+            start: piece.start,
+            end: piece.end,
+            supported,
+            sources: sources_of_claim,
+            evidence,
+        });
+    }
+
+    let refused = refused && out_claims.is_empty();
+    let answer = rewrite(answer, &dropped, &additions);
+    // Claims' places in the rewritten answer.
+    let claims = relocate(&answer, out_claims);
+    Grounding { answer, claims, refused }
+}
+
+/// The answer without the dropped spans and with " [n]" added after claims that lacked it.
+fn rewrite(answer: &str, dropped: &[(usize, usize)], additions: &[(usize, usize)]) -> String {
+    let mut edits: Vec<(usize, usize, String)> = dropped.iter().map(|&(a, b)| (a, b, String::new())).collect();
+    for &(at, n) in additions {
+        // After the sentence's own punctuation would read "... weeks. [1]": put it before.
+        let before_punctuation = answer[..at].trim_end().trim_end_matches(['.', '!', '?', ';', ':']).len();
+        edits.push((before_punctuation, before_punctuation, format!(" [{n}]")));
+    }
+    edits.sort_by_key(|e| (e.0, e.1));
+    let mut out = String::with_capacity(answer.len() + 16);
+    let mut at = 0;
+    for (start, end, text) in edits {
+        if start < at {
+            continue;
+        }
+        out.push_str(&answer[at..start]);
+        out.push_str(&text);
+        at = end;
+    }
+    out.push_str(&answer[at..]);
+    out.split('\n').map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string()
+}
+
+/// Find each claim's text again in the rewritten answer (in order) for its offsets.
+fn relocate(answer: &str, claims: Vec<Claim>) -> Vec<Claim> {
+    let mut from = 0;
+    claims
+        .into_iter()
+        .map(|mut c| {
+            let first_word = c.text.split_whitespace().next().unwrap_or("");
+            if let Some(at) = answer[from..].find(first_word).map(|i| from + i) {
+                let end = pieces(&answer[at..]).first().map_or(answer.len(), |p| at + p.end);
+                c.start = at;
+                c.end = end.max(at);
+                from = c.end;
+            }
+            c
+        })
+        .collect()
+}
+
+/// The answer cut into sentences and list items; citation markers at the start of a piece (as
+/// in "… weeks. [1] The …") belong to the piece before it.
+fn pieces(answer: &str) -> Vec<Piece> {
+    let markers = CitationSpan::find(answer);
+    let mut out: Vec<Piece> = Vec::new();
+    let mut offset = 0;
+    for line in answer.split_inclusive('\n') {
+        // A list item's number would be a "sentence" of its own ("1.") to the segmenter.
+        let marker = line.len() - strip_list_marker(line).len();
+        for (i, sentence) in line[marker..].split_sentence_bound_indices() {
+            let (start, end) = (offset + marker + i, offset + marker + i + sentence.len());
+            let mut cited: Vec<usize> = Vec::new();
+            let mut plain = String::new();
+            let mut at = start;
+            let mut leading = true;
+            for m in markers.iter().filter(|m| m.start >= start && m.end <= end) {
+                let between = &answer[at..m.start];
+                if leading && between.trim().is_empty() {
+                    // Leading markers cite the previous piece.
+                    if let Some(previous) = out.last_mut() {
+                        previous.cited.extend(&m.sources);
+                        previous.end = m.end;
+                        at = m.end;
+                        continue;
+                    }
+                }
+                leading = false;
+                plain.push_str(between);
+                cited.extend(&m.sources);
+                at = m.end;
+            }
+            plain.push_str(&answer[at..end]);
+            let text = tidy(strip_list_marker(plain.trim()));
+            if text.chars().any(char::is_alphanumeric) {
+                out.push(Piece { start, end, text, cited });
+            } else if let Some(previous) = out.last_mut() {
+                previous.cited.extend(cited);
+            }
+        }
+        offset += line.len();
+    }
+    for p in &mut out {
+        p.cited.sort_unstable();
+        p.cited.dedup();
+    }
+    out
+}
+
+/// One space between words, none before punctuation (where a marker was taken out).
+fn tidy(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    [" .", " ,", " ;", " :", " !", " ?"].iter().fold(joined, |t, p| t.replace(p, &p[1..]))
+}
+
+fn strip_list_marker(text: &str) -> &str {
+    let t = text.trim_start();
+    // A bullet is followed by a space: "-5%" keeps its sign.
+    let t = t.strip_prefix(['-', '*', '•']).filter(|rest| rest.starts_with(' ')).map(str::trim_start).unwrap_or(t);
+    match t.split_once(['.', ')']) {
+        Some((n, rest)) if !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()) && rest.starts_with(' ') => {
+            rest.trim_start()
+        }
+        _ => t,
+    }
+}
+
+/// A piece that states something: at least three words, or a figure ("27 days").
+fn is_claim(text: &str) -> bool {
+    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count() >= 3 || !figures(text).is_empty()
+}
+
+fn is_refusal(text: &str, refusal: &str) -> bool {
+    let t = text.to_lowercase();
+    t.contains(&refusal.to_lowercase().trim_end_matches('.').to_string()) || t.contains("could not find this in your documents")
+}
+
+fn words(text: &str) -> HashSet<String> {
+    text.unicode_words().map(str::to_lowercase).filter(|w| w.len() > 2).collect()
+}
+
+/// A sentence made mostly of the prompt's own words (a small model repeating its instructions).
+fn echoes(text: &str, instructions: &HashSet<String>) -> bool {
+    let mine: Vec<String> = text.unicode_words().map(str::to_lowercase).filter(|w| w.len() > 2).collect();
+    if mine.len() < 4 || instructions.is_empty() {
+        return false;
+    }
+    let shared = mine.iter().filter(|w| instructions.contains(*w)).count();
+    shared * 10 >= mine.len() * 7
+        && mine.iter().any(|w| ["cite", "source", "sources", "brackets", "context", "answer"].contains(&w.as_str()))
+}
+
+/// A source's sentences (and, for a short one, the whole of it).
+fn sentences(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        for s in line.split_sentence_bounds() {
+            let s = s.trim();
+            if s.split_whitespace().count() >= 3 {
+                out.push(s.to_string());
+            }
+        }
+    }
+    // Table rows split across lines: a window of two lines catches a row and its heading.
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    for pair in lines.windows(2) {
+        if pair.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())) {
+            out.push(format!("{} {}", pair[0], pair[1]));
+        }
+    }
+    if out.is_empty() {
+        out.push(text.trim().to_string());
+    }
+    out.truncate(64);
+    out
+}
+
+/// The share of the claim's content words (four letters or more, not common words) found in
+/// the source, compared by their first five letters (so "reimbursed" meets "reimbursement").
+fn word_coverage(claim: &str, source: &str) -> f32 {
+    const COMMON: &[&str] = &[
+        "that", "this", "with", "from", "have", "were", "will", "your", "they", "their", "which", "there", "about", "been", "also", "each",
+        "than", "must", "should", "would", "could",
+    ];
+    let stem = |w: &str| w.to_lowercase().chars().take(5).collect::<String>();
+    let source_stems: HashSet<String> = source.unicode_words().map(stem).collect();
+    let words: Vec<String> = claim
+        .unicode_words()
+        .filter(|w| w.chars().count() >= 4 && !COMMON.contains(&w.to_lowercase().as_str()))
+        .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
+        .map(stem)
+        .collect();
+    if words.is_empty() {
+        return 1.0;
+    }
+    words.iter().filter(|w| source_stems.contains(*w)).count() as f32 / words.len() as f32
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The figures in `text`, normalised: digits with their grouping commas and trailing zeros
+/// removed ("$1,577.00 million" → "1577"), as strings so that they compare exactly.
+pub(crate) fn figures(text: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        // A number starts here unless it is glued to a word ("Q3", "10-Q" are names, not figures).
+        let glued = i > 0 && chars[i - 1].is_alphabetic();
+        let mut j = i;
+        let mut raw = String::new();
+        while j < chars.len() {
+            let c = chars[j];
+            let separator = (c == ',' || c == '.') && j + 1 < chars.len() && chars[j + 1].is_ascii_digit();
+            if c.is_ascii_digit() || separator {
+                raw.push(c);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let glued_after = j < chars.len() && chars[j].is_alphabetic() && !matches!(chars[j], 'k' | 'm' | 'b' | 'K' | 'M' | 'B');
+        if !glued
+            && !glued_after
+            && let Some(n) = normalise(&raw)
+        {
+            out.insert(n);
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+fn normalise(raw: &str) -> Option<String> {
+    // "1,577" groups thousands; "1,5" (a decimal comma) is rare in English filings: read as 15.
+    let digits: String = raw.replace(',', "");
+    let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, ""));
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Some(if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") })
+}
+
+/// Proper names in a claim: capitalised words that do not start it, and all-capital words.
+fn names(text: &str) -> Vec<String> {
+    const COMMON: &[&str] = &[
+        "I",
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "For",
+        "It",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "Yes",
+        "No",
+        "However",
+        "According",
+        "Source",
+        "Sources",
+        "Total",
+        "Net",
+        "Q1",
+        "Q2",
+        "Q3",
+        "Q4",
+    ];
+    let mut out = Vec::new();
+    for (i, word) in text.unicode_words().enumerate() {
+        let starts_upper = word.chars().next().is_some_and(char::is_uppercase);
+        if i == 0 || !starts_upper || COMMON.contains(&word) || word.len() < 2 {
+            continue;
+        }
+        if word.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        out.push(word.trim_end_matches("'s").to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_compare_as_numbers() {
+        let a = figures("Net sales were $1,577 million in 2022, up 12.50% from Q3.");
+        let b = figures("Total 1577.00 and 1,577; growth 12.5 percent; fiscal 2022");
+        assert!(a.is_subset(&b), "{a:?} vs {b:?}");
+        assert!(a.contains("1577") && a.contains("12.5") && a.contains("2022") && !a.contains("3"), "Q3 is a name: {a:?}");
+        assert!(!figures("the 10-Q").contains("10") || figures("the 10-Q").len() == 1);
+        assert_ne!(figures("$1,578 million"), figures("$1,577 million"));
+    }
+
+    #[test]
+    fn answers_are_cut_into_claims_with_their_citations() {
+        let p = pieces("Staff get 27 days of leave [1]. A sabbatical lasts up to eight weeks. [2]\n- It is unpaid [2].\n1. Ask HR first.");
+        let texts: Vec<&str> = p.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, vec!["Staff get 27 days of leave.", "A sabbatical lasts up to eight weeks.", "It is unpaid.", "Ask HR first."]);
+        assert_eq!(p[0].cited, vec![1]);
+        assert_eq!(p[1].cited, vec![2], "a marker after the full stop cites the sentence before it");
+        assert_eq!(p[2].cited, vec![2]);
+    }
+
+    #[test]
+    fn missing_citations_are_added_before_the_full_stop_and_echoes_dropped() {
+        let answer = "It lasts eight weeks. Cite the context like [1].";
+        let echo = answer.find("Cite").unwrap();
+        assert_eq!(rewrite(answer, &[(echo, answer.len())], &[(echo, 2)]), "It lasts eight weeks [2].");
+        let instructions = words("Answer briefly and cite the context like [1]. Use only the numbered sources.");
+        assert!(echoes("Answer briefly and cite the context like [2].", &instructions));
+        assert!(!echoes("The sabbatical must be approved by the department head.", &instructions));
+    }
+
+    #[test]
+    fn a_claim_needs_its_own_words_in_the_source() {
+        let source = "Private car journeys are reimbursed at 0.42 per kilometre.";
+        assert!(word_coverage("Car journeys get reimbursement of 0.42 per kilometre.", source) >= 0.75);
+        assert!(word_coverage("The daily meal allowance is 0.42.", source) < 0.1);
+    }
+
+    #[test]
+    fn names_are_the_capitalised_words_inside_a_sentence() {
+        assert_eq!(names("Revenue of Apple and Microsoft grew in June."), vec!["Apple", "Microsoft", "June"]);
+        assert!(names("The sabbatical is unpaid.").is_empty());
+    }
+}

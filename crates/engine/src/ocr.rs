@@ -1,0 +1,151 @@
+//! OCR for the parsers: Tesseract (see `brain-ocr`), loaded on the first page that needs it,
+//! with every page's result cached by the page's pixels.
+//!
+//! The cache key is a hash of the page image, not of the file: a renamed or copied scan, or a
+//! PDF of which one page changed, is never read by OCR again for the pages that did not change.
+//! It lives in `ocr-cache/` in the data dir, one small JSON file per page.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use brain_parse::{PageImage, Recognize, Recognized};
+use serde::{Deserialize, Serialize};
+
+/// What the OCR of one file needs: where the cache is, which languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct OcrConfig {
+    pub cache_dir: Option<PathBuf>,
+    pub languages: Vec<String>,
+}
+
+/// One page read (or found in the cache), for progress and figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PageRead {
+    pub done: usize,
+    pub pages: usize,
+    /// Time OCR took for it (0 when cached).
+    pub ms: u64,
+    /// Found in the cache: not read again.
+    pub cached: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cached {
+    text: String,
+    confidence: u8,
+}
+
+/// The parsers' [`Recognize`]: the cache first, then Tesseract.
+pub(crate) struct EngineOcr<'a> {
+    config: OcrConfig,
+    tesseract: &'a mut Option<Result<brain_ocr::Tesseract, String>>,
+    on_page: &'a mut dyn FnMut(PageRead),
+    last_ms: u64,
+    last_cached: bool,
+}
+
+impl<'a> EngineOcr<'a> {
+    /// `tesseract` is the slot the engine keeps between files (a worker keeps one engine).
+    pub(crate) fn new(
+        config: OcrConfig,
+        tesseract: &'a mut Option<Result<brain_ocr::Tesseract, String>>,
+        on_page: &'a mut dyn FnMut(PageRead),
+    ) -> Self {
+        EngineOcr { config, tesseract, on_page, last_ms: 0, last_cached: false }
+    }
+
+    fn cache_file(&self, page: &PageImage) -> Option<PathBuf> {
+        let dir = self.config.cache_dir.as_ref()?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&page.width.to_le_bytes()).update(&page.height.to_le_bytes()).update(self.config.languages.join("+").as_bytes());
+        hasher.update(&page.pixels);
+        let key = hasher.finalize().to_hex();
+        Some(dir.join(&key[..2]).join(format!("{key}.json")))
+    }
+
+    fn engine(&mut self) -> Result<&mut brain_ocr::Tesseract, String> {
+        let languages = self.config.languages.clone();
+        let slot = self.tesseract.get_or_insert_with(|| brain_ocr::Tesseract::load(&languages).map_err(|e| e.to_string()));
+        if let Ok(t) = slot
+            && t.languages() != languages.join("+")
+            && !languages.is_empty()
+        {
+            *slot = brain_ocr::Tesseract::load(&languages).map_err(|e| e.to_string());
+        }
+        slot.as_mut().map_err(|e| e.clone())
+    }
+}
+
+impl Recognize for EngineOcr<'_> {
+    fn recognize(&mut self, page: &PageImage) -> Result<Recognized, String> {
+        let cache = self.cache_file(page);
+        if let Some(hit) = cache.as_ref().and_then(|f| std::fs::read(f).ok()).and_then(|b| serde_json::from_slice::<Cached>(&b).ok()) {
+            self.last_ms = 0;
+            self.last_cached = true;
+            return Ok(Recognized { text: hit.text, confidence: hit.confidence });
+        }
+        self.last_cached = false;
+        let started = Instant::now();
+        let read = self.engine()?.read(&page.pixels, page.width, page.height, page.dpi).map_err(|e| e.to_string())?;
+        self.last_ms = started.elapsed().as_millis() as u64;
+        if let Some(file) = cache {
+            store(&file, &Cached { text: read.text.clone(), confidence: read.confidence });
+        }
+        Ok(Recognized { text: read.text, confidence: read.confidence })
+    }
+
+    fn progress(&mut self, done: usize, pages: usize) {
+        (self.on_page)(PageRead { done, pages, ms: self.last_ms, cached: self.last_cached });
+    }
+}
+
+fn store(file: &Path, page: &Cached) {
+    // Only a cache: a failed write costs a second OCR next time, nothing more.
+    if let (Some(dir), Ok(bytes)) = (file.parent(), serde_json::to_vec(page)) {
+        let _ = std::fs::create_dir_all(dir).and_then(|_| {
+            let tmp = file.with_extension("tmp");
+            std::fs::write(&tmp, bytes)?;
+            std::fs::rename(tmp, file)
+        });
+    }
+}
+
+/// The languages to read: the settings', else English and the system's language when installed.
+pub(crate) fn languages(setting: &[String]) -> Vec<String> {
+    if setting.is_empty() { brain_ocr::default_languages() } else { setting.to_vec() }
+}
+
+/// OCR as `status` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct OcrStatus {
+    /// Tesseract can be loaded.
+    pub available: bool,
+    /// Why not, with the package to install.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub problem: Option<String>,
+    /// Languages whose models are installed.
+    pub installed: Vec<String>,
+    /// Languages scanned files are read in.
+    pub languages: Vec<String>,
+}
+
+pub(crate) fn status(setting: &[String]) -> OcrStatus {
+    let installed = brain_ocr::installed_languages();
+    let languages = languages(setting);
+    match brain_ocr::available() {
+        Ok(()) => {
+            let missing: Vec<&String> = languages.iter().filter(|l| !installed.contains(l)).collect();
+            let problem = (!missing.is_empty()).then(|| {
+                let names: Vec<String> = missing.iter().map(|l| format!("tesseract-ocr-{l}")).collect();
+                format!(
+                    "the OCR language(s) {} are not installed (install {})",
+                    missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                    names.join(", ")
+                )
+            });
+            OcrStatus { available: true, problem, installed, languages }
+        }
+        Err(e) => OcrStatus { available: false, problem: Some(e.to_string()), installed, languages },
+    }
+}
