@@ -103,7 +103,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure retrieval quality.
+    /// Measure retrieval and answer quality: BEIR sets, and question sets with gold answers (`eval qa`).
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
     /// Measure indexing, embedding, search and answer speed on a folder (in a scratch index).

@@ -196,12 +196,7 @@ fn scans_and_photos_of_text_are_read_by_ocr_and_cited_at_their_page() {
         ]),
     );
     // Hostile images: a header that claims 30,000 x 30,000 pixels, and a PNG cut in half.
-    let mut bomb = png(&DynamicImage::ImageLuma8(image::GrayImage::new(8, 8)));
-    bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
-    bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
-    let crc = crc32(&bomb[12..29]);
-    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-    write(&root.join("bomb.png"), bomb);
+    write(&root.join("bomb.png"), brain_testkit::png_claiming_size(30_000, 30_000));
     let whole = std::fs::read(root.join("whiteboard.png")).unwrap();
     write(&root.join("truncated.png"), &whole[..whole.len() / 2]);
     brain.add_folder(root);
@@ -267,16 +262,4 @@ fn without_tesseract_scans_fail_naming_the_package_and_nothing_else_changes() {
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(reason(&failures, "scan.pdf").contains("install the Debian package tesseract-ocr"), "{failures:?}");
     assert_eq!(file_name(&brain.search("canteen opens", "keyword")[0]), "notes.txt");
-}
-
-/// PNG's chunk checksum (CRC-32/ISO-HDLC), so that a forged header passes the decoder's check.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
 }

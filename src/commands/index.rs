@@ -189,6 +189,20 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
                 println!("  {}: {}", f.path, f.error);
             }
         }
+        if !status.notes.is_empty() {
+            println!("notes (indexed, but worth a look):");
+            for f in &status.notes {
+                println!("  {}: {}", f.path, f.error);
+            }
+        }
+        let o = &status.ocr;
+        match &o.problem {
+            None => println!("OCR: reads {} (installed: {})", o.languages.join("+"), o.installed.join(", ")),
+            Some(problem) => println!("OCR: {problem}"),
+        }
+        if status.rebuild_needed {
+            println!("the index was built with another embedding model: `brain index --rebuild` rebuilds it with this one");
+        }
         let i = &status.integrity;
         if !i.checked {
             println!("integrity: not checked, {} is writing the index", i.writer.as_deref().unwrap_or("another process"));

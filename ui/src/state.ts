@@ -9,5 +9,5 @@ export const state = {
   status: null as Status | null,
   /** A sync is running (between its sync_started and idle events). */
   busy: false,
-  indexing: { done: 0, total: 0, current: null as string | null },
+  indexing: { done: 0, total: 0, current: null as string | null, ocr: null as string | null },
 };

@@ -160,7 +160,7 @@ impl Embedder {
         self.embed_with_pauses(texts, &|| {})
     }
 
-    /// [`Embedder::embed`], calling `pause` before each group of batches with the model free:
+    /// [`Embedder::embed`], calling `pause` before each batch with the model free:
     /// a caller that must yield the CPU (indexing while an answer is generated) waits there, and
     /// the query embeddings of that answer can use the model meanwhile.
     pub fn embed_with_pauses<S: AsRef<str> + Send + Sync>(&self, texts: &[S], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -174,11 +174,10 @@ impl Embedder {
         order.sort_by_key(|&i| texts[i].as_ref().len());
         let by_length: Vec<&str> = order.iter().map(|&i| texts[i].as_ref()).collect();
         // fastembed keeps every batch's raw token outputs (texts x tokens x 384 floats) until the
-        // call returns, so one call for a 4,000-chunk book held gigabytes: a few batches per call
-        // bound that.
-        let per_call = self.batch_size * 4;
+        // call returns, so one call for a 4,000-chunk book held gigabytes: one batch per call
+        // bounds that, and gives a caller that yields a pause point every fraction of a second.
         let mut vectors = Vec::with_capacity(texts.len());
-        for slice in by_length.chunks(per_call) {
+        for slice in by_length.chunks(self.batch_size) {
             pause();
             let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             vectors.extend(model.embed(slice, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?);

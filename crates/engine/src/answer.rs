@@ -104,6 +104,10 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     if question.is_empty() {
         return Err(EngineError::InvalidArgument("the question is empty".into()));
     }
+    // Indexing (in this process or another) pauses from now until the answer is done: taken
+    // before retrieval and model loading, so that an indexer in the middle of a batch has
+    // reached its next pause point by the time generation starts.
+    let _answering = engine.answering_now()?;
     let settings = engine.settings();
     let k = request.k.unwrap_or(settings.sources).max(1);
     // A follow-up ("and who approves it?") names its topic only through the question before it,
@@ -150,8 +154,6 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     let question_owned = question.to_string();
     let token_events = events.clone();
     let show_unsupported = settings.show_unsupported_answers;
-    // Indexing (in this process or another) pauses while the answer is generated.
-    let _answering = engine.answering_now()?;
     let (answer_text, sources, stats, grounding) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (prompt, sources) = build_prompt(&llm, &question_owned, &history, &relevant, max_answer_tokens)?;
         let _ = token_events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });

@@ -86,7 +86,7 @@ impl Recognize for EngineOcr<'_> {
         }
         self.last_cached = false;
         let started = Instant::now();
-        let read = self.engine()?.read(&page.pixels, page.width, page.height, page.dpi).map_err(|e| e.to_string())?;
+        let read = self.engine()?.read_upright(&page.pixels, page.width, page.height, page.dpi).map_err(|e| e.to_string())?;
         self.last_ms = started.elapsed().as_millis() as u64;
         if let Some(file) = cache {
             store(&file, &Cached { text: read.text.clone(), confidence: read.confidence });

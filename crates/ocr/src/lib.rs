@@ -200,6 +200,64 @@ impl Tesseract {
     }
 }
 
+impl Tesseract {
+    /// [`Tesseract::read`] a page that may lie on its side or upside down (a landscape table
+    /// scanned portrait, a page fed the wrong way): when the page as given reads with less than
+    /// [`UPRIGHT_CONFIDENCE`], it is read turned a quarter each way and half, and the reading
+    /// Tesseract is surest of wins. Pages that read well cost nothing more.
+    pub fn read_upright(&mut self, pixels: &[u8], width: u32, height: u32, dpi: u32) -> Result<OcrText, OcrError> {
+        let mut best = self.read(pixels, width, height, dpi)?;
+        if best.confidence >= UPRIGHT_CONFIDENCE || best.text.trim().is_empty() {
+            return Ok(best);
+        }
+        for turn in [Turn::Right, Turn::Left, Turn::Half] {
+            let (turned, w, h) = turn.apply(pixels, width, height);
+            let read = self.read(&turned, w, h, dpi)?;
+            if read.confidence > best.confidence {
+                best = read;
+            }
+            if best.confidence >= UPRIGHT_CONFIDENCE {
+                break;
+            }
+        }
+        Ok(best)
+    }
+}
+
+/// Below this mean confidence a page is tried in the other three orientations.
+pub const UPRIGHT_CONFIDENCE: u8 = 60;
+
+#[derive(Clone, Copy)]
+enum Turn {
+    Right,
+    Left,
+    Half,
+}
+
+impl Turn {
+    /// The grey image turned (clockwise for `Right`), and its new width and height.
+    fn apply(self, pixels: &[u8], width: u32, height: u32) -> (Vec<u8>, u32, u32) {
+        let (w, h) = (width as usize, height as usize);
+        let mut out = vec![255u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let p = pixels[y * w + x];
+                match self {
+                    // (x, y) → (h-1-y, x) in an image h wide.
+                    Turn::Right => out[x * h + (h - 1 - y)] = p,
+                    // (x, y) → (y, w-1-x) in an image h wide.
+                    Turn::Left => out[(w - 1 - x) * h + y] = p,
+                    Turn::Half => out[(h - 1 - y) * w + (w - 1 - x)] = p,
+                }
+            }
+        }
+        match self {
+            Turn::Half => (out, width, height),
+            _ => (out, height, width),
+        }
+    }
+}
+
 fn too_big() -> OcrError {
     OcrError::Failed("the image is too large".into())
 }
@@ -275,5 +333,30 @@ mod tests {
         assert_eq!(missing.to_string(), "the OCR language zzz is not installed (install the Debian package tesseract-ocr-zzz)");
         assert!(installed_languages().contains(&"eng".to_string()));
         assert!(default_languages().starts_with(&["eng".to_string()]));
+    }
+
+    #[test]
+    fn turns_move_every_pixel_where_it_belongs() {
+        // 3 wide, 2 high:  a b c / d e f
+        let image = [1, 2, 3, 4, 5, 6];
+        assert_eq!(Turn::Right.apply(&image, 3, 2), (vec![4, 1, 5, 2, 6, 3], 2, 3));
+        assert_eq!(Turn::Left.apply(&image, 3, 2), (vec![3, 6, 2, 5, 1, 4], 2, 3));
+        assert_eq!(Turn::Half.apply(&image, 3, 2), (vec![6, 5, 4, 3, 2, 1], 3, 2));
+    }
+
+    #[test]
+    fn a_page_scanned_on_its_side_is_read_upright() {
+        if available().is_err() {
+            return;
+        }
+        let page = brain_testkit::rendered_page(&["Quarterly inventory of the Ravensworth depot."], 150);
+        let (w, h) = (page.width(), page.height());
+        let (sideways, sw, sh) = Turn::Left.apply(page.as_raw(), w, h);
+        let mut tesseract = Tesseract::load(&["eng".to_string()]).unwrap();
+        let as_given = tesseract.read(&sideways, sw, sh, 150).unwrap();
+        assert!(!as_given.text.contains("Ravensworth"), "{as_given:?}");
+        let upright = tesseract.read_upright(&sideways, sw, sh, 150).unwrap();
+        assert!(upright.text.contains("Ravensworth depot"), "{upright:?}");
+        assert!(upright.confidence >= UPRIGHT_CONFIDENCE, "{upright:?}");
     }
 }

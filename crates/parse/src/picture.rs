@@ -196,27 +196,10 @@ mod tests {
         assert!(!is_image(b"%PDF-1.7"));
     }
 
-    /// CRC-32 as PNG chunks carry it.
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-            }
-        }
-        !crc
-    }
-
     #[test]
     fn hostile_images_fail_alone_with_a_reason() {
         // A PNG whose header claims 30,000 × 30,000 pixels (a decompression bomb's shape).
-        let mut bomb = png(4, 4);
-        bomb[16..20].copy_from_slice(&30_000u32.to_be_bytes());
-        bomb[20..24].copy_from_slice(&30_000u32.to_be_bytes());
-        let crc = crc32(&bomb[12..29]);
-        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-        let err = decode(&bomb).unwrap_err();
+        let err = decode(&brain_testkit::png_claiming_size(30_000, 30_000)).unwrap_err();
         assert_eq!(err, ParseError::ImageTooLarge { width: 30_000, height: 30_000, limit: MAX_SIDE });
         // A truncated file.
         let whole = png(64, 64);

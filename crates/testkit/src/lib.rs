@@ -154,6 +154,29 @@ pub fn png(image: &image::DynamicImage) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A small, valid PNG whose header claims `width` × `height` pixels (checksum fixed, so the
+/// decoder believes it): the shape of a decompression bomb.
+pub fn png_claiming_size(width: u32, height: u32) -> Vec<u8> {
+    let mut png = png(&image::DynamicImage::ImageLuma8(image::GrayImage::new(8, 8)));
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+/// CRC-32 (ISO-HDLC) as PNG chunks carry it.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
 /// The image as a one-channel (grey) JPEG, quality 85, as scanners write them.
 pub fn jpeg(image: &image::DynamicImage) -> Vec<u8> {
     let grey = image.to_luma8();

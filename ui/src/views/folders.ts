@@ -14,6 +14,7 @@ function renderActivity() {
     bar.value = indexing.done;
     a.append(bar);
     if (indexing.current) a.append(el("div", { class: "muted small ellipsis" }, fileName(indexing.current)));
+    if (indexing.ocr) a.append(el("div", { class: "muted small" }, indexing.ocr));
   } else if (busy) {
     a.append(el("div", {}, "Checking folders…"));
   } else if (status) {
@@ -125,13 +126,19 @@ export function onIndexEvent(e: IndexEvent) {
   switch (e.event) {
     case "sync_started":
       state.busy = true;
-      state.indexing = { done: 0, total: 0, current: null };
+      state.indexing = { done: 0, total: 0, current: null, ocr: null };
       break;
     case "scanned":
       state.indexing.total = e.queued;
       break;
     case "file_indexing":
       state.indexing.current = e.path;
+      state.indexing.ocr = null;
+      break;
+    case "ocr_page":
+      // A long scan visibly advances, page by page.
+      state.indexing.current = e.path;
+      state.indexing.ocr = `reading page ${e.done} of ${e.pages} (OCR)`;
       break;
     case "progress":
       state.indexing.done = e.done;
@@ -139,7 +146,7 @@ export function onIndexEvent(e: IndexEvent) {
       break;
     case "idle":
       state.busy = false;
-      state.indexing = { done: 0, total: 0, current: null };
+      state.indexing = { done: 0, total: 0, current: null, ocr: null };
       break;
     case "sync_failed":
       state.busy = false;

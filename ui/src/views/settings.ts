@@ -28,6 +28,8 @@ export async function loadSettings() {
     field<HTMLSelectElement>("search_mode").value = s.search_mode;
     field<HTMLTextAreaElement>("exclude").value = s.exclude.join("\n");
     field<HTMLInputElement>("max_file_size_mb").value = String(Math.round(s.max_file_size / MB));
+    field<HTMLInputElement>("ocr_languages").value = s.ocr_languages.join("+");
+    void showOcrStatus();
     $("data-dir").textContent = info.data_dir;
     $("data-dir-source").textContent = info.data_dir_from_env ? "(from BRAIN_DATA_DIR)" : "(default)";
     $("models-dir").textContent = info.models_dir;
@@ -37,6 +39,16 @@ export async function loadSettings() {
   } catch (e) {
     showError(e);
   }
+}
+
+/** Which OCR languages are installed and read, or why OCR is not available (from `status`). */
+async function showOcrStatus() {
+  await refreshStatus();
+  const ocr = state.status?.ocr;
+  if (!ocr) return;
+  $("ocr-status").textContent = ocr.problem
+    ? `OCR: ${ocr.problem}`
+    : `OCR reads ${ocr.languages.join(" + ")}. Installed languages: ${ocr.installed.join(", ") || "none"}.`;
 }
 
 /** Tell the user when the engine says the index must be rebuilt (a new embedding model). */
@@ -62,10 +74,12 @@ export function setUpSettings() {
       search_mode: field<HTMLSelectElement>("search_mode").value as SearchMode,
       exclude: field<HTMLTextAreaElement>("exclude").value.split("\n").map((x) => x.trim()).filter(Boolean),
       max_file_size: Math.max(1, num("max_file_size_mb")) * MB,
+      ocr_languages: field<HTMLInputElement>("ocr_languages").value.split(/[+,\s]+/).map((x) => x.trim()).filter(Boolean),
     };
     try {
       loaded = await api.saveSettings(s);
       $("settings-saved").textContent = "Saved.";
+      void showOcrStatus();
       void refreshModels();
       await warnIfRebuildNeeded();
     } catch (err) {
