@@ -21,8 +21,10 @@ struct Cli {
     #[arg(long, global = true, env = "BRAIN_MODELS_DIR", value_name = "DIR")]
     models_dir: Option<PathBuf>,
     /// Answer with this GGUF file (this run only; `brain models use` makes it stick).
+    // A string, not a path: `models fetch` and `models use` define their own `--llm` (a model's
+    // name), and clap hands the value of the same flag to both definitions.
     #[arg(long, global = true, env = "BRAIN_LLM", value_name = "GGUF")]
-    llm: Option<PathBuf>,
+    llm: Option<String>,
     /// Embed with this ONNX model directory (this run only).
     #[arg(long, global = true, env = "BRAIN_EMBEDDER", value_name = "DIR")]
     embedder: Option<PathBuf>,
@@ -161,9 +163,13 @@ fn main() {
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
     let engine = Engine::open(EngineOptions::resolve(cli.data_dir, cli.models_dir, Parsers::WorkerProcesses))?;
-    if cli.llm.is_some() || cli.embedder.is_some() || cli.onnxruntime.is_some() {
+    // `models fetch` and `models use` manage the model files themselves: a one-run override does
+    // not apply (and their `--llm` is a model's name).
+    let models_command =
+        matches!(cli.command, Command::Models(commands::models::ModelsCommand::Fetch { .. } | commands::models::ModelsCommand::Use { .. }));
+    if !models_command && (cli.llm.is_some() || cli.embedder.is_some() || cli.onnxruntime.is_some()) {
         let mut s = engine.settings();
-        s.llm = cli.llm.or(s.llm);
+        s.llm = cli.llm.map(PathBuf::from).or(s.llm);
         s.embedder = cli.embedder.or(s.embedder);
         s.onnxruntime = cli.onnxruntime.or(s.onnxruntime);
         engine.use_settings_for_this_run(s).await?;

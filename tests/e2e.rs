@@ -320,3 +320,36 @@ fn missing_and_corrupt_models_name_the_fix() {
         brain.json(&["ask", "When do fire drills happen?", "--llm", real.join("SmolLM2-135M-Instruct.Q4_1.gguf").to_str().unwrap()]);
     assert!(answer["answer"].as_str().is_some(), "{answer}");
 }
+
+#[test]
+fn answer_models_are_picked_by_name_or_file() {
+    let brain = Brain::offline();
+    let in_use = |brain: &Brain| brain.json(&["models", "status"])["in_use"]["llm"].as_str().unwrap().to_string();
+    let list = brain.json(&["models", "list"]);
+    let names: Vec<&str> = list["llms"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"smollm2-135m") && names.contains(&"qwen2.5-coder-1.5b"), "{list}");
+    let default = list["llms"].as_array().unwrap().iter().find(|m| m["default"] == true).unwrap();
+    assert_eq!(default["in_use"], true, "{list}");
+
+    // By name: fetching an installed model verifies it (offline), and `use` makes it stick.
+    let fetched = brain.run(&["models", "fetch", "--llm", "smollm2-135m"]);
+    assert!(String::from_utf8_lossy(&fetched.stdout).contains("smollm2-135m (SmolLM2-135M-Instruct, Q4_1): present and verified"));
+    brain.run(&["models", "use", "--llm", "smollm2-135m"]);
+    assert!(in_use(&brain).ends_with("SmolLM2-135M-Instruct.Q4_1.gguf"), "{}", in_use(&brain));
+    // A name the catalog does not have is refused with the names it has.
+    let out = brain.command(&["models", "use", "--llm", "gpt-9"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        error.contains("\"gpt-9\" is neither a GGUF file nor an answer model's name") && error.contains("qwen2.5-coder-1.5b"),
+        "{error}"
+    );
+    // Any GGUF file, for one run (the global --llm) or for good.
+    let file = brain.models.join(brain_testkit::default_llm_file());
+    let once = brain.json(&["--llm", file.to_str().unwrap(), "models", "status"]);
+    assert_eq!(once["in_use"]["llm"], file.to_str().unwrap(), "{once}");
+    brain.run(&["models", "use", "--llm", file.to_str().unwrap()]);
+    assert_eq!(in_use(&brain), file.to_str().unwrap());
+    brain.run(&["models", "use", "--defaults"]);
+    assert_eq!(in_use(&brain), default["path"].as_str().unwrap());
+}

@@ -71,6 +71,15 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
 
 async fn fetch(engine: &Engine, llm: Option<String>) -> anyhow::Result<i32> {
     println!("models dir: {}", engine.options().models_dir.display());
+    // `--llm` (and BRAIN_LLM, which clap gives the same flag) may hold a GGUF file of the user's
+    // own: nothing to download for it, so the defaults are fetched.
+    let llm = match llm {
+        Some(file) if file.ends_with(".gguf") || file.contains(std::path::MAIN_SEPARATOR) => {
+            println!("{file} is a model file, not a catalog name: fetching the default models");
+            None
+        }
+        other => other,
+    };
     engine
         .fetch_models(llm, |step| match step {
             FetchStep::AlreadyPresent { package } => println!("{package}: present and verified"),
