@@ -126,9 +126,11 @@ pub fn installed_languages() -> Vec<String> {
     out
 }
 
-/// Whether the Tesseract library can be loaded.
+/// Whether the Tesseract library can be loaded. Found out once per process: `status` asks on
+/// every refresh of the app, and loading the library each time cost a `dlopen` of it.
 pub fn available() -> Result<(), OcrError> {
-    load_library().map(|_| ())
+    static AVAILABLE: std::sync::OnceLock<Result<(), OcrError>> = std::sync::OnceLock::new();
+    AVAILABLE.get_or_init(|| load_library().map(|_| ())).clone()
 }
 
 /// One Tesseract engine. Not shared between threads: each parser process has its own.
