@@ -123,6 +123,10 @@ fn index_search_and_answer_offline() {
     assert!(sabbatical["n"].as_u64().unwrap() >= 1);
     assert!(sabbatical["text"].as_str().unwrap().contains("eight weeks"));
     assert!(answer["timings_ms"]["total_ms"].as_u64().is_some());
+    // The system prompt's state was computed when the model loaded, and the question's prompt
+    // started after it.
+    let reused = answer["prompt_tokens_reused"].as_u64().unwrap();
+    assert!(reused >= 20 && reused < answer["prompt_tokens"].as_u64().unwrap(), "{answer}");
 
     // Something the documents do not hold is "not found", not an invention.
     let absent = brain.json(&["ask", "What is the recipe for a chocolate cake?"]);
@@ -140,6 +144,20 @@ fn index_search_and_answer_offline() {
     let again = brain.json(&["index"]);
     assert_eq!(again["summary"]["unchanged"], 5, "{again}");
     assert_eq!(again["summary"]["indexed"], 0, "{again}");
+    assert!(index["summary"]["stages"]["embed_ms"].as_u64().unwrap() > 0, "{index}");
+
+    // The scale benchmark builds an index from this one's chunks and vectors, past a (lowered)
+    // ANN threshold, and reports in the JSON scripts read.
+    let scale = brain.json(&["bench", "scale", "--chunks", "3000", "--ann-min-rows", "1000", "--queries", "10"]);
+    assert_eq!(scale["chunks"], 3000, "{scale}");
+    assert_eq!(scale["vector_index"], "IVF_RQ", "{scale}");
+    assert!(scale["ann_recall_at_10"].as_f64().unwrap() >= 0.8, "{scale}");
+    for mode in ["hybrid", "vector", "keyword", "hybrid_filtered"] {
+        assert!(scale["search_ms"][mode]["p95"].as_f64().unwrap() >= scale["search_ms"][mode]["p50"].as_f64().unwrap(), "{scale}");
+    }
+    for key in ["build_s", "disk_bytes", "rss_mb", "update_visible_ms"] {
+        assert!(scale[key].as_f64().unwrap() > 0.0, "{key}: {scale}");
+    }
 }
 
 /// What the model's instructions say, none of which may appear in an answer.

@@ -4,7 +4,7 @@
 
 use brain_engine::{
     Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
-    IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, Status, SyncSummary,
+    IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, StageTimes, Status, SyncSummary,
 };
 use ts_rs::{Config, TS};
 
@@ -33,6 +33,7 @@ fn generate() -> String {
         declaration::<IntegrityStatus>(&cfg),
         declaration::<OcrStatus>(&cfg),
         declaration::<Status>(&cfg),
+        declaration::<StageTimes>(&cfg),
         declaration::<SyncSummary>(&cfg),
         declaration::<IndexEvent>(&cfg),
         declaration::<Availability>(&cfg),

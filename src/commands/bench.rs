@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use brain_bench::crash::{self, CrashOptions, CrashReport};
+use brain_bench::scale::{self, ScaleOptions, ScaleReport};
 use brain_bench::speed::{self, BenchOptions, BenchReport};
 use brain_engine::Engine;
 use clap::{Args, Subcommand};
@@ -64,18 +65,67 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Search speed, ANN recall, build time, disk and memory of an index of N chunks made from
+    /// this data dir's index (its texts and real vectors, varied), without embedding N chunks.
+    Scale {
+        #[arg(long)]
+        chunks: usize,
+        /// Real chunks the synthetic ones are made from.
+        #[arg(long, default_value_t = 10_000)]
+        sample: usize,
+        #[arg(long, default_value_t = 100)]
+        queries: usize,
+        /// Build the index here and keep it; a later run with the same --chunks reuses it (and
+        /// measures an index opened cold). Default: a temporary dir, deleted afterwards.
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// Rows from which an ANN index is built (default: the engine's).
+        #[arg(long)]
+        ann_min_rows: Option<usize>,
+        /// ivf-pq, ivf-hnsw-sq or ivf-rq (default: the engine's).
+        #[arg(long)]
+        ann: Option<String>,
+        #[arg(long)]
+        nprobes: Option<usize>,
+        #[arg(long)]
+        refine_factor: Option<u32>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl BenchCommand {
     pub fn wants_json(&self) -> bool {
         match self {
-            BenchCommand::Crash { json, .. } => *json,
+            BenchCommand::Crash { json, .. } | BenchCommand::Scale { json, .. } => *json,
         }
     }
 }
 
 pub async fn run(engine: &Engine, command: BenchCommand) -> anyhow::Result<i32> {
     match command {
+        BenchCommand::Scale { chunks, sample, queries, work_dir, ann_min_rows, ann, nprobes, refine_factor, seed, json } => {
+            let mut policy = brain_engine::IndexPolicy::default();
+            if let Some(kind) = ann {
+                policy.vector_index = brain_engine::VectorIndexKind::parse(&kind)
+                    .ok_or_else(|| anyhow::anyhow!("unknown ANN index {kind:?} (ivf-pq, ivf-hnsw-sq or ivf-rq)"))?;
+            }
+            policy.vector_index_min_rows = ann_min_rows.unwrap_or(policy.vector_index_min_rows);
+            policy.nprobes = nprobes.unwrap_or(policy.nprobes);
+            policy.refine_factor = refine_factor.unwrap_or(policy.refine_factor);
+            let options = ScaleOptions { sample, queries, work_dir, policy, seed, ..ScaleOptions::new(chunks) };
+            let bar = spinner();
+            let report = scale::run(engine, &options, |step| bar.set_message(step.to_string())).await?;
+            bar.finish_and_clear();
+            if json {
+                print_json(&report)?;
+            } else {
+                print_scale(&report);
+            }
+            Ok(0)
+        }
         BenchCommand::Crash { folder, kills, seed, batch_files, watch_rounds, no_concurrent, delays_only, brain, work_dir, json } => {
             let scratch = tempfile_dir()?;
             let options = CrashOptions {
@@ -180,6 +230,45 @@ fn print_crash(r: &CrashReport) {
     println!("{} in {:.0} s", if r.passed { "PASSED" } else { "FAILED" }, r.elapsed_s);
 }
 
+fn print_scale(r: &ScaleReport) {
+    println!(
+        "index:   {} chunks in {} files, built in {:.1} s (writes {:.1} s, indexes {:.1} s){}; {:.1} MB on disk",
+        r.chunks,
+        r.files,
+        r.build_s,
+        r.write_s,
+        r.index_s,
+        if r.reused { ", reused from an earlier run" } else { "" },
+        r.disk_bytes as f64 / 1e6
+    );
+    match &r.vector_index {
+        Some(kind) => println!(
+            "vector:  {kind}, nprobes {}, refine factor {}: recall@10 against an exact scan {:.3}",
+            r.nprobes, r.refine_factor, r.ann_recall_at_10
+        ),
+        None => println!("vector:  exact scan (below the ANN threshold)"),
+    }
+    let s = &r.search_ms;
+    for (mode, l) in [
+        ("hybrid", s.hybrid),
+        ("vector", s.vector),
+        ("keyword", s.keyword),
+        ("hybrid, one folder", s.hybrid_filtered),
+        ("vector, one folder", s.vector_filtered),
+    ] {
+        println!("search:  {mode:18} p50 {:6.1} ms  p95 {:6.1} ms", l.p50, l.p95);
+    }
+    println!("query embedding p50 {:.1} ms ({} queries)", r.query_embedding_ms, r.queries);
+    println!(
+        "update:  1,000 chunks added + a file removed: searchable after {:.0} ms; folded into the indexes in {:.0} ms",
+        r.update_visible_ms, r.update_optimise_ms
+    );
+    println!(
+        "memory:  RSS {:.0} MB with the index open ({:.0} MB before it: the embedder), peak {:.0} MB",
+        r.rss_mb, r.rss_before_index_mb, r.peak_rss_mb
+    );
+}
+
 fn print_bench(r: &BenchReport) {
     println!("folder: {} ({} threads)", r.folder, r.threads);
     let i = &r.index;
@@ -196,10 +285,18 @@ fn print_bench(r: &BenchReport) {
             i.ocr_share_of_indexing * 100.0
         );
     }
+    let st = &i.stages;
+    println!(
+        "stages:    embedder waited {:.1} s for parsing, embedded {:.1} s, waited {:.1} s for writes; indexes {:.1} s",
+        st.parse_wait_ms as f64 / 1000.0,
+        st.embed_ms as f64 / 1000.0,
+        st.write_wait_ms as f64 / 1000.0,
+        st.maintain_ms as f64 / 1000.0
+    );
     let e = &r.embedding;
     println!(
-        "embedding: {} texts: {:.1} texts/s vs raw ONNX {:.1} texts/s (ratio {:.2})",
-        e.texts, e.embedder_texts_per_second, e.raw_onnx_texts_per_second, e.ratio_to_raw_onnx
+        "embedding: {} texts: {:.1} texts/s vs raw ONNX {:.1} texts/s (ratio {:.2}); indexing {:.1} chunks/s = {:.2} of raw ONNX",
+        e.texts, e.embedder_texts_per_second, e.raw_onnx_texts_per_second, e.ratio_to_raw_onnx, i.chunks_per_second, i.ratio_to_raw_onnx
     );
     for s in &r.search {
         println!("search:    {:7} p50 {:.1} ms, p95 {:.1} ms ({} queries)", s.mode, s.p50_ms, s.p95_ms, s.queries);
@@ -208,6 +305,10 @@ fn print_bench(r: &BenchReport) {
         println!(
             "answer:    first token p50 {:.0} ms, {:.1} tokens/s, {:.0} tokens per answer ({} questions; model load {} ms)",
             a.first_token_p50_ms, a.tokens_per_second_mean, a.answer_tokens_mean, a.questions, a.model_load_ms
+        );
+        println!(
+            "           first token cold (load + first answer) {:.0} ms, warm p50 {:.0} ms; prompt {:.0} tokens, {:.0} kept from the system prompt",
+            a.first_token_cold_ms, a.first_token_warm_p50_ms, a.prompt_tokens_mean, a.prompt_tokens_reused_mean
         );
     }
 }

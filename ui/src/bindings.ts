@@ -181,6 +181,8 @@ notes: Array<FailedFile>,
  */
 ocr: OcrStatus, };
 
+export type StageTimes = { parse_wait_ms: number, embed_ms: number, write_wait_ms: number, maintain_ms: number, };
+
 export type SyncSummary = { 
 /**
  * Files in the registered folders.
@@ -214,7 +216,11 @@ embedded: number,
 /**
  * Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
  */
-ocr_pages: number, ocr_ms: number, elapsed_ms: number, };
+ocr_pages: number, ocr_ms: number, 
+/**
+ * Where the indexing time went, as the embedder (the stage that bounds it) saw it.
+ */
+stages: StageTimes, elapsed_ms: number, };
 
 export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
 

@@ -7,6 +7,7 @@
 //!   cited, gold figures, groundedness, refusals, first-token time).
 //! - [`speed`]: indexing, embedding, search and answer speed, and live-sync figures.
 //! - [`crash`]: SIGKILL at many points, resume, compare with a clean index.
+//! - [`scale`]: search, recall, build, disk and memory at 10k…1M chunks.
 //!
 //! Key design decision: nothing here is linked into the app, and everything goes through the
 //! engine's public API (or the `brain` executable), so a benchmark measures what users run. The
@@ -16,6 +17,7 @@
 pub mod beir;
 pub mod crash;
 pub mod qa;
+pub mod scale;
 pub mod speed;
 
 /// What a benchmark can fail with.
@@ -29,6 +31,13 @@ pub enum BenchError {
     Io(String),
     #[error("invalid dataset: {0}")]
     Dataset(String),
+}
+
+/// Store errors are reported as the engine reports them (same codes).
+impl From<brain_store::StoreError> for BenchError {
+    fn from(e: brain_store::StoreError) -> Self {
+        BenchError::Engine(e.into())
+    }
 }
 
 impl BenchError {

@@ -74,6 +74,11 @@ pub struct IndexFigures {
     pub ocr_seconds: f64,
     pub ocr_pages_per_second: f64,
     pub ocr_share_of_indexing: f64,
+    /// Indexing chunks/s over the bare ONNX model's texts/s on a sample of the same chunk texts
+    /// with the same threads (1.0: indexing costs no more than embedding alone).
+    pub ratio_to_raw_onnx: f64,
+    /// Where the time went (see [`brain_engine::StageTimes`]).
+    pub stages: brain_engine::StageTimes,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -97,6 +102,14 @@ pub struct LatencyFigures {
 pub struct AnswerFigures {
     pub questions: usize,
     pub first_token_p50_ms: f64,
+    /// A model not loaded yet: loading it (and computing the system prompt) plus the first
+    /// answer's first token.
+    pub first_token_cold_ms: f64,
+    /// The model loaded: first token of the answers after the first (p50).
+    pub first_token_warm_p50_ms: f64,
+    /// Prompt tokens per answer, and of those the ones whose state was kept (the system prompt).
+    pub prompt_tokens_mean: f64,
+    pub prompt_tokens_reused_mean: f64,
     pub tokens_per_second_mean: f64,
     pub answer_tokens_mean: f64,
     /// Loading the LLM (once, before the first question).
@@ -167,6 +180,8 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         ocr_share_of_indexing: summary.ocr_ms as f64
             / 1000.0
             / (seconds * std::thread::available_parallelism().map_or(2, |n| n.get()) as f64),
+        ratio_to_raw_onnx: 0.0,
+        stages: summary.stages,
     };
 
     progress("embedding");
@@ -186,9 +201,14 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         let threads_setting = thread_setting(engine);
         report.embedding = tokio::task::spawn_blocking(move || -> Result<EmbedFigures> {
             let mut raw = RawModel::load(&files, threads_setting).map_err(EngineError::from)?;
+            // The reference is the bare model at its best on these texts: in order of length,
+            // in batches of the embedder's size (the least padding), outputs thrown away.
+            let mut sorted = texts.clone();
+            sorted.sort_by_key(String::len);
+            let batch = embedder.batch_size();
             // Warm both once, then alternate: each measured twice, best of two.
             embedder.embed(&texts[..texts.len().min(8)]).map_err(EngineError::from)?;
-            raw.run(&tokenizer, &texts[..texts.len().min(8)], 32).map_err(EngineError::from)?;
+            raw.run(&tokenizer, &sorted[..sorted.len().min(8)], batch).map_err(EngineError::from)?;
             let mut ours = f64::MAX;
             let mut bare = f64::MAX;
             for _ in 0..2 {
@@ -196,7 +216,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
                 embedder.embed(&texts).map_err(EngineError::from)?;
                 ours = ours.min(t.elapsed().as_secs_f64());
                 let t = Instant::now();
-                raw.run(&tokenizer, &texts, 32).map_err(EngineError::from)?;
+                raw.run(&tokenizer, &sorted, batch).map_err(EngineError::from)?;
                 bare = bare.min(t.elapsed().as_secs_f64());
             }
             let n = texts.len() as f64;
@@ -209,6 +229,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         })
         .await
         .map_err(|e| crate::BenchError::Process(e.to_string()))??;
+        report.index.ratio_to_raw_onnx = report.index.chunks_per_second / report.embedding.raw_onnx_texts_per_second;
     }
 
     progress("searching");
@@ -242,6 +263,8 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         let mut first = Vec::new();
         let mut speeds = Vec::new();
         let mut tokens = Vec::new();
+        let mut prompt = Vec::new();
+        let mut reused = Vec::new();
         for q in queries.iter().take(options.questions) {
             let question = format!("What does the documentation say about {q}?");
             let (events, _) = tokio::sync::mpsc::unbounded_channel();
@@ -251,12 +274,23 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
             }
             speeds.push(answer.timings_ms.tokens_per_second);
             tokens.push(answer.answer_tokens as f64);
+            if answer.prompt_tokens > 0 {
+                prompt.push(answer.prompt_tokens as f64);
+                reused.push(answer.prompt_tokens_reused as f64);
+            }
         }
+        let first_token_cold_ms = first.first().map_or(0.0, |ms| ms + model_load_ms as f64);
+        let mut warm: Vec<f64> = first.iter().skip(1).copied().collect();
+        warm.sort_by(f64::total_cmp);
         first.sort_by(f64::total_cmp);
         let mean = |v: &[f64]| if v.is_empty() { 0.0 } else { v.iter().sum::<f64>() / v.len() as f64 };
         report.answer = Some(AnswerFigures {
             questions: tokens.len(),
             first_token_p50_ms: percentile(&first, 50.0),
+            first_token_cold_ms,
+            first_token_warm_p50_ms: percentile(&warm, 50.0),
+            prompt_tokens_mean: mean(&prompt),
+            prompt_tokens_reused_mean: mean(&reused),
             tokens_per_second_mean: mean(&speeds),
             answer_tokens_mean: mean(&tokens),
             model_load_ms,

@@ -77,6 +77,9 @@ pub struct Answer {
     pub found: bool,
     pub timings_ms: AnswerTimings,
     pub prompt_tokens: usize,
+    /// Leading prompt tokens (the template and the system prompt) whose model state was kept
+    /// from before and not computed again.
+    pub prompt_tokens_reused: usize,
     pub answer_tokens: usize,
     /// Why the answer ended: "end", "max_tokens", "context_full", "cancelled"; or why there is
     /// none: "not_found" (nothing relevant retrieved: no model ran), "refused" (the model found
@@ -134,6 +137,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             found: false,
             timings_ms: AnswerTimings { retrieval_ms, total_ms: started.elapsed().as_millis() as u64, ..Default::default() },
             prompt_tokens: 0,
+            prompt_tokens_reused: 0,
             answer_tokens: 0,
             stop: "not_found".into(),
             claims: Vec::new(),
@@ -192,6 +196,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             tokens_per_second: stats.tokens_per_second(),
         },
         prompt_tokens: stats.prompt_tokens,
+        prompt_tokens_reused: stats.reused_prompt_tokens,
         answer_tokens: stats.generated_tokens,
         stop: match (outcome, stats.stop) {
             (Outcome::Refused, _) => "refused",
@@ -294,6 +299,18 @@ fn strip_heading_line(text: &str) -> &str {
         Some((first, rest)) if first.starts_with('#') => rest.trim_start(),
         _ => text,
     }
+}
+
+/// The start every answer's prompt shares: the chat template's opening and the system prompt,
+/// rendered as a prompt is (what [`Llm::prime`] computes once per loaded model).
+pub(crate) fn prompt_start(llm: &Llm) -> Result<String> {
+    let full = llm.format_chat(&[
+        ChatMessage { role: Role::System, content: SYSTEM_PROMPT.to_string() },
+        ChatMessage { role: Role::User, content: String::new() },
+    ])?;
+    // Up to the end of the system prompt: what follows depends on the question.
+    let end = full.find(SYSTEM_PROMPT).map_or(0, |i| i + SYSTEM_PROMPT.len());
+    Ok(full[..end].to_string())
 }
 
 fn user_message(question: &str, blocks: &[String]) -> String {

@@ -201,6 +201,7 @@ mod tests {
             found,
             timings_ms: Default::default(),
             prompt_tokens: 0,
+            prompt_tokens_reused: 0,
             answer_tokens: 0,
             stop: if found { "end".into() } else { "not_found".into() },
             claims: Vec::new(),

@@ -2,12 +2,12 @@
 //! their own under the data dir, through the same pipeline and retrieval as the user's files, so
 //! that what an evaluation measures is the product, not a side path.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_parse::{Format, Location, ParsedDocument, Section};
-use brain_store::{DocStatus, DocumentRecord, IndexLock, SearchFilter, Store};
+use brain_store::{DocStatus, DocumentRecord, IndexLock, IndexPolicy, SearchFilter, Store, StoreWriter};
 
 use crate::error::{EngineError, Result};
 use crate::pipeline::{self, Stages, Work};
@@ -41,6 +41,12 @@ pub(crate) async fn open(engine: &Engine, name: &str) -> Result<CorpusIndex> {
     let dir = engine.data_dir().join("eval").join(format!("{name}-{}", &key[..12]));
     let store = Store::open(&dir.join("lancedb"), stages.embedder.dimension()).await?;
     Ok(CorpusIndex { dir, store, stages })
+}
+
+pub(crate) async fn open_at(engine: &Engine, dir: &Path, policy: IndexPolicy) -> Result<CorpusIndex> {
+    let stages = engine.stages_for_corpus().await?;
+    let store = Store::open(&dir.join("lancedb"), stages.embedder.dimension()).await?.with_policy(policy);
+    Ok(CorpusIndex { dir: dir.to_path_buf(), store, stages })
 }
 
 impl CorpusIndex {
@@ -82,9 +88,34 @@ impl CorpusIndex {
     /// The `k` best chunks for `query` in `mode`, through the same retrieval stages as a search
     /// of the user's index; `vector` is the query's embedding when already made.
     pub async fn search(&self, query: &str, vector: Option<Vec<f32>>, mode: SearchMode, k: usize) -> Result<Vec<SearchResult>> {
+        self.search_in(query, vector, mode, k, None).await
+    }
+
+    /// [`CorpusIndex::search`] limited to the files under `folder`.
+    pub async fn search_in(
+        &self,
+        query: &str,
+        vector: Option<Vec<f32>>,
+        mode: SearchMode,
+        k: usize,
+        folder: Option<&str>,
+    ) -> Result<Vec<SearchResult>> {
         let index = Index { store: self.store.clone(), embedder: Some(Arc::clone(&self.stages.embedder)) };
-        let request = Retrieve { text: query.to_string(), mode, k, filter: SearchFilter::default(), vector };
+        let filter = SearchFilter { folder: folder.map(str::to_string) };
+        let request = Retrieve { text: query.to_string(), mode, k, filter, vector };
         Ok(retrieval::search(&index, &request).await?.into_iter().map(SearchResult::from).collect())
+    }
+
+    /// The index's store, for tools that write rows they made themselves (the scale benchmark)
+    /// and read it below the retrieval stages.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Become this index's one writer (see [`Store::writer`]).
+    pub async fn writer(&self) -> Result<StoreWriter> {
+        let lock = IndexLock::acquire(&self.dir.join("index.lock"), |_| {}, || false).await?;
+        Ok(self.store.writer(lock).await?.0)
     }
 }
 

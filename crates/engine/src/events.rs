@@ -63,7 +63,21 @@ pub struct SyncSummary {
     /// Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
     pub ocr_pages: usize,
     pub ocr_ms: u64,
+    /// Where the indexing time went, as the embedder (the stage that bounds it) saw it.
+    pub stages: StageTimes,
     pub elapsed_ms: u64,
+}
+
+/// Wall time of the indexing pipeline, milliseconds: the embedder waiting for parsed files,
+/// embedding (vector reuse lookups included), and waiting for a write to commit; then updating
+/// the search indexes. Whatever `elapsed_ms` has beyond their sum was spent scanning the folders
+/// and planning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ts_rs::TS)]
+pub struct StageTimes {
+    pub parse_wait_ms: u64,
+    pub embed_ms: u64,
+    pub write_wait_ms: u64,
+    pub maintain_ms: u64,
 }
 
 /// An answer as it is made, in order: the sources found (before the model runs), the text as it

@@ -48,12 +48,12 @@ mod yielding;
 pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use brain_embed::Embedder;
 pub use brain_parse::Location;
-pub use brain_store::{IntegrityReport, RepairSummary, Violation};
+pub use brain_store::{IndexPolicy, IntegrityReport, RepairSummary, VectorIndexKind, Violation};
 pub use citations::CitationSpan;
 pub use conversations::{Conversation, ConversationSummary, Turn};
 pub use corpus::{CorpusDocument, CorpusIndex};
 pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
-pub use events::{AnswerEvent, IndexEvent, SyncSummary};
+pub use events::{AnswerEvent, IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
@@ -360,6 +360,12 @@ impl Engine {
         corpus::open(self, name).await
     }
 
+    /// A corpus index in `dir` (outside the data dir) indexed and searched by `policy`: for
+    /// benchmarks that build indexes of their own, such as `brain bench scale`.
+    pub async fn corpus_index_at(&self, dir: &Path, policy: brain_store::IndexPolicy) -> Result<CorpusIndex> {
+        corpus::open_at(self, dir, policy).await
+    }
+
     // ---- searching and asking ----
 
     /// Search the index.
@@ -439,6 +445,15 @@ impl Engine {
             return Ok(Vec::new());
         }
         Ok(self.store().await?.sample_chunks(n).await?)
+    }
+
+    /// Up to `n` chunks spread over the index with their vectors and paths. For benchmarks that
+    /// need the embedder's real vectors without embedding again.
+    pub async fn sample_indexed_chunks(&self, n: usize) -> Result<Vec<(brain_store::NewChunk, String)>> {
+        if !self.has_index() {
+            return Ok(Vec::new());
+        }
+        Ok(self.store().await?.sample_chunks_with_vectors(n).await?)
     }
 
     /// Every file in the index with its status and its chunks' texts in order, sorted by path.

@@ -190,7 +190,16 @@ impl Engine {
             LlmConfig { model_path: paths.llm.clone(), context_size: s.context_size, gpu_layers: s.gpu_layers, threads: s.threads() };
         let llm = tokio::task::spawn_blocking(move || -> Result<Arc<Llm>> {
             models::verify_if_pinned(&models_dir, &paths.llm)?;
-            Ok(Arc::new(Llm::load(&config)?))
+            let llm = Llm::load(&config)?;
+            // The system prompt's state, computed once: every question starts after it.
+            match crate::answer::prompt_start(&llm).map(|start| llm.prime(&start)) {
+                Ok(Ok(stats)) => {
+                    tracing::debug!(tokens = stats.prompt_tokens, ms = stats.total.as_millis() as u64, "system prompt computed")
+                }
+                Ok(Err(e)) => tracing::warn!("could not compute the system prompt ahead: {e}"),
+                Err(e) => tracing::warn!("could not compute the system prompt ahead: {e}"),
+            }
+            Ok(Arc::new(llm))
         })
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))??;

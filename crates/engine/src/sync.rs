@@ -396,6 +396,9 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
                 summary.failed += stats.failed;
                 summary.chunks += stats.chunks;
                 summary.embedded += stats.embedded;
+                summary.stages.parse_wait_ms += stats.parse_wait_ms;
+                summary.stages.embed_ms += stats.embed_ms;
+                summary.stages.write_wait_ms += stats.write_wait_ms;
                 for e in events {
                     engine.emit(e);
                 }
@@ -428,7 +431,9 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
         }
     }
     if summary.indexed + summary.removed + summary.failed + orphans > 0 {
+        let indexing = Instant::now();
         writer.maintain().await?;
+        summary.stages.maintain_ms = indexing.elapsed().as_millis() as u64;
     }
     if outdated && !cancel.load(Ordering::Relaxed) {
         engine.mark_index_format_current()?;

@@ -9,6 +9,9 @@
 //!   a user points at gets the format it was trained on (ChatML is the fallback for models that
 //!   carry none).
 //! - Generation is cancellable between tokens through an `AtomicBool` the caller owns.
+//! - The KV state of the last prompt is kept: a prompt that starts the same way (the chat
+//!   template and the system prompt, for every question) computes only what follows. A new
+//!   model computes the system prompt once up front ([`Llm::prime`]), before the first question.
 //! - CPU by default; the `cuda` feature builds llama.cpp with CUDA and `gpu_layers` offloads.
 
 use std::num::NonZeroU32;
@@ -120,6 +123,9 @@ pub enum StopReason {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GenerationStats {
     pub prompt_tokens: usize,
+    /// Leading prompt tokens whose KV state was kept from the previous generation (the chat
+    /// template's start and the system prompt, usually) and not computed again.
+    pub reused_prompt_tokens: usize,
     pub generated_tokens: usize,
     /// From the call to the first token handed to the caller.
     pub time_to_first_token: Option<Duration>,
@@ -232,6 +238,13 @@ impl Llm {
         self.model.apply_chat_template(&self.template, &chat, true).map_err(|e| LlmError::Template(e.to_string()))
     }
 
+    /// Compute the KV state of `prompt_start` (the start of every prompt to come: the template
+    /// and the system prompt) so that the next generation begins after it.
+    pub fn prime(&self, prompt_start: &str) -> Result<GenerationStats, LlmError> {
+        let options = GenerateOptions { max_tokens: 0, ..GenerateOptions::default() };
+        self.generate(prompt_start, options, Arc::new(AtomicBool::new(false)), |_| {})
+    }
+
     /// Generate a continuation of `prompt` (already templated), calling `on_token` with each
     /// piece of text as soon as it is sampled. Blocking; returns when generation ends.
     pub fn generate(
@@ -281,10 +294,25 @@ fn owner_thread(
             return;
         }
     };
+    // The tokens whose KV state sequence 0 holds, position by position. A prompt that starts
+    // like the last one (the same system prompt: every question does) keeps that prefix and
+    // computes only the rest — llama-server's prompt cache, for one conversation at a time.
+    let mut cached: Vec<LlamaToken> = Vec::new();
     for job in jobs {
-        context.clear_kv_cache();
+        // At least the prompt's last token is decoded again: its logits start the sampling.
+        let mut keep = cached.iter().zip(&job.tokens).take_while(|(a, b)| a == b).count().min(job.tokens.len().saturating_sub(1));
+        if keep == 0 || !matches!(context.clear_kv_cache_seq(Some(0), Some(keep as u32), None), Ok(true)) {
+            context.clear_kv_cache();
+            keep = 0;
+        }
+        cached.truncate(keep);
         let events = job.events.clone();
-        let result = run_job(&model, &mut context, context_size, job, &events);
+        let result = run_job(&model, &mut context, context_size, job, &events, &mut cached);
+        if result.is_err() {
+            // A failed decode leaves the KV state unknown.
+            context.clear_kv_cache();
+            cached.clear();
+        }
         let _ = events.send(Event::Done(result));
     }
 }
@@ -295,21 +323,24 @@ fn run_job(
     context_size: u32,
     job: Job,
     events: &mpsc::Sender<Event>,
+    cached: &mut Vec<LlamaToken>,
 ) -> Result<GenerationStats, LlmError> {
     let generate_error = |e: &dyn std::fmt::Display| LlmError::Generate(e.to_string());
     let vocab = model.vocab();
     let prompt_tokens = job.tokens.len();
-    // Feed the prompt in batches of 512; only the last token's logits are needed.
+    let reused = cached.len();
+    // Feed the rest of the prompt in batches of 512; only the last token's logits are needed.
     let mut batch = LlamaBatch::new(512, 1);
-    for (start, piece) in job.tokens.chunks(512).enumerate().map(|(i, p)| (i * 512, p)) {
+    for (start, piece) in job.tokens[reused..].chunks(512).enumerate().map(|(i, p)| (reused + i * 512, p)) {
         batch.clear();
         for (j, &token) in piece.iter().enumerate() {
             let position = start + j;
             batch.add(token, position as i32, &[0], position + 1 == prompt_tokens).map_err(|e| generate_error(&e))?;
         }
         context.decode(&mut batch).map_err(|e| generate_error(&e))?;
+        cached.extend_from_slice(piece);
         if job.cancel.load(Ordering::Relaxed) {
-            return Ok(stats(&job, prompt_tokens, 0, None, StopReason::Cancelled));
+            return Ok(stats(&job, prompt_tokens, reused, 0, None, StopReason::Cancelled));
         }
     }
 
@@ -361,6 +392,7 @@ fn run_job(
         batch.clear();
         batch.add(token, position as i32, &[0], true).map_err(|e| generate_error(&e))?;
         context.decode(&mut batch).map_err(|e| generate_error(&e))?;
+        cached.push(token);
         position += 1;
         logits_index = 0;
     };
@@ -369,7 +401,7 @@ fn run_job(
         first_token_at.get_or_insert_with(|| job.started.elapsed());
         let _ = events.send(Event::Token(rest));
     }
-    Ok(stats(&job, prompt_tokens, generated, first_token_at, stop))
+    Ok(stats(&job, prompt_tokens, reused, generated, first_token_at, stop))
 }
 
 /// Holds back output that could be the start of a stop string, so a stop string is never
@@ -412,8 +444,15 @@ impl<'a> StopMatcher<'a> {
     }
 }
 
-fn stats(job: &Job, prompt_tokens: usize, generated: usize, first: Option<Duration>, stop: StopReason) -> GenerationStats {
-    GenerationStats { prompt_tokens, generated_tokens: generated, time_to_first_token: first, total: job.started.elapsed(), stop }
+fn stats(job: &Job, prompt_tokens: usize, reused: usize, generated: usize, first: Option<Duration>, stop: StopReason) -> GenerationStats {
+    GenerationStats {
+        prompt_tokens,
+        reused_prompt_tokens: reused,
+        generated_tokens: generated,
+        time_to_first_token: first,
+        total: job.started.elapsed(),
+        stop,
+    }
 }
 
 /// Turns token byte pieces into text, holding back an incomplete UTF-8 sequence until the next

@@ -51,11 +51,14 @@ use lancedb::{Connection, Table};
 
 const DOCUMENTS: &str = "documents";
 const CHUNKS: &str = "chunks";
-/// Below this many chunks an exact (flat) vector scan is fast and has perfect recall; above it
-/// an approximate index pays off.
-pub const VECTOR_INDEX_MIN_ROWS: usize = 100_000;
-/// Rows outside an index (searched by a flat scan) tolerated before the index is updated.
+/// Rows outside an index (searched by a flat scan) tolerated before the index is updated: this
+/// many, or a tenth of the table up to [`UNINDEXED_ROWS_CAP`].
 const UNINDEXED_ROWS_MAX: usize = 2_000;
+const UNINDEXED_ROWS_CAP: usize = 20_000;
+/// Delta segments of an index (one per update) before they are merged.
+pub const INDEX_SEGMENTS_MAX: usize = 8;
+/// What the vector index was trained as: its kind and the table's rows then.
+const TRAINED_INDEX: &str = "vector-index.json";
 /// Small fragments tolerated before a table is compacted.
 const SMALL_FRAGMENTS_MAX: usize = 64;
 
@@ -79,6 +82,94 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How the chunks table is indexed and searched as it grows. The defaults come from
+/// `brain bench scale` (see the README's scale table); tests and benchmarks change them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexPolicy {
+    /// Below this many chunks an exact (flat) vector scan is fast and has perfect recall; from
+    /// here on an approximate (ANN) index is built and kept up to date.
+    pub vector_index_min_rows: usize,
+    pub vector_index: VectorIndexKind,
+    /// IVF partitions probed per query (more: better recall, slower).
+    pub nprobes: usize,
+    /// ANN candidates re-ranked by their exact vectors, as a multiple of the hits asked for
+    /// (restores the ranking that PQ codes blur).
+    pub refine_factor: u32,
+}
+
+/// The kind of ANN index (LanceDB's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorIndexKind {
+    /// IVF partitions of product-quantised codes: small in memory, needs refining for recall.
+    IvfPq,
+    /// An HNSW graph per IVF partition over 8-bit scalar-quantised vectors.
+    IvfHnswSq,
+    /// IVF with RaBitQ codes.
+    IvfRq,
+    /// IVF partitions of 8-bit scalar-quantised vectors, scanned.
+    IvfSq,
+}
+
+impl VectorIndexKind {
+    pub fn parse(name: &str) -> Option<VectorIndexKind> {
+        match name {
+            "ivf-pq" => Some(VectorIndexKind::IvfPq),
+            "ivf-hnsw-sq" => Some(VectorIndexKind::IvfHnswSq),
+            "ivf-rq" => Some(VectorIndexKind::IvfRq),
+            "ivf-sq" => Some(VectorIndexKind::IvfSq),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VectorIndexKind::IvfPq => "ivf-pq",
+            VectorIndexKind::IvfHnswSq => "ivf-hnsw-sq",
+            VectorIndexKind::IvfRq => "ivf-rq",
+            VectorIndexKind::IvfSq => "ivf-sq",
+        }
+    }
+
+    fn index(self, dimension: usize, rows: usize) -> Index {
+        use lancedb::index::vector::{IvfHnswSqIndexBuilder, IvfPqIndexBuilder, IvfRqIndexBuilder, IvfSqIndexBuilder};
+        // About √rows partitions (LanceDB's own rule), fewer for small tables so that each has
+        // enough rows to train on.
+        let partitions = ((rows as f64).sqrt() as u32).clamp(1, (rows / 64).max(1) as u32);
+        let cosine = lancedb::DistanceType::Cosine;
+        match self {
+            VectorIndexKind::IvfPq => {
+                // 4 dimensions per sub-vector: 4× LanceDB's default code size, for recall.
+                let sub_vectors = if dimension.is_multiple_of(4) { dimension / 4 } else { 1 };
+                Index::IvfPq(
+                    IvfPqIndexBuilder::default().distance_type(cosine).num_partitions(partitions).num_sub_vectors(sub_vectors as u32),
+                )
+            }
+            VectorIndexKind::IvfHnswSq => {
+                Index::IvfHnswSq(IvfHnswSqIndexBuilder::default().distance_type(cosine).num_partitions(partitions))
+            }
+            VectorIndexKind::IvfRq => Index::IvfRq(IvfRqIndexBuilder::default().distance_type(cosine).num_partitions(partitions)),
+            VectorIndexKind::IvfSq => Index::IvfSq(IvfSqIndexBuilder::default().distance_type(cosine).num_partitions(partitions)),
+        }
+    }
+}
+
+impl Default for IndexPolicy {
+    fn default() -> Self {
+        IndexPolicy { vector_index_min_rows: 50_000, vector_index: VectorIndexKind::IvfRq, nprobes: 40, refine_factor: 5 }
+    }
+}
+
+/// The vector index as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VectorIndexState {
+    pub kind: String,
+    pub indexed_rows: usize,
+    /// Rows added since the index was last updated (searched by an exact scan beside it).
+    pub unindexed_rows: usize,
+    /// The index's parts: the trained one plus a delta per incremental update.
+    pub segments: u32,
+}
+
 /// Which chunks a search may return.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SearchFilter {
@@ -87,11 +178,13 @@ pub struct SearchFilter {
 }
 
 impl SearchFilter {
+    /// A range on `path` rather than `starts_with`: the path's BTree index answers a range, so
+    /// a folder filter is a cheap pre-filter at any table size. `'0'` follows `'/'` in byte
+    /// order, so `[folder/, folder0)` is exactly the paths under the folder.
     fn sql(&self) -> Option<String> {
         self.folder.as_ref().map(|f| {
-            let mut prefix = f.trim_end_matches('/').to_string();
-            prefix.push('/');
-            format!("starts_with(path, {})", sql_string(&prefix))
+            let folder = f.trim_end_matches('/');
+            format!("path >= {} AND path < {}", sql_string(&format!("{folder}/")), sql_string(&format!("{folder}0")))
         })
     }
 }
@@ -108,6 +201,7 @@ pub struct Store {
     chunks: Table,
     dimension: usize,
     dir: PathBuf,
+    policy: IndexPolicy,
 }
 
 /// The one writer of a store: holds the [`IndexLock`] while it lives.
@@ -166,7 +260,48 @@ impl Store {
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
-        Ok(Store { documents, chunks, dimension, dir: dir.to_path_buf() })
+        Ok(Store { documents, chunks, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default() })
+    }
+
+    /// The same store indexed and searched by another policy.
+    pub fn with_policy(mut self, policy: IndexPolicy) -> Store {
+        self.policy = policy;
+        self
+    }
+
+    pub fn policy(&self) -> IndexPolicy {
+        self.policy
+    }
+
+    /// Bytes the store takes on disk (every version LanceDB still keeps).
+    pub fn disk_bytes(&self) -> u64 {
+        fn bytes_under(dir: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| Some((e.path(), e.file_type().ok()?)))
+                .map(|(path, kind)| if kind.is_dir() { bytes_under(&path) } else { path.metadata().map_or(0, |m| m.len()) })
+                .sum()
+        }
+        bytes_under(&self.dir)
+    }
+
+    /// The chunks table's vector index, if it has one.
+    pub async fn vector_index_state(&self) -> Result<Option<VectorIndexState>> {
+        let indexes = self.chunks.list_indices().await?;
+        let Some(index) = indexes.iter().find(|i| i.columns.iter().any(|c| c == "vector")) else { return Ok(None) };
+        let Some(stats) = self.chunks.index_stats(&index.name).await? else { return Ok(None) };
+        Ok(Some(VectorIndexState {
+            kind: index.index_type.to_string(),
+            indexed_rows: stats.num_indexed_rows,
+            unindexed_rows: stats.num_unindexed_rows,
+            segments: stats.num_indices.unwrap_or(1),
+        }))
+    }
+
+    /// The names of the chunks table's indexes, with the columns they cover.
+    pub async fn chunk_indexes(&self) -> Result<Vec<(String, Vec<String>, String)>> {
+        Ok(self.chunks.list_indices().await?.into_iter().map(|i| (i.name, i.columns, i.index_type.to_string())).collect())
     }
 
     /// The paths of a write that did not finish, if one did not (its journal is still there).
@@ -202,6 +337,11 @@ impl Store {
 
     pub async fn chunk_count(&self) -> Result<usize> {
         Ok(self.chunks.count_rows(None).await?)
+    }
+
+    /// Chunks stored for the file at `path`.
+    pub async fn chunk_count_of(&self, path: &str) -> Result<usize> {
+        Ok(self.chunks.count_rows(Some(format!("path = {}", sql_string(path)))).await?)
     }
 
     /// Every chunk's text and location by file, in chunk order.
@@ -252,6 +392,45 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `n` chunks spread evenly over the table, with their vectors: the raw material of
+    /// the scale benchmark's synthetic index.
+    pub async fn sample_chunks_with_vectors(&self, n: usize) -> Result<Vec<(NewChunk, String)>> {
+        let total = self.chunks.count_rows(None).await?;
+        let step = (total / n.max(1)).max(1);
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .select(Select::columns(&["path", "text", "context", "location", "chunk_hash", "vector"]))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        let mut out = Vec::new();
+        let mut row = 0usize;
+        for b in &batches {
+            let path = records::string_column(b, "path")?;
+            let text = records::string_column(b, "text")?;
+            let context = records::string_column(b, "context")?;
+            let location = records::string_column(b, "location")?;
+            let hash = records::string_column(b, "chunk_hash")?;
+            let Some(vectors) = records::vectors_column(b)? else { continue };
+            for i in 0..b.num_rows() {
+                if row.is_multiple_of(step) && out.len() < n {
+                    let chunk = NewChunk {
+                        text: text.value(i).to_string(),
+                        context: (!arrow_array::Array::is_null(context, i)).then(|| context.value(i).to_string()),
+                        location: records::location_from_json(location.value(i)),
+                        chunk_hash: hash.value(i).to_string(),
+                        vector: records::f32_values(vectors, i),
+                    };
+                    out.push((chunk, path.value(i).to_string()));
+                }
+                row += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// Stored vectors for these chunk hashes (equal hash, equal embedded text, equal vector):
     /// an edited, renamed or copied file re-embeds only chunks whose text is new.
     pub async fn vectors_by_chunk_hash(&self, hashes: &[String]) -> Result<HashMap<String, Vec<f32>>> {
@@ -283,8 +462,19 @@ impl Store {
         Ok(out)
     }
 
-    /// Vector search: the `k` chunks nearest to `query` (a normalised vector).
+    /// Vector search: the `k` chunks nearest to `query` (a normalised vector), through the ANN
+    /// index where there is one (rows not yet in it are scanned exactly, so they are found).
     pub async fn search_vector(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
+        self.vector_query(query, k, filter, false).await
+    }
+
+    /// Vector search by an exact scan of every row, whatever indexes exist (the reference the
+    /// ANN index's recall is measured against).
+    pub async fn search_vector_exact(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
+        self.vector_query(query, k, filter, true).await
+    }
+
+    async fn vector_query(&self, query: &[f32], k: usize, filter: &SearchFilter, exact: bool) -> Result<Vec<Hit>> {
         let mut q = self
             .chunks
             .query()
@@ -292,6 +482,7 @@ impl Store {
             .distance_type(lancedb::DistanceType::Cosine)
             .limit(k)
             .select(Select::columns(search::HIT_COLUMNS));
+        q = if exact { q.bypass_vector_index() } else { q.nprobes(self.policy.nprobes)?.refine_factor(self.policy.refine_factor) };
         if let Some(f) = filter.sql() {
             q = q.only_if(f);
         }
@@ -383,18 +574,36 @@ impl StoreWriter {
         }
         let indexes = self.store.chunks.list_indices().await?;
         let index_on = |column: &str| indexes.iter().find(|i| i.columns.iter().any(|c| c == column)).map(|i| i.name.clone());
+        // Rows outside an index are searched by a scan beside it: found at once, but each costs
+        // every query a little. Fold them in once there are more than a cheap scan's worth.
+        let too_many_unindexed = UNINDEXED_ROWS_MAX.max(rows / 10).min(UNINDEXED_ROWS_CAP);
         let mut stale = false;
         match index_on("search_text") {
             None => {
                 self.store.chunks.create_index(&["search_text"], Index::FTS(FtsIndexBuilder::default())).execute().await?;
                 crash::crash_point("store:maintain-fts");
             }
-            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
+            Some(name) => stale |= self.unindexed_rows(&name).await? > too_many_unindexed,
         }
-        match index_on("vector") {
-            None if rows >= VECTOR_INDEX_MIN_ROWS => self.store.chunks.create_index(&["vector"], Index::Auto).execute().await?,
-            None => {}
-            Some(name) => stale |= self.unindexed_rows(&name).await? > UNINDEXED_ROWS_MAX.max(rows / 10),
+        // Deletes, edits and folder filters select by path: a BTree makes them lookups.
+        match index_on("path") {
+            None => self.store.chunks.create_index(&["path"], Index::BTree(Default::default())).execute().await?,
+            Some(name) => stale |= self.unindexed_rows(&name).await? > too_many_unindexed,
+        }
+        let policy = self.store.policy;
+        let trained = self.trained_vector_index();
+        // Missing, of another kind than the policy's (an older build's), or trained on a table a
+        // quarter of today's (its partitions have grown four times): train anew. Until it is
+        // built, searches use the old index or a scan; nothing waits.
+        let vector_index = index_on("vector");
+        let retrain = rows >= policy.vector_index_min_rows
+            && (vector_index.is_none() || trained.as_ref().is_none_or(|t| t.kind != policy.vector_index.as_str() || rows >= t.rows * 4));
+        if retrain {
+            let index = policy.vector_index.index(self.store.dimension, rows);
+            self.store.chunks.create_index(&["vector"], index).replace(true).execute().await?;
+            self.record_trained_vector_index(&TrainedIndex { kind: policy.vector_index.as_str().to_string(), rows })?;
+        } else if let Some(name) = vector_index {
+            stale |= self.unindexed_rows(&name).await? > too_many_unindexed;
         }
         for table in [&self.store.chunks, &self.store.documents] {
             if table.stats().await?.fragment_stats.num_small_fragments >= SMALL_FRAGMENTS_MAX {
@@ -411,9 +620,37 @@ impl StoreWriter {
             }
         }
         if stale {
-            self.store.chunks.optimize(OptimizeAction::Index(Default::default())).await?;
+            self.optimise_indexes().await?;
         }
         Ok(())
+    }
+
+    /// Fold every row not yet in an index into it now, whatever the thresholds of
+    /// [`StoreWriter::maintain`] say. New rows become a delta segment of each index (the
+    /// trained partitions are kept: LanceDB's default optimisation re-balanced them and lost
+    /// both recall and speed in `brain bench scale`); past [`INDEX_SEGMENTS_MAX`] segments they
+    /// are merged into one.
+    pub async fn optimise_indexes(&self) -> Result<()> {
+        let segments = self.store.vector_index_state().await?.map_or(1, |s| s.segments as usize);
+        let options = if segments >= INDEX_SEGMENTS_MAX {
+            lancedb::table::OptimizeOptions::merge(segments)
+        } else {
+            lancedb::table::OptimizeOptions::append()
+        };
+        self.store.chunks.optimize(OptimizeAction::Index(options)).await?;
+        Ok(())
+    }
+
+    fn trained_vector_index(&self) -> Option<TrainedIndex> {
+        serde_json::from_slice(&std::fs::read(self.store.dir.join(TRAINED_INDEX)).ok()?).ok()
+    }
+
+    fn record_trained_vector_index(&self, trained: &TrainedIndex) -> Result<()> {
+        let path = self.store.dir.join(TRAINED_INDEX);
+        let error = |e: &dyn std::fmt::Display| StoreError::Journal { path: path.clone(), reason: e.to_string() };
+        let bytes = serde_json::to_vec(trained).map_err(|e| error(&e))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| error(&e))
     }
 
     async fn unindexed_rows(&self, index: &str) -> Result<usize> {
@@ -475,6 +712,12 @@ impl StoreWriter {
         let orphans = report.plan.orphans.clone();
         Ok(Recovery { documents, report: Some(report), repaired, orphans })
     }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TrainedIndex {
+    kind: String,
+    rows: usize,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -727,6 +970,115 @@ mod tests {
         assert!(!report.full, "only the journal's paths were read");
         assert_eq!(recovery.repaired.documents_to_redo, 1);
         assert!(!dir.path().join(JOURNAL).exists(), "the journal is cleared once repaired");
+    }
+
+    /// A deterministic unit vector (xorshift), so the test needs no random-number crate.
+    fn unit_vector(seed: u64, dimension: usize) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut v: Vec<f32> = (0..dimension)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|a| *a /= norm);
+        v
+    }
+
+    #[tokio::test]
+    async fn past_its_threshold_an_ann_index_is_built_and_edits_are_found_before_it_is_updated() {
+        const DIM: usize = 16;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = IndexPolicy { vector_index_min_rows: 500, ..IndexPolicy::default() };
+        let store = Store::open(dir.path(), DIM).await.unwrap().with_policy(policy);
+        let lock = IndexLock::acquire(&dir.path().join("index.lock"), |_| {}, || false).await.unwrap();
+        let (writer, _) = store.writer(lock).await.unwrap();
+        let new_chunk = |text: String, vector: Vec<f32>| NewChunk {
+            chunk_hash: blake3_like(&text),
+            text,
+            context: None,
+            location: Location::page(1),
+            vector,
+        };
+        let document = |path: &str, hash: &str, chunks: Vec<NewChunk>| DocumentWrite {
+            record: DocumentRecord { folder: "/docs".into(), ..doc(path, hash, chunks.len() as u32) },
+            chunks: Some(chunks),
+        };
+        // 20 files of 30 chunks; the fixture passage sits in the middle of one of them.
+        let fixture = unit_vector(10_001, DIM);
+        for f in 0..20u64 {
+            let folder = if f % 2 == 0 { "/docs/even" } else { "/docs/odd" };
+            let chunks = (0..30u64)
+                .map(|c| {
+                    if f == 7 && c == 15 {
+                        new_chunk("the zebra division's quarterly revenue rose by 12 percent".into(), fixture.clone())
+                    } else {
+                        new_chunk(format!("routine filler passage {c} of file {f} about office supplies"), unit_vector(f * 100 + c, DIM))
+                    }
+                })
+                .collect();
+            let batch =
+                WriteBatch { documents: vec![document(&format!("{folder}/file-{f}.txt"), &format!("h{f}"), chunks)], removed: vec![] };
+            writer.write(batch).await.unwrap();
+        }
+        writer.maintain().await.unwrap();
+        let indexes = store.chunk_indexes().await.unwrap();
+        assert!(
+            indexes.iter().any(|(_, columns, kind)| columns == &["vector"] && kind == "IVF_RQ"),
+            "600 rows is past the 500-row threshold: {indexes:?}"
+        );
+        assert!(indexes.iter().any(|(_, columns, kind)| columns == &["path"] && kind == "BTREE"), "{indexes:?}");
+
+        let hits = store.search_vector(&fixture, 5, &SearchFilter::default()).await.unwrap();
+        assert_eq!(hits[0].id, "/docs/odd/file-7.txt#15", "the ANN index finds the exact passage: {:?}", paths(&hits));
+        assert!(hits[0].similarity.unwrap() > 0.999);
+        let exact = store.search_vector_exact(&fixture, 10, &SearchFilter::default()).await.unwrap();
+        let found = store.search_vector(&fixture, 10, &SearchFilter::default()).await.unwrap();
+        let common = exact.iter().filter(|e| found.iter().any(|f| f.id == e.id)).count();
+        assert!(common >= 8, "recall@10 of the index against an exact scan: {common}/10");
+        let odd = SearchFilter { folder: Some("/docs/odd".into()) };
+        let filtered = store.search_vector(&fixture, 10, &odd).await.unwrap();
+        assert_eq!(filtered.len(), 10);
+        assert!(filtered.iter().all(|h| h.path.starts_with("/docs/odd/")), "{:?}", paths(&filtered));
+        assert!(store.search_vector(&fixture, 10, &SearchFilter { folder: Some("/docs/od".into()) }).await.unwrap().is_empty());
+
+        // Edit the fixture's file: the new text and vector are found at once, by both searches,
+        // while the vector index has not been updated (its rows are scanned exactly).
+        let edited = unit_vector(20_002, DIM);
+        let mut chunks: Vec<NewChunk> = (0..30u64)
+            .map(|c| new_chunk(format!("routine filler passage {c} of file 7 about office supplies"), unit_vector(700 + c, DIM)))
+            .collect();
+        chunks[15] = new_chunk("the penguin division's quarterly revenue fell by 3 percent".into(), edited.clone());
+        writer.write(WriteBatch { documents: vec![document("/docs/odd/file-7.txt", "h7b", chunks)], removed: vec![] }).await.unwrap();
+        let (vector_index, _, _) = indexes.iter().find(|(_, c, _)| c == &["vector"]).unwrap();
+        assert!(writer.unindexed_rows(vector_index).await.unwrap() > 0, "the index has not taken the edit in yet");
+        let hits = store.search_vector(&edited, 3, &SearchFilter::default()).await.unwrap();
+        assert_eq!(
+            (hits[0].id.as_str(), hits[0].text.as_str()),
+            ("/docs/odd/file-7.txt#15", "the penguin division's quarterly revenue fell by 3 percent")
+        );
+        let hits = store.search_keyword("penguin division", 3, &SearchFilter::default(), None).await.unwrap();
+        assert_eq!(hits[0].id, "/docs/odd/file-7.txt#15");
+        assert!(store.search_keyword("zebra", 3, &SearchFilter::default(), None).await.unwrap().is_empty(), "the old text is gone");
+        assert!(store.search_vector(&fixture, 3, &SearchFilter::default()).await.unwrap().iter().all(|h| !h.text.contains("zebra")));
+
+        // Folded in as a delta segment: the trained partitions stay, the edit is still found.
+        writer.optimise_indexes().await.unwrap();
+        let state = store.vector_index_state().await.unwrap().unwrap();
+        assert_eq!((state.unindexed_rows, state.kind.as_str()), (0, "IVF_RQ"), "{state:?}");
+        let hits = store.search_vector(&edited, 3, &SearchFilter::default()).await.unwrap();
+        assert_eq!(hits[0].id, "/docs/odd/file-7.txt#15");
+        assert!(store.check(&CheckScope::Everything).await.unwrap().is_ok());
+    }
+
+    fn blake3_like(text: &str) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        format!("{:016x}", h.finish())
     }
 
     #[tokio::test]

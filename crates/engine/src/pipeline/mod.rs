@@ -5,9 +5,10 @@
 //! prepare (read, parse, chunk) ─► embed (reuse stored vectors by chunk hash) ─► write (one commit per batch)
 //! ```
 //!
-//! Work goes through in batches bounded by files and bytes. Batch n+1 is prepared and embedded
-//! while batch n is being written: one write in flight, so memory stays bounded and the store
-//! never sees two writes at once.
+//! Work goes through in batches bounded by files and bytes, the stages overlapping: batch n+1 is
+//! parsed while batch n is embedded, and batch n is written while n+1 is embedded. One batch of
+//! each in flight, so memory stays bounded and the store never sees two writes at once; the
+//! embedder — the stage that bounds throughput — never waits for a parse it could have had.
 
 pub(crate) mod embed;
 pub(crate) mod prepare;
@@ -15,6 +16,7 @@ pub(crate) mod prepare;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use brain_chunk::Chunker;
 use brain_embed::Embedder;
@@ -68,6 +70,11 @@ pub(crate) struct BatchStats {
     /// Chunks embedded (the others reused a stored vector of the same text).
     pub embedded: usize,
     pub files: usize,
+    /// Wall time of the stages as the embedder saw it: waiting for this batch's parse,
+    /// embedding it, and waiting for its write to commit.
+    pub parse_wait_ms: u64,
+    pub embed_ms: u64,
+    pub write_wait_ms: u64,
 }
 
 /// Most files and bytes prepared at once: bounds memory on a burst of huge files.
@@ -82,12 +89,15 @@ fn batch_files() -> usize {
         .get_or_init(|| std::env::var("BRAIN_TEST_BATCH_FILES").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(BATCH_FILES))
 }
 
-/// Cut the work into batches bounded by files and bytes.
+/// Cut the work into batches bounded by files and bytes. The first batches are small (2, 4, 8…
+/// files) so that the embedder starts after two files are parsed, not a full batch: from then
+/// on the next batch is parsed while one is embedded.
 pub(crate) fn batches(work: Vec<Work>) -> Vec<Vec<Work>> {
     let mut out: Vec<Vec<Work>> = Vec::new();
     let mut bytes = 0u64;
     for w in work {
-        let full = out.last().is_none_or(|b| b.len() >= batch_files() || bytes + w.size() > BATCH_BYTES);
+        let cap = batch_files().min(2usize << out.len().saturating_sub(1).min(8));
+        let full = out.last().is_none_or(|b| b.len() >= cap || bytes + w.size() > BATCH_BYTES);
         if full {
             out.push(Vec::new());
             bytes = 0;
@@ -98,9 +108,9 @@ pub(crate) fn batches(work: Vec<Work>) -> Vec<Vec<Work>> {
     out
 }
 
-/// Run the batches through the stages. `on_start` sees each batch before it is prepared,
+/// Run the batches through the stages. `on_start` sees each batch as its preparation starts,
 /// `on_committed` each batch's events and figures once its write is committed. Stops between
-/// batches when `cancel` is set.
+/// batches when `cancel` is set (a batch already being prepared is dropped).
 pub(crate) async fn run(
     stages: &Stages,
     writer: &Arc<StoreWriter>,
@@ -110,25 +120,42 @@ pub(crate) async fn run(
     mut on_committed: impl FnMut(Vec<IndexEvent>, BatchStats),
 ) -> Result<()> {
     let mut pending: Option<(tokio::task::JoinHandle<Result<()>>, Vec<IndexEvent>, BatchStats)> = None;
-    for batch in batches {
+    let mut batches = batches.into_iter();
+    let mut start_next = |on_start: &mut dyn FnMut(&[Work])| {
+        (!cancel.load(Ordering::Relaxed)).then(|| batches.next()).flatten().map(|batch| {
+            on_start(&batch);
+            prepare::start(stages, batch)
+        })
+    };
+    let mut next = start_next(&mut on_start);
+    while let Some(in_flight) = next.take() {
+        let waited = Instant::now();
+        let prepared = in_flight.finish().await?;
+        let parse_wait_ms = waited.elapsed().as_millis() as u64;
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        on_start(&batch);
-        let prepared = prepare::run(stages, batch).await?;
         crash_point("engine:batch-prepared");
-        let (writes, events, stats) = embed::run(stages, writer.store(), prepared).await?;
+        next = start_next(&mut on_start);
+        let embedding = Instant::now();
+        let (writes, events, mut stats) = embed::run(stages, writer.store(), prepared).await?;
+        stats.embed_ms = embedding.elapsed().as_millis() as u64;
+        stats.parse_wait_ms = parse_wait_ms;
         // Commit the previous batch's write before queuing this one: one write in flight.
-        if let Some((handle, events, stats)) = pending.take() {
+        if let Some((handle, events, mut stats)) = pending.take() {
+            let waited = Instant::now();
             handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
+            stats.write_wait_ms = waited.elapsed().as_millis() as u64;
             on_committed(events, stats);
         }
         let writer = Arc::clone(writer);
         let handle = tokio::spawn(async move { Ok(writer.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
         pending = Some((handle, events, stats));
     }
-    if let Some((handle, events, stats)) = pending.take() {
+    if let Some((handle, events, mut stats)) = pending.take() {
+        let waited = Instant::now();
         handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
+        stats.write_wait_ms = waited.elapsed().as_millis() as u64;
         on_committed(events, stats);
     }
     Ok(())
@@ -142,7 +169,7 @@ mod tests {
     fn batches_are_bounded_by_files_and_bytes() {
         let file = |size| Work::File { path: "/x".into(), folder: "/".into(), size, mtime_ns: 0, previous: None };
         let sizes: Vec<usize> = batches((0..70).map(|_| file(10)).collect()).iter().map(Vec::len).collect();
-        assert_eq!(sizes, vec![32, 32, 6]);
+        assert_eq!(sizes, vec![2, 4, 8, 16, 32, 8], "small batches first, so the embedder starts early");
         let big = vec![file(BATCH_BYTES - 1), file(10), file(BATCH_BYTES)];
         assert_eq!(batches(big).iter().map(Vec::len).collect::<Vec<_>>(), vec![1, 1, 1]);
     }

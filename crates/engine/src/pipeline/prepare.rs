@@ -42,14 +42,21 @@ pub(crate) enum Prepared {
     Failed(DocumentRecord),
 }
 
-/// Prepare a batch on as many threads as there are cores (off the async threads).
-pub(crate) async fn run(stages: &Stages, batch: Vec<Work>) -> Result<Vec<Prepared>> {
+/// A batch being prepared on as many threads as there are cores (off the async threads).
+pub(crate) struct InFlight(tokio::task::JoinHandle<Vec<Prepared>>);
+
+/// Start preparing a batch; it goes on while the caller embeds the previous one.
+pub(crate) fn start(stages: &Stages, batch: Vec<Work>) -> InFlight {
     let chunker = Arc::clone(&stages.chunker);
     let budget = stages.budget.clone();
     let pause = stages.pause.clone();
-    tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget, &pause))
-        .await
-        .map_err(|e| EngineError::Internal(e.to_string()))
+    InFlight(tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget, &pause)))
+}
+
+impl InFlight {
+    pub(crate) async fn finish(self) -> Result<Vec<Prepared>> {
+        self.0.await.map_err(|e| EngineError::Internal(e.to_string()))
+    }
 }
 
 fn prepare_batch(batch: Vec<Work>, chunker: &Arc<Chunker>, budget: &ParseBudget, pause: &crate::yielding::Yield) -> Vec<Prepared> {

@@ -1,0 +1,425 @@
+//! `brain bench scale --chunks N`: search speed, ANN recall, build time, disk and memory of an
+//! index of N chunks, without embedding N chunks.
+//!
+//! The index is made from a sample of an existing index (the data dir's own): every synthetic
+//! chunk takes the text of a real chunk with a third of its words from another, and a vector
+//! that keeps the real embedder's distribution — the real vector of the first, a little of the
+//! second's, and a little Gaussian noise, normalised. Rows go through the engine's own store
+//! writer in file-sized groups, and the indexes are built by the same `maintain` the engine
+//! runs after a sync, under the same [`IndexPolicy`]. Searches go through the engine's
+//! retrieval stages (query → candidates → fuse) with the query vectors made beforehand by the
+//! real embedder, so the figures are the store's and fusion's, not the query embedding's
+//! (reported on its own).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use brain_engine::{CorpusIndex, Engine, SearchMode};
+use brain_store::{DocStatus, DocumentRecord, DocumentWrite, IndexPolicy, NewChunk, SearchFilter, WriteBatch};
+use serde::{Deserialize, Serialize};
+
+use crate::speed::percentile;
+
+type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone)]
+pub struct ScaleOptions {
+    pub chunks: usize,
+    /// Real chunks (with their vectors) the synthetic ones are made from.
+    pub sample: usize,
+    /// Queries per search mode.
+    pub queries: usize,
+    pub chunks_per_file: usize,
+    /// Files are spread over this many folders; the filtered search asks for one of them.
+    pub folders: usize,
+    /// Where the index is built. An index of the same size already there (kept by an earlier
+    /// run) is reused: that run measures an index opened cold, as an app would.
+    pub work_dir: Option<PathBuf>,
+    pub policy: IndexPolicy,
+    pub seed: u64,
+}
+
+impl ScaleOptions {
+    pub fn new(chunks: usize) -> ScaleOptions {
+        ScaleOptions {
+            chunks,
+            sample: 10_000,
+            queries: 100,
+            chunks_per_file: 50,
+            folders: 10,
+            work_dir: None,
+            policy: IndexPolicy::default(),
+            seed: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchLatencies {
+    pub hybrid: Latency,
+    pub vector: Latency,
+    pub keyword: Latency,
+    pub hybrid_filtered: Latency,
+    pub vector_filtered: Latency,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ScaleReport {
+    pub chunks: usize,
+    pub files: usize,
+    /// Writing every row and building the indexes, seconds.
+    pub build_s: f64,
+    pub write_s: f64,
+    pub index_s: f64,
+    /// Whether this run reused an index built by an earlier one (`build_s` is that run's).
+    pub reused: bool,
+    pub disk_bytes: u64,
+    /// Resident memory after the timed searches (embedder loaded, index open), and before the
+    /// index was opened or built (the embedder alone). `peak_rss_mb` includes the build and the
+    /// exact scans of the recall reference.
+    pub rss_mb: f64,
+    pub rss_before_index_mb: f64,
+    pub peak_rss_mb: f64,
+    pub search_ms: SearchLatencies,
+    /// Embedding one query (the same for every index size), milliseconds, p50.
+    pub query_embedding_ms: f64,
+    /// The ANN index and its parameters (`None`: the table is below the threshold and vector
+    /// search scans every row).
+    pub vector_index: Option<String>,
+    pub vector_index_state: Option<brain_store::VectorIndexState>,
+    /// The same after the update was folded in (and removed again).
+    pub vector_index_state_after_update: Option<brain_store::VectorIndexState>,
+    pub nprobes: usize,
+    pub refine_factor: u32,
+    /// Mean share of the exact top 10 that the indexed vector search returns.
+    pub ann_recall_at_10: f64,
+    /// From the start of a write of 1,000 new chunks and the removal of a file to both being
+    /// visible to searches (before any index is updated).
+    pub update_visible_ms: f64,
+    /// Folding those rows into the indexes afterwards (what the engine does in the background).
+    pub update_optimise_ms: f64,
+    pub sample_chunks: usize,
+    pub queries: usize,
+}
+
+/// A built index's record, so a later run can reuse it.
+#[derive(Serialize, Deserialize)]
+struct Built {
+    chunks: usize,
+    files: usize,
+    write_s: f64,
+    index_s: f64,
+    seed: u64,
+}
+
+const BUILT: &str = "scale-built.json";
+
+pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnMut(&str)) -> Result<ScaleReport> {
+    progress("reading the sample");
+    let sample = engine.sample_indexed_chunks(options.sample).await?;
+    if sample.is_empty() {
+        return Err(crate::BenchError::Dataset(
+            "the scale benchmark makes its chunks from the vectors of an existing index: index a folder into this data dir first".into(),
+        ));
+    }
+    let embedder = engine.embedder().await?;
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let query_texts: Vec<String> = (0..options.queries)
+        .map(|_| {
+            let (chunk, _) = &sample[rng.usize(..sample.len())];
+            let words: Vec<&str> = chunk.text.split_whitespace().collect();
+            let start = rng.usize(..words.len().saturating_sub(8).max(1));
+            words.iter().skip(start).take(8).copied().collect::<Vec<_>>().join(" ")
+        })
+        .filter(|q| q.chars().any(char::is_alphanumeric))
+        .collect();
+    let mut embed_ms = Vec::new();
+    let mut query_vectors = Vec::new();
+    for q in &query_texts {
+        let t = Instant::now();
+        let v = embedder.embed(std::slice::from_ref(q)).map_err(brain_engine::EngineError::from)?;
+        embed_ms.push(ms(t.elapsed()));
+        query_vectors.push(v.into_iter().next().unwrap_or_default());
+    }
+    embed_ms.sort_by(f64::total_cmp);
+    let rss_before_index_mb = rss_mb();
+
+    let scratch;
+    let dir = match &options.work_dir {
+        Some(d) => d.clone(),
+        None => {
+            scratch = tempfile::tempdir().map_err(|e| crate::BenchError::Io(e.to_string()))?;
+            scratch.path().to_path_buf()
+        }
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let built: Option<Built> = std::fs::read(dir.join(BUILT))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|b: &Built| b.chunks == options.chunks && b.seed == options.seed);
+    let reused = built.is_some();
+    if !reused {
+        let _ = std::fs::remove_dir_all(dir.join("lancedb"));
+    }
+    let index = engine.corpus_index_at(&dir, options.policy).await?;
+    let built = match built {
+        Some(b) => b,
+        None => {
+            let b = build(&index, options, &sample, &mut rng, &mut progress).await?;
+            std::fs::write(dir.join(BUILT), serde_json::to_vec(&b).unwrap_or_default()).map_err(|e| io(&dir, e))?;
+            b
+        }
+    };
+    let store = index.store();
+    let vector_index =
+        store.chunk_indexes().await?.into_iter().find(|(_, columns, _)| columns.iter().any(|c| c == "vector")).map(|(_, _, kind)| kind);
+
+    progress("searching");
+    let folder = folder_name(options.folders / 2);
+    let mut search_ms = SearchLatencies::default();
+    for (slot, mode, filter) in [
+        (&mut search_ms.hybrid, SearchMode::Hybrid, None),
+        (&mut search_ms.vector, SearchMode::Vector, None),
+        (&mut search_ms.keyword, SearchMode::Keyword, None),
+        (&mut search_ms.hybrid_filtered, SearchMode::Hybrid, Some(folder.as_str())),
+        (&mut search_ms.vector_filtered, SearchMode::Vector, Some(folder.as_str())),
+    ] {
+        // One warm-up query (opens the indexes), then every query timed.
+        if let (Some(q), Some(v)) = (query_texts.first(), query_vectors.first()) {
+            index.search_in(q, Some(v.clone()), mode, 10, filter).await?;
+        }
+        let mut times = Vec::new();
+        for (q, v) in query_texts.iter().zip(&query_vectors) {
+            let t = Instant::now();
+            let hits = index.search_in(q, Some(v.clone()), mode, 10, filter).await?;
+            times.push(ms(t.elapsed()));
+            if let Some(f) = filter
+                && let Some(h) = hits.iter().find(|h| !h.path.starts_with(&format!("{f}/")))
+            {
+                return Err(crate::BenchError::Process(format!("the filter on {f} returned {}", h.path)));
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        *slot = Latency { p50: percentile(&times, 50.0), p95: percentile(&times, 95.0) };
+    }
+
+    // What an app holds with the index open and searched (the exact scans below, the recall
+    // reference, read every vector and would inflate it).
+    let rss_mb_after_search = rss_mb();
+
+    progress("measuring recall");
+    let everything = SearchFilter::default();
+    let mut recall = 0.0;
+    for v in &query_vectors {
+        let exact = store.search_vector_exact(v, 10, &everything).await?;
+        let found = store.search_vector(v, 10, &everything).await?;
+        let common = exact.iter().filter(|e| found.iter().any(|f| f.id == e.id)).count();
+        recall += common as f64 / exact.len().max(1) as f64;
+    }
+    let ann_recall_at_10 = recall / query_vectors.len().max(1) as f64;
+    let disk_bytes = store.disk_bytes();
+
+    let vector_index_state = store.vector_index_state().await?;
+    progress("updating");
+    let (update_visible_ms, update_optimise_ms) = update(&index, options, &sample, &mut rng).await?;
+    let vector_index_state_after_update = store.vector_index_state().await?;
+
+    Ok(ScaleReport {
+        chunks: options.chunks,
+        files: built.files,
+        build_s: built.write_s + built.index_s,
+        write_s: built.write_s,
+        index_s: built.index_s,
+        reused,
+        disk_bytes,
+        rss_mb: rss_mb_after_search,
+        rss_before_index_mb,
+        peak_rss_mb: peak_rss_mb(),
+        search_ms,
+        query_embedding_ms: percentile(&embed_ms, 50.0),
+        vector_index,
+        vector_index_state,
+        vector_index_state_after_update,
+        nprobes: options.policy.nprobes,
+        refine_factor: options.policy.refine_factor,
+        ann_recall_at_10,
+        update_visible_ms,
+        update_optimise_ms,
+        sample_chunks: sample.len(),
+        queries: query_vectors.len(),
+    })
+}
+
+fn folder_name(i: usize) -> String {
+    format!("/scale/folder-{i:02}")
+}
+
+fn file_path(options: &ScaleOptions, file: usize) -> String {
+    format!("{}/file-{file:07}.txt", folder_name(file % options.folders.max(1)))
+}
+
+fn document(path: String, chunks: usize) -> DocumentRecord {
+    DocumentRecord {
+        hash: Some(blake3::hash(path.as_bytes()).to_hex().to_string()),
+        folder: "/scale".into(),
+        path,
+        size: 0,
+        mtime_ns: 0,
+        status: DocStatus::Indexed,
+        error: None,
+        format: Some("text".into()),
+        chunks: chunks as u32,
+        updated_ms: 0,
+    }
+}
+
+/// A synthetic chunk from two real ones: `a`'s words with the last third taken from `b`, and
+/// a's vector moved a little towards b's and by Gaussian noise.
+fn synthetic_chunk(a: &NewChunk, b: &NewChunk, rng: &mut fastrand::Rng, marker: Option<&str>) -> NewChunk {
+    let a_words: Vec<&str> = a.text.split_whitespace().collect();
+    let b_words: Vec<&str> = b.text.split_whitespace().collect();
+    let keep = a_words.len() * 2 / 3;
+    let mut words: Vec<&str> = a_words[..keep].to_vec();
+    words.extend(b_words.iter().skip(b_words.len() * 2 / 3).take(a_words.len() - keep));
+    if let Some(m) = marker {
+        words.push(m);
+    }
+    let text = words.join(" ");
+    let mut vector: Vec<f32> = a.vector.iter().zip(&b.vector).map(|(x, y)| x + 0.3 * y + 0.02 * gaussian(rng)).collect();
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    vector.iter_mut().for_each(|x| *x /= norm);
+    NewChunk {
+        chunk_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        text,
+        context: a.context.clone(),
+        location: a.location.clone(),
+        vector,
+    }
+}
+
+/// A standard normal sample (Box–Muller).
+fn gaussian(rng: &mut fastrand::Rng) -> f32 {
+    let u1 = rng.f32().max(f32::MIN_POSITIVE);
+    let u2 = rng.f32();
+    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+}
+
+async fn build(
+    index: &CorpusIndex,
+    options: &ScaleOptions,
+    sample: &[(NewChunk, String)],
+    rng: &mut fastrand::Rng,
+    progress: &mut impl FnMut(&str),
+) -> Result<Built> {
+    let writer = index.writer().await?;
+    let per_file = options.chunks_per_file.max(1);
+    let files = options.chunks.div_ceil(per_file);
+    // About 10,000 chunks per commit, as a big first sync writes them.
+    let files_per_write = (10_000 / per_file).max(1);
+    let started = Instant::now();
+    let mut written = 0;
+    let mut file = 0;
+    while file < files {
+        let mut batch = WriteBatch::default();
+        for f in file..(file + files_per_write).min(files) {
+            let n = per_file.min(options.chunks - written);
+            let chunks: Vec<NewChunk> = (0..n)
+                .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, None))
+                .collect();
+            written += n;
+            batch.documents.push(DocumentWrite { record: document(file_path(options, f), n), chunks: Some(chunks) });
+        }
+        file += batch.documents.len();
+        writer.write(batch).await?;
+        progress(&format!("writing: {written} of {} chunks", options.chunks));
+    }
+    let write_s = started.elapsed().as_secs_f64();
+    progress("building the indexes");
+    let started = Instant::now();
+    writer.maintain().await?;
+    Ok(Built { chunks: options.chunks, files, write_s, index_s: started.elapsed().as_secs_f64(), seed: options.seed })
+}
+
+/// Add a file of 1,000 chunks and remove another; the time until a search sees both, then the
+/// time to fold them into the indexes. The index is left as it was.
+async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[(NewChunk, String)], rng: &mut fastrand::Rng) -> Result<(f64, f64)> {
+    let store = index.store();
+    let writer = index.writer().await?;
+    let marker = format!("scaleupdatemarker{}", rng.u32(..));
+    let added_path = format!("{}/added-{marker}.txt", folder_name(0));
+    let chunks: Vec<NewChunk> = (0..1_000)
+        .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, Some(&marker)))
+        .collect();
+    let probe = chunks[500].vector.clone();
+    // The file to remove: written first (untimed), so the index is left as it was built.
+    let removed = format!("{}/to-remove-{marker}.txt", folder_name(1));
+    let doomed: Vec<NewChunk> = (0..options.chunks_per_file.max(1))
+        .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, None))
+        .collect();
+    let count = doomed.len();
+    writer
+        .write(WriteBatch {
+            documents: vec![DocumentWrite { record: document(removed.clone(), count), chunks: Some(doomed) }],
+            removed: vec![],
+        })
+        .await?;
+    let batch = WriteBatch {
+        documents: vec![DocumentWrite { record: document(added_path.clone(), 1_000), chunks: Some(chunks) }],
+        removed: vec![removed.clone()],
+    };
+    let started = Instant::now();
+    writer.write(batch).await?;
+    let everything = SearchFilter::default();
+    loop {
+        let by_keyword = store.search_keyword(&marker, 10, &everything, None).await?;
+        let by_vector = store.search_vector(&probe, 1, &everything).await?;
+        let gone = store.chunk_count_of(&removed).await? == 0;
+        if by_keyword.iter().any(|h| h.path == added_path) && by_vector.first().is_some_and(|h| h.path == added_path) && gone {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(crate::BenchError::Process("the update did not become searchable within 120 s".into()));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let visible = ms(started.elapsed());
+    let started = Instant::now();
+    writer.optimise_indexes().await?;
+    let optimise = ms(started.elapsed());
+    // Leave the index as it was built, so that a later run measures the same thing.
+    writer.write(WriteBatch { documents: vec![], removed: vec![added_path] }).await?;
+    Ok((visible, optimise))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn io(path: &Path, e: std::io::Error) -> crate::BenchError {
+    crate::BenchError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Resident memory of this process now (Linux `/proc/self/status`), megabytes.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
