@@ -140,6 +140,7 @@ impl Command {
 }
 
 fn main() {
+    brain_engine::limit_allocator_memory();
     // This executable doubles as the engine's parse worker.
     Parsers::serve_worker_if_requested();
     // Behave like other Unix tools when the reader goes away (`brain search x | head`): end

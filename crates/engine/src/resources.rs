@@ -192,11 +192,13 @@ impl Engine {
             models::verify_if_pinned(&models_dir, &paths.llm)?;
             let llm = Llm::load(&config)?;
             // The system prompt's state, computed once: every question starts after it.
-            match crate::answer::prompt_start(&llm).map(|start| llm.prime(&start)) {
-                Ok(Ok(stats)) => {
+            // (A template that rewrites the system prompt gives no start to compute: skipped.)
+            match crate::answer::prompt_start(&llm).map(|start| (!start.is_empty()).then(|| llm.prime(&start))) {
+                Ok(Some(Ok(stats))) => {
                     tracing::debug!(tokens = stats.prompt_tokens, ms = stats.total.as_millis() as u64, "system prompt computed")
                 }
-                Ok(Err(e)) => tracing::warn!("could not compute the system prompt ahead: {e}"),
+                Ok(Some(Err(e))) => tracing::warn!("could not compute the system prompt ahead: {e}"),
+                Ok(None) => {}
                 Err(e) => tracing::warn!("could not compute the system prompt ahead: {e}"),
             }
             Ok(Arc::new(llm))

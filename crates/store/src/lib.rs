@@ -155,7 +155,12 @@ impl VectorIndexKind {
 
 impl Default for IndexPolicy {
     fn default() -> Self {
-        IndexPolicy { vector_index_min_rows: 50_000, vector_index: VectorIndexKind::IvfRq, nprobes: 40, refine_factor: 5 }
+        // From `brain bench scale` (release, 2 cores; README "Scale"): at 20,000 chunks an exact
+        // scan takes 12 ms a query and the index 3 ms at recall 0.99; IVF-RQ builds in a
+        // fraction of IVF-PQ's time (14 s against 75 s at 100k) and needs a fifth of the
+        // refining for the same recall; 80 probes of √rows partitions keep recall@10 ≥ 0.95 up
+        // to 1M chunks (0.967) at 5 ms.
+        IndexPolicy { vector_index_min_rows: 20_000, vector_index: VectorIndexKind::IvfRq, nprobes: 80, refine_factor: 5 }
     }
 }
 

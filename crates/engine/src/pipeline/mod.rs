@@ -79,7 +79,7 @@ pub(crate) struct BatchStats {
 
 /// Most files and bytes prepared at once: bounds memory on a burst of huge files.
 const BATCH_FILES: usize = 32;
-const BATCH_BYTES: u64 = 24 * 1024 * 1024;
+const BATCH_BYTES: u64 = 12 * 1024 * 1024;
 
 /// Files per batch: [`BATCH_FILES`], or fewer for the crash tests (`BRAIN_TEST_BATCH_FILES`),
 /// which need many commits in a small corpus.
