@@ -33,6 +33,33 @@ pub enum BenchError {
     Dataset(String),
 }
 
+/// An I/O error with the path it happened at.
+pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> BenchError {
+    BenchError::Io(format!("{}: {e}", path.display()))
+}
+
+/// Resident memory of this process now (Linux `/proc/self/status`), megabytes.
+pub(crate) fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Peak resident set size of this process so far (Linux reports kilobytes), megabytes.
+pub(crate) fn peak_rss_mb() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0.0;
+    }
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+}
+
 /// Store errors are reported as the engine reports them (same codes).
 impl From<brain_store::StoreError> for BenchError {
     fn from(e: brain_store::StoreError) -> Self {

@@ -11,7 +11,7 @@
 //! real embedder, so the figures are the store's and fusion's, not the query embedding's
 //! (reported on its own).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use brain_engine::{CorpusIndex, Engine, SearchMode};
@@ -19,6 +19,7 @@ use brain_store::{DocStatus, DocumentRecord, DocumentWrite, IndexPolicy, NewChun
 use serde::{Deserialize, Serialize};
 
 use crate::speed::percentile;
+use crate::{io, peak_rss_mb, rss_mb};
 
 type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
 
@@ -303,6 +304,13 @@ fn synthetic_chunk(a: &NewChunk, b: &NewChunk, rng: &mut fastrand::Rng, marker: 
     }
 }
 
+/// A synthetic chunk from two sample chunks picked at random.
+fn random_chunk(sample: &[(NewChunk, String)], rng: &mut fastrand::Rng, marker: Option<&str>) -> NewChunk {
+    let a = &sample[rng.usize(..sample.len())].0;
+    let b = &sample[rng.usize(..sample.len())].0;
+    synthetic_chunk(a, b, rng, marker)
+}
+
 /// A standard normal sample (Box–Muller).
 fn gaussian(rng: &mut fastrand::Rng) -> f32 {
     let u1 = rng.f32().max(f32::MIN_POSITIVE);
@@ -329,9 +337,7 @@ async fn build(
         let mut batch = WriteBatch::default();
         for f in file..(file + files_per_write).min(files) {
             let n = per_file.min(options.chunks - written);
-            let chunks: Vec<NewChunk> = (0..n)
-                .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, None))
-                .collect();
+            let chunks: Vec<NewChunk> = (0..n).map(|_| random_chunk(sample, rng, None)).collect();
             written += n;
             batch.documents.push(DocumentWrite { record: document(file_path(options, f), n), chunks: Some(chunks) });
         }
@@ -353,15 +359,11 @@ async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[(NewChunk
     let writer = index.writer().await?;
     let marker = format!("scaleupdatemarker{}", rng.u32(..));
     let added_path = format!("{}/added-{marker}.txt", folder_name(0));
-    let chunks: Vec<NewChunk> = (0..1_000)
-        .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, Some(&marker)))
-        .collect();
+    let chunks: Vec<NewChunk> = (0..1_000).map(|_| random_chunk(sample, rng, Some(&marker))).collect();
     let probe = chunks[500].vector.clone();
     // The file to remove: written first (untimed), so the index is left as it was built.
     let removed = format!("{}/to-remove-{marker}.txt", folder_name(1));
-    let doomed: Vec<NewChunk> = (0..options.chunks_per_file.max(1))
-        .map(|_| synthetic_chunk(&sample[rng.usize(..sample.len())].0, &sample[rng.usize(..sample.len())].0, rng, None))
-        .collect();
+    let doomed: Vec<NewChunk> = (0..options.chunks_per_file.max(1)).map(|_| random_chunk(sample, rng, None)).collect();
     let count = doomed.len();
     writer
         .write(WriteBatch {
@@ -399,27 +401,4 @@ async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[(NewChunk
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn io(path: &Path, e: std::io::Error) -> crate::BenchError {
-    crate::BenchError::Io(format!("{}: {e}", path.display()))
-}
-
-/// Resident memory of this process now (Linux `/proc/self/status`), megabytes.
-fn rss_mb() -> f64 {
-    proc_status_mb("VmRSS:")
-}
-
-/// The most resident memory this process has had.
-fn peak_rss_mb() -> f64 {
-    proc_status_mb("VmHWM:")
-}
-
-fn proc_status_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -15,11 +15,9 @@ use brain_embed::raw::RawModel;
 use brain_engine::{AskRequest, Engine, EngineError, EngineOptions, SearchMode, SearchRequest};
 use serde::Serialize;
 
-type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
+use crate::io;
 
-fn io(path: &Path, e: std::io::Error) -> crate::BenchError {
-    crate::BenchError::Io(format!("{}: {e}", path.display()))
-}
+type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
 
 /// A scratch engine beside `engine`: same models, settings and parsers, its own data dir.
 async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
@@ -126,18 +124,6 @@ pub struct BenchReport {
     pub answer: Option<AnswerFigures>,
 }
 
-/// Peak resident set size of this process so far (Linux reports kilobytes).
-fn peak_rss_megabytes() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
-    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
-    if !ok {
-        return 0.0;
-    }
-    // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
-}
-
 pub fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     if sorted_ms.is_empty() {
         return 0.0;
@@ -171,7 +157,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         seconds,
         files_per_second: summary.indexed as f64 / seconds,
         chunks_per_second: summary.chunks as f64 / seconds,
-        peak_rss_megabytes: peak_rss_megabytes(),
+        peak_rss_megabytes: crate::peak_rss_mb(),
         ocr_pages: summary.ocr_pages,
         ocr_seconds: summary.ocr_ms as f64 / 1000.0,
         // Pages per second of the whole run (workers in parallel), and OCR's share of the

@@ -40,7 +40,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::Index;
@@ -378,57 +378,43 @@ impl Store {
 
     /// Up to `n` chunks, spread evenly over the table: (text, context). For benchmarks.
     pub async fn sample_chunks(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
-        let total = self.chunks.count_rows(None).await?;
-        let step = (total / n.max(1)).max(1);
-        let batches: Vec<RecordBatch> =
-            self.chunks.query().select(Select::columns(&["text", "context"])).execute().await?.try_collect().await?;
-        let mut out = Vec::new();
-        let mut row = 0usize;
-        for b in &batches {
-            let text = records::string_column(b, "text")?;
+        self.sample_rows(n, &["text", "context"], |b, i| {
             let context = records::string_column(b, "context")?;
-            for i in 0..b.num_rows() {
-                if row.is_multiple_of(step) && out.len() < n {
-                    out.push((text.value(i).to_string(), (!arrow_array::Array::is_null(context, i)).then(|| context.value(i).to_string())));
-                }
-                row += 1;
-            }
-        }
-        Ok(out)
+            Ok((records::string_column(b, "text")?.value(i).to_string(), (!context.is_null(i)).then(|| context.value(i).to_string())))
+        })
+        .await
     }
 
     /// Up to `n` chunks spread evenly over the table, with their vectors: the raw material of
     /// the scale benchmark's synthetic index.
     pub async fn sample_chunks_with_vectors(&self, n: usize) -> Result<Vec<(NewChunk, String)>> {
+        self.sample_rows(n, &["path", "text", "context", "location", "chunk_hash", "vector"], |b, i| {
+            let context = records::string_column(b, "context")?;
+            let vectors = records::vectors_column(b)?.ok_or_else(|| StoreError::Corrupt("a chunk row without a vector".into()))?;
+            let chunk = NewChunk {
+                text: records::string_column(b, "text")?.value(i).to_string(),
+                context: (!context.is_null(i)).then(|| context.value(i).to_string()),
+                location: records::location_from_json(records::string_column(b, "location")?.value(i)),
+                chunk_hash: records::string_column(b, "chunk_hash")?.value(i).to_string(),
+                vector: records::f32_values(vectors, i),
+            };
+            Ok((chunk, records::string_column(b, "path")?.value(i).to_string()))
+        })
+        .await
+    }
+
+    /// Every `total / n`-th row of the chunks table (at most `n`), each made into a value by
+    /// `pick(batch, row)`. Batches are read one at a time, so a big table is never held whole.
+    async fn sample_rows<T>(&self, n: usize, columns: &[&str], mut pick: impl FnMut(&RecordBatch, usize) -> Result<T>) -> Result<Vec<T>> {
         let total = self.chunks.count_rows(None).await?;
         let step = (total / n.max(1)).max(1);
-        let batches: Vec<RecordBatch> = self
-            .chunks
-            .query()
-            .select(Select::columns(&["path", "text", "context", "location", "chunk_hash", "vector"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
+        let mut batches = self.chunks.query().select(Select::columns(columns)).execute().await?;
         let mut out = Vec::new();
         let mut row = 0usize;
-        for b in &batches {
-            let path = records::string_column(b, "path")?;
-            let text = records::string_column(b, "text")?;
-            let context = records::string_column(b, "context")?;
-            let location = records::string_column(b, "location")?;
-            let hash = records::string_column(b, "chunk_hash")?;
-            let Some(vectors) = records::vectors_column(b)? else { continue };
+        while let Some(b) = batches.try_next().await? {
             for i in 0..b.num_rows() {
                 if row.is_multiple_of(step) && out.len() < n {
-                    let chunk = NewChunk {
-                        text: text.value(i).to_string(),
-                        context: (!arrow_array::Array::is_null(context, i)).then(|| context.value(i).to_string()),
-                        location: records::location_from_json(location.value(i)),
-                        chunk_hash: hash.value(i).to_string(),
-                        vector: records::f32_values(vectors, i),
-                    };
-                    out.push((chunk, path.value(i).to_string()));
+                    out.push(pick(&b, i)?);
                 }
                 row += 1;
             }

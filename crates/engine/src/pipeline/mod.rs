@@ -119,7 +119,7 @@ pub(crate) async fn run(
     mut on_start: impl FnMut(&[Work]),
     mut on_committed: impl FnMut(Vec<IndexEvent>, BatchStats),
 ) -> Result<()> {
-    let mut pending: Option<(tokio::task::JoinHandle<Result<()>>, Vec<IndexEvent>, BatchStats)> = None;
+    let mut pending: Option<PendingWrite> = None;
     let mut batches = batches.into_iter();
     let mut start_next = |on_start: &mut dyn FnMut(&[Work])| {
         (!cancel.load(Ordering::Relaxed)).then(|| batches.next()).flatten().map(|batch| {
@@ -142,23 +142,36 @@ pub(crate) async fn run(
         stats.embed_ms = embedding.elapsed().as_millis() as u64;
         stats.parse_wait_ms = parse_wait_ms;
         // Commit the previous batch's write before queuing this one: one write in flight.
-        if let Some((handle, events, mut stats)) = pending.take() {
-            let waited = Instant::now();
-            handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
-            stats.write_wait_ms = waited.elapsed().as_millis() as u64;
+        if let Some(write) = pending.take() {
+            let (events, stats) = write.commit().await?;
             on_committed(events, stats);
         }
         let writer = Arc::clone(writer);
         let handle = tokio::spawn(async move { Ok(writer.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
-        pending = Some((handle, events, stats));
+        pending = Some(PendingWrite { handle, events, stats });
     }
-    if let Some((handle, events, mut stats)) = pending.take() {
-        let waited = Instant::now();
-        handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
-        stats.write_wait_ms = waited.elapsed().as_millis() as u64;
+    if let Some(write) = pending.take() {
+        let (events, stats) = write.commit().await?;
         on_committed(events, stats);
     }
     Ok(())
+}
+
+/// A batch's write, committing in the background, with what to report once it has.
+struct PendingWrite {
+    handle: tokio::task::JoinHandle<Result<()>>,
+    events: Vec<IndexEvent>,
+    stats: BatchStats,
+}
+
+impl PendingWrite {
+    /// Wait for the commit; the wait is the batch's `write_wait_ms`.
+    async fn commit(mut self) -> Result<(Vec<IndexEvent>, BatchStats)> {
+        let waited = Instant::now();
+        self.handle.await.map_err(|e| EngineError::Internal(e.to_string()))??;
+        self.stats.write_wait_ms = waited.elapsed().as_millis() as u64;
+        Ok((self.events, self.stats))
+    }
 }
 
 #[cfg(test)]
