@@ -146,6 +146,7 @@ fn main() {
     // Behave like other Unix tools when the reader goes away (`brain search x | head`): end
     // quietly instead of panicking on a broken pipe.
     #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition before any other thread exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

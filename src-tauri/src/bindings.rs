@@ -3,7 +3,7 @@
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
-    Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
+    AnswerStop, Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
     IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, StageTimes, Status, SyncSummary,
 };
 use ts_rs::{Config, TS};
@@ -45,6 +45,7 @@ fn generate() -> String {
         declaration::<AppInfo>(&cfg),
         declaration::<PassageView>(&cfg),
         declaration::<CitationView>(&cfg),
+        declaration::<AnswerStop>(&cfg),
         declaration::<AnswerView>(&cfg),
         declaration::<TurnView>(&cfg),
         declaration::<ConversationView>(&cfg),

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use brain_engine::{Answer, AnswerEvent, Citation, CitationSpan, Claim, Conversation, ConversationSummary, Location, SearchResult, Turn};
+use brain_engine::{
+    Answer, AnswerEvent, AnswerStop, Citation, CitationSpan, Claim, Conversation, ConversationSummary, Location, SearchResult, Turn,
+};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -85,7 +87,7 @@ pub struct AnswerView {
     pub html: String,
     pub citations: Vec<CitationView>,
     pub found: bool,
-    pub stop: String,
+    pub stop: AnswerStop,
     /// Claims of the answer, as the engine checked them against the sources.
     pub claims: usize,
     pub unsupported: usize,
@@ -102,13 +104,13 @@ pub fn answer_html(text: &str, claims: &[Claim]) -> String {
 }
 
 impl AnswerView {
-    fn new(text: &str, citations: &[Citation], claims: &[Claim], found: bool, stop: &str) -> Self {
+    fn new(text: &str, citations: &[Citation], claims: &[Claim], found: bool, stop: AnswerStop) -> Self {
         AnswerView {
             text: text.to_string(),
             html: answer_html(text, claims),
             citations: citations.iter().map(CitationView::from).collect(),
             found,
-            stop: stop.to_string(),
+            stop,
             claims: claims.len(),
             unsupported: claims.iter().filter(|c| !c.supported).count(),
         }
@@ -117,7 +119,7 @@ impl AnswerView {
 
 impl From<&Answer> for AnswerView {
     fn from(a: &Answer) -> Self {
-        AnswerView::new(&a.answer, &a.citations, &a.claims, a.found, &a.stop)
+        AnswerView::new(&a.answer, &a.citations, &a.claims, a.found, a.stop)
     }
 }
 
@@ -133,7 +135,7 @@ impl From<&Turn> for TurnView {
     fn from(t: &Turn) -> Self {
         TurnView {
             question: t.question.clone(),
-            answer: AnswerView::new(&t.answer, &t.citations, &t.claims, t.found, &t.stop),
+            answer: AnswerView::new(&t.answer, &t.citations, &t.claims, t.found, t.stop),
             asked_ms: t.asked_ms,
         }
     }

@@ -241,7 +241,7 @@ fn indexing_events_reach_the_window_and_answers_stream_through_a_channel() {
     let outcome =
         tauri::async_runtime::block_on(commands::ask(state.clone(), "When do fire drills happen?".into(), None, channel)).unwrap();
     assert_eq!(*stops.lock().unwrap(), 1, "stop reported the running answer once");
-    assert_eq!(outcome.answer.stop, "cancelled", "{:?}", outcome.answer);
+    assert_eq!(outcome.answer.stop, brain_engine::AnswerStop::Cancelled, "{:?}", outcome.answer);
     assert!(!commands::stop(state.clone()), "nothing left to stop");
 
     // Deleting a conversation.

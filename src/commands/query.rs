@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use brain_engine::{AnswerEvent, AskRequest, Engine, SearchMode, SearchRequest};
+use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, SearchMode, SearchRequest};
 
 use crate::output::{cancel_flag, print_json, snippet};
 
@@ -51,7 +51,7 @@ pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Op
         return Ok(0);
     }
     println!();
-    let streamed_differs = answer.stop == "unsupported" || answer.stop == "refused" || answer.claims.iter().any(|c| !c.supported);
+    let streamed_differs = answer.stop.replaced_the_answer() || answer.claims.iter().any(|c| !c.supported);
     if streamed_differs || answer.grounded.is_some_and(|g| g < 1.0) {
         print_checked(&answer);
     } else if let Some(g) = answer.grounded {
@@ -68,12 +68,12 @@ pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Op
 
 /// The answer as the groundedness check left it, when that differs from what streamed.
 fn print_checked(answer: &brain_engine::Answer) {
-    match answer.stop.as_str() {
-        "unsupported" => {
+    match answer.stop {
+        AnswerStop::Unsupported => {
             println!("\nThe sources do not support that answer, so it is not shown. {}", answer.answer);
             return;
         }
-        "refused" => {
+        AnswerStop::Refused => {
             println!("\n{}", answer.answer);
             return;
         }

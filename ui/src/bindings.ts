@@ -1,6 +1,6 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
 
-export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "conversation_not_found" | "cancelled" | "internal";
+export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "conversation_not_found" | "cancelled" | "internal";
 
 export type ErrorPayload = { code: ErrorCode, message: string, };
 
@@ -278,12 +278,14 @@ place: string,
  */
 html: string, };
 
+export type AnswerStop = "end" | "max_tokens" | "context_full" | "cancelled" | "not_found" | "refused" | "unsupported";
+
 export type AnswerView = { text: string, 
 /**
  * The answer as sanitised HTML, its citation markers (as the engine parses them) as chips
  * and its unsupported claims in `<span class="unsupported">`.
  */
-html: string, citations: Array<CitationView>, found: boolean, stop: string, 
+html: string, citations: Array<CitationView>, found: boolean, stop: AnswerStop, 
 /**
  * Claims of the answer, as the engine checked them against the sources.
  */

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use brain_engine::{AskRequest, Claim, Engine, SearchRequest};
+use brain_engine::{AnswerStop, AskRequest, Claim, Engine, SearchRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::BenchError;
@@ -74,7 +74,7 @@ pub struct QuestionResult {
     pub unsupported_claims: usize,
     pub first_token_ms: Option<u64>,
     pub total_ms: Option<u64>,
-    pub stop: Option<String>,
+    pub stop: Option<AnswerStop>,
 }
 
 /// Shares over a group of questions (None where nothing was measured).
@@ -233,7 +233,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             result.unsupported_claims = answer.claims.iter().filter(|c| !c.supported).count();
             result.first_token_ms = answer.timings_ms.first_token_ms;
             result.total_ms = Some(answer.timings_ms.total_ms);
-            result.stop = Some(answer.stop.clone());
+            result.stop = Some(answer.stop);
             result.answer = Some(answer.answer);
         }
         results.push(result);
@@ -255,7 +255,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
         unsupported_claims: results.iter().map(|r| r.unsupported_claims).sum(),
         first_token_ms: percentiles(results.iter().filter_map(|r| r.first_token_ms.map(|v| v as f64)).collect()),
         total_ms: percentiles(
-            results.iter().filter(|r| r.stop.as_deref() != Some("not_found")).filter_map(|r| r.total_ms.map(|v| v as f64)).collect(),
+            results.iter().filter(|r| r.stop != Some(AnswerStop::NotFound)).filter_map(|r| r.total_ms.map(|v| v as f64)).collect(),
         ),
         questions: results,
     })

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::answer::{Answer, Citation};
+use crate::answer::{Answer, AnswerStop, Citation};
 use crate::error::{EngineError, Result};
 use crate::fsutil;
 
@@ -35,7 +35,7 @@ pub struct Turn {
     /// See [`Answer::found`].
     pub found: bool,
     /// See [`Answer::stop`].
-    pub stop: String,
+    pub stop: AnswerStop,
     /// The answer's claims as checked against the sources (absent in older conversations).
     #[serde(default)]
     pub claims: Vec<crate::grounding::Claim>,
@@ -49,7 +49,7 @@ impl Turn {
             answer: answer.answer.clone(),
             citations: answer.citations.clone(),
             found: answer.found,
-            stop: answer.stop.clone(),
+            stop: answer.stop,
             claims: answer.claims.clone(),
             asked_ms: fsutil::now_ms(),
         }
@@ -136,7 +136,7 @@ pub(crate) fn list(data_dir: &Path) -> Result<Vec<ConversationSummary>> {
 
 fn read(path: &Path) -> Result<Conversation> {
     let bytes = std::fs::read(path).map_err(|e| EngineError::io(path, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| EngineError::damaged(path, e))
 }
 
 fn write(data_dir: &Path, conversation: &Conversation) -> Result<()> {
@@ -203,7 +203,7 @@ mod tests {
             prompt_tokens: 0,
             prompt_tokens_reused: 0,
             answer_tokens: 0,
-            stop: if found { "end".into() } else { "not_found".into() },
+            stop: if found { AnswerStop::End } else { AnswerStop::NotFound },
             claims: Vec::new(),
             grounded: None,
         }

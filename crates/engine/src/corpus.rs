@@ -10,8 +10,8 @@ use brain_parse::{Format, Location, ParsedDocument, Section};
 use brain_store::{DocStatus, DocumentRecord, IndexLock, IndexPolicy, SearchFilter, Store, StoreWriter};
 
 use crate::error::{EngineError, Result};
-use crate::pipeline::{self, Stages, Work};
-use crate::retrieval::{self, Index, Retrieve, SearchMode};
+use crate::pipeline::{self, Pipeline, Work};
+use crate::retrieval::{self, RetrievalRequest, SearchMode, SearchableIndex};
 use crate::search::SearchResult;
 use crate::{Engine, fsutil};
 
@@ -28,25 +28,25 @@ pub struct CorpusDocument {
 pub struct CorpusIndex {
     dir: PathBuf,
     store: Store,
-    stages: Stages,
+    pipeline: Pipeline,
 }
 
 const COMPLETE: &str = "complete";
 
 pub(crate) async fn open(engine: &Engine, name: &str) -> Result<CorpusIndex> {
-    let stages = engine.stages_for_corpus().await?;
-    let config = stages.chunker.config();
+    let pipeline = engine.pipeline_for_corpus().await?;
+    let config = pipeline.chunker.config();
     // The same corpus under another embedder or chunking is another index.
-    let key = blake3::hash(format!("{}:{}:{}", stages.embedder.identity(), config.max_tokens, config.overlap_tokens).as_bytes()).to_hex();
+    let key = blake3::hash(format!("{}:{}:{}", pipeline.embedder.identity(), config.max_tokens, config.overlap_tokens).as_bytes()).to_hex();
     let dir = engine.data_dir().join("eval").join(format!("{name}-{}", &key[..12]));
-    let store = Store::open(&dir.join("lancedb"), stages.embedder.dimension()).await?;
-    Ok(CorpusIndex { dir, store, stages })
+    let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?;
+    Ok(CorpusIndex { dir, store, pipeline })
 }
 
 pub(crate) async fn open_at(engine: &Engine, dir: &Path, policy: IndexPolicy) -> Result<CorpusIndex> {
-    let stages = engine.stages_for_corpus().await?;
-    let store = Store::open(&dir.join("lancedb"), stages.embedder.dimension()).await?.with_policy(policy);
-    Ok(CorpusIndex { dir: dir.to_path_buf(), store, stages })
+    let pipeline = engine.pipeline_for_corpus().await?;
+    let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?.with_policy(policy);
+    Ok(CorpusIndex { dir: dir.to_path_buf(), store, pipeline })
 }
 
 impl CorpusIndex {
@@ -62,8 +62,7 @@ impl CorpusIndex {
         let writer = Arc::new(writer);
         let work = documents.into_iter().map(work).collect();
         let mut chunks = 0;
-        pipeline::run(&self.stages, &writer, pipeline::batches(work), &AtomicBool::new(false), |_| {}, |_, stats| chunks += stats.chunks)
-            .await?;
+        self.pipeline.run(&writer, pipeline::batches(work), &AtomicBool::new(false), |_| {}, |_, stats| chunks += stats.chunks).await?;
         Ok(chunks)
     }
 
@@ -81,7 +80,7 @@ impl CorpusIndex {
 
     /// Embed query texts in one go (a search then needs no model call).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
-        let embedder = Arc::clone(&self.stages.embedder);
+        let embedder = Arc::clone(&self.pipeline.embedder);
         crate::blocking(move || embedder.embed(&texts)).await?.map_err(EngineError::from)
     }
 
@@ -100,10 +99,10 @@ impl CorpusIndex {
         k: usize,
         folder: Option<&str>,
     ) -> Result<Vec<SearchResult>> {
-        let index = Index { store: self.store.clone(), embedder: Some(Arc::clone(&self.stages.embedder)) };
+        let index = SearchableIndex { store: self.store.clone(), embedder: Some(Arc::clone(&self.pipeline.embedder)) };
         let filter = SearchFilter { folder: folder.map(str::to_string) };
-        let request = Retrieve { text: query.to_string(), mode, k, filter, vector };
-        Ok(retrieval::search(&index, &request).await?.into_iter().map(SearchResult::from).collect())
+        let request = RetrievalRequest { text: query.to_string(), mode, k, filter, vector };
+        Ok(retrieval::best_chunks(&index, &request).await?.into_iter().map(SearchResult::from).collect())
     }
 
     /// The index's store, for tools that write rows they made themselves (the scale benchmark)

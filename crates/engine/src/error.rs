@@ -22,6 +22,10 @@ pub enum EngineError {
     NoFolders,
     #[error("{path}: {message}")]
     Io { path: PathBuf, message: String },
+    /// A file the engine keeps in the data dir (the folder list, the index's description, a
+    /// conversation) cannot be read as what it should hold.
+    #[error("{path} is damaged: {message}")]
+    DamagedFile { path: PathBuf, message: String },
     #[error("invalid setting: {0}")]
     Settings(String),
     #[error("the index was built with embedder {built_with}, but the current embedder is {current}: the index must be rebuilt")]
@@ -59,6 +63,8 @@ pub enum ErrorCode {
     FolderNotRegistered,
     NoFolders,
     Io,
+    /// A file of the engine's own in the data dir is damaged (not a setting the user wrote).
+    DamagedFile,
     Settings,
     EmbedderChanged,
     Fetch,
@@ -85,6 +91,7 @@ impl ErrorCode {
             ErrorCode::FolderNotRegistered => "folder_not_registered",
             ErrorCode::NoFolders => "no_folders",
             ErrorCode::Io => "io",
+            ErrorCode::DamagedFile => "damaged_file",
             ErrorCode::Settings => "settings",
             ErrorCode::EmbedderChanged => "embedder_changed",
             ErrorCode::Fetch => "fetch",
@@ -123,6 +130,7 @@ impl EngineError {
             EngineError::FolderNotRegistered(_) => ErrorCode::FolderNotRegistered,
             EngineError::NoFolders => ErrorCode::NoFolders,
             EngineError::Io { .. } => ErrorCode::Io,
+            EngineError::DamagedFile { .. } => ErrorCode::DamagedFile,
             EngineError::Settings(_) => ErrorCode::Settings,
             EngineError::EmbedderChanged { .. } => ErrorCode::EmbedderChanged,
             EngineError::Fetch(_) => ErrorCode::Fetch,
@@ -136,6 +144,11 @@ impl EngineError {
 
     pub(crate) fn io(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> Self {
         EngineError::Io { path: path.into(), message: e.to_string() }
+    }
+
+    /// `path`, one of the engine's own files, does not parse.
+    pub(crate) fn damaged(path: impl Into<PathBuf>, e: impl std::fmt::Display) -> Self {
+        EngineError::DamagedFile { path: path.into(), message: e.to_string() }
     }
 }
 

@@ -1,10 +1,8 @@
-//! Typed events the engine publishes while it works. The CLI turns them into a progress bar and
-//! streamed text, the desktop app forwards them to its window; the engine never knows who
-//! listens.
+//! Typed events the engine publishes while it indexes. The CLI turns them into a progress bar,
+//! the desktop app forwards them to its window; the engine never knows who listens. (An answer's
+//! events, [`AnswerEvent`](crate::AnswerEvent), stream from `answer`, beside the answer itself.)
 
 use serde::Serialize;
-
-use crate::answer::{Answer, Citation};
 
 /// What happened during a sync. Serialised with an `event` tag, e.g.
 /// `{"event":"file_failed","path":"/docs/a.pdf","error":"encrypted PDF: ..."}`.
@@ -78,17 +76,4 @@ pub struct StageTimes {
     pub embed_ms: u64,
     pub write_wait_ms: u64,
     pub maintain_ms: u64,
-}
-
-/// An answer as it is made, in order: the sources found (before the model runs), the text as it
-/// is generated, the finished answer. Serialised with a `kind` tag.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AnswerEvent {
-    /// The numbered sources the answer may cite (empty when nothing relevant was found).
-    Sources { citations: Vec<Citation> },
-    /// A piece of the answer's text, to append to what came before.
-    Token { text: String },
-    /// The whole answer, citations resolved.
-    Done { answer: Box<Answer> },
 }

@@ -25,7 +25,7 @@ const FILE: &str = "folders.json";
 pub(crate) fn load(data_dir: &Path) -> Result<Vec<Folder>> {
     let path = data_dir.join(FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| EngineError::damaged(&path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(EngineError::io(path, e)),
     }
@@ -94,6 +94,15 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_folder_list_is_a_damaged_file_not_a_bad_setting() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join(FILE), b"[{\"path\": ").unwrap();
+        let error = load(data.path()).unwrap_err();
+        assert_eq!(error.code(), crate::ErrorCode::DamagedFile);
+        assert!(error.to_string().contains("folders.json is damaged"), "{error}");
+    }
 
     #[test]
     fn add_list_remove() {

@@ -14,12 +14,13 @@
 
 use std::collections::HashSet;
 
-use brain_embed::Embedder;
-use brain_store::Hit;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::citations::CitationSpan;
+use crate::error::{EngineError, Result};
+use crate::inference::EmbedText;
+use crate::retrieval::Hit;
 
 /// Least cosine similarity between a claim and a sentence of its source. MiniLM puts a faithful
 /// paraphrase of a sentence around 0.6–0.9 and a sentence on the same topic that says something
@@ -82,8 +83,9 @@ struct Piece {
 }
 
 /// Check `answer` against `sources` (numbered 1.. in order). `refusal` is the sentence a model
-/// writes when the sources do not hold the answer; `instructions`, the prompt's own rules.
-pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &Embedder, refusal: &str, instructions: &str) -> Grounding {
+/// writes when the sources do not hold the answer; `instructions`, the prompt's own rules. An
+/// embedder that fails fails the check: every claim would otherwise read as unsupported.
+pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, refusal: &str, instructions: &str) -> Result<Grounding> {
     let pieces = pieces(answer);
     let instruction_words = words(instructions);
     let mut kept: Vec<Piece> = Vec::new();
@@ -103,18 +105,19 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &Embedder, refusal:
     }
     let claims: Vec<&Piece> = kept.iter().filter(|p| is_claim(&p.text) && !is_refusal(&p.text, refusal)).collect();
 
-    // Embed every claim and every source sentence in one call.
-    let source_sentences: Vec<Vec<String>> = sources.iter().map(|s| sentences(&s.text)).collect();
+    // Embed every claim and every source sentence in one call (nothing when there is no claim:
+    // a refusal needs no model).
+    let source_sentences: Vec<Vec<String>> =
+        if claims.is_empty() { vec![Vec::new(); sources.len()] } else { sources.iter().map(|s| sentences(&s.text)).collect() };
     let mut texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
     for list in &source_sentences {
         texts.extend(list.iter().cloned());
     }
-    let vectors = embedder.embed(&texts).unwrap_or_default();
-    let (claim_vectors, mut sentence_vectors) = if vectors.len() == texts.len() {
-        (vectors[..claims.len()].to_vec(), vectors[claims.len()..].to_vec())
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let mut sentence_vectors = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
+    if sentence_vectors.len() != texts.len() {
+        return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", sentence_vectors.len(), texts.len())));
+    }
+    let claim_vectors: Vec<Vec<f32>> = sentence_vectors.drain(..claims.len()).collect();
     let mut per_source: Vec<Vec<Vec<f32>>> = Vec::new();
     for list in &source_sentences {
         let rest = sentence_vectors.split_off(list.len().min(sentence_vectors.len()));
@@ -180,7 +183,7 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &Embedder, refusal:
     let answer = rewrite(answer, &dropped, &additions);
     // Claims' places in the rewritten answer.
     let claims = relocate(&answer, out_claims);
-    Grounding { answer, claims, refused }
+    Ok(Grounding { answer, claims, refused })
 }
 
 /// The answer without the dropped spans and with " [n]" added after claims that lacked it.
@@ -493,6 +496,68 @@ mod tests {
         let source = "Private car journeys are reimbursed at 0.42 per kilometre.";
         assert!(word_coverage("Car journeys get reimbursement of 0.42 per kilometre.", source) >= 0.75);
         assert!(word_coverage("The daily meal allowance is 0.42.", source) < 0.1);
+    }
+
+    mod with_a_fake_embedder {
+        use super::super::*;
+        use crate::inference::fakes::WordVectors;
+        use crate::retrieval::test_hit as hit;
+
+        const REFUSAL: &str = "I could not find this in your documents.";
+        const RULES: &str = "Answer from the numbered sources and cite them like [1].";
+
+        fn check_one(answer: &str, sources: &[&str]) -> Grounding {
+            let hits: Vec<Hit> = sources.iter().enumerate().map(|(i, s)| hit(&format!("/d/{i}.md"), s)).collect();
+            check(answer, &hits, &WordVectors::default(), REFUSAL, RULES).unwrap()
+        }
+
+        #[test]
+        fn a_figure_absent_from_the_source_makes_a_claim_unsupported() {
+            let source = "Staff get 27 days of annual leave per year.";
+            assert!(check_one("Staff get 27 days of annual leave per year [1].", &[source]).claims[0].supported);
+            let wrong = check_one("Staff get 28 days of annual leave per year [1].", &[source]);
+            assert!(!wrong.claims[0].supported, "{:?}", wrong.claims);
+            assert_eq!(wrong.grounded(), Some(0.0));
+        }
+
+        #[test]
+        fn a_name_absent_from_every_source_makes_a_claim_unsupported() {
+            let source = "The travel policy is owned by Finance.";
+            assert!(check_one("The travel policy is owned by Finance [1].", &[source]).claims[0].supported);
+            assert!(!check_one("The travel policy is owned by Marketing [1].", &[source]).claims[0].supported);
+        }
+
+        #[test]
+        fn a_claim_far_in_meaning_from_its_source_is_unsupported_and_its_citation_kept() {
+            let g = check_one("Parking spaces are assigned by lottery every spring [1].", &["Staff get 27 days of annual leave."]);
+            assert!(!g.claims[0].supported);
+            assert_eq!(g.claims[0].sources, vec![1], "an unsupported claim keeps what it cited");
+        }
+
+        #[test]
+        fn a_supported_claim_gets_the_citation_of_the_source_that_supports_it() {
+            let g = check_one(
+                "Parking spaces are assigned by lottery every spring.",
+                &["Leave is approved by managers.", "Parking spaces are assigned by lottery every spring."],
+            );
+            assert!(g.claims[0].supported);
+            assert_eq!(g.claims[0].sources, vec![2]);
+            assert_eq!(g.answer, "Parking spaces are assigned by lottery every spring [2].");
+        }
+
+        #[test]
+        fn a_refusal_is_no_claim_and_needs_no_embedder() {
+            let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
+            let g = check(REFUSAL, &hits, &WordVectors { fail: true }, REFUSAL, RULES).unwrap();
+            assert!(g.refused && g.claims.is_empty());
+            assert_eq!(g.grounded(), None);
+        }
+
+        #[test]
+        fn an_embedder_failure_is_an_error_not_an_unsupported_answer() {
+            let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
+            assert!(check("Staff get 27 days of annual leave [1].", &hits, &WordVectors { fail: true }, REFUSAL, RULES).is_err());
+        }
     }
 
     #[test]

@@ -88,10 +88,12 @@ fn worker_main() {
     // PR_SET_PDEATHSIG: it fires when the spawning *thread* ends, and workers outlive batches.
     #[cfg(unix)]
     {
+        // SAFETY: getppid takes no argument, cannot fail and touches no memory of ours.
         let parent = unsafe { libc::getppid() };
         let _ = std::thread::Builder::new().name("parent-watch".into()).spawn(move || {
             loop {
                 std::thread::sleep(Duration::from_millis(500));
+                // SAFETY: as above.
                 if unsafe { libc::getppid() } != parent {
                     std::process::exit(0);
                 }
@@ -249,21 +251,38 @@ impl Worker {
         // The stderr reader may still be draining the pipe.
         std::thread::sleep(Duration::from_millis(20));
         let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if stderr.contains("memory allocation of") || stderr.contains("out of memory") {
-            return format!("needed more than the {memory_mb} MB memory budget for parsing (raise parse_memory_mb to allow more)");
-        }
-        if stderr.contains("has overflowed its stack") {
-            return "the parser crashed: its stack overflowed (the file nests too deeply)".into();
-        }
-        match status {
+        let ended = match status {
             #[cfg(unix)]
             Ok(s) if std::os::unix::process::ExitStatusExt::signal(&s).is_some() => {
-                let signal = std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or_default();
-                format!("the parser crashed on this file (signal {signal}{})", signal_name(signal))
+                Ended::Signal(std::os::unix::process::ExitStatusExt::signal(&s).unwrap_or_default())
             }
-            Ok(s) => format!("the parser process ended unexpectedly ({s})"),
-            Err(e) => format!("the parser process ended unexpectedly ({e})"),
-        }
+            Ok(s) => Ended::Other(s.to_string()),
+            Err(e) => Ended::Other(e.to_string()),
+        };
+        reason_of_death(&stderr, ended, memory_mb)
+    }
+}
+
+/// How a worker process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ended {
+    Signal(i32),
+    /// An exit status or a failure to wait, in words.
+    Other(String),
+}
+
+/// The reason a file's owner reads when its parser process died: what its last words on stderr
+/// say (Rust's allocation failure and stack overflow messages), else how it ended.
+fn reason_of_death(stderr: &str, ended: Ended, memory_mb: u64) -> String {
+    if stderr.contains("memory allocation of") || stderr.contains("out of memory") {
+        return format!("needed more than the {memory_mb} MB memory budget for parsing (raise parse_memory_mb to allow more)");
+    }
+    if stderr.contains("has overflowed its stack") {
+        return "the parser crashed: its stack overflowed (the file nests too deeply)".into();
+    }
+    match ended {
+        Ended::Signal(signal) => format!("the parser crashed on this file (signal {signal}{})", signal_name(signal)),
+        Ended::Other(how) => format!("the parser process ended unexpectedly ({how})"),
     }
 }
 
@@ -397,5 +416,47 @@ fn parse_on_thread(
                 return Err(format!("took longer than {} s to parse; skipped (raise parse_timeout_secs to allow more)", timeout.as_secs()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_ocr() -> OcrConfig {
+        OcrConfig { cache_dir: None, languages: vec!["eng".into()] }
+    }
+
+    #[test]
+    fn a_dead_worker_is_explained_by_its_last_words_then_by_its_signal() {
+        let oom = reason_of_death("memory allocation of 67108864 bytes failed\n", Ended::Signal(6), 512);
+        assert!(oom.starts_with("needed more than the 512 MB memory budget"), "{oom}");
+        let stack = reason_of_death("thread 'main' has overflowed its stack\n", Ended::Signal(6), 512);
+        assert!(stack.contains("stack overflowed"), "{stack}");
+        assert_eq!(reason_of_death("", Ended::Signal(11), 512), "the parser crashed on this file (signal 11, segmentation fault)");
+        assert_eq!(
+            reason_of_death("", Ended::Other("exit status: 3".into()), 512),
+            "the parser process ended unexpectedly (exit status: 3)"
+        );
+    }
+
+    #[test]
+    fn on_threads_a_file_is_parsed_and_a_bad_one_fails_alone() {
+        let pool = ParserPool::new(Parsers::Threads);
+        let parse =
+            |name: &str, bytes: &[u8]| pool.parse(Path::new(name), bytes.to_vec(), Duration::from_secs(10), 256, &no_ocr(), &mut |_| {});
+        let doc = parse("a.md", b"# Leave\n\nStaff get 27 days.").unwrap();
+        assert!(doc.sections.iter().any(|s| s.text.contains("27 days")), "{:?}", doc.sections);
+        let failed = parse("empty.txt", b"").unwrap_err();
+        assert!(failed.contains("empty file"), "{failed}");
+    }
+
+    #[test]
+    fn an_executable_that_is_not_a_parse_worker_is_stopped_and_reported() {
+        // This test binary is no parse worker: it does not greet.
+        let pool = ParserPool::new(Parsers::WorkerProcesses);
+        let error =
+            pool.parse(Path::new("/nonexistent/a.md"), Vec::new(), Duration::from_secs(10), 256, &no_ocr(), &mut |_| {}).unwrap_err();
+        assert!(error.contains("did not start as a parse worker") && error.contains("serve_worker_if_requested"), "{error}");
     }
 }

@@ -22,6 +22,7 @@
 //!   action) runs `pip download`.
 
 mod answer;
+mod check;
 mod citations;
 mod conversations;
 mod corpus;
@@ -30,6 +31,7 @@ mod events;
 mod folders;
 mod fsutil;
 mod grounding;
+mod inference;
 mod isolation;
 mod model_report;
 mod models;
@@ -45,15 +47,16 @@ mod sync;
 mod watch;
 mod yielding;
 
-pub use answer::{Answer, AnswerTimings, AskRequest, Citation, NOT_FOUND};
+pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Citation, NOT_FOUND};
 pub use brain_embed::Embedder;
 pub use brain_parse::Location;
-pub use brain_store::{IndexPolicy, IntegrityReport, RepairSummary, VectorIndexKind, Violation};
+pub use brain_store::{IndexPolicy, VectorIndexKind};
+pub use check::{CheckOutcome, CheckReport, IndexViolation, OrphanCause, RepairSummary};
 pub use citations::CitationSpan;
 pub use conversations::{Conversation, ConversationSummary, Turn};
 pub use corpus::{CorpusDocument, CorpusIndex};
 pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
-pub use events::{AnswerEvent, IndexEvent, StageTimes, SyncSummary};
+pub use events::{IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
@@ -99,7 +102,7 @@ pub struct Engine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocumentSnapshot {
     pub path: String,
-    pub status: String,
+    pub status: DocumentStatus,
     pub hash: Option<String>,
     pub error: Option<String>,
     /// Chunk texts in order.
@@ -108,13 +111,45 @@ pub struct DocumentSnapshot {
     pub locations: Vec<Location>,
 }
 
-/// What [`Engine::check`] found and did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CheckOutcome {
-    pub found: IntegrityReport,
-    /// With `repair`: what was repaired, and a fresh check afterwards.
-    pub repaired: Option<RepairSummary>,
-    pub after: Option<IntegrityReport>,
+/// Where a file stands in the index. Serialised as its `snake_case` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// Searchable.
+    Indexed,
+    /// Could not be indexed; the snapshot's `error` says why.
+    Failed,
+    /// Waits to be (re)done by the next sync.
+    Pending,
+    /// Chunks without a document row: a broken index (`check --repair` removes them).
+    Orphan,
+}
+
+impl DocumentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Indexed => "indexed",
+            DocumentStatus::Failed => "failed",
+            DocumentStatus::Pending => "pending",
+            DocumentStatus::Orphan => "orphan",
+        }
+    }
+}
+
+impl std::fmt::Display for DocumentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<brain_store::DocStatus> for DocumentStatus {
+    fn from(status: brain_store::DocStatus) -> Self {
+        match status {
+            brain_store::DocStatus::Indexed => DocumentStatus::Indexed,
+            brain_store::DocStatus::Failed => DocumentStatus::Failed,
+            brain_store::DocStatus::Pending => DocumentStatus::Pending,
+        }
+    }
 }
 
 /// Where an answer's events go while it is generated.
@@ -482,51 +517,23 @@ impl Engine {
         for d in store.documents().await? {
             // A second row of a path (a broken index) is shown with no chunks of its own.
             let (chunks, locations) = split(contents.remove(&d.path).unwrap_or_default());
-            out.push(DocumentSnapshot {
-                chunks,
-                locations,
-                path: d.path,
-                status: d.status.as_str().to_string(),
-                hash: d.hash,
-                error: d.error,
-            });
+            out.push(DocumentSnapshot { chunks, locations, path: d.path, status: d.status.into(), hash: d.hash, error: d.error });
         }
         // Chunks without a document row would be a bug: show them rather than hide them.
         for (path, chunks) in contents {
             let (chunks, locations) = split(chunks);
-            out.push(DocumentSnapshot { path, status: "orphan".into(), hash: None, error: None, chunks, locations });
+            out.push(DocumentSnapshot { path, status: DocumentStatus::Orphan, hash: None, error: None, chunks, locations });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
 
-    /// Check every invariant of the index (see [`brain_store::integrity`]). With `repair`, take
+    /// Check every invariant of the index (see [`check`]). With `repair`, take
     /// the writer lock and repair what is broken without re-embedding anything: duplicates are
     /// removed, files whose chunks disagree with them are redone at the next sync, orphan chunks
     /// are removed.
     pub async fn check(&self, repair: bool, cancel: &AtomicBool) -> Result<CheckOutcome> {
-        if !self.has_index() {
-            return Ok(CheckOutcome::default());
-        }
-        if !repair {
-            let found = self.store().await?.check(&brain_store::CheckScope::Everything).await?;
-            return Ok(CheckOutcome { found, ..Default::default() });
-        }
-        let _one_at_a_time = self.sync_lock.lock().await;
-        let lock = self.lock_index(cancel).await?;
-        let (writer, recovery) = self.writer(lock).await?;
-        let mut found = writer.store().check(&brain_store::CheckScope::Everything).await?;
-        let mut repaired = writer.repair(&found, true).await?;
-        // What the writer repaired on the way in counts too.
-        if let Some(first) = recovery.report.filter(|r| !r.is_ok()) {
-            found.violations.splice(0..0, first.violations);
-        }
-        repaired.duplicate_documents_removed += recovery.repaired.duplicate_documents_removed;
-        repaired.duplicate_chunks_removed += recovery.repaired.duplicate_chunks_removed;
-        repaired.documents_to_redo += recovery.repaired.documents_to_redo;
-        repaired.orphan_chunks_removed += writer.remove_orphan_chunks(&recovery.orphans).await?;
-        let after = writer.store().check(&brain_store::CheckScope::Everything).await?;
-        Ok(CheckOutcome { found, repaired: Some(repaired), after: Some(after) })
+        check::run(self, repair, cancel).await
     }
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{EngineError, Result};
 use crate::events::IndexEvent;
 use crate::ocr::OcrConfig;
-use crate::pipeline::{ParseBudget, Stages};
+use crate::pipeline::{ParseBudget, Pipeline};
 use crate::{Engine, fsutil, models};
 
 pub(crate) const META_FILE: &str = "index.json";
@@ -81,7 +81,7 @@ impl Engine {
     pub(crate) fn meta(&self) -> Result<Option<IndexMeta>> {
         let path = self.options.data_dir.join(META_FILE);
         match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| EngineError::Settings(format!("{}: {e}", path.display()))),
+            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| EngineError::damaged(&path, e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(EngineError::io(path, e)),
         }
@@ -193,7 +193,7 @@ impl Engine {
             let llm = Llm::load(&config)?;
             // The system prompt's state, computed once: every question starts after it.
             // (A template that rewrites the system prompt gives no start to compute: skipped.)
-            match crate::answer::prompt_start(&llm).map(|start| (!start.is_empty()).then(|| llm.prime(&start))) {
+            match crate::answer::prompt::prompt_start(&llm).map(|start| (!start.is_empty()).then(|| llm.prime(&start))) {
                 Ok(Some(Ok(stats))) => {
                     tracing::debug!(tokens = stats.prompt_tokens, ms = stats.total.as_millis() as u64, "system prompt computed")
                 }
@@ -209,19 +209,19 @@ impl Engine {
         Ok(llm)
     }
 
-    /// What the indexing pipeline's stages need, with the settings of now.
-    pub(crate) async fn stages(&self) -> Result<Stages> {
+    /// The indexing pipeline for the user's index, with the settings of now.
+    pub(crate) async fn pipeline(&self) -> Result<Pipeline> {
         let embedder = self.index_embedder().await?;
-        self.stages_with(embedder).await
+        self.pipeline_with(embedder).await
     }
 
-    /// The stages for a corpus of its own (no check against the user's index).
-    pub(crate) async fn stages_for_corpus(&self) -> Result<Stages> {
+    /// The indexing pipeline for a corpus of its own (no check against the user's index).
+    pub(crate) async fn pipeline_for_corpus(&self) -> Result<Pipeline> {
         let embedder = self.load_embedder().await?;
-        self.stages_with(embedder).await
+        self.pipeline_with(embedder).await
     }
 
-    async fn stages_with(&self, embedder: Arc<Embedder>) -> Result<Stages> {
+    async fn pipeline_with(&self, embedder: Arc<Embedder>) -> Result<Pipeline> {
         let chunker = self.chunker().await?;
         let s = self.settings();
         let events = self.events.clone();
@@ -241,7 +241,7 @@ impl Engine {
                 let _ = events.send(IndexEvent::OcrPage { path: path.to_string(), done: page.done, pages: page.pages });
             }),
         };
-        Ok(Stages { embedder, chunker, budget, pause: crate::yielding::Yield::new(&self.options.data_dir) })
+        Ok(Pipeline { embedder, chunker, budget, pause: crate::yielding::Yield::new(&self.options.data_dir) })
     }
 
     /// Announce an answer being generated: indexing in every process on this data dir pauses

@@ -1,6 +1,7 @@
 //! Search requests and results as front ends see them (retrieval itself is in [`crate::retrieval`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use brain_parse::Location;
 use brain_store::{Hit, SearchFilter};
@@ -8,7 +9,8 @@ use serde::Serialize;
 
 use crate::Engine;
 use crate::error::{EngineError, Result};
-use crate::retrieval::{self, Index, Retrieve, SearchMode};
+use crate::inference::EmbedText;
+use crate::retrieval::{self, RetrievalRequest, SearchMode, SearchableIndex};
 
 /// A search.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,25 +75,31 @@ pub(crate) async fn run(engine: &Engine, request: &SearchRequest) -> Result<Vec<
     if !engine.has_index() {
         return Ok(Vec::new());
     }
-    let retrieve = engine.retrieve_request(&request.query, request.mode, request.k, request.folder.as_deref());
-    let hits = retrieval::search(&engine.retrieval_index(retrieve.mode).await?, &retrieve).await?;
+    let retrieve = engine.retrieval_request(&request.query, request.mode, request.k, request.folder.as_deref());
+    let hits = retrieval::best_chunks(&engine.searchable_index(retrieve.mode).await?, &retrieve).await?;
     Ok(hits.into_iter().map(SearchResult::from).collect())
 }
 
 impl Engine {
     /// A retrieval of `text` with the settings' defaults where the caller leaves them open.
-    pub(crate) fn retrieve_request(&self, text: &str, mode: Option<SearchMode>, k: usize, folder: Option<&std::path::Path>) -> Retrieve {
+    pub(crate) fn retrieval_request(
+        &self,
+        text: &str,
+        mode: Option<SearchMode>,
+        k: usize,
+        folder: Option<&std::path::Path>,
+    ) -> RetrievalRequest {
         let filter =
             SearchFilter { folder: folder.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()).display().to_string()) };
-        Retrieve { text: text.to_string(), mode: mode.unwrap_or(self.settings().search_mode), k, filter, vector: None }
+        RetrievalRequest { text: text.to_string(), mode: mode.unwrap_or(self.settings().search_mode), k, filter, vector: None }
     }
 
     /// The user's index to retrieve from, with the embedder when `mode` needs one.
-    pub(crate) async fn retrieval_index(&self, mode: SearchMode) -> Result<Index> {
-        let embedder = match mode {
+    pub(crate) async fn searchable_index(&self, mode: SearchMode) -> Result<SearchableIndex> {
+        let embedder: Option<Arc<dyn EmbedText>> = match mode {
             SearchMode::Keyword => None,
             _ => Some(self.index_embedder().await?),
         };
-        Ok(Index { store: self.store().await?, embedder })
+        Ok(SearchableIndex { store: self.store().await?, embedder })
     }
 }

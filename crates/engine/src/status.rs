@@ -2,8 +2,6 @@
 
 use std::collections::HashMap;
 
-use std::path::PathBuf;
-
 use brain_store::{DocStatus, DocumentRecord};
 use serde::Serialize;
 
@@ -102,18 +100,16 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         (Vec::new(), 0)
     };
     // Pending work: what a sync would do now (a metadata-only walk, no file is read).
-    let present: Vec<PathBuf> = folders.iter().filter(|f| f.path.is_dir() && !f.paused).map(|f| f.path.clone()).collect();
-    let missing: Vec<PathBuf> = folders.iter().filter(|f| !f.path.is_dir() || f.paused).map(|f| f.path.clone()).collect();
+    let states = sync::FolderStates::of(&folders, |p| p.is_dir());
     let settings = engine.settings();
     let ocr_languages = settings.ocr_languages.clone();
-    let walk = tokio::task::spawn_blocking(move || sync::walk(&present, &settings))
-        .await
-        .map_err(|e| crate::EngineError::Internal(e.to_string()))?;
+    let present = states.present.clone();
+    let walk = crate::blocking(move || sync::walk(&present, &settings)).await?;
     let by_path: HashMap<String, DocumentRecord> = documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
-    let plan = sync::plan(&walk, &by_path, &missing);
+    let plan = sync::plan(&walk, &by_path, &states, false);
     let mut pending_per_folder: HashMap<String, usize> = HashMap::new();
-    for f in &plan.queue {
-        *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;
+    for q in &plan.queue {
+        *pending_per_folder.entry(q.file.folder.display().to_string()).or_default() += 1;
     }
     for f in &plan.failures {
         *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;

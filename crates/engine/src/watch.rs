@@ -44,11 +44,8 @@ impl Engine {
     async fn watch_loop(&self, stop: Arc<AtomicBool>) -> Result<()> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Result<notify::Event>>();
         let mut watcher = notify::recommended_watcher(move |result: notify::Result<notify::Event>| {
-            if let Ok(event) = &result {
-                // Opens and reads change nothing, and most are our own.
-                if matches!(event.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write)) {
-                    return;
-                }
+            if result.as_ref().is_ok_and(|event| !may_change_a_file(&event.kind)) {
+                return;
             }
             let _ = tx.send(result);
         })
@@ -76,7 +73,7 @@ impl Engine {
                         if is_registry_file(path, &data_dir) {
                             registry_changed = true;
                             relevant = true;
-                        } else if self.is_relevant(path, &watched) {
+                        } else if is_relevant(path, &data_dir, &watched) {
                             relevant = true;
                         }
                     }
@@ -172,25 +169,71 @@ impl Engine {
             Err(e) => tracing::warn!("ignoring unreadable settings: {e}"),
         }
     }
+}
 
-    /// Changes that cannot alter the index are dropped here so that, e.g., a busy `.git`
-    /// directory inside a watched folder does not cause a sync per commit. Hidden entries are
-    /// never indexed; `.gitignore` and `.ignore` files are hidden but change what is indexed.
-    fn is_relevant(&self, path: &Path, watched: &HashSet<PathBuf>) -> bool {
-        if path.starts_with(self.data_dir()) {
-            return false; // our own writes, when the data dir is inside a watched folder
-        }
-        let Some(root) = watched.iter().find(|r| path.starts_with(r)) else { return true };
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        let components: Vec<&str> = relative.iter().filter_map(|c| c.to_str()).collect();
-        let Some((last, parents)) = components.split_last() else { return true };
-        if parents.iter().any(|c| c.starts_with('.')) {
-            return false;
-        }
-        !last.starts_with('.') || matches!(*last, ".gitignore" | ".ignore")
+/// Opens and reads change nothing (and most are our own); a write that closes does.
+fn may_change_a_file(kind: &EventKind) -> bool {
+    !matches!(kind, EventKind::Access(access) if *access != AccessKind::Close(AccessMode::Write))
+}
+
+/// Whether a change at `path` can alter the index. Changes that cannot are dropped here so that,
+/// e.g., a busy `.git` directory inside a watched folder does not cause a sync per commit.
+/// Hidden entries are never indexed; `.gitignore` and `.ignore` files are hidden but change what
+/// is indexed.
+fn is_relevant(path: &Path, data_dir: &Path, watched: &HashSet<PathBuf>) -> bool {
+    if path.starts_with(data_dir) {
+        return false; // our own writes, when the data dir is inside a watched folder
     }
+    let Some(root) = watched.iter().find(|r| path.starts_with(r)) else { return true };
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let components: Vec<&str> = relative.iter().filter_map(|c| c.to_str()).collect();
+    let Some((last, parents)) = components.split_last() else { return true };
+    if parents.iter().any(|c| c.starts_with('.')) {
+        return false;
+    }
+    !last.starts_with('.') || matches!(*last, ".gitignore" | ".ignore")
 }
 
 fn is_registry_file(path: &Path, data_dir: &Path) -> bool {
     path.parent() == Some(data_dir) && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "folders.json" || n == Settings::FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::event::{CreateKind, ModifyKind, RemoveKind};
+
+    use super::*;
+
+    #[test]
+    fn reads_are_dropped_and_writes_kept() {
+        assert!(!may_change_a_file(&EventKind::Access(AccessKind::Open(AccessMode::Read))));
+        assert!(!may_change_a_file(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(may_change_a_file(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(may_change_a_file(&EventKind::Create(CreateKind::File)));
+        assert!(may_change_a_file(&EventKind::Modify(ModifyKind::Any)));
+        assert!(may_change_a_file(&EventKind::Remove(RemoveKind::File)));
+    }
+
+    #[test]
+    fn hidden_entries_and_our_own_writes_are_not_relevant_but_ignore_files_are() {
+        let watched: HashSet<PathBuf> = [PathBuf::from("/docs")].into();
+        let data = Path::new("/docs/.brain-data");
+        let relevant = |p: &str| is_relevant(Path::new(p), data, &watched);
+        assert!(relevant("/docs/a.md"));
+        assert!(relevant("/docs/sub/b.pdf"));
+        assert!(relevant("/docs/.gitignore") && relevant("/docs/sub/.ignore"), "they change what is indexed");
+        assert!(!relevant("/docs/.git/index"), "a busy .git must not cause a sync per commit");
+        assert!(!relevant("/docs/.hidden.md"));
+        assert!(!relevant("/docs/.brain-data/lancedb/x"), "our own writes");
+        assert!(relevant("/elsewhere/x"), "a path outside the watched folders: reconcile to be safe");
+    }
+
+    #[test]
+    fn only_the_folder_list_and_the_settings_are_registry_files() {
+        let data = Path::new("/data");
+        assert!(is_registry_file(Path::new("/data/folders.json"), data));
+        assert!(is_registry_file(&data.join(Settings::FILE), data));
+        assert!(!is_registry_file(Path::new("/data/index.json"), data));
+        assert!(!is_registry_file(Path::new("/data/sub/folders.json"), data));
+    }
 }

@@ -8,13 +8,14 @@ use std::sync::Arc;
 use brain_store::{DocumentWrite, NewChunk, Store};
 
 use super::prepare::Prepared;
-use super::{BatchStats, Stages};
+use super::{BatchStats, Pipeline};
 use crate::error::{EngineError, Result};
 use crate::events::IndexEvent;
+use crate::inference::EmbedText;
 
 /// The writes of a prepared batch, the events to publish once they are committed, and figures.
 pub(crate) async fn run(
-    stages: &Stages,
+    pipeline: &Pipeline,
     store: &Store,
     prepared: Vec<Prepared>,
 ) -> Result<(Vec<DocumentWrite>, Vec<IndexEvent>, BatchStats)> {
@@ -26,9 +27,9 @@ pub(crate) async fn run(
         })
         .collect();
     let known = store.vectors_by_chunk_hash(&hashes).await?;
-    let embedder = Arc::clone(&stages.embedder);
-    let pause = stages.pause.clone();
-    tokio::task::spawn_blocking(move || embed_batch(prepared, known, &embedder, &pause))
+    let embedder = Arc::clone(&pipeline.embedder);
+    let pause = pipeline.pause.clone();
+    tokio::task::spawn_blocking(move || embed_batch(prepared, known, embedder.as_ref(), &pause))
         .await
         .map_err(|e| EngineError::Internal(e.to_string()))?
 }
@@ -36,7 +37,7 @@ pub(crate) async fn run(
 fn embed_batch(
     prepared: Vec<Prepared>,
     known: HashMap<String, Vec<f32>>,
-    embedder: &brain_embed::Embedder,
+    embedder: &dyn EmbedText,
     pause: &crate::yielding::Yield,
 ) -> Result<(Vec<DocumentWrite>, Vec<IndexEvent>, BatchStats)> {
     let mut to_embed: Vec<String> = Vec::new();

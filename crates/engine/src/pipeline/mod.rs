@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use brain_chunk::Chunker;
-use brain_embed::Embedder;
 use brain_parse::ParsedDocument;
 use brain_store::crash::crash_point;
 use brain_store::{DocumentRecord, StoreWriter, WriteBatch};
 
 use crate::error::{EngineError, Result};
 use crate::events::IndexEvent;
+use crate::inference::EmbedText;
 pub(crate) use prepare::ParseBudget;
 
 /// One thing to index.
@@ -52,9 +52,10 @@ impl Work {
     }
 }
 
-/// What the stages need: the models, the parse budget, and the pause that lets answers run.
-pub(crate) struct Stages {
-    pub embedder: Arc<Embedder>,
+/// The indexing pipeline, set up with what its stages need: the models, the parse budget, and
+/// the pause that lets answers run.
+pub(crate) struct Pipeline {
+    pub embedder: Arc<dyn EmbedText>,
     pub chunker: Arc<Chunker>,
     pub budget: ParseBudget,
     /// Called between files and between embedding batches (see [`crate::yielding`]).
@@ -108,53 +109,55 @@ pub(crate) fn batches(work: Vec<Work>) -> Vec<Vec<Work>> {
     out
 }
 
-/// Run the batches through the stages. `on_start` sees each batch as its preparation starts,
-/// `on_committed` each batch's events and figures once its write is committed. Stops between
-/// batches when `cancel` is set (a batch already being prepared is dropped).
-pub(crate) async fn run(
-    stages: &Stages,
-    writer: &Arc<StoreWriter>,
-    batches: Vec<Vec<Work>>,
-    cancel: &AtomicBool,
-    mut on_start: impl FnMut(&[Work]),
-    mut on_committed: impl FnMut(Vec<IndexEvent>, BatchStats),
-) -> Result<()> {
-    let mut pending: Option<PendingWrite> = None;
-    let mut batches = batches.into_iter();
-    let mut start_next = |on_start: &mut dyn FnMut(&[Work])| {
-        (!cancel.load(Ordering::Relaxed)).then(|| batches.next()).flatten().map(|batch| {
-            on_start(&batch);
-            prepare::start(stages, batch)
-        })
-    };
-    let mut next = start_next(&mut on_start);
-    while let Some(in_flight) = next.take() {
-        let waited = Instant::now();
-        let prepared = in_flight.finish().await?;
-        let parse_wait_ms = waited.elapsed().as_millis() as u64;
-        if cancel.load(Ordering::Relaxed) {
-            break;
+impl Pipeline {
+    /// Run the batches through the stages. `on_start` sees each batch as its preparation starts,
+    /// `on_committed` each batch's events and figures once its write is committed. Stops between
+    /// batches when `cancel` is set (a batch already being prepared is dropped).
+    pub(crate) async fn run(
+        &self,
+        writer: &Arc<StoreWriter>,
+        batches: Vec<Vec<Work>>,
+        cancel: &AtomicBool,
+        mut on_start: impl FnMut(&[Work]),
+        mut on_committed: impl FnMut(Vec<IndexEvent>, BatchStats),
+    ) -> Result<()> {
+        let mut pending: Option<PendingWrite> = None;
+        let mut batches = batches.into_iter();
+        let mut start_next = |on_start: &mut dyn FnMut(&[Work])| {
+            (!cancel.load(Ordering::Relaxed)).then(|| batches.next()).flatten().map(|batch| {
+                on_start(&batch);
+                prepare::start(self, batch)
+            })
+        };
+        let mut next = start_next(&mut on_start);
+        while let Some(in_flight) = next.take() {
+            let waited = Instant::now();
+            let prepared = in_flight.finish().await?;
+            let parse_wait_ms = waited.elapsed().as_millis() as u64;
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            crash_point("engine:batch-prepared");
+            next = start_next(&mut on_start);
+            let embedding = Instant::now();
+            let (writes, events, mut stats) = embed::run(self, writer.store(), prepared).await?;
+            stats.embed_ms = embedding.elapsed().as_millis() as u64;
+            stats.parse_wait_ms = parse_wait_ms;
+            // Commit the previous batch's write before queuing this one: one write in flight.
+            if let Some(write) = pending.take() {
+                let (events, stats) = write.commit().await?;
+                on_committed(events, stats);
+            }
+            let writer = Arc::clone(writer);
+            let handle = tokio::spawn(async move { Ok(writer.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
+            pending = Some(PendingWrite { handle, events, stats });
         }
-        crash_point("engine:batch-prepared");
-        next = start_next(&mut on_start);
-        let embedding = Instant::now();
-        let (writes, events, mut stats) = embed::run(stages, writer.store(), prepared).await?;
-        stats.embed_ms = embedding.elapsed().as_millis() as u64;
-        stats.parse_wait_ms = parse_wait_ms;
-        // Commit the previous batch's write before queuing this one: one write in flight.
         if let Some(write) = pending.take() {
             let (events, stats) = write.commit().await?;
             on_committed(events, stats);
         }
-        let writer = Arc::clone(writer);
-        let handle = tokio::spawn(async move { Ok(writer.write(WriteBatch { documents: writes, removed: Vec::new() }).await?) });
-        pending = Some(PendingWrite { handle, events, stats });
+        Ok(())
     }
-    if let Some(write) = pending.take() {
-        let (events, stats) = write.commit().await?;
-        on_committed(events, stats);
-    }
-    Ok(())
 }
 
 /// A batch's write, committing in the background, with what to report once it has.
@@ -175,8 +178,139 @@ impl PendingWrite {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::time::Duration;
+
+    use brain_chunk::ChunkerConfig;
+    use brain_store::{IndexLock, Store};
+    use tokenizers::Tokenizer;
+    use tokenizers::models::wordlevel::WordLevel;
+    use tokenizers::pre_tokenizers::whitespace::Whitespace;
+
     use super::*;
+    use crate::inference::fakes::{DIMENSION, WordVectors};
+    use crate::isolation::{ParserPool, Parsers};
+    use crate::ocr::OcrConfig;
+
+    /// One token per word: chunk sizes in tests are easy to reason about.
+    pub(crate) fn word_tokenizer() -> Tokenizer {
+        let vocab = [("[UNK]".to_string(), 0u32)].into_iter().collect();
+        let model = WordLevel::builder().vocab(vocab).unk_token("[UNK]".into()).build().unwrap();
+        let mut t = Tokenizer::new(model);
+        t.with_pre_tokenizer(Some(Whitespace {}));
+        t
+    }
+
+    /// The real pipeline with a fake embedder, parsing on threads: no model file is read.
+    pub(crate) fn fake_pipeline(data_dir: &Path, embedder: Arc<dyn EmbedText>) -> Pipeline {
+        Pipeline {
+            embedder,
+            chunker: Arc::new(Chunker::new(word_tokenizer(), ChunkerConfig { max_tokens: 64, overlap_tokens: 0 })),
+            budget: ParseBudget {
+                timeout: Duration::from_secs(20),
+                memory_mb: 512,
+                parsers: Arc::new(ParserPool::new(Parsers::Threads)),
+                ocr: OcrConfig { cache_dir: None, languages: vec!["eng".into()] },
+                on_ocr_page: Arc::new(|_, _| {}),
+            },
+            pause: crate::yielding::Yield::new(data_dir),
+        }
+    }
+
+    /// Counts what it embeds, so reuse can be seen.
+    struct CountingEmbedder {
+        inner: WordVectors,
+        texts: std::sync::Mutex<usize>,
+    }
+
+    impl EmbedText for CountingEmbedder {
+        fn identity(&self) -> &str {
+            self.inner.identity()
+        }
+        fn dimension(&self) -> usize {
+            self.inner.dimension()
+        }
+        fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+            *self.texts.lock().unwrap() += texts.len();
+            self.inner.embed(texts)
+        }
+    }
+
+    fn file_work(path: &Path, folder: &Path, previous: Option<DocumentRecord>) -> Work {
+        let meta = std::fs::metadata(path).unwrap();
+        Work::File { path: path.to_path_buf(), folder: folder.to_path_buf(), size: meta.len(), mtime_ns: 0, previous }
+    }
+
+    async fn run_once(pipeline: &Pipeline, store: &Store, data: &Path, work: Vec<Work>) -> (Vec<IndexEvent>, BatchStats) {
+        let lock = IndexLock::acquire(&data.join("index.lock"), |_| {}, || false).await.unwrap();
+        let (writer, _) = store.writer(lock).await.unwrap();
+        let writer = Arc::new(writer);
+        let mut all_events = Vec::new();
+        let mut total = BatchStats::default();
+        pipeline
+            .run(
+                &writer,
+                batches(work),
+                &AtomicBool::new(false),
+                |_| {},
+                |events, stats| {
+                    all_events.extend(events);
+                    total.indexed += stats.indexed;
+                    total.failed += stats.failed;
+                    total.chunks += stats.chunks;
+                    total.embedded += stats.embedded;
+                    total.files += stats.files;
+                },
+            )
+            .await
+            .unwrap();
+        (all_events, total)
+    }
+
+    #[tokio::test]
+    async fn files_are_parsed_chunked_embedded_and_written_and_unchanged_text_is_not_embedded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (docs, data) = (dir.path().join("docs"), dir.path().join("data"));
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::write(
+            docs.join("leave.md"),
+            "# Leave\n\nStaff get 27 days of annual leave.\n\n# Travel\n\nTrains are booked in second class.\n",
+        )
+        .unwrap();
+        std::fs::write(docs.join("notes.txt"), "Parking is assigned by lottery.").unwrap();
+        std::fs::write(docs.join("broken.pdf"), b"%PDF-1.7 this is not really a PDF").unwrap();
+        let counting = Arc::new(CountingEmbedder { inner: WordVectors::default(), texts: Default::default() });
+        let pipeline = fake_pipeline(&data, counting.clone());
+        let store = Store::open(&data.join("lancedb"), DIMENSION).await.unwrap();
+
+        let work = ["leave.md", "notes.txt", "broken.pdf"].iter().map(|n| file_work(&docs.join(n), &docs, None)).collect();
+        let (events, stats) = run_once(&pipeline, &store, &data, work).await;
+        assert_eq!((stats.indexed, stats.failed, stats.files), (2, 1, 3), "{events:?}");
+        assert!(stats.chunks >= 2 && stats.embedded == stats.chunks, "{stats:?}");
+        let failed: Vec<&IndexEvent> = events.iter().filter(|e| matches!(e, IndexEvent::FileFailed { .. })).collect();
+        assert!(matches!(failed.as_slice(), [IndexEvent::FileFailed { path, .. }] if path.ends_with("broken.pdf")), "{events:?}");
+        let documents: HashMap<String, DocumentRecord> =
+            store.documents().await.unwrap().into_iter().map(|d| (d.path.clone(), d)).collect();
+        let leave = &documents[&docs.join("leave.md").display().to_string()];
+        assert_eq!(leave.status, brain_store::DocStatus::Indexed);
+        assert_eq!(store.chunk_count_of(&leave.path).await.unwrap(), leave.chunks as usize);
+        let embedded_first = *counting.texts.lock().unwrap();
+
+        // The same file moved to another folder: every vector is reused. (Under another name it
+        // is embedded again: the file's name is part of what each chunk embeds.)
+        std::fs::create_dir_all(docs.join("moved")).unwrap();
+        std::fs::copy(docs.join("leave.md"), docs.join("moved/leave.md")).unwrap();
+        let (_, again) = run_once(&pipeline, &store, &data, vec![file_work(&docs.join("moved/leave.md"), &docs, None)]).await;
+        assert_eq!((again.indexed, again.embedded), (1, 0), "{again:?}");
+        assert_eq!(*counting.texts.lock().unwrap(), embedded_first, "nothing went through the model");
+
+        // A file touched but unchanged keeps its row and its chunks.
+        let (events, touched) =
+            run_once(&pipeline, &store, &data, vec![file_work(&docs.join("leave.md"), &docs, Some(leave.clone()))]).await;
+        assert_eq!((touched.indexed, touched.chunks, touched.embedded), (1, 0, 0), "{events:?}");
+    }
 
     #[test]
     fn batches_are_bounded_by_files_and_bytes() {

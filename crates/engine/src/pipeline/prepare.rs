@@ -10,7 +10,7 @@ use brain_chunk::{Chunk, Chunker};
 use brain_parse::ParsedDocument;
 use brain_store::{DocStatus, DocumentRecord};
 
-use super::{Stages, Work};
+use super::{Pipeline, Work};
 use crate::error::{EngineError, Result};
 use crate::fsutil;
 use crate::isolation::ParserPool;
@@ -46,10 +46,10 @@ pub(crate) enum Prepared {
 pub(crate) struct InFlight(tokio::task::JoinHandle<Vec<Prepared>>);
 
 /// Start preparing a batch; it goes on while the caller embeds the previous one.
-pub(crate) fn start(stages: &Stages, batch: Vec<Work>) -> InFlight {
-    let chunker = Arc::clone(&stages.chunker);
-    let budget = stages.budget.clone();
-    let pause = stages.pause.clone();
+pub(crate) fn start(pipeline: &Pipeline, batch: Vec<Work>) -> InFlight {
+    let chunker = Arc::clone(&pipeline.chunker);
+    let budget = pipeline.budget.clone();
+    let pause = pipeline.pause.clone();
     InFlight(tokio::task::spawn_blocking(move || prepare_batch(batch, &chunker, &budget, &pause)))
 }
 

@@ -4,11 +4,11 @@
 use brain_store::Hit;
 
 use super::query::Query;
-use super::{Index, Retrieve, SearchMode};
+use super::{RetrievalRequest, SearchMode, SearchableIndex};
 use crate::error::Result;
 
 /// The candidate lists of `query` for its mode, `depth` hits each.
-pub(crate) async fn find(index: &Index, query: &Query, request: &Retrieve, depth: usize) -> Result<Vec<Vec<Hit>>> {
+pub(crate) async fn find(index: &SearchableIndex, query: &Query, request: &RetrievalRequest, depth: usize) -> Result<Vec<Vec<Hit>>> {
     let store = &index.store;
     let filter = &request.filter;
     let vector = query.vector.as_deref();

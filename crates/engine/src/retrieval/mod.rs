@@ -14,7 +14,7 @@
 //! - [`context`]: number the sources and take as many as fit the model's context.
 //!
 //! Plain search runs query → candidates → fuse; an answer runs every stage. A new stage (a
-//! reranker, say) is one file here and one line in [`search`] or [`sources`].
+//! reranker, say) is one file here and one line in [`best_chunks`] or [`sources`].
 
 pub(crate) mod candidates;
 pub(crate) mod context;
@@ -24,11 +24,13 @@ pub(crate) mod query;
 
 use std::sync::Arc;
 
-use brain_embed::Embedder;
-use brain_store::{Hit, SearchFilter, Store};
+/// A chunk as retrieval finds it: its text, file, place and scores.
+pub(crate) use brain_store::Hit;
+use brain_store::{SearchFilter, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::inference::EmbedText;
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ts_rs::TS)]
@@ -71,7 +73,7 @@ impl std::str::FromStr for SearchMode {
 
 /// What to retrieve.
 #[derive(Debug, Clone)]
-pub(crate) struct Retrieve {
+pub(crate) struct RetrievalRequest {
     pub text: String,
     pub mode: SearchMode,
     /// Hits wanted.
@@ -84,13 +86,13 @@ pub(crate) struct Retrieve {
 
 /// Where retrieval reads from: a store and the embedder its vectors were made with (`None`
 /// for keyword search, which needs no model).
-pub(crate) struct Index {
+pub(crate) struct SearchableIndex {
     pub store: Store,
-    pub embedder: Option<Arc<Embedder>>,
+    pub embedder: Option<Arc<dyn EmbedText>>,
 }
 
 /// query → candidates → fuse: the `k` best chunks.
-pub(crate) async fn search(index: &Index, request: &Retrieve) -> Result<Vec<Hit>> {
+pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequest) -> Result<Vec<Hit>> {
     let query = query::Query::new(index, &request.text, request.mode, request.vector.clone()).await?;
     let lists = candidates::find(index, &query, request, fuse::depth(request.mode, request.k)).await?;
     Ok(fuse::fuse(request.mode, lists, request.k))
@@ -98,9 +100,24 @@ pub(crate) async fn search(index: &Index, request: &Retrieve) -> Result<Vec<Hit>
 
 /// query → candidates → fuse → gate: the sources an answer may use, best first (empty: nothing
 /// in the index is relevant enough to answer from).
-pub(crate) async fn sources(index: &Index, request: &Retrieve, gate: &gate::Gate) -> Result<Vec<Hit>> {
+pub(crate) async fn sources(index: &SearchableIndex, request: &RetrievalRequest, gate: &gate::Gate) -> Result<Vec<Hit>> {
     // A few more than needed: the gate may drop some.
-    let wider = Retrieve { k: request.k * 2, ..request.clone() };
-    let hits = search(index, &wider).await?;
+    let wider = RetrievalRequest { k: request.k * 2, ..request.clone() };
+    let hits = best_chunks(index, &wider).await?;
     Ok(gate.apply(hits, request.k))
+}
+
+/// A hit of `text` in the file `path`, for unit tests of the stages that come after retrieval.
+#[cfg(test)]
+pub(crate) fn test_hit(path: &str, text: &str) -> Hit {
+    Hit {
+        id: format!("{path}#{}", blake3::hash(text.as_bytes()).to_hex()),
+        path: path.into(),
+        ordinal: 0,
+        text: text.into(),
+        context: None,
+        location: Default::default(),
+        score: 1.0,
+        similarity: Some(0.5),
+    }
 }

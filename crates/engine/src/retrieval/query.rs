@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use brain_embed::Embedder;
-
-use super::{Index, SearchMode};
+use super::{SearchMode, SearchableIndex};
 use crate::error::{EngineError, Result};
+use crate::inference::EmbedText;
 
 pub(crate) struct Query {
     pub text: String,
@@ -13,7 +12,7 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    pub(crate) async fn new(index: &Index, text: &str, mode: SearchMode, vector: Option<Vec<f32>>) -> Result<Query> {
+    pub(crate) async fn new(index: &SearchableIndex, text: &str, mode: SearchMode, vector: Option<Vec<f32>>) -> Result<Query> {
         let text = text.trim().to_string();
         if text.is_empty() {
             return Err(EngineError::InvalidArgument("the search query is empty".into()));
@@ -29,9 +28,8 @@ impl Query {
 }
 
 /// Embed the query on a worker thread (ONNX Runtime work, off the async threads).
-async fn embed(embedder: Arc<Embedder>, text: &str) -> Result<Vec<f32>> {
+async fn embed(embedder: Arc<dyn EmbedText>, text: &str) -> Result<Vec<f32>> {
     let text = text.to_string();
-    let mut vectors =
-        tokio::task::spawn_blocking(move || embedder.embed(&[text])).await.map_err(|e| EngineError::Internal(e.to_string()))??;
+    let mut vectors = crate::blocking(move || embedder.embed(&[text])).await??;
     vectors.pop().ok_or_else(|| EngineError::Internal("the embedder returned no vector".into()))
 }

@@ -1,0 +1,250 @@
+//! From retrieved sources to the answer a person is shown: build the prompt, stream the model's
+//! text, check every claim against the sources, and decide what the answer becomes.
+//!
+//! Key design decision: this is a plain blocking function over the [`Generate`] and [`EmbedText`]
+//! traits, with no engine, store or lock in sight, so the rules of what an answer becomes
+//! (checked, refused, replaced by quoted passages, stopped) are unit-tested with fakes; the
+//! caller (`answer::run`) does retrieval, loading and locking around it.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use brain_llm::{GenerateOptions, GenerationStats, StopReason};
+
+use super::prompt::{self, SYSTEM_PROMPT};
+use super::{AnswerEvent, AnswerStop, Citation, NOT_FOUND};
+use crate::AnswerSink;
+use crate::error::Result;
+use crate::grounding::{self, Claim, Grounding};
+use crate::inference::{EmbedText, Generate};
+use crate::retrieval::Hit;
+
+/// What the answer is made from.
+pub(crate) struct Inputs<'a> {
+    pub question: &'a str,
+    pub history: &'a [(String, String)],
+    /// The sources retrieval found, best first (not empty: "not found" never reaches here).
+    pub sources: Vec<Hit>,
+    pub max_answer_tokens: u32,
+    /// Show an answer whose claims no source supports (marked) instead of quoting passages.
+    pub show_unsupported: bool,
+}
+
+/// The answer as generated and checked, before timings are added.
+pub(crate) struct Response {
+    pub answer: String,
+    pub citations: Vec<Citation>,
+    pub found: bool,
+    pub stop: AnswerStop,
+    /// The model's claims as checked (none when passages are quoted instead).
+    pub claims: Vec<Claim>,
+    /// The share of the model's claims the sources support; `None` when it made none.
+    pub grounded: Option<f32>,
+    pub stats: GenerationStats,
+}
+
+/// Generate and check an answer from `inputs.sources`; the sources, then every token, go to
+/// `events` as they come. Blocking.
+pub(crate) fn respond(
+    inputs: Inputs<'_>,
+    model: &dyn Generate,
+    embedder: &dyn EmbedText,
+    cancel: Arc<AtomicBool>,
+    events: &AnswerSink,
+) -> Result<Response> {
+    let (prompt, sources) = prompt::build(model, inputs.question, inputs.history, &inputs.sources, inputs.max_answer_tokens)?;
+    let _ = events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });
+    let mut text = String::new();
+    let options = GenerateOptions {
+        max_tokens: inputs.max_answer_tokens,
+        // A small model that starts a new round of the prompt format has finished its answer.
+        stop: ["\nQuestion:", "\nSources:", "\n\n\n"].map(String::from).to_vec(),
+        ..GenerateOptions::default()
+    };
+    let stats = model.generate(&prompt, options, cancel, &mut |piece| {
+        text.push_str(piece);
+        let _ = events.send(AnswerEvent::Token { text: piece.to_string() });
+    })?;
+    let grounding = grounding::check(text.trim(), &sources, embedder, NOT_FOUND, SYSTEM_PROMPT)?;
+
+    let cancelled = stats.stop == StopReason::Cancelled;
+    let (answer, found, outcome) = outcome(text.trim(), &grounding, &sources, cancelled, inputs.show_unsupported);
+    let citations = citations_of(&sources, &crate::citations::cited_numbers(&answer));
+    let stop = match (outcome, stats.stop) {
+        (Outcome::Refused, _) => AnswerStop::Refused,
+        (Outcome::Quoted, _) => AnswerStop::Unsupported,
+        (_, StopReason::EndOfText | StopReason::StopString) => AnswerStop::End,
+        (_, StopReason::MaxTokens) => AnswerStop::MaxTokens,
+        (_, StopReason::ContextFull) => AnswerStop::ContextFull,
+        (_, StopReason::Cancelled) => AnswerStop::Cancelled,
+    };
+    let grounded = grounding.grounded();
+    // Quoted passages are no claims of the model's: the claims it made are not shown.
+    let claims = if outcome == Outcome::Quoted { Vec::new() } else { grounding.claims };
+    Ok(Response { answer, citations, found, stop, claims, grounded, stats })
+}
+
+/// What the user is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The model's answer, checked (unsupported claims marked, missing citations added).
+    Checked,
+    /// The model found no answer in the sources.
+    Refused,
+    /// The sources support none of the model's claims: the closest passages instead.
+    Quoted,
+}
+
+/// The text shown, whether it counts as found, and which outcome it is.
+fn outcome(raw: &str, grounding: &Grounding, sources: &[Hit], cancelled: bool, show_unsupported: bool) -> (String, bool, Outcome) {
+    if grounding.refused {
+        return (NOT_FOUND.to_string(), false, Outcome::Refused);
+    }
+    let nothing_supported = !grounding.claims.is_empty() && grounding.claims.iter().all(|c| !c.supported);
+    if nothing_supported && !cancelled && !show_unsupported {
+        return (quote_closest(grounding, sources), false, Outcome::Quoted);
+    }
+    let text = if grounding.answer.is_empty() { raw.to_string() } else { grounding.answer.clone() };
+    (text, true, Outcome::Checked)
+}
+
+/// "Not found", then the source sentences closest to what the model claimed, with citations.
+fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
+    let mut out = format!("{NOT_FOUND} The closest passages:");
+    let mut quoted: Vec<(String, usize)> = Vec::new();
+    for claim in &grounding.claims {
+        let Some(evidence) = &claim.evidence else { continue };
+        let n = sources.iter().position(|s| s.text.contains(evidence.as_str())).map(|i| i + 1).or(claim.sources.first().copied());
+        if let Some(n) = n
+            && !quoted.iter().any(|(e, _)| e == evidence)
+        {
+            quoted.push((evidence.clone(), n));
+        }
+    }
+    if quoted.is_empty()
+        && let Some(first) = sources.first()
+    {
+        let sentence = first.text.split_inclusive(['.', '\n']).next().unwrap_or(&first.text).trim().to_string();
+        quoted.push((sentence, 1));
+    }
+    for (evidence, n) in quoted.into_iter().take(3) {
+        out.push_str(&format!("\n\n> “{}” [{n}]", evidence.trim()));
+    }
+    out
+}
+
+/// The sources as citations numbered 1.., marked cited when `cited` holds their number.
+pub(crate) fn citations_of(sources: &[Hit], cited: &[usize]) -> Vec<Citation> {
+    sources
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| Citation {
+            n: i + 1,
+            location: hit.location.clone(),
+            path: hit.path.clone(),
+            text: hit.text.clone(),
+            cited: cited.contains(&(i + 1)),
+            similarity: hit.similarity.unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::inference::fakes::{ScriptedModel, WordVectors};
+    use crate::retrieval::test_hit as hit;
+
+    const VANS: &str = "Harbor Lane Freight runs 37 electric vans from the Dunmore depot.";
+    const LEAVE: &str = "Staff get 27 days of annual leave. Leave must be approved by the line manager.";
+
+    fn ask(answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {
+        let model = ScriptedModel::answering(answer);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let inputs = Inputs {
+            question: "How many electric vans run from the Dunmore depot?",
+            history: &[],
+            sources: sources.iter().enumerate().map(|(i, t)| hit(&format!("/docs/{i}.md"), t)).collect(),
+            max_answer_tokens: 64,
+            show_unsupported,
+        };
+        let response = respond(inputs, &model, &WordVectors::default(), Arc::new(AtomicBool::new(false)), &tx).unwrap();
+        drop(tx);
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        (response, events)
+    }
+
+    #[test]
+    fn a_supported_answer_is_shown_with_its_citation_and_streams_after_the_sources() {
+        let (r, events) = ask("Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].", &[VANS, LEAVE], false);
+        assert_eq!(r.stop, AnswerStop::End);
+        assert!(r.found);
+        assert_eq!(r.grounded, Some(1.0));
+        assert!(r.citations[0].cited && !r.citations[1].cited, "{:?}", r.citations);
+        assert!(matches!(events.first(), Some(AnswerEvent::Sources { citations }) if citations.len() == 2));
+        let streamed: String =
+            events.iter().filter_map(|e| if let AnswerEvent::Token { text } = e { Some(text.as_str()) } else { None }).collect();
+        assert_eq!(streamed, "Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].");
+    }
+
+    #[test]
+    fn a_citation_the_model_left_out_is_added() {
+        let (r, _) = ask("Harbor Lane Freight runs 37 electric vans from the Dunmore depot.", &[LEAVE, VANS], false);
+        assert!(r.found);
+        assert_eq!(r.answer, "Harbor Lane Freight runs 37 electric vans from the Dunmore depot [2].");
+        assert!(r.citations[1].cited);
+    }
+
+    #[test]
+    fn a_wrong_figure_is_not_supported_and_the_closest_passage_is_quoted_instead() {
+        let (r, _) = ask("Harbor Lane Freight runs 73 electric vans from the Dunmore depot [1].", &[VANS], false);
+        assert_eq!(r.stop, AnswerStop::Unsupported);
+        assert!(!r.found);
+        assert!(r.answer.starts_with(NOT_FOUND), "{}", r.answer);
+        assert!(r.answer.contains(&format!("“{VANS}” [1]")), "{}", r.answer);
+        assert!(r.claims.is_empty(), "the quoted passages are not the model's claims");
+        // With the setting on, the answer is shown and its claim marked unsupported.
+        let (shown, _) = ask("Harbor Lane Freight runs 73 electric vans from the Dunmore depot [1].", &[VANS], true);
+        assert_eq!(shown.stop, AnswerStop::End);
+        assert_eq!(shown.grounded, Some(0.0));
+    }
+
+    #[test]
+    fn a_refusal_is_not_found_and_cites_nothing() {
+        let (r, _) = ask("I could not find this in your documents.", &[LEAVE], false);
+        assert_eq!(r.stop, AnswerStop::Refused);
+        assert!(!r.found);
+        assert_eq!(r.answer, NOT_FOUND);
+        assert!(r.citations.iter().all(|c| !c.cited));
+    }
+
+    #[test]
+    fn an_answer_cut_by_the_token_limit_says_so() {
+        let long =
+            format!("{} {}", "Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].", "Then it goes on. ".repeat(30));
+        let (r, _) = ask(&long, &[VANS], false);
+        assert_eq!(r.stop, AnswerStop::MaxTokens);
+        assert_eq!(r.stats.generated_tokens, 64);
+    }
+
+    #[test]
+    fn an_embedder_failure_fails_the_answer_instead_of_marking_every_claim_unsupported() {
+        let model = ScriptedModel::answering("Harbor Lane Freight runs 37 electric vans [1].");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let inputs = Inputs {
+            question: "How many vans?",
+            history: &[],
+            sources: vec![hit("/a.md", VANS)],
+            max_answer_tokens: 32,
+            show_unsupported: false,
+        };
+        let broken = WordVectors { fail: true };
+        let result = respond(inputs, &model, &broken, Arc::new(AtomicBool::new(false)), &tx);
+        assert_eq!(result.err().map(|e| e.code()), Some(crate::ErrorCode::Embedder));
+    }
+}

@@ -1,0 +1,251 @@
+//! Stage 1 of a sync, the walk: the files of the folders, by metadata only (size, mtime), and
+//! what cannot be indexed found on the way (symlink loops, broken links, files over the size
+//! limit). Honours `.gitignore`/`.ignore` and the user's exclude patterns; hidden entries and
+//! files that are never documents are skipped silently.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::fsutil;
+use crate::settings::Settings;
+
+/// A file found on disk.
+#[derive(Debug, Clone)]
+pub(crate) struct DiskFile {
+    pub path: PathBuf,
+    pub folder: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+/// Something in a folder that cannot be indexed, found while walking.
+#[derive(Debug, Clone)]
+pub(crate) struct WalkFailure {
+    pub path: PathBuf,
+    pub folder: PathBuf,
+    pub error: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    pub files: Vec<DiskFile>,
+    pub failures: Vec<WalkFailure>,
+}
+
+/// Extensions that are never documents: skipped silently, like ignored files, rather than
+/// reported as failures by the hundred in a folder of music. (PNG, JPEG, TIFF, WebP and BMP are
+/// documents: scans and photos of text, read by OCR.)
+const NOT_DOCUMENTS: &[&str] = &[
+    "gif",
+    "ico",
+    "icns",
+    "heic",
+    "svgz",
+    "psd",
+    "raw",
+    "cr2",
+    "nef",
+    "mp3",
+    "wav",
+    "flac",
+    "ogg",
+    "m4a",
+    "aac",
+    "wma",
+    "mp4",
+    "mkv",
+    "mov",
+    "avi",
+    "wmv",
+    "webm",
+    "m4v",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "7z",
+    "rar",
+    "zst",
+    "tar",
+    "iso",
+    "dmg",
+    "exe",
+    "dll",
+    "so",
+    "dylib",
+    "o",
+    "a",
+    "lib",
+    "class",
+    "jar",
+    "pyc",
+    "wasm",
+    "ttf",
+    "otf",
+    "woff",
+    "woff2",
+    "eot",
+    "db",
+    "sqlite",
+    "sqlite3",
+    "lance",
+    "onnx",
+    "gguf",
+    "safetensors",
+    "bin.gz",
+    "lock",
+    "ds_store",
+    "swp",
+    "tmp",
+    "part",
+    "crdownload",
+];
+
+fn is_not_a_document(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| NOT_DOCUMENTS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Walk the folders honouring .gitignore/.ignore, skipping hidden entries, following symlinks
+/// (loops are reported, not followed forever).
+pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
+    let mut out = Walk::default();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    for folder in folders {
+        let mut builder = ignore::WalkBuilder::new(folder);
+        builder
+            .hidden(true)
+            .ignore(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .git_global(false)
+            .require_git(false)
+            .parents(false)
+            .follow_links(true);
+        if !settings.exclude.is_empty() {
+            let mut overrides = ignore::overrides::OverrideBuilder::new(folder);
+            for pattern in &settings.exclude {
+                // In an override, "!pattern" means "ignore what matches".
+                if overrides.add(&format!("!{pattern}")).is_err() {
+                    tracing::warn!(pattern, "ignoring an invalid exclude pattern");
+                }
+            }
+            if let Ok(o) = overrides.build() {
+                builder.overrides(o);
+            }
+        }
+        for entry in builder.build() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    if let Some(f) = walk_failure(folder, &err)
+                        && seen.insert(f.path.clone())
+                    {
+                        out.failures.push(f);
+                    }
+                    continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = entry.path().to_path_buf();
+            if is_not_a_document(&path) || !seen.insert(path.clone()) {
+                continue;
+            }
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    out.failures.push(WalkFailure {
+                        path,
+                        folder: folder.clone(),
+                        error: format!("cannot read: {e}"),
+                        size: 0,
+                        mtime_ns: 0,
+                    });
+                    continue;
+                }
+            };
+            let (size, mtime_ns) = (meta.len(), fsutil::mtime_ns(&meta));
+            if size > settings.max_file_size {
+                out.failures.push(WalkFailure {
+                    path,
+                    folder: folder.clone(),
+                    error: format!(
+                        "too large: {} (the limit is {}; raise max_file_size to index it)",
+                        human_bytes(size),
+                        human_bytes(settings.max_file_size)
+                    ),
+                    size,
+                    mtime_ns,
+                });
+                continue;
+            }
+            out.files.push(DiskFile { path, folder: folder.clone(), size, mtime_ns });
+        }
+    }
+    out
+}
+
+fn walk_failure(folder: &Path, err: &ignore::Error) -> Option<WalkFailure> {
+    fn inner(err: &ignore::Error, path: Option<&Path>) -> Option<(PathBuf, String)> {
+        match err {
+            ignore::Error::WithPath { path, err } => inner(err, Some(path)),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => inner(err, path),
+            ignore::Error::Loop { ancestor, child } => {
+                Some((child.clone(), format!("symlink loop: it leads back to {}", ancestor.display())))
+            }
+            ignore::Error::Io(e) => {
+                let p = path?.to_path_buf();
+                let reason = if e.kind() == std::io::ErrorKind::NotFound && p.is_symlink() {
+                    "broken symlink: its target does not exist".to_string()
+                } else {
+                    format!("cannot read: {e}")
+                };
+                Some((p, reason))
+            }
+            // .gitignore syntax errors and the like: not about a document.
+            _ => None,
+        }
+    }
+    let (path, error) = inner(err, None)?;
+    Some(WalkFailure { path, folder: folder.to_path_buf(), error, size: 0, mtime_ns: 0 })
+}
+
+pub(crate) fn human_bytes(n: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    if n as f64 >= MB { format!("{:.1} MB", n as f64 / MB) } else { format!("{:.1} KB", n as f64 / 1024.0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_reports_loops_large_files_and_skips_hidden_and_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("a.md"), "# A\nalpha").unwrap();
+        std::fs::write(root.join(".hidden.md"), "secret").unwrap();
+        std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
+        std::fs::write(root.join("ignored.txt"), "nope").unwrap();
+        std::fs::write(root.join("song.mp3"), [0u8; 10]).unwrap();
+        std::fs::write(root.join("big.txt"), vec![b'x'; 2048]).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
+        std::os::unix::fs::symlink(root.join("missing"), root.join("dangling.md")).unwrap();
+        let settings = Settings { max_file_size: 1024, ..Settings::default() };
+        let walk = walk(std::slice::from_ref(&root), &settings);
+        let files: Vec<String> = walk.files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into()).collect();
+        assert_eq!(files, vec!["a.md"]);
+        let mut failures: Vec<(String, String)> =
+            walk.failures.iter().map(|f| (f.path.strip_prefix(&root).unwrap().display().to_string(), f.error.clone())).collect();
+        failures.sort();
+        assert_eq!(failures.len(), 3, "{failures:?}");
+        assert!(failures[0].0 == "big.txt" && failures[0].1.starts_with("too large: 2.0 KB"), "{failures:?}");
+        assert!(failures[1].0 == "dangling.md" && failures[1].1.starts_with("broken symlink"), "{failures:?}");
+        assert!(failures[2].0 == "sub/loop" && failures[2].1.starts_with("symlink loop"), "{failures:?}");
+    }
+}
