@@ -179,7 +179,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     };
     let store = index.store();
     let vector_index =
-        store.chunk_indexes().await?.into_iter().find(|(_, columns, _)| columns.iter().any(|c| c == "vector")).map(|(_, _, kind)| kind);
+        store.chunk_indexes().await?.into_iter().find(|i| i.columns.iter().any(|c| c == "vector")).map(|i| i.kind.to_string());
 
     progress("searching");
     let folder = folder_name(options.folders / 2);

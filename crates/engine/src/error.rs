@@ -125,6 +125,7 @@ impl EngineError {
             EngineError::Llm(_) => ErrorCode::Llm,
             EngineError::Store(brain_store::StoreError::Cancelled) | EngineError::Cancelled => ErrorCode::Cancelled,
             EngineError::Store(brain_store::StoreError::DimensionMismatch { .. }) => ErrorCode::EmbedderChanged,
+            EngineError::Store(brain_store::StoreError::Io { .. }) => ErrorCode::Io,
             EngineError::Store(_) => ErrorCode::Store,
             EngineError::FolderNotFound(_) | EngineError::NotAFolder(_) => ErrorCode::FolderNotFound,
             EngineError::FolderNotRegistered(_) => ErrorCode::FolderNotRegistered,

@@ -20,8 +20,9 @@ use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use serde::Serialize;
 
+use crate::Result;
 use crate::records::{self, DocStatus, DocumentRecord};
-use crate::{Result, in_list};
+use crate::sql::in_list;
 
 /// Why chunks have no document to belong to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

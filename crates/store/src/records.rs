@@ -270,3 +270,9 @@ pub(crate) fn f32_values(list: &FixedSizeListArray, i: usize) -> Vec<f32> {
     let values = list.value(i);
     values.as_any().downcast_ref::<arrow_array::Float32Array>().map(|a| a.values().to_vec()).unwrap_or_default()
 }
+
+/// A batch as the reader LanceDB's writes take.
+pub(crate) fn reader(batch: RecordBatch) -> Box<dyn arrow_array::RecordBatchReader + Send> {
+    let schema = batch.schema();
+    Box::new(arrow_array::RecordBatchIterator::new(vec![Ok(batch)], schema))
+}

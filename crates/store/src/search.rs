@@ -1,11 +1,22 @@
-//! Search results and their fusion.
+//! Vector and keyword queries of the chunks table, their folder filter, and the [`Hit`]s they
+//! return.
+//!
+//! Each query returns its own ranked list. Fusing the vector and BM25 lists (hybrid search) is
+//! not done here but in the engine's retrieval stage (`crates/engine/src/retrieval/fuse.rs`),
+//! by reciprocal rank rather than LanceDB's reranker, so that the candidate depth and the cosine
+//! similarity of every hit (which the engine's gate uses to decide "nothing relevant") are under
+//! its control. That is why every hit carries its similarity to the query vector, keyword hits
+//! included when the caller passes the vector.
 
 use arrow_array::{Array, Float32Array, RecordBatch, UInt32Array};
+use futures::TryStreamExt;
+use lancedb::query::{ExecutableQuery, QueryBase, Select};
 
 use brain_parse::Location;
 
-use crate::Result;
 use crate::records::{f32_values, location_from_json, string_column, typed_column, vectors_column};
+use crate::sql::sql_string;
+use crate::{Result, Store};
 
 /// One chunk found by a search.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,21 +27,85 @@ pub struct Hit {
     pub text: String,
     pub context: Option<String>,
     pub location: Location,
-    /// The rank score of the mode used: cosine similarity (vector), BM25 (keyword) or the
-    /// reciprocal-rank-fusion score (hybrid). Higher is better; only comparable within a mode.
+    /// The rank score of the list it came from: cosine similarity (vector) or BM25 (keyword);
+    /// the engine's fusion replaces it with the reciprocal-rank-fusion score (hybrid). Higher is
+    /// better; only comparable within one list.
     pub score: f32,
     /// Cosine similarity between the query and this chunk, when a query vector was given.
     pub similarity: Option<f32>,
 }
 
-pub(crate) const HIT_COLUMNS: &[&str] = &["id", "path", "ordinal", "text", "context", "location", "vector"];
+/// Which chunks a search may return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Only files whose absolute path starts with this folder.
+    pub folder: Option<String>,
+}
 
-pub(crate) enum ScoreColumn {
+impl SearchFilter {
+    /// A range on `path` rather than `starts_with`: the path's BTree index answers a range, so
+    /// a folder filter is a cheap pre-filter at any table size. `'0'` follows `'/'` in byte
+    /// order, so `[folder/, folder0)` is exactly the paths under the folder.
+    fn sql(&self) -> Option<String> {
+        self.folder.as_ref().map(|f| {
+            let folder = f.trim_end_matches('/');
+            format!("path >= {} AND path < {}", sql_string(&format!("{folder}/")), sql_string(&format!("{folder}0")))
+        })
+    }
+}
+
+impl Store {
+    /// Vector search: the `k` chunks nearest to `query` (a normalised vector), through the ANN
+    /// index where there is one (rows not yet in it are scanned exactly, so they are found).
+    pub async fn search_vector(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
+        self.vector_query(query, k, filter, false).await
+    }
+
+    /// Vector search by an exact scan of every row, whatever indexes exist (the reference the
+    /// ANN index's recall is measured against).
+    pub async fn search_vector_exact(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
+        self.vector_query(query, k, filter, true).await
+    }
+
+    async fn vector_query(&self, query: &[f32], k: usize, filter: &SearchFilter, exact: bool) -> Result<Vec<Hit>> {
+        let mut q = self
+            .chunks
+            .query()
+            .nearest_to(query)?
+            .distance_type(lancedb::DistanceType::Cosine)
+            .limit(k)
+            .select(Select::columns(HIT_COLUMNS));
+        q = if exact { q.bypass_vector_index() } else { q.nprobes(self.policy.nprobes)?.refine_factor(self.policy.refine_factor) };
+        if let Some(f) = filter.sql() {
+            q = q.only_if(f);
+        }
+        let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+        hits_from_batches(&batches, Some(query), ScoreColumn::Distance)
+    }
+
+    /// Keyword search (BM25 over text and heading context).
+    pub async fn search_keyword(&self, query: &str, k: usize, filter: &SearchFilter, query_vector: Option<&[f32]>) -> Result<Vec<Hit>> {
+        if !query.chars().any(char::is_alphanumeric) || self.chunks.count_rows(None).await? == 0 {
+            return Ok(Vec::new());
+        }
+        let fts = lancedb::index::scalar::FullTextSearchQuery::new(query.to_string());
+        let mut q = self.chunks.query().full_text_search(fts).limit(k).select(Select::columns(HIT_COLUMNS));
+        if let Some(f) = filter.sql() {
+            q = q.only_if(f);
+        }
+        let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+        hits_from_batches(&batches, query_vector, ScoreColumn::Bm25)
+    }
+}
+
+const HIT_COLUMNS: &[&str] = &["id", "path", "ordinal", "text", "context", "location", "vector"];
+
+enum ScoreColumn {
     Distance,
     Bm25,
 }
 
-pub(crate) fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, score: ScoreColumn) -> Result<Vec<Hit>> {
+fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, score: ScoreColumn) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for b in batches {
         let id = string_column(b, "id")?;
@@ -67,4 +142,16 @@ pub(crate) fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, 
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_filter_is_a_range_that_stops_at_the_folders_siblings() {
+        let sql = SearchFilter { folder: Some("/docs/odd/".into()) }.sql();
+        assert_eq!(sql.as_deref(), Some("path >= '/docs/odd/' AND path < '/docs/odd0'"));
+        assert_eq!(SearchFilter::default().sql(), None);
+    }
 }
