@@ -22,7 +22,8 @@ use std::time::Duration;
 use brain_parse::ParsedDocument;
 use serde::{Deserialize, Serialize};
 
-use crate::ocr::{EngineOcr, OcrConfig, PageRead};
+use crate::ocr::{EngineOcr, OcrConfig, PageRead, TesseractSlot};
+use crate::pdf_render::Pdftoppm;
 
 /// The argument that turns the executable into a parse worker.
 pub const WORKER_ARG: &str = "--brain-parse-worker";
@@ -74,11 +75,13 @@ fn parse_file(
     path: &Path,
     bytes: &[u8],
     ocr: OcrConfig,
-    tesseract: &mut Option<Result<brain_ocr::Tesseract, String>>,
+    tesseract: &mut TesseractSlot,
     on_page: &mut dyn FnMut(PageRead),
 ) -> Result<ParsedDocument, String> {
     let mut recognizer = EngineOcr::new(ocr, tesseract, on_page);
-    brain_parse::parse_with(path, bytes, Some(&mut recognizer)).map_err(|e| e.to_string())
+    let mut renderer = Pdftoppm::default();
+    let ocr = brain_parse::Ocr { recognize: &mut recognizer, render: &mut renderer };
+    brain_parse::parse_with(path, bytes, Some(ocr)).map_err(|e| e.to_string())
 }
 
 fn worker_main() {

@@ -37,6 +37,7 @@ mod model_report;
 mod models;
 mod ocr;
 mod openable;
+mod pdf_render;
 mod pipeline;
 mod resources;
 mod retrieval;

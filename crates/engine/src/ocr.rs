@@ -4,11 +4,15 @@
 //! The cache key is a hash of the page image, not of the file: a renamed or copied scan, or a
 //! PDF of which one page changed, is never read by OCR again for the pages that did not change.
 //! It lives in `ocr-cache/` in the data dir, one small JSON file per page.
+//!
+//! Scanned PDF pages are drawn for it by [`Pdftoppm`](crate::pdf_render::Pdftoppm); the parse
+//! worker gives the parser both as one [`brain_parse::Ocr`].
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use brain_parse::{PageImage, Recognize, Recognized};
+use brain_ocr::{OcrError, Tesseract};
+use brain_parse::{PageError, PageImage, Recognize, Recognized};
 use serde::{Deserialize, Serialize};
 
 /// What the OCR of one file needs: where the cache is, which languages.
@@ -35,10 +39,13 @@ struct Cached {
     confidence: u8,
 }
 
+/// Tesseract as a worker keeps it between files: not loaded yet, loaded, or why it cannot be.
+pub(crate) type TesseractSlot = Option<Result<Tesseract, OcrError>>;
+
 /// The parsers' [`Recognize`]: the cache first, then Tesseract.
 pub(crate) struct EngineOcr<'a> {
     config: OcrConfig,
-    tesseract: &'a mut Option<Result<brain_ocr::Tesseract, String>>,
+    tesseract: &'a mut TesseractSlot,
     on_page: &'a mut dyn FnMut(PageRead),
     last_ms: u64,
     last_cached: bool,
@@ -46,11 +53,7 @@ pub(crate) struct EngineOcr<'a> {
 
 impl<'a> EngineOcr<'a> {
     /// `tesseract` is the slot the engine keeps between files (a worker keeps one engine).
-    pub(crate) fn new(
-        config: OcrConfig,
-        tesseract: &'a mut Option<Result<brain_ocr::Tesseract, String>>,
-        on_page: &'a mut dyn FnMut(PageRead),
-    ) -> Self {
+    pub(crate) fn new(config: OcrConfig, tesseract: &'a mut TesseractSlot, on_page: &'a mut dyn FnMut(PageRead)) -> Self {
         EngineOcr { config, tesseract, on_page, last_ms: 0, last_cached: false }
     }
 
@@ -63,21 +66,27 @@ impl<'a> EngineOcr<'a> {
         Some(dir.join(&key[..2]).join(format!("{key}.json")))
     }
 
-    fn engine(&mut self) -> Result<&mut brain_ocr::Tesseract, String> {
+    fn engine(&mut self) -> Result<&mut Tesseract, OcrError> {
         let languages = self.config.languages.clone();
-        let slot = self.tesseract.get_or_insert_with(|| brain_ocr::Tesseract::load(&languages).map_err(|e| e.to_string()));
+        let slot = self.tesseract.get_or_insert_with(|| Tesseract::load(&languages));
         if let Ok(t) = slot
             && t.languages() != languages.join("+")
             && !languages.is_empty()
         {
-            *slot = brain_ocr::Tesseract::load(&languages).map_err(|e| e.to_string());
+            *slot = Tesseract::load(&languages);
         }
         slot.as_mut().map_err(|e| e.clone())
     }
 }
 
+/// Tesseract's error as the parser's: when Tesseract or a language is missing, no page can be
+/// read, and the parser stops asking.
+fn page_error(e: OcrError) -> PageError {
+    if e.is_unavailable() { PageError::Unavailable(e.to_string()) } else { PageError::Failed(e.to_string()) }
+}
+
 impl Recognize for EngineOcr<'_> {
-    fn recognize(&mut self, page: &PageImage) -> Result<Recognized, String> {
+    fn recognize(&mut self, page: &PageImage) -> Result<Recognized, PageError> {
         let cache = self.cache_file(page);
         if let Some(hit) = cache.as_ref().and_then(|f| std::fs::read(f).ok()).and_then(|b| serde_json::from_slice::<Cached>(&b).ok()) {
             self.last_ms = 0;
@@ -86,7 +95,7 @@ impl Recognize for EngineOcr<'_> {
         }
         self.last_cached = false;
         let started = Instant::now();
-        let read = self.engine()?.read_upright(&page.pixels, page.width, page.height, page.dpi).map_err(|e| e.to_string())?;
+        let read = self.engine().and_then(|t| t.read_upright(&page.pixels, page.width, page.height, page.dpi)).map_err(page_error)?;
         self.last_ms = started.elapsed().as_millis() as u64;
         if let Some(file) = cache {
             store(&file, &Cached { text: read.text.clone(), confidence: read.confidence });

@@ -12,8 +12,8 @@
 //!   (`OMP_THREAD_LIMIT`, set by the caller before loading): parallelism comes from several
 //!   worker processes, and OpenMP's spinning threads made a page four times slower on a busy
 //!   machine.
-//! - This is the only `unsafe` code of the project besides the parser workers' limits: a handful
-//!   of C calls, each checked for null.
+//! - Its `unsafe` code is the library's loading and a handful of C calls, each checked for null
+//!   and each with a `SAFETY:` comment; nothing else in this crate is `unsafe`.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,17 @@ pub enum OcrError {
     LanguageMissing { language: String },
     #[error("OCR failed: {0}")]
     Failed(String),
+}
+
+impl OcrError {
+    /// Whether no page can be read at all (Tesseract or a language model is missing or does not
+    /// load), rather than this page failing: a caller stops asking.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            OcrError::NotInstalled | OcrError::Library(_) | OcrError::LanguageMissing { .. } => true,
+            OcrError::Failed(_) => false,
+        }
+    }
 }
 
 /// The text of one page and how sure Tesseract is of it.
@@ -71,6 +82,9 @@ fn load_library() -> Result<(libloading::Library, Functions), OcrError> {
     for name in &names {
         // SAFETY: loading Tesseract runs its static initialisers, which have no preconditions.
         if let Ok(lib) = unsafe { libloading::Library::new(name) } {
+            // SAFETY: `lib` is a Tesseract library (by its name), whose symbols `functions` looks up
+            // with their `capi.h` signatures; they are used only while `lib` stays loaded (both
+            // are kept together in `Tesseract`).
             let functions = unsafe { functions(&lib) }.map_err(|e| OcrError::Library(format!("{}: {e}", name.to_string_lossy())))?;
             return Ok((lib, functions));
         }
@@ -78,8 +92,11 @@ fn load_library() -> Result<(libloading::Library, Functions), OcrError> {
     Err(OcrError::NotInstalled)
 }
 
-/// SAFETY: the signatures are those of Tesseract 5's `capi.h`.
+/// # Safety
+/// `lib` must be Tesseract 5's C library, and the functions must not be called after it is
+/// unloaded.
 unsafe fn functions(lib: &libloading::Library) -> Result<Functions, libloading::Error> {
+    // SAFETY: the signatures are those of Tesseract 5's `capi.h`, which the caller vouches `lib` is.
     unsafe {
         Ok(Functions {
             create: *lib.get(b"TessBaseAPICreate\0")?,
@@ -154,13 +171,16 @@ impl Tesseract {
         let languages = if languages.is_empty() { "eng".to_string() } else { languages.join("+") };
         let datapath = tessdata_dir().map(|d| CString::new(d.to_string_lossy().as_bytes()).unwrap_or_default());
         let language = CString::new(languages.clone()).map_err(|e| OcrError::Library(e.to_string()))?;
-        // SAFETY: create has no preconditions; init3 gets a live handle and NUL-terminated strings.
+        // SAFETY: TessBaseAPICreate has no preconditions.
         let api = unsafe { (f.create)() };
         if api.is_null() {
             return Err(OcrError::Library("TessBaseAPICreate returned nothing".into()));
         }
+        // SAFETY: `api` is live (checked for null above); both strings are NUL-terminated CStrings
+        // that outlive the call, and a null datapath means Tesseract's default.
         let status = unsafe { (f.init3)(api, datapath.as_ref().map_or(std::ptr::null(), |d| d.as_ptr()), language.as_ptr()) };
         if status != 0 {
+            // SAFETY: `api` is live and, with this early return, deleted exactly once.
             unsafe { (f.delete)(api) };
             return Err(OcrError::Library(format!("Tesseract could not load the models for {languages}")));
         }
@@ -182,8 +202,10 @@ impl Tesseract {
             )));
         }
         let (w, h) = (c_int::try_from(width).map_err(|_| too_big())?, c_int::try_from(height).map_err(|_| too_big())?);
-        // SAFETY: the handle is live; Tesseract copies the pixels during SetImage... it keeps a
-        // pointer until Clear, so the buffer (borrowed for this whole call) outlives its use.
+        // SAFETY: the handle is live. Tesseract may keep a pointer to the pixels from SetImage
+        // until Clear, both within this call, so the buffer (borrowed for the whole call) outlives
+        // its use; `w` × `h` bytes were checked to be there. The text is copied out before
+        // TessDeleteText frees it, and a null text is checked first.
         unsafe {
             (self.f.set_image)(self.api, pixels.as_ptr(), w, h, 1, w);
             (self.f.set_resolution)(self.api, dpi as c_int);
@@ -335,6 +357,14 @@ mod tests {
         assert_eq!(missing.to_string(), "the OCR language zzz is not installed (install the Debian package tesseract-ocr-zzz)");
         assert!(installed_languages().contains(&"eng".to_string()));
         assert!(default_languages().starts_with(&["eng".to_string()]));
+    }
+
+    #[test]
+    fn missing_parts_make_ocr_unavailable_and_a_bad_page_does_not() {
+        assert!(OcrError::NotInstalled.is_unavailable());
+        assert!(OcrError::LanguageMissing { language: "deu".into() }.is_unavailable());
+        assert!(OcrError::Library("no symbol".into()).is_unavailable());
+        assert!(!OcrError::Failed("Tesseract returned no text".into()).is_unavailable());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::outline::Outline;
 use crate::xml::{Node, Walker};
 use crate::{Format, Location, ParseError, ParsedDocument, Section, ooxml};
 
-const FORMAT: &str = "DOCX";
+const FORMAT: &str = Format::Docx.label();
 
 pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let mut package = ooxml::open(bytes, FORMAT)?;

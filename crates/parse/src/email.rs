@@ -110,50 +110,14 @@ impl<'a> Attachments<'a> {
     }
 }
 
-/// Pictures, sound, video and signatures are never decoded: they hold no text to index.
+/// Pictures, sound, video, signatures and the rest of [`crate::formats::SKIPPED`] are never
+/// decoded: they hold no text to index. Known by their MIME type or, failing that, their name.
 fn is_media(name: &str, mime: Option<&str>) -> bool {
     let mime = mime.unwrap_or_default().to_ascii_lowercase();
-    if ["image/", "audio/", "video/", "font/"].iter().any(|p| mime.starts_with(p))
+    ["image/", "audio/", "video/", "font/"].iter().any(|p| mime.starts_with(p))
         || mime.contains("signature")
         || mime == "application/pkcs7-mime" && name.to_ascii_lowercase().ends_with(".p7s")
-    {
-        return true;
-    }
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    matches!(
-        ext.as_str(),
-        "png"
-            | "jpg"
-            | "jpeg"
-            | "gif"
-            | "bmp"
-            | "tif"
-            | "tiff"
-            | "webp"
-            | "heic"
-            | "ico"
-            | "emf"
-            | "wmf"
-            | "mp3"
-            | "wav"
-            | "m4a"
-            | "ogg"
-            | "mp4"
-            | "mov"
-            | "avi"
-            | "wmv"
-            | "p7s"
-            | "asc"
-            | "sig"
-            | "zip"
-            | "gz"
-            | "7z"
-            | "rar"
-            | "exe"
-            | "dll"
-            | "ics"
-            | "vcf"
-    )
+        || crate::formats::is_skipped_as_attachment(name)
 }
 
 /// A file name for an attachment that has none, from its MIME type.

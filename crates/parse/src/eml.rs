@@ -7,7 +7,7 @@ use crate::email::{Attachments, Message, fallback_name};
 use crate::limits::Budget;
 use crate::{Format, ParseError, ParsedDocument, html, text};
 
-const FORMAT: &str = "e-mail";
+const FORMAT: &str = Format::Eml.label();
 const NO_HEADERS: &str = "no From, To, Subject, Date or Message-ID header found";
 
 pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
@@ -68,6 +68,26 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         attachments.add(&name, part.contents(), mime.as_deref(), budget)?;
     }
     Ok(ParsedDocument { format: Format::Eml, sections, warnings })
+}
+
+/// A message saved without its extension: it opens with RFC 5322 header lines, at least two of
+/// them ones every mail has.
+pub(crate) fn looks_like_email(bytes: &[u8]) -> bool {
+    const HEADERS: &[&str] =
+        &["received", "return-path", "from", "to", "cc", "subject", "date", "message-id", "mime-version", "delivered-to", "reply-to"];
+    let head = text::head_lowercase(bytes);
+    let mut known = 0;
+    for line in head.lines().take_while(|l| !l.trim().is_empty()) {
+        if line.starts_with([' ', '\t']) {
+            continue; // a folded header's continuation
+        }
+        let Some((name, _)) = line.split_once(':') else { return false };
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return false;
+        }
+        known += usize::from(HEADERS.contains(&name));
+    }
+    known >= 2
 }
 
 fn invalid(reason: &str) -> ParseError {

@@ -14,7 +14,7 @@ use crate::xml::{Node, Walker};
 use crate::zipped::{Package, invalid};
 use crate::{Format, Location, ParseError, ParsedDocument, Section};
 
-const FORMAT: &str = "EPUB";
+const FORMAT: &str = Format::Epub.label();
 
 struct ManifestItem {
     href: String,

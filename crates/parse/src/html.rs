@@ -93,6 +93,12 @@ const NESTING_BLOCKS: &[&str] = &[
     "search",
 ];
 
+/// Whether the content opens like an HTML page: a doctype or an `<html>` tag.
+pub(crate) fn looks_like_html(bytes: &[u8]) -> bool {
+    let head = text::head_lowercase(bytes);
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
 /// A piece of a page, in reading order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {

@@ -2,11 +2,18 @@
 //! citation points to (a PDF page, a slide, a sheet and its rows, a heading path, an e-mail
 //! attachment, ...).
 //!
-//! Key design decision: parsing is a pure function of `(path, bytes)`. It does no I/O, keeps no
-//! state and never decides policy (which files to skip, time budgets): the engine runs it on a
-//! worker thread and enforces budgets around it. Every failure is a typed [`ParseError`] whose
-//! message is written for the person who owns the file ("encrypted DOCX", "no text layer
-//! (scanned)"), because it ends up verbatim in `brain status`.
+//! Key design decision: parsing is a pure function of `(path, bytes)`. It does no I/O, starts no
+//! process, keeps no state and decides no policy (time budgets, size limits, which folders to
+//! walk): the engine runs it in a worker process and enforces budgets around it. What needs the outside world, OCR
+//! (Tesseract) and drawing a scanned PDF page (poppler), the engine supplies as trait objects
+//! ([`Ocr`]). Every failure is a typed [`ParseError`] whose message is written for the person
+//! who owns the file ("encrypted DOCX", "no text layer (scanned)"), because it ends up verbatim
+//! in `brain status`.
+//!
+//! What brain knows about kinds of files is one table, [`formats::FORMATS`]: each format's
+//! extensions, content signature, names, parser and what its citations point to; beside it the
+//! extensions that are never documents ([`is_never_a_document`], which the engine's folder walk
+//! asks).
 //!
 //! Files are untrusted, so the crate defends itself rather than relying on the engine alone:
 //! every read out of a zip or OLE container is capped per entry and per file (zip bombs), XML is
@@ -20,11 +27,13 @@ mod docx;
 mod email;
 mod eml;
 mod epub;
+pub mod formats;
 mod html;
 mod limits;
 mod location;
 mod markdown;
 mod msg;
+mod ocr;
 mod odf;
 mod ods;
 mod odt;
@@ -41,7 +50,9 @@ mod text;
 mod xml;
 mod zipped;
 
+pub use formats::{Format, format_for_path, is_never_a_document};
 pub use location::{LOW_OCR_CONFIDENCE, Location};
+pub use ocr::{Ocr, PageError, PageImage, Recognize, Recognized, RenderPage};
 pub use text::{DecodedText, decode_text};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -64,113 +75,6 @@ pub struct Section {
     /// "Handbook > Leave > Sick leave" or a sheet's header row; it makes a chunk deep in a section
     /// findable by its topic.
     pub context: Option<String>,
-}
-
-/// What kind of document a file is, decided from its extension and, failing that, its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Markdown,
-    Text,
-    Code,
-    Pdf,
-    Docx,
-    Pptx,
-    Xlsx,
-    Xls,
-    Ods,
-    /// CSV and TSV.
-    Csv,
-    Odt,
-    Rtf,
-    Epub,
-    Html,
-    Eml,
-    Msg,
-    Rst,
-    Org,
-    /// PNG, JPEG, TIFF, WebP, BMP: read by OCR.
-    Image,
-}
-
-impl Format {
-    /// The lowercase name stored in the index.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Markdown => "markdown",
-            Format::Text => "text",
-            Format::Code => "code",
-            Format::Pdf => "pdf",
-            Format::Docx => "docx",
-            Format::Pptx => "pptx",
-            Format::Xlsx => "xlsx",
-            Format::Xls => "xls",
-            Format::Ods => "ods",
-            Format::Csv => "csv",
-            Format::Odt => "odt",
-            Format::Rtf => "rtf",
-            Format::Epub => "epub",
-            Format::Html => "html",
-            Format::Eml => "eml",
-            Format::Msg => "msg",
-            Format::Rst => "rst",
-            Format::Org => "org",
-            Format::Image => "image",
-        }
-    }
-
-    /// The name a person knows the format by, used in error messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Format::Markdown => "Markdown",
-            Format::Text => "text",
-            Format::Code => "source code",
-            Format::Pdf => "PDF",
-            Format::Docx => "DOCX",
-            Format::Pptx => "PPTX",
-            Format::Xlsx => "XLSX",
-            Format::Xls => "XLS",
-            Format::Ods => "ODS",
-            Format::Csv => "CSV",
-            Format::Odt => "ODT",
-            Format::Rtf => "RTF",
-            Format::Epub => "EPUB",
-            Format::Html => "HTML",
-            Format::Eml => "e-mail",
-            Format::Msg => "Outlook message",
-            Format::Rst => "reStructuredText",
-            Format::Org => "Org",
-            Format::Image => "image",
-        }
-    }
-}
-
-/// A page to read by OCR: 8-bit grey pixels, row by row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageImage {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-    /// The resolution it was rendered or scanned at, when known.
-    pub dpi: u32,
-}
-
-/// What OCR read on a page.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recognized {
-    pub text: String,
-    /// Mean confidence, 0–100.
-    pub confidence: u8,
-}
-
-/// Reads text in page images: the engine's OCR (Tesseract, with its cache), given to
-/// [`parse_with`]. Parsing itself knows nothing of Tesseract.
-pub trait Recognize {
-    /// The text of one page. An error fails this page only (a warning); an unavailable OCR
-    /// says so in its error, which becomes the file's reason when nothing else has text.
-    fn recognize(&mut self, page: &PageImage) -> Result<Recognized, String>;
-    /// Called after each page read by OCR: `done` of `pages`.
-    fn progress(&mut self, _done: usize, _pages: usize) {}
 }
 
 /// The parsed document. Serialisable so that parsing can run in another process.
@@ -233,44 +137,13 @@ pub enum ParseError {
     Crashed { format: &'static str, detail: String },
 }
 
-/// Which parser a path gets, by extension. `None` means "look at the content".
-pub fn format_for_path(path: &Path) -> Option<Format> {
-    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "md" | "markdown" | "mdown" | "mkd" => Format::Markdown,
-        "txt" | "text" | "log" | "adoc" | "json" | "ndjson" | "jsonl" | "yaml" | "yml" | "toml" | "xml" | "ini" | "cfg" | "conf" => {
-            Format::Text
-        }
-        "pdf" => Format::Pdf,
-        "docx" | "docm" | "dotx" | "dotm" => Format::Docx,
-        "pptx" | "pptm" | "ppsx" | "ppsm" | "potx" => Format::Pptx,
-        "xlsx" | "xlsm" | "xltx" | "xltm" => Format::Xlsx,
-        "xls" | "xlt" => Format::Xls,
-        "ods" => Format::Ods,
-        "csv" | "tsv" | "tab" => Format::Csv,
-        "odt" | "ott" => Format::Odt,
-        "rtf" => Format::Rtf,
-        "epub" => Format::Epub,
-        "html" | "htm" | "xhtml" | "xht" => Format::Html,
-        "eml" | "mht" | "mhtml" => Format::Eml,
-        "msg" => Format::Msg,
-        "rst" | "rest" => Format::Rst,
-        "org" => Format::Org,
-        "png" | "jpg" | "jpeg" | "tif" | "tiff" | "webp" | "bmp" => Format::Image,
-        "rs" | "py" | "js" | "ts" | "tsx" | "jsx" | "go" | "java" | "kt" | "c" | "h" | "cc" | "cpp" | "hpp" | "cs" | "rb" | "php"
-        | "swift" | "scala" | "sh" | "bash" | "zsh" | "ps1" | "sql" | "r" | "lua" | "pl" | "hs" | "ml" | "ex" | "exs" | "erl" | "clj"
-        | "dart" | "vue" | "svelte" | "css" | "scss" | "tf" | "proto" | "gradle" | "cmake" | "mk" => Format::Code,
-        _ => return None,
-    })
-}
-
 /// Parse a file. `path` is used for the format decision and for titles, never read.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
     parse_with(path, bytes, None)
 }
 
 /// [`parse`], with OCR for images and for the pages of a PDF that have no text layer.
-pub fn parse_with(path: &Path, bytes: &[u8], ocr: Option<&mut dyn Recognize>) -> Result<ParsedDocument, ParseError> {
+pub fn parse_with(path: &Path, bytes: &[u8], ocr: Option<Ocr<'_>>) -> Result<ParsedDocument, ParseError> {
     let mut budget = Budget::new();
     budget.ocr = ocr;
     parse_nested(path, bytes, &mut budget)
@@ -300,162 +173,20 @@ fn parse_unguarded(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<Par
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ParseError::NoText);
     }
-    if let Some(unsupported) = legacy_office(path, bytes) {
+    if let Some(unsupported) = formats::legacy_office(path, bytes) {
         return Err(unsupported);
     }
-    let (format, note) = detect_format(path, bytes);
+    let (format, note) = formats::detect_format(path, bytes);
+    let row = format.row();
     let title = title_of(path);
-    let mut doc = match format {
-        Format::Pdf => pdf::parse(bytes, budget),
-        Format::Image => picture::parse(bytes, budget),
-        Format::Markdown | Format::Text | Format::Code => plain(path, bytes, format),
-        Format::Docx => docx::parse(bytes, &title, budget),
-        Format::Pptx => pptx::parse(bytes, budget),
-        Format::Xlsx => spreadsheet::parse_xlsx(bytes, budget),
-        Format::Xls => spreadsheet::parse_xls(bytes, budget),
-        Format::Ods => ods::parse(bytes, budget),
-        Format::Csv => delimited::parse(path, bytes, budget),
-        Format::Odt => odt::parse(bytes, &title, budget),
-        Format::Rtf => rtf::parse(bytes, &title, budget),
-        Format::Epub => epub::parse(bytes, budget),
-        Format::Html => html::parse(bytes, &title, budget),
-        Format::Eml => eml::parse(bytes, budget),
-        Format::Msg => msg::parse(bytes, budget),
-        Format::Rst | Format::Org => marked_up_text(bytes, format, &title),
-    }?;
+    let mut doc = (row.parse)(&formats::Input { path, bytes, title: &title, format }, budget)?;
     if let Some(note) = note {
         doc.warnings.insert(0, note);
     }
     if !doc.sections.iter().any(|s| has_text(&s.text)) {
-        return Err(match format {
-            Format::Markdown | Format::Text | Format::Code | Format::Rst | Format::Org | Format::Csv => ParseError::NoText,
-            _ => ParseError::NothingToIndex(format.label()),
-        });
+        return Err(row.without_text_error());
     }
     Ok(doc)
-}
-
-/// The format to parse `bytes` as, and a note when the content overrode the file name (a Word
-/// document saved as RTF but named `.doc`, a spreadsheet exported as HTML and named `.xls`).
-fn detect_format(path: &Path, bytes: &[u8]) -> (Format, Option<String>) {
-    let by_name = format_for_path(path);
-    let by_content = sniff(bytes);
-    let note = |found: Format| extension(path).map(|ext| format!("read as {} although the file is named .{ext}", found.label()));
-    match (by_name, by_content) {
-        (Some(named), Some(found)) if named != found && !content_fits(named, bytes) => (found, note(found)),
-        (Some(named), _) => (named, None),
-        // An extension brain does not know ("memo.doc" holding RTF): say what it was read as.
-        (None, Some(found)) => (found, note(found)),
-        // Anything else unknown is read as text if it is text; `plain` reports binary otherwise.
-        (None, None) => (Format::Text, None),
-    }
-}
-
-const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-const OLE_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-
-/// Whether the bytes could be what the extension says; a mismatch lets the content decide.
-fn content_fits(named: Format, bytes: &[u8]) -> bool {
-    match named {
-        Format::Docx | Format::Pptx | Format::Xlsx => bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(OLE_MAGIC),
-        Format::Odt | Format::Ods | Format::Epub => bytes.starts_with(ZIP_MAGIC),
-        Format::Xls | Format::Msg => bytes.starts_with(OLE_MAGIC),
-        Format::Pdf => bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-"),
-        Format::Rtf => bytes.starts_with(b"{\\rtf"),
-        Format::Image => picture::is_image(bytes),
-        // Text formats hold whatever text they hold.
-        _ => true,
-    }
-}
-
-/// The format the content shows, for the few formats with an unmistakable signature.
-fn sniff(bytes: &[u8]) -> Option<Format> {
-    if bytes.starts_with(b"%PDF-") {
-        return Some(Format::Pdf);
-    }
-    if bytes.starts_with(b"{\\rtf") {
-        return Some(Format::Rtf);
-    }
-    if picture::is_image(bytes) {
-        return Some(Format::Image);
-    }
-    if bytes.starts_with(ZIP_MAGIC) {
-        return zipped::sniff(bytes);
-    }
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-    let head = head.trim_start_matches('\u{feff}').trim_start();
-    if head.starts_with("<!doctype html") || head.starts_with("<html") {
-        return Some(Format::Html);
-    }
-    if looks_like_email(head) {
-        return Some(Format::Eml);
-    }
-    None
-}
-
-/// A message saved without its extension: it opens with RFC 5322 header lines.
-fn looks_like_email(head: &str) -> bool {
-    const HEADERS: &[&str] =
-        &["received", "return-path", "from", "to", "cc", "subject", "date", "message-id", "mime-version", "delivered-to", "reply-to"];
-    let mut known = 0;
-    for line in head.lines().take_while(|l| !l.trim().is_empty()) {
-        if line.starts_with([' ', '\t']) {
-            continue; // a folded header's continuation
-        }
-        let Some((name, _)) = line.split_once(':') else { return false };
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            return false;
-        }
-        known += usize::from(HEADERS.contains(&name));
-    }
-    known >= 2
-}
-
-/// Word and PowerPoint 97-2003 binaries: named for what they are, with what to do about it.
-fn legacy_office(path: &Path, bytes: &[u8]) -> Option<ParseError> {
-    if !bytes.starts_with(OLE_MAGIC) {
-        return None;
-    }
-    let what = match extension(path).as_deref() {
-        Some("doc" | "dot") => "Word 97-2003 document (.doc); save it as .docx to index it",
-        Some("ppt" | "pps" | "pot") => "PowerPoint 97-2003 presentation (.ppt); save it as .pptx to index it",
-        _ => return None,
-    };
-    Some(ParseError::Unsupported(what.into()))
-}
-
-fn extension(path: &Path) -> Option<String> {
-    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase)
-}
-
-fn plain(path: &Path, bytes: &[u8], format: Format) -> Result<ParsedDocument, ParseError> {
-    let unknown_ext = format_for_path(path).is_none();
-    let decoded = text::decode_text(bytes).map_err(|e| match e {
-        // An unknown extension with non-text content is a binary file, not bad text.
-        ParseError::InvalidText { .. } | ParseError::Binary(_) if unknown_ext => ParseError::Binary(extension(path)),
-        other => other,
-    })?;
-    let mut warnings = Vec::new();
-    if let Some(encoding) = decoded.encoding {
-        warnings.push(format!("decoded as {encoding}"));
-    }
-    let sections = match format {
-        Format::Markdown => markdown::sections(&decoded.text),
-        _ => text::sections(&decoded.text, &title_of(path)),
-    };
-    Ok(ParsedDocument { format, sections, warnings })
-}
-
-/// reStructuredText and Org: text with heading paths and line numbers, like Markdown.
-fn marked_up_text(bytes: &[u8], format: Format, title: &str) -> Result<ParsedDocument, ParseError> {
-    let decoded = text::decode_text(bytes)?;
-    let warnings = decoded.encoding.map(|e| format!("decoded as {e}")).into_iter().collect();
-    let headings = match format {
-        Format::Rst => rst::headings(&decoded.text),
-        _ => org::headings(&decoded.text),
-    };
-    let sections = outline::line_sections(&decoded.text, &headings, title);
-    Ok(ParsedDocument { format, sections, warnings })
 }
 
 /// Whether text holds something worth indexing: letters or digits, or symbols beyond ASCII
@@ -521,6 +252,22 @@ pub mod fuzzing {
     pub fn whole(path: &str, bytes: &[u8]) {
         let _ = super::parse(Path::new(path), bytes);
     }
+
+    /// The file names `parse_any` chooses from: one per format (its usual extension), a legacy
+    /// Word binary's and none at all.
+    pub fn file_names() -> Vec<String> {
+        let per_format = formats::FORMATS.iter().map(|row| format!("a.{}", row.extensions[0]));
+        per_format.chain(["a.doc".to_string(), "noext".to_string()]).collect()
+    }
+
+    /// The whole `parse()`, the first byte choosing the file name from [`file_names`]: one corpus
+    /// reaches every format, and the content sniffing that overrides a wrong extension.
+    pub fn parse_any(data: &[u8]) {
+        static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(file_names);
+        if let Some((&pick, rest)) = data.split_first() {
+            whole(&NAMES[usize::from(pick) % NAMES.len()], rest);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -575,7 +322,7 @@ mod tests {
 
     #[test]
     fn legacy_word_binary_is_unsupported_with_advice() {
-        let mut bytes = OLE_MAGIC.to_vec();
+        let mut bytes = formats::OLE_MAGIC.to_vec();
         bytes.extend_from_slice(&[0; 600]);
         let err = parse(Path::new("old.doc"), &bytes).unwrap_err();
         assert!(err.to_string().contains("save it as .docx"), "{err}");
@@ -583,25 +330,19 @@ mod tests {
 
     #[test]
     fn every_format_name_is_lowercase() {
-        for f in [
-            Format::Docx,
-            Format::Pptx,
-            Format::Xlsx,
-            Format::Xls,
-            Format::Ods,
-            Format::Csv,
-            Format::Odt,
-            Format::Rtf,
-            Format::Epub,
-            Format::Html,
-            Format::Eml,
-            Format::Msg,
-            Format::Rst,
-            Format::Org,
-        ] {
+        for f in formats::FORMATS.iter().map(|row| row.format) {
             assert_eq!(f.as_str(), f.as_str().to_ascii_lowercase());
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.as_str()));
         }
+    }
+
+    #[test]
+    fn the_fuzz_names_reach_every_format() {
+        let names = fuzzing::file_names();
+        for row in formats::FORMATS {
+            assert!(names.iter().any(|n| format_for_path(Path::new(n)) == Some(row.format)), "{:?}", row.format);
+        }
+        assert!(names.contains(&"a.doc".to_string()) && names.contains(&"noext".to_string()), "{names:?}");
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub(crate) struct Budget<'a> {
     /// How many containers deep the current parse is (0 for the file itself).
     pub(crate) depth: usize,
     /// OCR for images and scanned pages, attachments' included.
-    pub(crate) ocr: Option<&'a mut dyn crate::Recognize>,
+    pub(crate) ocr: Option<crate::Ocr<'a>>,
 }
 
 impl Budget<'_> {

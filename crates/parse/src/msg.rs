@@ -15,7 +15,7 @@ use crate::email::{Attachments, Message, fallback_name, format_unix_utc};
 use crate::limits::{Budget, MAX_ENTRY_BYTES};
 use crate::{Format, ParseError, ParsedDocument};
 
-const FORMAT: &str = "Outlook message";
+const FORMAT: &str = Format::Msg.label();
 
 type Ole<'a> = CompoundFile<Cursor<&'a [u8]>>;
 

@@ -11,7 +11,7 @@ use crate::spreadsheet::{SheetSections, place_cell};
 use crate::xml::{Node, Walker};
 use crate::{Format, ParseError, ParsedDocument, Section, odf};
 
-const FORMAT: &str = "ODS";
+const FORMAT: &str = Format::Ods.label();
 /// Copies of one repeated non-empty cell written into a row.
 const MAX_CELL_REPEATS: usize = 32;
 

@@ -6,7 +6,7 @@ use crate::outline::Outline;
 use crate::xml::{Node, Walker};
 use crate::{Format, ParseError, ParsedDocument, Section, odf};
 
-const FORMAT: &str = "ODT";
+const FORMAT: &str = Format::Odt.label();
 
 pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let mut package = odf::open(bytes, FORMAT, budget)?;

@@ -7,10 +7,11 @@
 
 use std::io::Cursor;
 
+use crate::ParseError;
+use crate::formats::OLE_MAGIC;
 use crate::limits::Budget;
 use crate::xml::{Node, Walker};
 use crate::zipped::{Package, invalid};
-use crate::{OLE_MAGIC, ParseError};
 
 /// Open an OOXML package, naming encryption and misnamed legacy files precisely.
 pub(crate) fn open<'a>(bytes: &'a [u8], format: &'static str) -> Result<Package<'a>, ParseError> {

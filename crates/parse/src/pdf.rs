@@ -4,21 +4,29 @@
 //! because that stops at the first page it cannot read; here one broken page becomes a warning
 //! and the other pages are still indexed. pdf-extract panics on some malformed fonts, so each
 //! page runs under `catch_unwind` as well.
+//!
+//! A page with (almost) no text layer is a scan: with OCR, it is rendered by the engine's
+//! [`RenderPage`](crate::RenderPage) and read by its [`Recognize`](crate::Recognize).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::limits::Budget;
-use crate::{Format, Location, PageImage, ParseError, ParsedDocument, Section};
+use crate::ocr::page_list;
+use crate::{Format, Location, PageError, ParseError, ParsedDocument, Section};
 
 /// A page with fewer letters and digits than this in its text layer is read by OCR.
 const MIN_TEXT_CHARS: usize = 16;
 /// Scanned pages are rendered at this resolution for OCR (Tesseract's sweet spot).
 const OCR_DPI: u32 = 300;
 
+/// Whether a PDF header is where readers look for it: the spec allows a little junk before it,
+/// within the first 1024 bytes.
+pub(crate) fn has_header(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-")
+}
+
 pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
-    // The header may follow a little junk (the spec allows it within the first 1024 bytes).
-    let head = &bytes[..bytes.len().min(1024)];
-    if !head.windows(5).any(|w| w == b"%PDF-") {
+    if !has_header(bytes) {
         return Err(ParseError::NotPdf("no %PDF- header in the first 1024 bytes".into()));
     }
     let mut doc = lopdf::Document::load_mem(bytes).map_err(|e| ParseError::MalformedPdf(e.to_string()))?;
@@ -60,10 +68,10 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     }
     let mut warnings = Vec::new();
     let mut ocr_error = None;
-    if let Some(ocr) = budget.ocr.as_deref_mut().filter(|_| !scanned.is_empty()) {
+    if let Some(ocr) = budget.ocr.as_mut().filter(|_| !scanned.is_empty()) {
         let total = scanned.len();
         for (i, &page) in scanned.iter().enumerate() {
-            let read = render_page(bytes, page).and_then(|image| ocr.recognize(&image));
+            let read = ocr.render.render_page(bytes, page, OCR_DPI).and_then(|image| ocr.recognize.recognize(&image));
             match read {
                 Ok(read) => {
                     let text = crate::text::tidy_layout(&read.text);
@@ -77,12 +85,19 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
                         sections.push(Section { text, location, first_line: None, context: None });
                     }
                 }
+                Err(e @ PageError::Unavailable(_)) => {
+                    // The other scanned pages would fail alike: one warning for them all.
+                    let left = &scanned[i..];
+                    warnings.push(format!("{} scanned page(s) not read ({}): {e}", left.len(), page_list(left)));
+                    ocr_error.get_or_insert(e);
+                    break;
+                }
                 Err(e) => {
                     warnings.push(format!("page {page}: {e}"));
                     ocr_error.get_or_insert(e);
                 }
             }
-            ocr.progress(i + 1, total);
+            ocr.recognize.progress(i + 1, total);
         }
         sections.sort_by_key(|s| s.location.page);
     }
@@ -96,67 +111,14 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         });
     }
     if !failed_pages.is_empty() {
-        let list: Vec<String> = failed_pages.iter().take(10).map(u32::to_string).collect();
         warnings.push(format!(
-            "{} page(s) unreadable ({}{}): {}",
+            "{} page(s) unreadable ({}): {}",
             failed_pages.len(),
-            list.join(", "),
-            if failed_pages.len() > 10 { ", ..." } else { "" },
+            page_list(&failed_pages),
             first_failure.unwrap_or_default()
         ));
     }
     Ok(ParsedDocument { format: Format::Pdf, sections, warnings })
-}
-
-/// A page rendered as grey pixels by poppler's `pdftoppm` (the PDF on its standard input, a
-/// binary PGM on its output). A program rather than a library: poppler is GPL, and it is only
-/// needed for pages that have no text.
-fn render_page(bytes: &[u8], page: u32) -> Result<PageImage, String> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("pdftoppm")
-        .args(["-r", &OCR_DPI.to_string(), "-gray", "-f", &page.to_string(), "-l", &page.to_string(), "-singlefile", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                "rendering a scanned page needs pdftoppm (install the Debian package poppler-utils)".to_string()
-            }
-            _ => format!("cannot run pdftoppm: {e}"),
-        })?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().map_err(|e| format!("pdftoppm: {e}"))?;
-    let _ = writer.join();
-    if !output.status.success() {
-        return Err(format!("pdftoppm could not render the page ({})", output.status));
-    }
-    parse_pgm(&output.stdout).ok_or_else(|| "pdftoppm gave no image".to_string())
-}
-
-/// A binary greymap (P5, 8 bits): header "P5 width height maxval", then the pixels.
-fn parse_pgm(data: &[u8]) -> Option<PageImage> {
-    let mut fields = Vec::new();
-    let mut at = 0;
-    while fields.len() < 4 && at < data.len() {
-        while at < data.len() && data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        let start = at;
-        while at < data.len() && !data[at].is_ascii_whitespace() {
-            at += 1;
-        }
-        fields.push(std::str::from_utf8(&data[start..at]).ok()?.to_string());
-    }
-    if fields.len() < 4 || fields[0] != "P5" || fields[3] != "255" {
-        return None;
-    }
-    let (width, height): (u32, u32) = (fields[1].parse().ok()?, fields[2].parse().ok()?);
-    let pixels = data.get(at + 1..at + 1 + width as usize * height as usize)?.to_vec();
-    Some(PageImage { width, height, pixels, dpi: OCR_DPI })
 }
 
 /// Text of a page with word breaks decided from the gaps between glyphs.
@@ -313,21 +275,12 @@ fn has_short_last_group(token: &str) -> bool {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ocr::fakes::{Reader, Renderer};
 
     pub(crate) use brain_testkit::pdf_with_pages;
 
     fn parse(bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
         super::parse(bytes, &mut Budget::new())
-    }
-
-    #[test]
-    fn greymaps_are_read() {
-        let mut pgm = b"P5\n3 2\n255\n".to_vec();
-        pgm.extend([0, 128, 255, 1, 2, 3]);
-        let page = parse_pgm(&pgm).unwrap();
-        assert_eq!((page.width, page.height, page.pixels.len()), (3, 2, 6));
-        assert!(parse_pgm(b"P6\n1 1\n255\nabc").is_none());
-        assert!(parse_pgm(b"P5\n9 9\n255\n").is_none(), "too few pixels");
     }
 
     #[test]
@@ -365,5 +318,66 @@ pub(crate) mod tests {
     fn pages_without_text_mean_scanned() {
         let bytes = pdf_with_pages(&["", ""]);
         assert_eq!(parse(&bytes).unwrap_err(), ParseError::ScannedPdf { pages: 2 });
+    }
+
+    fn parse_with_ocr(bytes: &[u8], reader: &mut Reader, renderer: &mut Renderer) -> Result<ParsedDocument, ParseError> {
+        let mut budget = Budget::new();
+        budget.ocr = Some(crate::Ocr { recognize: reader, render: renderer });
+        super::parse(bytes, &mut budget)
+    }
+
+    const TEXT_PAGE: &str = "Alpha page one has words enough";
+
+    #[test]
+    fn scanned_pages_are_rendered_and_read_by_ocr() {
+        let bytes = pdf_with_pages(&[TEXT_PAGE, "", ""]);
+        let mut reader = Reader { text: "Scanned   words\n\n\nof the contract", ..Default::default() };
+        let mut renderer = Renderer::default();
+        let doc = parse_with_ocr(&bytes, &mut reader, &mut renderer).unwrap();
+        assert_eq!(renderer.rendered, vec![(2, OCR_DPI), (3, OCR_DPI)], "only the pages without text, at OCR's resolution");
+        assert_eq!(reader.progress, vec![(1, 2), (2, 2)]);
+        let got: Vec<(&str, Location)> = doc.sections.iter().map(|s| (s.text.as_str(), s.location.clone())).collect();
+        let scanned = |page| Location { page: Some(page), ocr_confidence: Some(91), ..Default::default() };
+        assert_eq!(
+            got,
+            vec![
+                (TEXT_PAGE, Location::page(1)),
+                ("Scanned words\n\nof the contract", scanned(2)),
+                ("Scanned words\n\nof the contract", scanned(3))
+            ]
+        );
+        assert!(doc.warnings.is_empty(), "{:?}", doc.warnings);
+    }
+
+    #[test]
+    fn a_page_that_fails_is_a_warning_and_the_next_is_still_read() {
+        let bytes = pdf_with_pages(&[TEXT_PAGE, "", ""]);
+        let mut reader = Reader { text: "Scanned words of the contract", ..Default::default() };
+        let mut renderer = Renderer {
+            fail: |page| (page == 2).then(|| PageError::Failed("pdftoppm could not render the page".into())),
+            ..Default::default()
+        };
+        let doc = parse_with_ocr(&bytes, &mut reader, &mut renderer).unwrap();
+        assert_eq!(renderer.rendered.len(), 2);
+        assert_eq!(doc.sections.iter().map(|s| s.location.page).collect::<Vec<_>>(), vec![Some(1), Some(3)]);
+        assert_eq!(doc.warnings, vec!["page 2: pdftoppm could not render the page".to_string()]);
+    }
+
+    #[test]
+    fn unavailable_ocr_is_tried_once_and_named_as_the_reason() {
+        const NO_POPPLER: &str = "rendering a scanned page needs pdftoppm (install the Debian package poppler-utils)";
+        let bytes = pdf_with_pages(&["", "", ""]);
+        let mut reader = Reader::default();
+        let mut renderer = Renderer { fail: |_| Some(PageError::Unavailable(NO_POPPLER.into())), ..Default::default() };
+        let err = parse_with_ocr(&bytes, &mut reader, &mut renderer).unwrap_err();
+        assert_eq!(err, ParseError::Ocr(format!("scanned PDF (3 page(s)): {NO_POPPLER}")));
+        assert_eq!(renderer.rendered.len(), 1, "the other pages would fail alike");
+
+        // With text elsewhere the file is indexed, and one warning names the pages left unread.
+        let bytes = pdf_with_pages(&[TEXT_PAGE, "", ""]);
+        let mut reader = Reader { error: Some(PageError::Unavailable("OCR is not available".into())), ..Default::default() };
+        let doc = parse_with_ocr(&bytes, &mut reader, &mut Renderer::default()).unwrap();
+        assert_eq!(doc.sections.len(), 1);
+        assert_eq!(doc.warnings, vec!["2 scanned page(s) not read (2, 3): OCR is not available".to_string()]);
     }
 }

@@ -11,7 +11,8 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 
 use crate::limits::Budget;
-use crate::{Format, Location, PageImage, ParseError, ParsedDocument, Section};
+use crate::ocr::page_list;
+use crate::{Format, Location, PageError, PageImage, ParseError, ParsedDocument, Section};
 
 /// Longest side of an image we decode, in pixels (a 600 dpi scan of an A3 page is about 10,000).
 pub(crate) const MAX_SIDE: u32 = 16_384;
@@ -34,7 +35,7 @@ pub(crate) fn is_image(bytes: &[u8]) -> bool {
 }
 
 fn invalid(reason: impl std::fmt::Display) -> ParseError {
-    ParseError::Invalid { format: "image", reason: reason.to_string() }
+    ParseError::Invalid { format: Format::Image.label(), reason: reason.to_string() }
 }
 
 fn check_size(width: u32, height: u32) -> Result<(), ParseError> {
@@ -49,7 +50,7 @@ fn check_size(width: u32, height: u32) -> Result<(), ParseError> {
 
 pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let frames = if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") { tiff_frames(bytes)? } else { vec![decode(bytes)?] };
-    let Some(ocr) = budget.ocr.as_deref_mut() else {
+    let Some(ocr) = budget.ocr.as_mut().map(|ocr| &mut *ocr.recognize) else {
         return Err(ParseError::Ocr("an image: its text can only be read by OCR, which is not enabled here".into()));
     };
     let numbered = frames.len() > 1;
@@ -74,6 +75,13 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
                     sections.push(Section { text, location, first_line: None, context: None });
                 }
             }
+            Err(e @ PageError::Unavailable(_)) => {
+                // The other frames would fail alike: one warning for them all.
+                let left: Vec<u32> = (page..=pages as u32).collect();
+                warnings.push(format!("{} page(s) not read ({}): {e}", left.len(), page_list(&left)));
+                first_error.get_or_insert(e);
+                break;
+            }
             Err(e) => {
                 warnings.push(format!("page {page}: {e}"));
                 first_error.get_or_insert(e);
@@ -83,7 +91,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     }
     if sections.is_empty() {
         return Err(match first_error {
-            Some(e) => ParseError::Ocr(e),
+            Some(e) => ParseError::Ocr(e.to_string()),
             None => ParseError::Ocr("no text: OCR found none in the image (a photo or a drawing?)".into()),
         });
     }
@@ -205,6 +213,29 @@ mod tests {
         let whole = png(64, 64);
         let err = decode(&whole[..whole.len() / 2]).unwrap_err();
         assert!(err.to_string().contains("truncated or corrupt image"), "{err}");
+    }
+
+    #[test]
+    fn images_are_read_by_ocr_and_say_why_not() {
+        use crate::ocr::fakes::{Reader, Renderer};
+        let bytes = png(4, 4);
+        let err = parse(&bytes, &mut Budget::new()).unwrap_err();
+        assert!(matches!(&err, ParseError::Ocr(m) if m.contains("not enabled")), "{err:?}");
+
+        let mut renderer = Renderer::default();
+        let mut reader = Reader { text: "Whiteboard: ship on Friday", ..Default::default() };
+        let mut budget = Budget::new();
+        budget.ocr = Some(crate::Ocr { recognize: &mut reader, render: &mut renderer });
+        let doc = parse(&bytes, &mut budget).unwrap();
+        assert_eq!(doc.sections[0].text, "Whiteboard: ship on Friday");
+        assert_eq!(doc.sections[0].location, Location { ocr_confidence: Some(91), ..Default::default() }, "one image has no page");
+
+        let missing = PageError::Unavailable("OCR is not available: Tesseract is not installed".into());
+        let mut reader = Reader { error: Some(missing.clone()), ..Default::default() };
+        let mut budget = Budget::new();
+        budget.ocr = Some(crate::Ocr { recognize: &mut reader, render: &mut renderer });
+        assert_eq!(parse(&bytes, &mut budget).unwrap_err(), ParseError::Ocr(missing.to_string()));
+        assert!(renderer.rendered.is_empty(), "images need no rendering");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::limits::Budget;
 use crate::xml::{Node, Walker};
 use crate::{Format, Location, ParseError, ParsedDocument, Section, ooxml};
 
-const FORMAT: &str = "PPTX";
+const FORMAT: &str = Format::Pptx.label();
 
 /// Placeholders whose text is furniture, not content: slide numbers, dates, footers, and on a
 /// notes page the picture of the slide.

@@ -19,7 +19,7 @@ use encoding_rs::Encoding;
 use crate::limits::{Budget, MAX_RTF_DEPTH};
 use crate::{Format, Location, ParseError, ParsedDocument, Section};
 
-const FORMAT: &str = "RTF";
+const FORMAT: &str = Format::Rtf.label();
 
 /// Destinations whose content is not document text.
 const SKIPPED_DESTINATIONS: &[&str] = &[

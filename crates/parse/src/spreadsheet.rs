@@ -100,8 +100,11 @@ pub(crate) fn place_cell(row: &mut Vec<String>, col: usize, text: String) {
     row.push(text);
 }
 
+const XLSX: &str = Format::Xlsx.label();
+const XLS: &str = Format::Xls.label();
+
 pub(crate) fn parse_xlsx(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
-    const FORMAT: &str = "XLSX";
+    const FORMAT: &str = XLSX;
     let mut package = ooxml::open(bytes, FORMAT)?;
     // calamine reads XML parts and their relationships, never media.
     package.check_entries(budget, |name| {
@@ -179,7 +182,7 @@ fn check_shared_string_count(xml: &[u8], part: &str) -> Result<(), ParseError> {
     };
     let present = count_string_items(xml);
     if declared > present.saturating_mul(2) + 1024 {
-        return Err(invalid("XLSX", format!("{part} declares {declared} shared strings but holds {present}, a forged count")));
+        return Err(invalid(XLSX, format!("{part} declares {declared} shared strings but holds {present}, a forged count")));
     }
     Ok(())
 }
@@ -192,13 +195,13 @@ fn count_string_items(xml: &[u8]) -> u64 {
 
 fn xlsx_error(e: XlsxError) -> ParseError {
     match e {
-        XlsxError::Password => ParseError::Encrypted("XLSX"),
-        other => invalid("XLSX", other.to_string()),
+        XlsxError::Password => ParseError::Encrypted(XLSX),
+        other => invalid(XLSX, other.to_string()),
     }
 }
 
 pub(crate) fn parse_xls(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
-    const FORMAT: &str = "XLS";
+    const FORMAT: &str = XLS;
     let mut ole =
         cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| invalid(FORMAT, format!("it is not an Excel 97-2003 workbook ({e})")))?;
     let stream_name = ["/Workbook", "/Book"].into_iter().find(|n| ole.is_stream(n)).ok_or_else(|| {
@@ -280,7 +283,7 @@ fn check_xls_records(stream: &[u8]) -> Result<(), ParseError> {
         let data = stream.get(pos + 4..pos + 4 + len).unwrap_or(&[]);
         pos += 4 + len;
         match kind {
-            FILEPASS => return Err(ParseError::Encrypted("XLS")),
+            FILEPASS => return Err(ParseError::Encrypted(XLS)),
             BOF => {
                 check(bounds.take())?;
             }

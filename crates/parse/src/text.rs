@@ -137,6 +137,13 @@ fn reads_like_words(text: &str) -> bool {
     non_ascii == 0 || in_words * 10 >= non_ascii * 9
 }
 
+/// The first 512 bytes as lowercase text, without a BOM or leading space: what content sniffing
+/// of text formats (HTML, e-mail) looks at.
+pub(crate) fn head_lowercase(bytes: &[u8]) -> String {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    head.trim_start_matches('\u{feff}').trim_start().to_string()
+}
+
 /// Plain text and source code: one section for the whole file; the chunker cuts it and gives each
 /// chunk its own line range. The file's title is the context every chunk carries.
 pub(crate) fn sections(text: &str, title: &str) -> Vec<Section> {

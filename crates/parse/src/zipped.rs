@@ -8,8 +8,9 @@ use std::io::{Cursor, Read};
 use zip::ZipArchive;
 use zip::result::ZipError;
 
+use crate::ParseError;
+use crate::formats::ZIP_MAGIC;
 use crate::limits::{Budget, MAX_ENTRY_BYTES, MAX_ZIP_ENTRIES};
-use crate::{Format, ParseError};
 
 pub(crate) struct Package<'a> {
     archive: ZipArchive<Cursor<&'a [u8]>>,
@@ -128,32 +129,17 @@ fn damaged(format: &'static str, name: &str, e: &std::io::Error) -> ParseError {
     invalid(format, format!("{name} is damaged inside the zip container ({e})"))
 }
 
-/// What a zip holds, judged by the entries that define each format.
-pub(crate) fn sniff(bytes: &[u8]) -> Option<Format> {
-    let package = Package::open(bytes, "zip").ok()?;
-    let has = |name: &str| package.contains(name);
-    if has("word/document.xml") {
-        return Some(Format::Docx);
-    }
-    if has("ppt/presentation.xml") {
-        return Some(Format::Pptx);
-    }
-    if has("xl/workbook.xml") {
-        return Some(Format::Xlsx);
-    }
-    // ODF and EPUB start with an uncompressed "mimetype" entry; its text is at a fixed offset.
+/// Whether the bytes are a zip holding the entry `part` (the entry that defines an OOXML format,
+/// e.g. `word/document.xml`).
+pub(crate) fn holds_part(bytes: &[u8], part: &str) -> bool {
+    bytes.starts_with(ZIP_MAGIC) && Package::open(bytes, "zip").is_ok_and(|package| package.contains(part))
+}
+
+/// Whether the bytes are a zip that declares the MIME type `mime` the ODF and EPUB way: a first,
+/// uncompressed entry "mimetype", whose text is then at a fixed offset near the start.
+pub(crate) fn declares_mimetype(bytes: &[u8], mime: &str) -> bool {
     let head = &bytes[..bytes.len().min(128)];
-    let find = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
-    if find(b"application/epub+zip") {
-        return Some(Format::Epub);
-    }
-    if find(b"application/vnd.oasis.opendocument.text") {
-        return Some(Format::Odt);
-    }
-    if find(b"application/vnd.oasis.opendocument.spreadsheet") {
-        return Some(Format::Ods);
-    }
-    None
+    bytes.starts_with(ZIP_MAGIC) && head.windows(mime.len()).any(|w| w == mime.as_bytes())
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use brain_parse::{Format, Location, parse};
+use brain_parse::formats::{Cites, FORMATS};
+use brain_parse::{Format, Location, Ocr, PageError, PageImage, Recognize, Recognized, RenderPage, parse, parse_with};
 use common::*;
 
 fn heading(path: &str) -> Location {
@@ -279,4 +280,93 @@ fn content_decides_when_the_name_lies() {
     assert_eq!(doc.warnings[0], "read as DOCX although the file is named .doc");
     let doc = parse(Path::new("download"), &fixture("staff.ods")).unwrap();
     assert_eq!(doc.format, Format::Ods);
+}
+
+/// Stand-in OCR: every page reads the same words.
+struct ReadsWords;
+
+impl Recognize for ReadsWords {
+    fn recognize(&mut self, _page: &PageImage) -> Result<Recognized, PageError> {
+        Ok(Recognized { text: "Words read by OCR".into(), confidence: 90 })
+    }
+}
+
+/// Stand-in renderer: every page is blank.
+struct BlankPages;
+
+impl RenderPage for BlankPages {
+    fn render_page(&mut self, _pdf: &[u8], _page: u32, dpi: u32) -> Result<PageImage, PageError> {
+        Ok(PageImage { width: 8, height: 8, pixels: vec![255; 64], dpi })
+    }
+}
+
+/// The fields a location sets, by their JSON names; OCR's confidence aside (any format read by
+/// OCR has it).
+fn location_fields(location: &Location) -> Vec<String> {
+    let json = serde_json::to_value(location).unwrap();
+    json.as_object().unwrap().keys().filter(|k| *k != "ocr_confidence").cloned().collect()
+}
+
+#[test]
+fn every_format_is_cited_where_its_row_of_the_table_says() {
+    let frames = [image::GrayImage::new(8, 8), image::GrayImage::new(8, 8)];
+    let mut samples: Vec<(String, Vec<u8>)> = vec![
+        ("notes.txt".into(), b"Plain words\non two lines\n".to_vec()),
+        ("main.rs".into(), b"fn main() {\n    println!(\"hello\");\n}\n".to_vec()),
+        ("guide.md".into(), b"# Guide\n\nIntro.\n\n## Setup\n\nRun the installer twice.\n".to_vec()),
+        ("phones.csv".into(), b"Name,Phone\nAnn,123\n".to_vec()),
+        ("review.msg".into(), outlook_message()),
+        ("fax.tiff".into(), brain_testkit::multipage_tiff(&frames)),
+    ];
+    for name in [
+        "deck.pdf",
+        "deck.pptx",
+        "handbook.docx",
+        "handbook.epub",
+        "handbook.html",
+        "handbook.odt",
+        "handbook.rst",
+        "handbook.rtf",
+        "memo.eml",
+        "notes.org",
+        "staff.ods",
+        "staff.xls",
+        "staff.xlsx",
+    ] {
+        samples.push((name.into(), fixture(name)));
+    }
+    let mut seen: Vec<Format> = Vec::new();
+    for (name, bytes) in &samples {
+        let ocr = Ocr { recognize: &mut ReadsWords, render: &mut BlankPages };
+        let doc = parse_with(Path::new(name), bytes, Some(ocr)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let row = doc.format.row();
+        // `lines` are the chunker's, counted from each section's first line.
+        let counts_lines = row.cites.fields().contains(&"lines");
+        let expected: Vec<&str> = row.cites.fields().iter().copied().filter(|f| *f != "lines").collect();
+        let mut cited: Vec<String> = Vec::new();
+        for section in &doc.sections {
+            let fields = location_fields(&section.location);
+            if fields.iter().any(|f| f == "attachment") {
+                // An attachment is cited at its own place besides.
+                assert_eq!(row.cites, Cites::Attachment, "{name}: an attachment in a {} ({:?})", row.label, section.location);
+                cited.push("attachment".into());
+                continue;
+            }
+            assert!(
+                fields.iter().all(|f| expected.contains(&f.as_str())),
+                "{name}: a section cited at {fields:?}, but the {} row of formats.rs says {:?}",
+                row.label,
+                row.cites
+            );
+            assert_eq!(section.first_line.is_some(), counts_lines, "{name}: the {} row says lines: {counts_lines}", row.label);
+            cited.extend(fields);
+        }
+        for field in &expected {
+            assert!(cited.iter().any(|c| c == field), "{name}: no section is cited at `{field}`, which the {} row promises", row.label);
+        }
+        seen.push(doc.format);
+    }
+    for row in FORMATS {
+        assert!(seen.contains(&row.format), "no sample of {} in this test: add one", row.label);
+    }
 }

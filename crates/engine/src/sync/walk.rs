@@ -34,78 +34,12 @@ pub(crate) struct Walk {
     pub failures: Vec<WalkFailure>,
 }
 
-/// Extensions that are never documents: skipped silently, like ignored files, rather than
-/// reported as failures by the hundred in a folder of music. (PNG, JPEG, TIFF, WebP and BMP are
-/// documents: scans and photos of text, read by OCR.)
-const NOT_DOCUMENTS: &[&str] = &[
-    "gif",
-    "ico",
-    "icns",
-    "heic",
-    "svgz",
-    "psd",
-    "raw",
-    "cr2",
-    "nef",
-    "mp3",
-    "wav",
-    "flac",
-    "ogg",
-    "m4a",
-    "aac",
-    "wma",
-    "mp4",
-    "mkv",
-    "mov",
-    "avi",
-    "wmv",
-    "webm",
-    "m4v",
-    "zip",
-    "gz",
-    "tgz",
-    "bz2",
-    "xz",
-    "7z",
-    "rar",
-    "zst",
-    "tar",
-    "iso",
-    "dmg",
-    "exe",
-    "dll",
-    "so",
-    "dylib",
-    "o",
-    "a",
-    "lib",
-    "class",
-    "jar",
-    "pyc",
-    "wasm",
-    "ttf",
-    "otf",
-    "woff",
-    "woff2",
-    "eot",
-    "db",
-    "sqlite",
-    "sqlite3",
-    "lance",
-    "onnx",
-    "gguf",
-    "safetensors",
-    "bin.gz",
-    "lock",
-    "ds_store",
-    "swp",
-    "tmp",
-    "part",
-    "crdownload",
-];
-
+/// Files that are never documents (audio, video, archives, programs, …; see brain-parse's
+/// format table): skipped silently, like ignored files, rather than reported as failures by the
+/// hundred in a folder of music. (PNG, JPEG, TIFF, WebP and BMP are documents: scans and photos
+/// of text, read by OCR.)
 fn is_not_a_document(path: &Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| NOT_DOCUMENTS.contains(&e.to_ascii_lowercase().as_str()))
+    brain_parse::is_never_a_document(path)
 }
 
 /// Walk the folders honouring .gitignore/.ignore, skipping hidden entries, following symlinks
