@@ -12,21 +12,23 @@
 //! deleted by row id (one commit per table), a document whose chunks disagree with it is marked
 //! pending so the next sync redoes it (reusing the stored vectors by chunk hash), and orphan
 //! chunks are removed once that sync has had the chance to reuse their vectors.
+//!
+//! These types are the store's own and are not serialised: what front ends and scripts see of a
+//! check (`brain check --json`) is the engine's `CheckReport`, converted from them, so a change
+//! here cannot move that contract.
 
 use std::collections::{BTreeMap, HashMap};
 
 use arrow_array::{RecordBatch, UInt32Array, UInt64Array};
 use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use serde::Serialize;
 
 use crate::Result;
 use crate::records::{self, DocStatus, DocumentRecord};
 use crate::sql::in_list;
 
 /// Why chunks have no document to belong to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrphanReason {
     /// No document row for the path at all.
     NoDocument,
@@ -35,8 +37,7 @@ pub enum OrphanReason {
 }
 
 /// One broken invariant, per file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
     /// Invariant 1: the path has `rows` document rows.
     DuplicateDocument { path: String, rows: usize },
@@ -83,14 +84,13 @@ impl std::fmt::Display for Violation {
 }
 
 /// What a check found, and what repairing it takes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IntegrityReport {
     /// Whether every chunk was looked at (false: a quick check, or a check of some paths).
     pub full: bool,
     pub documents: usize,
     pub chunks: usize,
     pub violations: Vec<Violation>,
-    #[serde(skip)]
     pub(crate) plan: RepairPlan,
 }
 
@@ -112,7 +112,7 @@ pub(crate) struct RepairPlan {
 }
 
 /// What a repair did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepairSummary {
     pub duplicate_documents_removed: usize,
     pub duplicate_chunks_removed: usize,
