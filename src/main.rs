@@ -109,13 +109,8 @@ enum Command {
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
     /// Measure indexing, embedding, search and answer speed on a folder (in a scratch index).
-    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
-    Bench {
-        #[command(subcommand)]
-        kind: Option<commands::bench::BenchCommand>,
-        #[command(flatten)]
-        speed: commands::bench::SpeedArgs,
-    },
+    /// The crash and scale harnesses are the `brain-bench` executable.
+    Bench(commands::bench::SpeedArgs),
     /// Show the settings (`settings.toml` in the data dir).
     Settings,
 }
@@ -129,8 +124,7 @@ impl Command {
             | Command::Status { json }
             | Command::Check { json, .. }
             | Command::Inspect { json } => *json,
-            Command::Bench { kind: Some(kind), .. } => kind.wants_json(),
-            Command::Bench { speed, .. } => speed.json,
+            Command::Bench(speed) => speed.json,
             Command::Eval(e) => e.wants_json(),
             Command::Models(m) => m.wants_json(),
             Command::Folders(f) => f.wants_json(),
@@ -188,8 +182,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Search { query, k, mode, folder, json } => query::search(&engine, query, k, mode, folder, json).await,
         Command::Ask { question, k, folder, json } => query::ask(&engine, question, k, folder, json).await,
         Command::Eval(command) => eval::run(&engine, command).await,
-        Command::Bench { kind: Some(kind), .. } => bench::run(&engine, kind).await,
-        Command::Bench { speed, .. } => bench::speed(&engine, speed).await,
+        Command::Bench(speed) => bench::speed(&engine, speed).await,
         Command::Settings => models::settings(&engine),
     }
 }

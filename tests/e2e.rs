@@ -148,7 +148,7 @@ fn index_search_and_answer_offline() {
 
     // The scale benchmark builds an index from this one's chunks and vectors, past a (lowered)
     // ANN threshold, and reports in the JSON scripts read.
-    let scale = brain.json(&["bench", "scale", "--chunks", "3000", "--ann-min-rows", "1000", "--queries", "10"]);
+    let scale = brain.bench_json(&["scale", "--chunks", "3000", "--ann-min-rows", "1000", "--queries", "10"]);
     assert_eq!(scale["chunks"], 3000, "{scale}");
     assert_eq!(scale["vector_index"], "IVF_RQ", "{scale}");
     assert!(scale["ann_recall_at_10"].as_f64().unwrap() >= 0.8, "{scale}");

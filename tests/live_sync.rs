@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use brain_testkit::process::Watcher;
 use common::{Brain, write};
 use serde_json::Value;
 
@@ -61,61 +59,14 @@ fn paths_found(brain: &Brain, query: &str) -> Vec<String> {
     brain.search(query, "keyword").iter().map(|h| h["path"].as_str().unwrap().to_string()).collect()
 }
 
-/// A running `brain watch --json`, its events read on a thread.
-struct Watcher {
-    child: Child,
-    events: mpsc::Receiver<Value>,
+/// Wait for an event of this kind from the watcher; returns it.
+fn wait_for(watcher: &mut Watcher, kind: &str, limit: Duration) -> Value {
+    watcher.wait_for(kind, limit).unwrap_or_else(|| panic!("no {kind} event within {limit:?}"))
 }
 
-impl Watcher {
-    fn start(brain: &Brain) -> Watcher {
-        let mut child = brain.command(&["watch", "--json"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Watcher { child, events }
-    }
-
-    /// Wait for an event of this kind; returns it.
-    fn wait_for(&self, kind: &str, limit: Duration) -> Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) if v["event"] == kind => return v,
-                Ok(_) => {}
-                Err(_) => panic!("no {kind} event within {limit:?}"),
-            }
-        }
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(start.elapsed() < Duration::from_secs(10), "watch did not stop within 10 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// SIGTERM the watcher; how it exited.
+fn terminate(watcher: Watcher) -> std::process::ExitStatus {
+    watcher.terminate(Duration::from_secs(10)).expect("watch did not stop within 10 s of SIGTERM")
 }
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -128,8 +79,8 @@ fn watcher_follows_every_change_and_ends_equal_to_a_clean_index() {
     write(&root.join("notes/alpha.md"), "# Alpha\n\nThe alpha project ships marmalade crates.\n");
     write(&root.join("notes/beta.txt"), "Beta meetings happen on Tuesdays in the walnut room.\n");
     brain.add_folder(&root);
-    let watcher = Watcher::start(&brain);
-    let first = watcher.wait_for("idle", LIMIT);
+    let mut watcher = brain.watch();
+    let first = wait_for(&mut watcher, "idle", LIMIT);
     assert_eq!(first["indexed"], 2, "start-up reconciliation indexes what is there: {first}");
 
     // Create.
@@ -177,7 +128,7 @@ fn watcher_follows_every_change_and_ends_equal_to_a_clean_index() {
     eventually("a burst converges", Duration::from_secs(120), || brain.json(&["status"])["files"]["indexed"].as_u64() == Some(301));
 
     assert_equals_clean_index(&brain, &[&root]);
-    let status = watcher.terminate();
+    let status = terminate(watcher);
     assert!(status.success(), "watch exits 0 on SIGTERM: {status}");
 }
 
@@ -196,15 +147,13 @@ fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
     // Kill the indexer once a few batches are committed, at different points of a batch.
     let mut committed_before_kill = 0;
     for wait_for_files in [40, 110] {
-        let watcher = Watcher::start(&brain);
+        let mut watcher = brain.watch();
         let mut seen = 0;
         while seen < wait_for_files {
-            watcher.wait_for("file_indexed", LIMIT);
+            wait_for(&mut watcher, "file_indexed", LIMIT);
             seen += 1;
         }
-        let mut watcher = watcher;
-        watcher.child.kill().unwrap(); // SIGKILL
-        watcher.child.wait().unwrap();
+        assert!(watcher.kill(), "killed by SIGKILL mid-sync");
         committed_before_kill = brain.json(&["status"])["files"]["indexed"].as_u64().unwrap();
         assert!(committed_before_kill >= 32, "at least one batch was committed before the kill");
     }
@@ -216,7 +165,7 @@ fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
     assert_equals_clean_index(&brain, &[&root]);
 }
 
-/// The crash test (`brain bench crash`, see `crates/bench/src/crash.rs`), short version: a small
+/// The crash test (`brain-bench crash`, see `crates/bench/src/crash.rs`), short version: a small
 /// corpus indexed in batches of 4 files, killed at 24 points (named crash points between and
 /// around the two tables' commits and the repairs, and random delays), a watcher killed while it
 /// takes bursts of edits, renames, copies and deletes, and two writers at once. Every resumed
@@ -241,9 +190,9 @@ fn crash_test_kills_at_many_points_and_every_resume_equals_the_clean_index() {
     write(&root.join("empty.txt"), ""); // a failed file, recorded with its reason
     let work = tempfile::tempdir().unwrap();
     let brain = Brain::new();
+    // `brain-bench` finds the `brain` under test beside itself.
     let out = brain
-        .command(&[
-            "bench",
+        .bench_command(&[
             "crash",
             root.to_str().unwrap(),
             "--kills",

@@ -1,20 +1,18 @@
-//! `brain bench …`: speed, live sync, and the crash test.
+//! `brain bench FOLDER`: indexing, embedding, search and answer speed, and live sync. (The crash
+//! and scale harnesses are the `brain-bench` executable, `src/bin/brain-bench/`.)
 
 use std::path::PathBuf;
 
-use brain_bench::crash::{self, CrashOptions, CrashReport};
-use brain_bench::scale::{self, ScaleOptions, ScaleReport};
 use brain_bench::speed::{self, BenchOptions, BenchReport};
 use brain_engine::Engine;
-use clap::{Args, Subcommand};
+use clap::Args;
 
 use crate::output::{print_json, spinner};
 
 /// `brain bench FOLDER`: indexing, embedding, search and answer speed.
 #[derive(Args)]
 pub struct SpeedArgs {
-    #[arg(required = true)]
-    pub folder: Option<PathBuf>,
+    pub folder: PathBuf,
     #[arg(long, default_value_t = 50)]
     pub queries: usize,
     /// Questions to answer (0 skips the LLM).
@@ -33,132 +31,8 @@ pub struct SpeedArgs {
     pub json: bool,
 }
 
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Kill `brain index` and `brain watch` at many points (named crash points and random
-    /// delays), resume, and compare with a clean index of the same folder.
-    Crash {
-        folder: PathBuf,
-        /// Kills of `brain index` (about half at named points, half after random delays).
-        #[arg(long, default_value_t = 200)]
-        kills: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Files per committed batch (fewer: more commits to die between).
-        #[arg(long, default_value_t = 8)]
-        batch_files: usize,
-        /// Rounds of a watcher taking a burst of changes and being killed.
-        #[arg(long, default_value_t = 6)]
-        watch_rounds: usize,
-        /// Skip the two-writers-at-once scenarios.
-        #[arg(long)]
-        no_concurrent: bool,
-        /// Random delays only (for an executable without crash points).
-        #[arg(long)]
-        delays_only: bool,
-        /// The `brain` executable to test (default: this one).
-        #[arg(long, value_name = "EXE")]
-        brain: Option<PathBuf>,
-        /// Scratch dir (default: a temporary one, deleted afterwards).
-        #[arg(long, value_name = "DIR")]
-        work_dir: Option<PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Search speed, ANN recall, build time, disk and memory of an index of N chunks made from
-    /// this data dir's index (its texts and real vectors, varied), without embedding N chunks.
-    Scale {
-        #[arg(long)]
-        chunks: usize,
-        /// Real chunks the synthetic ones are made from.
-        #[arg(long, default_value_t = 10_000)]
-        sample: usize,
-        #[arg(long, default_value_t = 100)]
-        queries: usize,
-        /// Build the index here and keep it; a later run with the same --chunks reuses it (and
-        /// measures an index opened cold). Default: a temporary dir, deleted afterwards.
-        #[arg(long, value_name = "DIR")]
-        work_dir: Option<PathBuf>,
-        /// Rows from which an ANN index is built (default: the engine's).
-        #[arg(long)]
-        ann_min_rows: Option<usize>,
-        /// ivf-pq, ivf-hnsw-sq or ivf-rq (default: the engine's).
-        #[arg(long)]
-        ann: Option<String>,
-        #[arg(long)]
-        nprobes: Option<usize>,
-        #[arg(long)]
-        refine_factor: Option<u32>,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-impl BenchCommand {
-    pub fn wants_json(&self) -> bool {
-        match self {
-            BenchCommand::Crash { json, .. } | BenchCommand::Scale { json, .. } => *json,
-        }
-    }
-}
-
-pub async fn run(engine: &Engine, command: BenchCommand) -> anyhow::Result<i32> {
-    match command {
-        BenchCommand::Scale { chunks, sample, queries, work_dir, ann_min_rows, ann, nprobes, refine_factor, seed, json } => {
-            let mut policy = brain_engine::IndexPolicy::default();
-            if let Some(kind) = ann {
-                policy.vector_index = brain_engine::VectorIndexKind::parse(&kind)
-                    .ok_or_else(|| anyhow::anyhow!("unknown ANN index {kind:?} (ivf-pq, ivf-hnsw-sq or ivf-rq)"))?;
-            }
-            policy.vector_index_min_rows = ann_min_rows.unwrap_or(policy.vector_index_min_rows);
-            policy.nprobes = nprobes.unwrap_or(policy.nprobes);
-            policy.refine_factor = refine_factor.unwrap_or(policy.refine_factor);
-            let options = ScaleOptions { sample, queries, work_dir, policy, seed, ..ScaleOptions::new(chunks) };
-            let bar = spinner();
-            let report = scale::run(engine, &options, |step| bar.set_message(step.to_string())).await?;
-            bar.finish_and_clear();
-            if json {
-                print_json(&report)?;
-            } else {
-                print_scale(&report);
-            }
-            Ok(0)
-        }
-        BenchCommand::Crash { folder, kills, seed, batch_files, watch_rounds, no_concurrent, delays_only, brain, work_dir, json } => {
-            let scratch = tempfile_dir()?;
-            let options = CrashOptions {
-                brain: match brain {
-                    Some(b) => b,
-                    None => std::env::current_exe()?,
-                },
-                corpus: folder,
-                work_dir: work_dir.unwrap_or_else(|| scratch.clone()),
-                models_dir: engine.options().models_dir.clone(),
-                kills,
-                seed,
-                batch_files,
-                points: if delays_only { Vec::new() } else { Engine::crash_points().into_iter().map(String::from).collect() },
-                watch_rounds,
-                concurrent_writers: !no_concurrent,
-                verbose: !json,
-            };
-            let report = tokio::task::spawn_blocking(move || crash::run(&options)).await??;
-            let _ = std::fs::remove_dir_all(&scratch);
-            if json {
-                print_json(&report)?;
-            } else {
-                print_crash(&report);
-            }
-            Ok(if report.passed { 0 } else { 1 })
-        }
-    }
-}
-
 pub async fn speed(engine: &Engine, args: SpeedArgs) -> anyhow::Result<i32> {
     let SpeedArgs { folder, queries, questions, live_edits, idle_secs, live_only, json } = args;
-    let folder = folder.expect("clap requires the folder");
     let bar = spinner();
     let options = BenchOptions { queries, questions, ..BenchOptions::new(&folder) };
     let report = if live_only { None } else { Some(speed::run(engine, &options, |step| bar.set_message(step.to_string())).await?) };
@@ -187,86 +61,6 @@ pub async fn speed(engine: &Engine, args: SpeedArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// A fresh scratch folder under the system's temporary dir.
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "brain-crash-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
-}
-
-fn print_crash(r: &CrashReport) {
-    println!("corpus: {} ({} files, {} chunks; clean index {:.1} s)", r.corpus, r.files, r.chunks, r.clean_index_s);
-    println!(
-        "kills:  {} ({} at named points, {} after random delays)",
-        r.kills,
-        r.kills_at_points.values().sum::<usize>(),
-        r.kills_at_delays
-    );
-    for (point, n) in &r.kills_at_points {
-        println!("        {n:4}  {point}");
-    }
-    if !r.points_not_reached.is_empty() {
-        println!("        not reached (the run completed first): {}", r.points_not_reached.join(", "));
-    }
-    println!("index broken right after a kill (repaired by the next run): {} times", r.broken_after_kill);
-    println!(
-        "resumed runs compared with the clean index: {}; files redone that were committed before a kill: {}; chunks embedded on resume: {}",
-        r.resumes_compared, r.work_redone_files, r.chunks_embedded_on_resume
-    );
-    for s in &r.scenarios {
-        if !s.passed || s.name.contains("at once") || s.name.contains("beside") || s.name.starts_with("watch") {
-            println!("{} {}: {}", if s.passed { "ok  " } else { "FAIL" }, s.name, s.detail);
-        }
-    }
-    for m in &r.mismatches {
-        println!("  mismatch: {m}");
-    }
-    println!("{} in {:.0} s", if r.passed { "PASSED" } else { "FAILED" }, r.elapsed_s);
-}
-
-fn print_scale(r: &ScaleReport) {
-    println!(
-        "index:   {} chunks in {} files, built in {:.1} s (writes {:.1} s, indexes {:.1} s){}; {:.1} MB on disk",
-        r.chunks,
-        r.files,
-        r.build_s,
-        r.write_s,
-        r.index_s,
-        if r.reused { ", reused from an earlier run" } else { "" },
-        r.disk_bytes as f64 / 1e6
-    );
-    match &r.vector_index {
-        Some(kind) => println!(
-            "vector:  {kind}, nprobes {}, refine factor {}: recall@10 against an exact scan {:.3}",
-            r.nprobes, r.refine_factor, r.ann_recall_at_10
-        ),
-        None => println!("vector:  exact scan (below the ANN threshold)"),
-    }
-    let s = &r.search_ms;
-    for (mode, l) in [
-        ("hybrid", s.hybrid),
-        ("vector", s.vector),
-        ("keyword", s.keyword),
-        ("hybrid, one folder", s.hybrid_filtered),
-        ("vector, one folder", s.vector_filtered),
-    ] {
-        println!("search:  {mode:18} p50 {:6.1} ms  p95 {:6.1} ms", l.p50, l.p95);
-    }
-    println!("query embedding p50 {:.1} ms ({} queries)", r.query_embedding_ms, r.queries);
-    println!(
-        "update:  1,000 chunks added + a file removed: searchable after {:.0} ms; folded into the indexes in {:.0} ms",
-        r.update_visible_ms, r.update_optimise_ms
-    );
-    println!(
-        "memory:  RSS {:.0} MB with the index open ({:.0} MB before it: the embedder), peak {:.0} MB",
-        r.rss_mb, r.rss_before_index_mb, r.peak_rss_mb
-    );
 }
 
 fn print_bench(r: &BenchReport) {

@@ -1,16 +1,22 @@
 //! Shared helpers for the end-to-end tests: a scratch data dir, the real models, and the real
-//! `brain` binary run as a user would run it.
+//! `brain` binary run as a user would run it (by `brain_testkit::process`, the driver the crash
+//! harness uses too).
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use brain_testkit::process::{BrainRunner, Watcher};
 use serde_json::Value;
 
 /// The real models, a file writer and in-code fixtures, shared with the other crates' tests.
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use brain_testkit::{models_dir, pdf_with_pages, write};
+
+/// The `brain` executable under test, and the harnesses' `brain-bench` beside it.
+const BRAIN: &str = env!("CARGO_BIN_EXE_brain");
+const BRAIN_BENCH: &str = env!("CARGO_BIN_EXE_brain-bench");
 
 /// A `brain` with its own data dir.
 pub struct Brain {
@@ -34,45 +40,38 @@ impl Brain {
         Brain { offline: true, ..Brain::new() }
     }
 
+    /// `exe` on this data dir and models, as the shared driver runs it.
+    fn runner(&self, exe: &str) -> BrainRunner {
+        BrainRunner { offline: self.offline, ..BrainRunner::new(exe, self.data.path(), &self.models) }
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
-        let exe = env!("CARGO_BIN_EXE_brain");
-        let mut cmd = if self.offline {
-            let mut c = Command::new("unshare");
-            c.arg("-n").arg(exe);
-            c
-        } else {
-            Command::new(exe)
-        };
-        cmd.args(args)
-            .env("BRAIN_DATA_DIR", self.data.path())
-            .env("BRAIN_MODELS_DIR", &self.models)
-            .env_remove("BRAIN_LLM")
-            .env_remove("BRAIN_EMBEDDER")
-            .env_remove("BRAIN_ONNXRUNTIME")
-            .env("BRAIN_LOG", "error");
-        cmd
+        self.runner(BRAIN).command(args)
     }
 
     /// Run and require success.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().expect("run brain");
-        assert!(
-            out.status.success(),
-            "brain {args:?} failed ({}):\nstdout: {}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        self.runner(BRAIN).run(args).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Run with `--json` and parse stdout.
     pub fn json(&self, args: &[&str]) -> Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.push("--json");
-        let out = self.run(&all);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("brain {all:?}: bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        json_of(&self.runner(BRAIN), args)
+    }
+
+    /// `brain-bench ARGS` on this data dir and models.
+    pub fn bench_command(&self, args: &[&str]) -> Command {
+        self.runner(BRAIN_BENCH).command(args)
+    }
+
+    /// `brain-bench ARGS --json`, required to succeed, its stdout parsed.
+    pub fn bench_json(&self, args: &[&str]) -> Value {
+        json_of(&self.runner(BRAIN_BENCH), args)
+    }
+
+    /// A running `brain watch --json`.
+    pub fn watch(&self) -> Watcher {
+        self.runner(BRAIN).watch(None).unwrap_or_else(|e| panic!("{e}"))
     }
 
     pub fn add_folder(&self, folder: &Path) {
@@ -82,6 +81,12 @@ impl Brain {
     pub fn search(&self, query: &str, mode: &str) -> Vec<Value> {
         self.json(&["search", query, "--mode", mode, "--k", "5"])["results"].as_array().cloned().unwrap_or_default()
     }
+}
+
+fn json_of(runner: &BrainRunner, args: &[&str]) -> Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("--json");
+    runner.json(&all).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// (file name, reason) of every failed file, as `brain status` lists them (sorted by path).

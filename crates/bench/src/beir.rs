@@ -8,7 +8,6 @@
 //! chunking, so a second run only searches.
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
 use std::path::Path;
 
 use brain_engine::{CorpusDocument, Engine, SearchMode};
@@ -58,19 +57,6 @@ struct Dataset {
     qrels: HashMap<String, HashMap<String, u32>>,
 }
 
-fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
-    let file = std::fs::File::open(path).map_err(|e| BenchError::Dataset(format!("{}: {e}", path.display())))?;
-    let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| BenchError::Dataset(format!("{}: {e}", path.display())))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(serde_json::from_str(&line).map_err(|e| BenchError::Dataset(format!("{} line {}: {e}", path.display(), i + 1)))?);
-    }
-    Ok(out)
-}
-
 fn text_field(v: &serde_json::Value, key: &str) -> String {
     match &v[key] {
         serde_json::Value::String(s) => s.clone(),
@@ -80,13 +66,16 @@ fn text_field(v: &serde_json::Value, key: &str) -> String {
 }
 
 fn load(dir: &Path, split: &str) -> Result<Dataset> {
-    let corpus = read_jsonl(&dir.join("corpus.jsonl"))?
+    let corpus = crate::read_jsonl::<serde_json::Value>(&dir.join("corpus.jsonl"))?
         .iter()
         .map(|v| (text_field(v, "_id"), text_field(v, "title"), text_field(v, "text")))
         .collect();
-    let queries = read_jsonl(&dir.join("queries.jsonl"))?.iter().map(|v| (text_field(v, "_id"), text_field(v, "text"))).collect();
+    let queries = crate::read_jsonl::<serde_json::Value>(&dir.join("queries.jsonl"))?
+        .iter()
+        .map(|v| (text_field(v, "_id"), text_field(v, "text")))
+        .collect();
     let qrels_path = dir.join("qrels").join(format!("{split}.tsv"));
-    let qrels_text = std::fs::read_to_string(&qrels_path).map_err(|e| BenchError::Dataset(format!("{}: {e}", qrels_path.display())))?;
+    let qrels_text = std::fs::read_to_string(&qrels_path).map_err(|source| BenchError::DatasetFile { path: qrels_path.clone(), source })?;
     let mut qrels: HashMap<String, HashMap<String, u32>> = HashMap::new();
     for (i, line) in qrels_text.lines().enumerate() {
         let cols: Vec<&str> = line.split('\t').collect();
@@ -105,7 +94,7 @@ fn load(dir: &Path, split: &str) -> Result<Dataset> {
 pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
     let dataset = {
         let (dir, split) = (dir.to_path_buf(), split.to_string());
-        tokio::task::spawn_blocking(move || load(&dir, &split)).await.map_err(|e| BenchError::Process(e.to_string()))??
+        tokio::task::spawn_blocking(move || load(&dir, &split)).await??
     };
     let key = {
         let mut h = blake3::Hasher::new();

@@ -12,16 +12,14 @@
 //! the same harness can be pointed at an older build (`--brain`) to show what it got wrong.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use brain_testkit::process::{BrainRunner, Ended, died_of_sigkill};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::BenchError;
+use crate::{BenchError, io};
 
 /// What to run and how hard.
 #[derive(Debug, Clone)]
@@ -106,106 +104,52 @@ impl std::fmt::Display for Kill {
     }
 }
 
-enum Ended {
-    Killed,
-    Exited { success: bool, stdout: String, stderr: String },
-}
-
-/// Runs the executable under test on one data dir.
+/// The executable under test, run on one data dir at a time (the driver is the end-to-end
+/// tests'), and what the harness reads from its JSON.
 struct Brain<'a> {
     options: &'a CrashOptions,
+    runner: BrainRunner,
 }
 
 impl Brain<'_> {
-    fn command(&self, data: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.options.brain);
-        cmd.args(args)
-            .env("BRAIN_DATA_DIR", data)
-            .env("BRAIN_MODELS_DIR", &self.options.models_dir)
-            .env("BRAIN_LOG", "error")
-            .env("BRAIN_TEST_BATCH_FILES", self.options.batch_files.to_string())
-            .env_remove("BRAIN_TEST_CRASH_AT")
-            .env_remove("BRAIN_LLM")
-            .env_remove("BRAIN_EMBEDDER")
-            .env_remove("BRAIN_ONNXRUNTIME")
-            .stdin(Stdio::null());
-        cmd
+    fn new(options: &CrashOptions) -> Brain<'_> {
+        // Every run names its data dir (`on`); the work dir stands in until then.
+        let mut runner = BrainRunner::new(&options.brain, &options.work_dir, &options.models_dir);
+        runner.env.push(("BRAIN_TEST_BATCH_FILES".into(), options.batch_files.to_string().into()));
+        Brain { options, runner }
     }
 
-    fn output(&self, data: &Path, args: &[&str]) -> Result<std::process::Output, BenchError> {
-        self.command(data, args).output().map_err(|e| BenchError::Process(format!("cannot run {}: {e}", self.options.brain.display())))
+    /// The executable under test on the data dir `data`.
+    fn on(&self, data: &Path) -> BrainRunner {
+        self.runner.on_data_dir(data)
     }
 
-    /// Run to completion; stdout as JSON.
-    fn json(&self, data: &Path, args: &[&str]) -> Result<Value, BenchError> {
-        let out = self.output(data, args)?;
-        if !out.status.success() {
-            return Err(BenchError::Process(format!(
-                "brain {} failed ({}): {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| BenchError::Process(format!("brain {}: bad JSON: {e}", args.join(" "))))
-    }
-
-    fn add_folder(&self, data: &Path, folder: &Path) -> Result<(), BenchError> {
-        let out = self.output(data, &["folders", "add", &folder.to_string_lossy()])?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(BenchError::Process(format!("folders add failed: {}", String::from_utf8_lossy(&out.stderr))))
-        }
-    }
-
-    /// Start `args`, end it as `kill` says, and report how it ended.
+    /// Start `args`, end it as `kill` says, and report how it ended. A run that should end by
+    /// itself and takes longer than `patience` is hung: an error.
     fn run(&self, data: &Path, args: &[&str], kill: &Kill, patience: Duration) -> Result<Ended, BenchError> {
-        let mut cmd = self.command(data, args);
-        if let Kill::Point { name, nth } = kill {
-            cmd.env("BRAIN_TEST_CRASH_AT", format!("{name}:{nth}"));
-        }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().map_err(|e| BenchError::Process(e.to_string()))?;
-        let (stdout, stderr) = drain(&mut child);
-        let started = Instant::now();
-        let deadline = match kill {
-            Kill::After(d) => *d,
-            _ => patience,
+        let crash_at = match kill {
+            Kill::Point { .. } => Some(kill.to_string()),
+            _ => None,
         };
-        loop {
-            if let Some(status) = child.try_wait().map_err(|e| BenchError::Process(e.to_string()))? {
-                let killed = signal(&status) == Some(libc::SIGKILL);
-                if killed {
-                    return Ok(Ended::Killed);
-                }
-                return Ok(Ended::Exited { success: status.success(), stdout: collect(stdout), stderr: collect(stderr) });
-            }
-            if started.elapsed() >= deadline {
-                if matches!(kill, Kill::After(_)) {
-                    let _ = child.kill(); // SIGKILL
-                    let status = child.wait().map_err(|e| BenchError::Process(e.to_string()))?;
-                    if signal(&status) == Some(libc::SIGKILL) {
-                        return Ok(Ended::Killed);
-                    }
-                    return Ok(Ended::Exited { success: status.success(), stdout: collect(stdout), stderr: collect(stderr) });
-                }
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(BenchError::Process(format!("brain {} did not finish within {} s", args.join(" "), patience.as_secs())));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let mut running = self.on(data).spawn(args, crash_at.as_deref())?;
+        Ok(match kill {
+            Kill::After(delay) => match running.wait_up_to(*delay)? {
+                Some(ended) => ended,
+                None => running.kill()?,
+            },
+            _ => running.wait(patience)?,
+        })
     }
 
     /// (files indexed, chunks) as `status` reports them.
     fn counts(&self, data: &Path) -> Result<(usize, usize), BenchError> {
-        let v = self.json(data, &["status", "--json"])?;
+        let v = self.on(data).json(&["status", "--json"])?;
         Ok((v["files"]["indexed"].as_u64().unwrap_or(0) as usize, v["chunks"].as_u64().unwrap_or(0) as usize))
     }
 
     /// Violations `brain check` finds; `None` when the executable has no `check`.
     fn violations(&self, data: &Path) -> Result<Option<Vec<String>>, BenchError> {
-        let out = self.output(data, &["check", "--json"])?;
+        let out = self.on(data).output(&["check", "--json"])?;
         let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) else { return Ok(None) };
         let Some(list) = v["found"]["violations"].as_array() else { return Ok(None) };
         Ok(Some(list.iter().map(|x| x.to_string()).collect()))
@@ -213,7 +157,7 @@ impl Brain<'_> {
 
     /// Every file with its status and chunks, normalised for comparison.
     fn snapshot(&self, data: &Path) -> Result<Vec<Value>, BenchError> {
-        let v = self.json(data, &["inspect", "--json"])?;
+        let v = self.on(data).json(&["inspect", "--json"])?;
         let docs = v["documents"].as_array().cloned().unwrap_or_default();
         Ok(docs
             .into_iter()
@@ -226,36 +170,6 @@ impl Brain<'_> {
             })
             .collect())
     }
-}
-
-fn signal(status: &std::process::ExitStatus) -> Option<i32> {
-    #[cfg(unix)]
-    {
-        std::os::unix::process::ExitStatusExt::signal(status)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = status;
-        None
-    }
-}
-
-/// Read a child's stdout and stderr on threads (a full pipe would block it).
-fn drain(child: &mut Child) -> (std::thread::JoinHandle<String>, std::thread::JoinHandle<String>) {
-    let read = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>).unwrap_or_else(|| Box::new(std::io::empty()));
-    let err = child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>).unwrap_or_else(|| Box::new(std::io::empty()));
-    (read(out), read(err))
-}
-
-fn collect(h: std::thread::JoinHandle<String>) -> String {
-    h.join().unwrap_or_default()
 }
 
 /// Differences between two snapshots, in words (at most a few per comparison).
@@ -297,16 +211,16 @@ fn differences(ours: &[Value], clean: &[Value]) -> Vec<String> {
 /// The clean index of `folder`, in its own data dir.
 fn clean_index(brain: &Brain, work: &Path, name: &str, folder: &Path) -> Result<(Vec<Value>, f64), BenchError> {
     let data = fresh_dir(&work.join(name))?;
-    brain.add_folder(&data, folder)?;
+    brain.on(&data).add_folder(folder)?;
     let started = Instant::now();
-    brain.json(&data, &["index", "--json"])?;
+    brain.on(&data).json(&["index", "--json"])?;
     let seconds = started.elapsed().as_secs_f64();
     Ok((brain.snapshot(&data)?, seconds))
 }
 
 fn fresh_dir(dir: &Path) -> Result<PathBuf, BenchError> {
     let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| BenchError::Io(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     Ok(dir.to_path_buf())
 }
 
@@ -314,13 +228,13 @@ fn fresh_dir(dir: &Path) -> Result<PathBuf, BenchError> {
 pub fn run(options: &CrashOptions) -> Result<CrashReport, BenchError> {
     let started = Instant::now();
     let work = fresh_dir(&options.work_dir)?;
-    let brain = Brain { options };
+    let brain = Brain::new(options);
     let say = |line: String| {
         if options.verbose {
             eprintln!("{line}");
         }
     };
-    let corpus = std::fs::canonicalize(&options.corpus).map_err(|e| BenchError::Io(format!("{}: {e}", options.corpus.display())))?;
+    let corpus = std::fs::canonicalize(&options.corpus).map_err(|e| io(&options.corpus, e))?;
     let mut report = CrashReport { corpus: corpus.display().to_string(), ..Default::default() };
     let mut rng = fastrand::Rng::with_seed(options.seed);
 
@@ -340,7 +254,7 @@ pub fn run(options: &CrashOptions) -> Result<CrashReport, BenchError> {
     let mut chain = 0;
     while let Some(kills) = chains.pop_front() {
         let data = fresh_dir(&work.join(format!("chain-{chain}")))?;
-        brain.add_folder(&data, &corpus)?;
+        brain.on(&data).add_folder(&corpus)?;
         let mut killed_in_chain = 0;
         let mut kills = kills.into_iter();
         loop {
@@ -393,7 +307,7 @@ pub fn run(options: &CrashOptions) -> Result<CrashReport, BenchError> {
     }
 
     if options.concurrent_writers {
-        concurrent_writers(&brain, &work, &corpus, &clean, clean_s, &mut rng, &mut report)?;
+        concurrent_writers(&brain, &work, &corpus, &clean, clean_s, patience, &mut rng, &mut report)?;
     }
     if options.watch_rounds > 0 {
         watch_rounds(&brain, &work, &corpus, clean_s, &mut rng, &mut report, &say)?;
@@ -490,142 +404,52 @@ fn schedule(options: &CrashOptions, files: usize, clean_s: f64, rng: &mut fastra
 
 /// Two writers at once on one data dir: a second `brain index`, and `brain index` beside a
 /// running `brain watch`. Both must end with the clean index.
+#[allow(clippy::too_many_arguments)]
 fn concurrent_writers(
     brain: &Brain,
     work: &Path,
     corpus: &Path,
     clean: &[Value],
     clean_s: f64,
+    patience: Duration,
     rng: &mut fastrand::Rng,
     report: &mut CrashReport,
 ) -> Result<(), BenchError> {
+    let failed = |ended: &Ended| match ended {
+        Ended::Exited { success: true, .. } => None,
+        Ended::Exited { stderr, .. } => Some(stderr.trim().to_string()),
+        Ended::Killed => Some("killed".to_string()),
+    };
     for round in 0..2 {
         let data = fresh_dir(&work.join(format!("two-indexers-{round}")))?;
-        brain.add_folder(&data, corpus)?;
-        let mut first = brain
-            .command(&data, &["index", "--json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| BenchError::Process(e.to_string()))?;
+        let on_data = brain.on(&data);
+        on_data.add_folder(corpus)?;
+        let first = on_data.spawn(&["index", "--json"], None)?;
         std::thread::sleep(Duration::from_secs_f64(rng.f64() * clean_s * 0.5));
-        let second = brain.output(&data, &["index", "--json"])?;
-        let first_status = first.wait().map_err(|e| BenchError::Process(e.to_string()))?;
-        if !first_status.success() || !second.status.success() {
-            report
-                .mismatches
-                .push(format!("two indexers (round {round}): an indexer failed: {}", String::from_utf8_lossy(&second.stderr).trim()));
+        let second = on_data.spawn(&["index", "--json"], None)?.wait(patience)?;
+        let first = first.wait(patience)?;
+        if let Some(problem) = failed(&second).or_else(|| failed(&first)) {
+            report.mismatches.push(format!("two indexers (round {round}): an indexer failed: {problem}"));
         }
         compare(brain, &data, clean, &format!("two `brain index` at once (round {round})"), report)?;
     }
 
     let data = fresh_dir(&work.join("index-beside-watch"))?;
-    brain.add_folder(&data, corpus)?;
-    let mut watcher = Watcher::start(brain, &data, None)?;
+    let on_data = brain.on(&data);
+    on_data.add_folder(corpus)?;
+    let watcher = on_data.watch(None)?;
     std::thread::sleep(Duration::from_secs_f64(rng.f64() * clean_s * 0.5));
-    let indexed = brain.output(&data, &["index", "--json"])?;
-    if !indexed.status.success() {
-        report.mismatches.push(format!("index beside watch: `brain index` failed: {}", String::from_utf8_lossy(&indexed.stderr).trim()));
+    if let Some(problem) = failed(&on_data.spawn(&["index", "--json"], None)?.wait(patience)?) {
+        report.mismatches.push(format!("index beside watch: `brain index` failed: {problem}"));
     }
-    watcher.wait_until_settled(brain, &data, Duration::from_secs_f64((clean_s * 10.0).max(60.0)))?;
-    watcher.terminate();
+    on_data.wait_until_settled(Duration::from_secs_f64((clean_s * 10.0).max(60.0)))?;
+    watcher.terminate(TERMINATE_GRACE);
     compare(brain, &data, clean, "`brain index` beside `brain watch`", report)?;
     Ok(())
 }
 
-/// A running `brain watch --json` with its events read on a thread.
-struct Watcher {
-    child: Child,
-    events: mpsc::Receiver<Value>,
-}
-
-impl Watcher {
-    fn start(brain: &Brain, data: &Path, crash_at: Option<&str>) -> Result<Watcher, BenchError> {
-        let mut cmd = brain.command(data, &["watch", "--json"]);
-        if let Some(point) = crash_at {
-            cmd.env("BRAIN_TEST_CRASH_AT", point);
-        }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| BenchError::Process(e.to_string()))?;
-        let stdout = child.stdout.take().expect("piped");
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && tx.send(v).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Ok(Watcher { child, events })
-    }
-
-    /// Wait for the next `idle` event; false if the process ended or `limit` passed first.
-    fn wait_idle(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left.min(Duration::from_millis(200))) {
-                Ok(v) if v["event"] == "idle" => return true,
-                Ok(_) => {}
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if Instant::now() >= deadline || self.child.try_wait().ok().flatten().is_some() {
-                        return false;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return false,
-            }
-        }
-    }
-
-    /// Wait until nothing is pending and no process holds the index.
-    fn wait_until_settled(&mut self, brain: &Brain, data: &Path, limit: Duration) -> Result<(), BenchError> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            let status = brain.json(data, &["status", "--json"])?;
-            let pending = status["files"]["pending"].as_u64().unwrap_or(1);
-            let writing = status["integrity"]["checked"] == Value::Bool(false);
-            if pending == 0 && !writing {
-                // The watcher may still be between its debounce and its sync.
-                std::thread::sleep(Duration::from_millis(500));
-                let again = brain.json(data, &["status", "--json"])?;
-                if again["files"]["pending"].as_u64() == Some(0) && again["integrity"]["checked"] != Value::Bool(false) {
-                    return Ok(());
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(BenchError::Process(format!("the watcher did not settle within {} s", limit.as_secs())))
-    }
-
-    fn kill(&mut self) -> bool {
-        let _ = self.child.kill();
-        self.child.wait().ok().and_then(|s| signal(&s)) == Some(libc::SIGKILL)
-    }
-
-    fn terminate(mut self) {
-        #[cfg(unix)]
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// How long a watcher gets to stop after SIGTERM before it is killed.
+const TERMINATE_GRACE: Duration = Duration::from_secs(20);
 
 /// Rounds of: a watcher takes a burst of changes and is killed (at a crash point or after a
 /// delay); a fresh watcher reconciles; the index must equal a clean index of the changed tree.
@@ -640,10 +464,11 @@ fn watch_rounds(
 ) -> Result<(), BenchError> {
     let live = work.join("live");
     copy_tree(corpus, &live)?;
-    let live = std::fs::canonicalize(&live).map_err(|e| BenchError::Io(e.to_string()))?;
+    let live = std::fs::canonicalize(&live).map_err(|e| io(&live, e))?;
     let data = fresh_dir(&work.join("watch"))?;
-    brain.add_folder(&data, &live)?;
-    brain.json(&data, &["index", "--json"])?;
+    let on_data = brain.on(&data);
+    on_data.add_folder(&live)?;
+    on_data.json(&["index", "--json"])?;
     let limit = Duration::from_secs_f64((clean_s * 10.0).max(60.0));
     for round in 0..brain.options.watch_rounds {
         // Crash points count from the watcher's start: its first sync finds nothing to do, so
@@ -663,8 +488,8 @@ fn watch_rounds(
             let nth = if every_sync { 2 } else { 1 + rng.u32(0..2) };
             format!("{p}:{nth}")
         });
-        let mut watcher = Watcher::start(brain, &data, point.as_deref())?;
-        if !watcher.wait_idle(limit) {
+        let mut watcher = on_data.watch(point.as_deref())?;
+        if watcher.wait_for("idle", limit).is_none() {
             report.mismatches.push(format!(
                 "watch round {round}: the watcher did not reach idle after starting ({})",
                 point.as_deref().unwrap_or("no crash point")
@@ -678,11 +503,11 @@ fn watch_rounds(
                 let deadline = Instant::now() + limit;
                 let mut died = false;
                 while Instant::now() < deadline {
-                    if let Ok(Some(status)) = watcher.child.try_wait() {
-                        died = signal(&status) == Some(libc::SIGKILL);
+                    if let Some(status) = watcher.exited() {
+                        died = died_of_sigkill(&status);
                         break;
                     }
-                    if let Ok(v) = watcher.events.recv_timeout(Duration::from_millis(50))
+                    if let Some(v) = watcher.next_event(Duration::from_millis(50))
                         && v["event"] == "idle"
                         && v["indexed"].as_u64().unwrap_or(0) + v["removed"].as_u64().unwrap_or(0) > 0
                     {
@@ -714,11 +539,11 @@ fn watch_rounds(
             }
         }
         say(format!("watch round {round}: {changes} changes, killed: {killed} ({})", point.as_deref().unwrap_or("delay")));
-        let mut resumed = Watcher::start(brain, &data, None)?;
-        if !resumed.wait_idle(limit) {
+        let mut resumed = on_data.watch(None)?;
+        if resumed.wait_for("idle", limit).is_none() {
             report.mismatches.push(format!("watch round {round}: the restarted watcher did not reach idle"));
         }
-        resumed.terminate();
+        resumed.terminate(TERMINATE_GRACE);
         let (clean, _) = clean_index(brain, work, "watch-clean", &live)?;
         compare(
             brain,
@@ -734,12 +559,11 @@ fn watch_rounds(
 
 /// Edits, renames, copies, deletes and new files in `live`; returns how many.
 fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, BenchError> {
-    let io = |e: std::io::Error| BenchError::Io(e.to_string());
     let mut files = list_files(live);
     files.sort();
     let n = (files.len() / 8).clamp(4, 40);
     let moved = live.join(format!("moved-{round}"));
-    std::fs::create_dir_all(&moved).map_err(io)?;
+    std::fs::create_dir_all(&moved).map_err(|e| io(&moved, e))?;
     let mut done = 0;
     for i in 0..n {
         let pick = |rng: &mut fastrand::Rng, files: &Vec<PathBuf>| (!files.is_empty()).then(|| files[rng.usize(0..files.len())].clone());
@@ -749,14 +573,14 @@ fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, Be
                 if let Some(f) = pick(rng, &files).filter(|f| text(f)) {
                     let mut body = std::fs::read_to_string(&f).unwrap_or_default();
                     body.push_str(&format!("\n\nRevision {round}-{i}: the review moved to room {}.\n", rng.u32(100..999)));
-                    std::fs::write(&f, body).map_err(io)?;
+                    std::fs::write(&f, body).map_err(|e| io(&f, e))?;
                     done += 1;
                 }
             }
             1 => {
                 if let Some(f) = pick(rng, &files) {
                     let to = moved.join(format!("{i}-{}", f.file_name().unwrap_or_default().to_string_lossy()));
-                    std::fs::rename(&f, &to).map_err(io)?;
+                    std::fs::rename(&f, &to).map_err(|e| io(&f, e))?;
                     files.retain(|x| x != &f);
                     files.push(to);
                     done += 1;
@@ -765,7 +589,7 @@ fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, Be
             2 => {
                 if let Some(f) = pick(rng, &files) {
                     let to = moved.join(format!("copy-{i}-{}", f.file_name().unwrap_or_default().to_string_lossy()));
-                    std::fs::copy(&f, &to).map_err(io)?;
+                    std::fs::copy(&f, &to).map_err(|e| io(&f, e))?;
                     files.push(to);
                     done += 1;
                 }
@@ -774,7 +598,7 @@ fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, Be
                 if files.len() > 4
                     && let Some(f) = pick(rng, &files)
                 {
-                    std::fs::remove_file(&f).map_err(io)?;
+                    std::fs::remove_file(&f).map_err(|e| io(&f, e))?;
                     files.retain(|x| x != &f);
                     done += 1;
                 }
@@ -785,7 +609,7 @@ fn burst(live: &Path, round: usize, rng: &mut fastrand::Rng) -> Result<usize, Be
                     &to,
                     format!("# Note {round}-{i}\n\nA new note about shipment {} and depot {}.\n", rng.u32(1000..9999), rng.u32(1..99)),
                 )
-                .map_err(io)?;
+                .map_err(|e| io(&to, e))?;
                 files.push(to);
                 done += 1;
             }
@@ -813,15 +637,14 @@ fn list_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), BenchError> {
-    let io = |e: std::io::Error| BenchError::Io(e.to_string());
-    std::fs::create_dir_all(to).map_err(io)?;
-    for e in std::fs::read_dir(from).map_err(io)?.flatten() {
+    std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
+    for e in std::fs::read_dir(from).map_err(|e| io(from, e))?.flatten() {
         let p = e.path();
         let target = to.join(e.file_name());
         if p.is_dir() {
             copy_tree(&p, &target)?;
         } else if p.is_file() {
-            std::fs::copy(&p, &target).map_err(io)?;
+            std::fs::copy(&p, &target).map_err(|e| io(&p, e))?;
         }
     }
     Ok(())

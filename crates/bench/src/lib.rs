@@ -10,9 +10,11 @@
 //! - [`scale`]: search, recall, build, disk and memory at 10k…1M chunks.
 //!
 //! Key design decision: nothing here is linked into the app, and everything goes through the
-//! engine's public API (or the `brain` executable), so a benchmark measures what users run. The
-//! crash test kills real processes of any `brain` build, which also lets it be pointed at an
-//! older build to show what that one got wrong.
+//! engine's API (its hidden `harness` module for what only a benchmark needs) or the `brain`
+//! executable (driven by `brain_testkit::process`, as the end-to-end tests drive it), so a
+//! benchmark measures what users run. The crash test kills real processes of any `brain` build,
+//! which also lets it be pointed at an older build to show what that one got wrong. `brain`
+//! runs `beir`, `qa` and `speed`; the `brain-bench` executable runs `crash` and `scale`.
 
 pub mod beir;
 pub mod crash;
@@ -20,22 +22,77 @@ pub mod qa;
 pub mod scale;
 pub mod speed;
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use brain_engine::ErrorCode;
+use brain_testkit::process::DriverError;
+
 /// What a benchmark can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
     Engine(#[from] brain_engine::EngineError),
-    #[error("{0}")]
-    Process(String),
-    #[error("{0}")]
-    Io(String),
+    /// A `brain` process the crash harness drove could not start, failed, hung or printed no JSON.
+    #[error(transparent)]
+    Brain(#[from] DriverError),
+    /// A worker thread or task of the benchmark panicked.
+    #[error("a benchmark task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("{}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("invalid dataset: {}: {source}", .path.display())]
+    DatasetFile { path: PathBuf, source: std::io::Error },
+    #[error("invalid dataset: {} line {line}: {source}", .path.display())]
+    DatasetLine { path: PathBuf, line: usize, source: serde_json::Error },
+    /// A dataset (or an index to sample) that reads but cannot be used, in words.
     #[error("invalid dataset: {0}")]
     Dataset(String),
+    /// A change the benchmark made did not become searchable in time.
+    #[error("{what} was not searchable within {} s", .limit.as_secs())]
+    NotSearchable { what: String, limit: Duration },
+    /// A search limited to a folder returned a file outside it.
+    #[error("the search limited to {folder} returned {path}")]
+    FilterLeaked { folder: String, path: String },
+}
+
+impl BenchError {
+    /// The stable code of the error, as the engine's errors have.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            BenchError::Engine(e) => e.code(),
+            BenchError::Dataset(_) | BenchError::DatasetFile { .. } | BenchError::DatasetLine { .. } => ErrorCode::Dataset,
+            BenchError::Io { .. } => ErrorCode::Io,
+            BenchError::Brain(_) | BenchError::Task(_) | BenchError::NotSearchable { .. } | BenchError::FilterLeaked { .. } => {
+                ErrorCode::Internal
+            }
+        }
+    }
 }
 
 /// An I/O error with the path it happened at.
-pub(crate) fn io(path: &std::path::Path, e: std::io::Error) -> BenchError {
-    BenchError::Io(format!("{}: {e}", path.display()))
+pub(crate) fn io(path: &Path, source: std::io::Error) -> BenchError {
+    BenchError::Io { path: path.to_path_buf(), source }
+}
+
+/// Every non-blank line of a JSON-lines dataset file, parsed.
+pub(crate) fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, BenchError> {
+    use std::io::BufRead;
+    let file_error = |source| BenchError::DatasetFile { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(file_error)?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(file_error)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).map_err(|source| BenchError::DatasetLine {
+            path: path.to_path_buf(),
+            line: i + 1,
+            source,
+        })?);
+    }
+    Ok(out)
 }
 
 /// Resident memory of this process now (Linux `/proc/self/status`), megabytes.
@@ -58,23 +115,4 @@ pub(crate) fn peak_rss_mb() -> f64 {
     }
     // SAFETY: initialised by the successful call above.
     unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
-}
-
-/// Store errors are reported as the engine reports them (same codes).
-impl From<brain_store::StoreError> for BenchError {
-    fn from(e: brain_store::StoreError) -> Self {
-        BenchError::Engine(e.into())
-    }
-}
-
-impl BenchError {
-    /// The stable code of the error, as the engine's errors have.
-    pub fn code(&self) -> brain_engine::ErrorCode {
-        match self {
-            BenchError::Engine(e) => e.code(),
-            BenchError::Dataset(_) => brain_engine::ErrorCode::Dataset,
-            BenchError::Io(_) => brain_engine::ErrorCode::Io,
-            BenchError::Process(_) => brain_engine::ErrorCode::Internal,
-        }
-    }
 }

@@ -11,7 +11,6 @@
 //! - time to the first token and in all.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -112,19 +111,6 @@ pub struct Percentiles {
     pub p95: f64,
 }
 
-fn read(file: &Path) -> Result<Vec<Question>> {
-    let text = std::fs::File::open(file).map_err(|e| BenchError::Dataset(format!("{}: {e}", file.display())))?;
-    let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(text).lines().enumerate() {
-        let line = line.map_err(|e| BenchError::Dataset(format!("{}: {e}", file.display())))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(serde_json::from_str(&line).map_err(|e| BenchError::Dataset(format!("{} line {}: {e}", file.display(), i + 1)))?);
-    }
-    Ok(out)
-}
-
 /// A glob over file names: `*` any run of characters, `?` one, case-insensitive.
 pub fn glob_matches(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
@@ -186,7 +172,7 @@ fn rates(results: &[&QuestionResult]) -> Rates {
 
 /// Run the questions of `file` against the engine's index.
 pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress: impl FnMut(usize, usize)) -> Result<QaReport> {
-    let mut questions = read(file)?;
+    let mut questions: Vec<Question> = crate::read_jsonl(file)?;
     if options.every > 1 {
         questions = questions.into_iter().step_by(options.every).collect();
     }

@@ -1,27 +1,29 @@
-//! `brain bench scale --chunks N`: search speed, ANN recall, build time, disk and memory of an
+//! `brain-bench scale --chunks N`: search speed, ANN recall, build time, disk and memory of an
 //! index of N chunks, without embedding N chunks.
 //!
 //! The index is made from a sample of an existing index (the data dir's own): every synthetic
 //! chunk takes the text of a real chunk with a third of its words from another, and a vector
 //! that keeps the real embedder's distribution — the real vector of the first, a little of the
 //! second's, and a little Gaussian noise, normalised. Rows go through the engine's own store
-//! writer in file-sized groups, and the indexes are built by the same `maintain` the engine
-//! runs after a sync, under the same [`IndexPolicy`]. Searches go through the engine's
-//! retrieval stages (query → candidates → fuse) with the query vectors made beforehand by the
-//! real embedder, so the figures are the store's and fusion's, not the query embedding's
-//! (reported on its own).
+//! writer in file-sized groups ([`CorpusIndex::write_embedded`]), and the indexes are built by
+//! the same `maintain` the engine runs after a sync, under the same [`IndexPolicy`]. Searches go
+//! through the engine's retrieval stages (query → candidates → fuse) with the query vectors made
+//! beforehand by the real embedder, so the figures are the store's and fusion's, not the query
+//! embedding's (reported on its own).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use brain_engine::{CorpusIndex, Engine, SearchMode};
-use brain_store::{DocStatus, DocumentRecord, DocumentWrite, IndexPolicy, NewChunk, SearchFilter, WriteBatch};
+use brain_engine::harness::{self, IndexedChunk};
+use brain_engine::{
+    AnnIndexKind, CorpusIndex, EmbeddedChunk, EmbeddedDocument, Engine, IndexPolicy, SearchMode, SearchResult, VectorIndexState,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::speed::percentile;
-use crate::{io, peak_rss_mb, rss_mb};
+use crate::{BenchError, io, peak_rss_mb, rss_mb};
 
-type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
+type Result<T, E = BenchError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone)]
 pub struct ScaleOptions {
@@ -92,10 +94,10 @@ pub struct ScaleReport {
     pub query_embedding_ms: f64,
     /// The ANN index and its parameters (`None`: the table is below the threshold and vector
     /// search scans every row).
-    pub vector_index: Option<String>,
-    pub vector_index_state: Option<brain_store::VectorIndexState>,
+    pub vector_index: Option<AnnIndexKind>,
+    pub vector_index_state: Option<VectorIndexState>,
     /// The same after the update was folded in (and removed again).
-    pub vector_index_state_after_update: Option<brain_store::VectorIndexState>,
+    pub vector_index_state_after_update: Option<VectorIndexState>,
     pub nprobes: usize,
     pub refine_factor: u32,
     /// Mean share of the exact top 10 that the indexed vector search returns.
@@ -123,17 +125,16 @@ const BUILT: &str = "scale-built.json";
 
 pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnMut(&str)) -> Result<ScaleReport> {
     progress("reading the sample");
-    let sample = engine.sample_indexed_chunks(options.sample).await?;
+    let sample = harness::sample_indexed_chunks(engine, options.sample).await?;
     if sample.is_empty() {
-        return Err(crate::BenchError::Dataset(
+        return Err(BenchError::Dataset(
             "the scale benchmark makes its chunks from the vectors of an existing index: index a folder into this data dir first".into(),
         ));
     }
-    let embedder = engine.embedder().await?;
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let query_texts: Vec<String> = (0..options.queries)
         .map(|_| {
-            let (chunk, _) = &sample[rng.usize(..sample.len())];
+            let chunk = &sample[rng.usize(..sample.len())].chunk;
             let words: Vec<&str> = chunk.text.split_whitespace().collect();
             let start = rng.usize(..words.len().saturating_sub(8).max(1));
             words.iter().skip(start).take(8).copied().collect::<Vec<_>>().join(" ")
@@ -144,7 +145,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     let mut query_vectors = Vec::new();
     for q in &query_texts {
         let t = Instant::now();
-        let v = embedder.embed(std::slice::from_ref(q)).map_err(brain_engine::EngineError::from)?;
+        let v = harness::embed(engine, vec![q.clone()]).await?;
         embed_ms.push(ms(t.elapsed()));
         query_vectors.push(v.into_iter().next().unwrap_or_default());
     }
@@ -155,7 +156,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     let dir = match &options.work_dir {
         Some(d) => d.clone(),
         None => {
-            scratch = tempfile::tempdir().map_err(|e| crate::BenchError::Io(e.to_string()))?;
+            scratch = tempfile::tempdir().map_err(|e| io(&std::env::temp_dir(), e))?;
             scratch.path().to_path_buf()
         }
     };
@@ -168,7 +169,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     if !reused {
         let _ = std::fs::remove_dir_all(dir.join("lancedb"));
     }
-    let index = engine.corpus_index_at(&dir, options.policy).await?;
+    let index = harness::corpus_index_at(engine, &dir, options.policy).await?;
     let built = match built {
         Some(b) => b,
         None => {
@@ -177,9 +178,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
             b
         }
     };
-    let store = index.store();
-    let vector_index =
-        store.chunk_indexes().await?.into_iter().find(|i| i.columns.iter().any(|c| c == "vector")).map(|i| i.kind.to_string());
+    let vector_index = index.ann_index_kind().await?;
 
     progress("searching");
     let folder = folder_name(options.folders / 2);
@@ -203,7 +202,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
             if let Some(f) = filter
                 && let Some(h) = hits.iter().find(|h| !h.path.starts_with(&format!("{f}/")))
             {
-                return Err(crate::BenchError::Process(format!("the filter on {f} returned {}", h.path)));
+                return Err(BenchError::FilterLeaked { folder: f.to_string(), path: h.path.clone() });
             }
         }
         times.sort_by(f64::total_cmp);
@@ -215,21 +214,22 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     let rss_mb_after_search = rss_mb();
 
     progress("measuring recall");
-    let everything = SearchFilter::default();
     let mut recall = 0.0;
-    for v in &query_vectors {
-        let exact = store.search_vector_exact(v, 10, &everything).await?;
-        let found = store.search_vector(v, 10, &everything).await?;
-        let common = exact.iter().filter(|e| found.iter().any(|f| f.id == e.id)).count();
+    for (q, v) in query_texts.iter().zip(&query_vectors) {
+        let exact = index.search_vector_exact(v, 10).await?;
+        // Through the ANN index: a vector search with its vector given is the store's alone.
+        let found = index.search(q, Some(v.clone()), SearchMode::Vector, 10).await?;
+        let same_chunk = |a: &SearchResult, b: &SearchResult| a.path == b.path && a.ordinal == b.ordinal;
+        let common = exact.iter().filter(|e| found.iter().any(|f| same_chunk(f, e))).count();
         recall += common as f64 / exact.len().max(1) as f64;
     }
     let ann_recall_at_10 = recall / query_vectors.len().max(1) as f64;
-    let disk_bytes = store.disk_bytes();
+    let disk_bytes = index.disk_bytes();
 
-    let vector_index_state = store.vector_index_state().await?;
+    let vector_index_state = index.vector_index_state().await?;
     progress("updating");
     let (update_visible_ms, update_optimise_ms) = update(&index, options, &sample, &mut rng).await?;
-    let vector_index_state_after_update = store.vector_index_state().await?;
+    let vector_index_state_after_update = index.vector_index_state().await?;
 
     Ok(ScaleReport {
         chunks: options.chunks,
@@ -265,24 +265,14 @@ fn file_path(options: &ScaleOptions, file: usize) -> String {
     format!("{}/file-{file:07}.txt", folder_name(file % options.folders.max(1)))
 }
 
-fn document(path: String, chunks: usize) -> DocumentRecord {
-    DocumentRecord {
-        hash: Some(blake3::hash(path.as_bytes()).to_hex().to_string()),
-        folder: "/scale".into(),
-        path,
-        size: 0,
-        mtime_ns: 0,
-        status: DocStatus::Indexed,
-        error: None,
-        format: Some("text".into()),
-        chunks: chunks as u32,
-        updated_ms: 0,
-    }
+/// A synthetic file of the scale index.
+fn document(path: String, chunks: Vec<EmbeddedChunk>) -> EmbeddedDocument {
+    EmbeddedDocument { path, folder: "/scale".into(), chunks }
 }
 
 /// A synthetic chunk from two real ones: `a`'s words with the last third taken from `b`, and
 /// a's vector moved a little towards b's and by Gaussian noise.
-fn synthetic_chunk(a: &NewChunk, b: &NewChunk, rng: &mut fastrand::Rng, marker: Option<&str>) -> NewChunk {
+fn synthetic_chunk(a: &EmbeddedChunk, b: &EmbeddedChunk, rng: &mut fastrand::Rng, marker: Option<&str>) -> EmbeddedChunk {
     let a_words: Vec<&str> = a.text.split_whitespace().collect();
     let b_words: Vec<&str> = b.text.split_whitespace().collect();
     let keep = a_words.len() * 2 / 3;
@@ -295,19 +285,13 @@ fn synthetic_chunk(a: &NewChunk, b: &NewChunk, rng: &mut fastrand::Rng, marker: 
     let mut vector: Vec<f32> = a.vector.iter().zip(&b.vector).map(|(x, y)| x + 0.3 * y + 0.02 * gaussian(rng)).collect();
     let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
     vector.iter_mut().for_each(|x| *x /= norm);
-    NewChunk {
-        chunk_hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
-        text,
-        context: a.context.clone(),
-        location: a.location.clone(),
-        vector,
-    }
+    EmbeddedChunk { text, context: a.context.clone(), location: a.location.clone(), vector }
 }
 
 /// A synthetic chunk from two sample chunks picked at random.
-fn random_chunk(sample: &[(NewChunk, String)], rng: &mut fastrand::Rng, marker: Option<&str>) -> NewChunk {
-    let a = &sample[rng.usize(..sample.len())].0;
-    let b = &sample[rng.usize(..sample.len())].0;
+fn random_chunk(sample: &[IndexedChunk], rng: &mut fastrand::Rng, marker: Option<&str>) -> EmbeddedChunk {
+    let a = &sample[rng.usize(..sample.len())].chunk;
+    let b = &sample[rng.usize(..sample.len())].chunk;
     synthetic_chunk(a, b, rng, marker)
 }
 
@@ -321,11 +305,10 @@ fn gaussian(rng: &mut fastrand::Rng) -> f32 {
 async fn build(
     index: &CorpusIndex,
     options: &ScaleOptions,
-    sample: &[(NewChunk, String)],
+    sample: &[IndexedChunk],
     rng: &mut fastrand::Rng,
     progress: &mut impl FnMut(&str),
 ) -> Result<Built> {
-    let writer = index.writer().await?;
     let per_file = options.chunks_per_file.max(1);
     let files = options.chunks.div_ceil(per_file);
     // About 10,000 chunks per commit, as a big first sync writes them.
@@ -334,68 +317,57 @@ async fn build(
     let mut written = 0;
     let mut file = 0;
     while file < files {
-        let mut batch = WriteBatch::default();
+        let mut batch = Vec::new();
         for f in file..(file + files_per_write).min(files) {
             let n = per_file.min(options.chunks - written);
-            let chunks: Vec<NewChunk> = (0..n).map(|_| random_chunk(sample, rng, None)).collect();
+            let chunks: Vec<EmbeddedChunk> = (0..n).map(|_| random_chunk(sample, rng, None)).collect();
             written += n;
-            batch.documents.push(DocumentWrite { record: document(file_path(options, f), n), chunks: Some(chunks) });
+            batch.push(document(file_path(options, f), chunks));
         }
-        file += batch.documents.len();
-        writer.write(batch).await?;
+        file += batch.len();
+        index.write_embedded(batch, Vec::new()).await?;
         progress(&format!("writing: {written} of {} chunks", options.chunks));
     }
     let write_s = started.elapsed().as_secs_f64();
     progress("building the indexes");
     let started = Instant::now();
-    writer.maintain().await?;
+    index.maintain().await?;
     Ok(Built { chunks: options.chunks, files, write_s, index_s: started.elapsed().as_secs_f64(), seed: options.seed })
 }
 
 /// Add a file of 1,000 chunks and remove another; the time until a search sees both, then the
 /// time to fold them into the indexes. The index is left as it was.
-async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[(NewChunk, String)], rng: &mut fastrand::Rng) -> Result<(f64, f64)> {
-    let store = index.store();
-    let writer = index.writer().await?;
+async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[IndexedChunk], rng: &mut fastrand::Rng) -> Result<(f64, f64)> {
     let marker = format!("scaleupdatemarker{}", rng.u32(..));
     let added_path = format!("{}/added-{marker}.txt", folder_name(0));
-    let chunks: Vec<NewChunk> = (0..1_000).map(|_| random_chunk(sample, rng, Some(&marker))).collect();
+    let chunks: Vec<EmbeddedChunk> = (0..1_000).map(|_| random_chunk(sample, rng, Some(&marker))).collect();
     let probe = chunks[500].vector.clone();
     // The file to remove: written first (untimed), so the index is left as it was built.
     let removed = format!("{}/to-remove-{marker}.txt", folder_name(1));
-    let doomed: Vec<NewChunk> = (0..options.chunks_per_file.max(1)).map(|_| random_chunk(sample, rng, None)).collect();
-    let count = doomed.len();
-    writer
-        .write(WriteBatch {
-            documents: vec![DocumentWrite { record: document(removed.clone(), count), chunks: Some(doomed) }],
-            removed: vec![],
-        })
-        .await?;
-    let batch = WriteBatch {
-        documents: vec![DocumentWrite { record: document(added_path.clone(), 1_000), chunks: Some(chunks) }],
-        removed: vec![removed.clone()],
-    };
+    let doomed: Vec<EmbeddedChunk> = (0..options.chunks_per_file.max(1)).map(|_| random_chunk(sample, rng, None)).collect();
+    index.write_embedded(vec![document(removed.clone(), doomed)], Vec::new()).await?;
+    let limit = Duration::from_secs(120);
     let started = Instant::now();
-    writer.write(batch).await?;
-    let everything = SearchFilter::default();
+    // One write, as a sync writes a changed and a deleted file together.
+    index.write_embedded(vec![document(added_path.clone(), chunks)], vec![removed.clone()]).await?;
     loop {
-        let by_keyword = store.search_keyword(&marker, 10, &everything, None).await?;
-        let by_vector = store.search_vector(&probe, 1, &everything).await?;
-        let gone = store.chunk_count_of(&removed).await? == 0;
+        let by_keyword = index.search(&marker, None, SearchMode::Keyword, 10).await?;
+        let by_vector = index.search(&marker, Some(probe.clone()), SearchMode::Vector, 1).await?;
+        let gone = index.chunk_count_of(&removed).await? == 0;
         if by_keyword.iter().any(|h| h.path == added_path) && by_vector.first().is_some_and(|h| h.path == added_path) && gone {
             break;
         }
-        if started.elapsed() > Duration::from_secs(120) {
-            return Err(crate::BenchError::Process("the update did not become searchable within 120 s".into()));
+        if started.elapsed() > limit {
+            return Err(BenchError::NotSearchable { what: "the update".into(), limit });
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let visible = ms(started.elapsed());
     let started = Instant::now();
-    writer.optimise_indexes().await?;
+    index.optimise_indexes().await?;
     let optimise = ms(started.elapsed());
     // Leave the index as it was built, so that a later run measures the same thing.
-    writer.write(WriteBatch { documents: vec![], removed: vec![added_path] }).await?;
+    index.write_embedded(Vec::new(), vec![added_path]).await?;
     Ok((visible, optimise))
 }
 

@@ -8,16 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use brain_embed::EmbedderFiles;
-use brain_embed::raw::RawModel;
+use brain_engine::harness::{self, EmbeddingReference};
 use brain_engine::{AskRequest, Engine, EngineError, EngineOptions, SearchMode, SearchRequest};
 use serde::Serialize;
 
-use crate::io;
+use crate::{BenchError, io};
 
-type Result<T, E = crate::BenchError> = std::result::Result<T, E>;
+type Result<T, E = BenchError> = std::result::Result<T, E>;
 
 /// A scratch engine beside `engine`: same models, settings and parsers, its own data dir.
 async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
@@ -29,12 +28,6 @@ async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
     let scratch = Engine::open(options)?;
     scratch.update_settings(engine.settings()).await?;
     Ok(scratch)
-}
-
-/// The settings' thread count as the model loaders take it.
-fn thread_setting(engine: &Engine) -> Option<usize> {
-    let t = engine.settings().threads;
-    (t > 0).then_some(t)
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +136,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
     let mut report = BenchReport { folder: folder.display().to_string(), threads, ..Default::default() };
 
     // Load the embedder before timing so the figure is indexing, not model loading.
-    let embedder = bench.embedder().await?;
+    harness::warm_up_embedder(&bench).await?;
     progress("indexing");
     let megabytes = folder_megabytes(&folder);
     let started = Instant::now();
@@ -171,7 +164,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
     };
 
     progress("embedding");
-    let samples = bench.sample_passages(options.embed_texts).await?;
+    let samples = harness::sample_passages(&bench, options.embed_texts).await?;
     let texts: Vec<String> = samples
         .iter()
         .map(|(t, c)| match c {
@@ -180,29 +173,23 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         })
         .collect();
     if !texts.is_empty() {
-        let paths = bench.model_paths();
-        let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
-        let tokenizer = embedder.tokenizer().clone();
-        let embedder = Arc::clone(&embedder);
-        let threads_setting = thread_setting(engine);
+        let mut reference = EmbeddingReference::load(&bench).await?;
         report.embedding = tokio::task::spawn_blocking(move || -> Result<EmbedFigures> {
-            let mut raw = RawModel::load(&files, threads_setting).map_err(EngineError::from)?;
             // The reference is the bare model at its best on these texts: in order of length,
             // in batches of the embedder's size (the least padding), outputs thrown away.
             let mut sorted = texts.clone();
             sorted.sort_by_key(String::len);
-            let batch = embedder.batch_size();
             // Warm both once, then alternate: each measured twice, best of two.
-            embedder.embed(&texts[..texts.len().min(8)]).map_err(EngineError::from)?;
-            raw.run(&tokenizer, &sorted[..sorted.len().min(8)], batch).map_err(EngineError::from)?;
+            reference.embed(&texts[..texts.len().min(8)])?;
+            reference.run_bare(&sorted[..sorted.len().min(8)])?;
             let mut ours = f64::MAX;
             let mut bare = f64::MAX;
             for _ in 0..2 {
                 let t = Instant::now();
-                embedder.embed(&texts).map_err(EngineError::from)?;
+                reference.embed(&texts)?;
                 ours = ours.min(t.elapsed().as_secs_f64());
                 let t = Instant::now();
-                raw.run(&tokenizer, &sorted, batch).map_err(EngineError::from)?;
+                reference.run_bare(&sorted)?;
                 bare = bare.min(t.elapsed().as_secs_f64());
             }
             let n = texts.len() as f64;
@@ -213,14 +200,12 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
                 ratio_to_raw_onnx: bare / ours,
             })
         })
-        .await
-        .map_err(|e| crate::BenchError::Process(e.to_string()))??;
+        .await??;
         report.index.ratio_to_raw_onnx = report.index.chunks_per_second / report.embedding.raw_onnx_texts_per_second;
     }
 
     progress("searching");
-    let queries: Vec<String> = bench
-        .sample_passages(options.queries)
+    let queries: Vec<String> = harness::sample_passages(&bench, options.queries)
         .await?
         .into_iter()
         .map(|(t, _)| t.split_whitespace().take(8).collect::<Vec<_>>().join(" "))
@@ -375,7 +360,7 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
     }
     let bench = Arc::new(scratch_engine(engine, &scratch.path().join("live-index")).await?);
     bench.add_folders(std::slice::from_ref(&copy_dir))?;
-    bench.embedder().await?;
+    harness::warm_up_embedder(&bench).await?;
     progress("indexing the copy");
     bench.sync(&AtomicBool::new(false)).await?;
 
@@ -401,8 +386,8 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
             if hits.first().is_some_and(|h| Path::new(&h.path) == file.as_path()) {
                 break;
             }
-            if started.elapsed().as_secs() > 30 {
-                return Err(crate::BenchError::Process(format!("edit {i} not searchable after 30 s")));
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(BenchError::NotSearchable { what: format!("edit {i}"), limit: Duration::from_secs(30) });
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -418,7 +403,7 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
     tokio::time::sleep(std::time::Duration::from_secs(idle_secs)).await;
     let idle_cpu_percent = (cpu_seconds() - cpu0) / wall0.elapsed().as_secs_f64() * 100.0;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    watcher.await.map_err(|e| crate::BenchError::Process(e.to_string()))??;
+    watcher.await??;
 
     progress("measuring a one-line edit");
     let largest = texts.iter().max_by_key(|p| std::fs::metadata(p).map_or(0, |m| m.len())).cloned().expect("non-empty");
@@ -428,7 +413,7 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
     std::fs::copy(&largest, &alone).map_err(|e| io(&alone, e))?;
     let single = scratch_engine(engine, &scratch.path().join("edit-index")).await?;
     single.add_folders(std::slice::from_ref(&alone_dir))?;
-    single.embedder().await?;
+    harness::warm_up_embedder(&single).await?;
     let t = Instant::now();
     let full = single.sync(&AtomicBool::new(false)).await?;
     let full_index_ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -20,6 +20,8 @@
 //!   problem, never of a front end's commands (the CLI adds its own hints by code).
 //! - No network: the engine opens no connection. Only [`Engine::fetch_models`] (an explicit user
 //!   action) runs `pip download`.
+//! - What only the benchmarks' harnesses need (crash points, rows made outside the pipeline, the
+//!   bare ONNX model) is in the hidden `harness` module, not among [`Engine`]'s methods.
 
 mod answer;
 mod check;
@@ -32,6 +34,8 @@ mod folders;
 mod fsutil;
 mod grounding;
 mod inference;
+#[doc(hidden)]
+pub mod harness;
 mod isolation;
 mod model_report;
 mod models;
@@ -49,13 +53,12 @@ mod watch;
 mod yielding;
 
 pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Citation, NOT_FOUND};
-pub use brain_embed::Embedder;
 pub use brain_parse::Location;
 pub use brain_store::{IndexPolicy, VectorIndexKind};
 pub use check::{CheckOutcome, CheckReport, IndexViolation, OrphanCause, RepairSummary};
 pub use citations::CitationSpan;
 pub use conversations::{Conversation, ConversationSummary, Turn};
-pub use corpus::{CorpusDocument, CorpusIndex};
+pub use corpus::{AnnIndexKind, CorpusDocument, CorpusIndex, EmbeddedChunk, EmbeddedDocument, VectorIndexState};
 pub use error::{EngineError, ErrorCode, ErrorPayload, Result};
 pub use events::{IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
@@ -75,6 +78,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use brain_chunk::Chunker;
+use brain_embed::Embedder;
 use brain_llm::Llm;
 use serde::Serialize;
 use tokio::sync::{Mutex, broadcast, mpsc};
@@ -194,12 +198,6 @@ impl Engine {
         })
     }
 
-    /// Every named crash point, for the crash test (see [`brain_store::crash`]): the store's,
-    /// then the sync's.
-    pub fn crash_points() -> Vec<&'static str> {
-        brain_store::crash::STORE_CRASH_POINTS.iter().chain(sync::CRASH_POINTS).copied().collect()
-    }
-
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }
@@ -316,11 +314,6 @@ impl Engine {
         Ok(path)
     }
 
-    /// The embedder (loaded on first use).
-    pub async fn embedder(&self) -> Result<Arc<Embedder>> {
-        self.load_embedder().await
-    }
-
     /// Load the LLM now rather than at the first question; returns how long it took (zero when
     /// it was loaded already).
     pub async fn warm_up_llm(&self) -> Result<Duration> {
@@ -409,12 +402,6 @@ impl Engine {
         corpus::open(self, name).await
     }
 
-    /// A corpus index in `dir` (outside the data dir) indexed and searched by `policy`: for
-    /// benchmarks that build indexes of their own, such as `brain bench scale`.
-    pub async fn corpus_index_at(&self, dir: &Path, policy: brain_store::IndexPolicy) -> Result<CorpusIndex> {
-        corpus::open_at(self, dir, policy).await
-    }
-
     // ---- searching and asking ----
 
     /// Search the index.
@@ -486,23 +473,6 @@ impl Engine {
     /// invariants (cheaply checked). Loads no model.
     pub async fn status(&self) -> Result<Status> {
         status::run(self).await
-    }
-
-    /// Up to `n` chunks spread over the index: (text, heading context). For benchmarks.
-    pub async fn sample_passages(&self, n: usize) -> Result<Vec<(String, Option<String>)>> {
-        if !self.has_index() {
-            return Ok(Vec::new());
-        }
-        Ok(self.store().await?.sample_chunks(n).await?)
-    }
-
-    /// Up to `n` chunks spread over the index with their vectors and paths. For benchmarks that
-    /// need the embedder's real vectors without embedding again.
-    pub async fn sample_indexed_chunks(&self, n: usize) -> Result<Vec<(brain_store::NewChunk, String)>> {
-        if !self.has_index() {
-            return Ok(Vec::new());
-        }
-        Ok(self.store().await?.sample_chunks_with_vectors(n).await?)
     }
 
     /// Every file in the index with its status and its chunks' texts in order, sorted by path.

@@ -94,7 +94,7 @@ impl Engine {
         let meta = match self.meta()? {
             Some(meta) => meta,
             None => {
-                let embedder = self.embedder().await?;
+                let embedder = self.load_embedder().await?;
                 let meta = IndexMeta {
                     embedder: embedder.identity().to_string(),
                     dimension: embedder.dimension(),

@@ -1,7 +1,17 @@
-//! What the tests of several crates share (a dev-dependency only): where the real models are, and
-//! fixtures built in code so that no binary fixture is checked in.
+//! What the tests of several crates and the crash harness share: where the real models are,
+//! fixtures built in code, and [`process`], the one driver of `brain` processes (start one on a
+//! data dir, wait for it, kill it at a crash point or after a delay, read its JSON).
 //!
-//! Kept free of the engine on purpose: a test binary that links it does not link LanceDB.
+//! Most fixtures are built here in code. Binary fixtures are checked in only under
+//! `crates/parse/tests/fixtures/`: the office documents and their PDF, HTML and EPUB exports
+//! (written by LibreOffice from the flat ODF sources in `sources/`, the password-protected ones by
+//! `sources/protect.py`), a few hand-written files (`memo.eml`, `notes.org`, `handbook.rst`) and
+//! the inputs in `fuzz-regressions/` that once crashed a parser.
+//!
+//! Kept free of the engine and the models on purpose: a test binary that links it does not link
+//! LanceDB, and the `brain-bench` harness depends on it for [`process`] at no cost.
+
+pub mod process;
 
 use std::path::{Path, PathBuf};
 
