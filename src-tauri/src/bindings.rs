@@ -1,5 +1,6 @@
-//! The window's TypeScript types, generated from the Rust types that cross the IPC (ts-rs):
-//! `ui/src/bindings.ts` is checked against what the types generate, so the two cannot drift.
+//! The window's TypeScript types, generated from the Rust types that cross the IPC (ts-rs), the
+//! app's events ([`crate::events`]) and its command names ([`crate::COMMANDS`]):
+//! `ui/src/bindings.ts` is checked against what they generate, so the two cannot drift.
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
@@ -9,6 +10,7 @@ use brain_engine::{
 use ts_rs::{Config, TS};
 
 use crate::views::{AnswerView, AppInfo, AskEvent, AskOutcome, CitationView, ConversationView, PassageView, SearchResultView, TurnView};
+use crate::{COMMANDS, events};
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts");
 
@@ -16,7 +18,14 @@ fn declaration<T: TS>(cfg: &Config) -> String {
     format!("export {}\n", T::decl(cfg))
 }
 
-/// Every type of the IPC, in one TypeScript module.
+/// The names the window may invoke (`invoke` in ui/src/api.ts takes only these).
+fn command_names() -> String {
+    let names: Vec<String> = COMMANDS.iter().map(|name| format!("\"{name}\"")).collect();
+    format!("export type CommandName = {};\n", names.join(" | "))
+}
+
+/// Every type of the IPC, in one TypeScript module: the types of the values, the events the
+/// window can listen for and the commands it can invoke.
 fn generate() -> String {
     // JSON numbers, not bigints: no count or timestamp here comes near 2^53.
     let cfg = Config::new().with_large_int("number");
@@ -52,6 +61,8 @@ fn generate() -> String {
         declaration::<AskOutcome>(&cfg),
         declaration::<AskEvent>(&cfg),
         declaration::<SearchResultView>(&cfg),
+        format!("export {}\n", events::typescript_declaration(&cfg)),
+        command_names(),
     ] {
         out.push_str(&decl);
         out.push('\n');

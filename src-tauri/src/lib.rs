@@ -7,27 +7,38 @@
 //! - opens files, after the engine has checked they lie inside a registered folder.
 
 pub mod commands;
+pub mod events;
 mod opener;
 pub mod views;
 
 #[cfg(test)]
 mod bindings;
+#[cfg(test)]
+mod command_lists;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use brain_engine::{Engine, EngineOptions, ErrorPayload, Parsers};
+pub use events::{INDEX_EVENT, PATHS_DROPPED, WATCH_FAILED};
 use tauri::webview::NewWindowResponse;
-use tauri::{Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 /// The window's label (capabilities name it).
 pub const MAIN_WINDOW: &str = "main";
-/// Event carrying each [`IndexEvent`](brain_engine::IndexEvent) to the window.
-pub const INDEX_EVENT: &str = "index-event";
-/// Event sent when the watcher stops with an error (`ErrorPayload`).
-pub const WATCH_FAILED: &str = "watch-failed";
-/// Event carrying paths dropped on the window.
-pub const PATHS_DROPPED: &str = "paths-dropped";
+
+/// Expands the list in `command_names.rs`: the names of the app's commands, and their handler.
+macro_rules! app_commands {
+    ($($command:ident),* $(,)?) => {
+        /// The names of the app's commands, as the window invokes them.
+        pub const COMMANDS: &[&str] = &[$(stringify!($command)),*];
+
+        fn invoke_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$command),*]
+        }
+    };
+}
+include!("command_names.rs");
 
 /// What the commands share.
 pub struct AppState {
@@ -65,34 +76,10 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, state: AppState) -> tau
         .plugin(tauri_plugin_dialog::init())
         .on_window_event(|window, event| {
             if let tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) = event {
-                let _ = window.emit_to(MAIN_WINDOW, PATHS_DROPPED, paths);
+                let _ = PATHS_DROPPED.emit(window, paths);
             }
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::status,
-            commands::add_folders,
-            commands::pick_folders,
-            commands::remove_folder,
-            commands::pause_folder,
-            commands::resume_folder,
-            commands::models,
-            commands::fetch_models,
-            commands::use_llm,
-            commands::pick_model_file,
-            commands::pick_model_folder,
-            commands::settings,
-            commands::save_settings,
-            commands::rebuild_index,
-            commands::ask,
-            commands::stop,
-            commands::conversations,
-            commands::conversation,
-            commands::delete_conversation,
-            commands::search,
-            commands::open_file,
-            commands::reveal_file,
-        ])
+        .invoke_handler(invoke_handler())
 }
 
 /// Is this URL the app's own front end? Everything else is refused as a navigation target.
@@ -136,7 +123,7 @@ pub fn start_background<R: Runtime>(app: &tauri::AppHandle<R>) {
         loop {
             match events.recv().await {
                 Ok(event) => {
-                    let _ = forward_to.emit_to(MAIN_WINDOW, INDEX_EVENT, &event);
+                    let _ = INDEX_EVENT.emit(&forward_to, &event);
                 }
                 // The window refreshes its status on every event: a missed one costs nothing.
                 Err(RecvError::Lagged(_)) => {}
@@ -150,7 +137,7 @@ pub fn start_background<R: Runtime>(app: &tauri::AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         if let Err(e) = engine.watch(stop).await {
             tracing::error!("the watcher stopped: {e}");
-            let _ = report_to.emit_to(MAIN_WINDOW, WATCH_FAILED, ErrorPayload::from(&e));
+            let _ = WATCH_FAILED.emit(&report_to, &ErrorPayload::from(&e));
         }
     });
 }

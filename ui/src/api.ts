@@ -1,10 +1,14 @@
-// The app's commands. Every type here comes from `bindings.ts`, which is generated from the
-// Rust types (src-tauri/src/bindings.rs); errors arrive as `ErrorPayload` ({code, message}).
-import { Channel, invoke } from "@tauri-apps/api/core";
+// The app's commands and the events it sends. Every type here comes from `bindings.ts`, which is
+// generated from the Rust types (src-tauri/src/bindings.rs), and so do the command and event
+// names; errors arrive as `ErrorPayload` ({code, message}).
+import { Channel, type InvokeArgs, invoke as invokeTauri } from "@tauri-apps/api/core";
+import { type UnlistenFn, listen } from "@tauri-apps/api/event";
 import type {
+  AppEvents,
   AppInfo,
   AskEvent,
   AskOutcome,
+  CommandName,
   ConversationSummary,
   ConversationView,
   ErrorPayload,
@@ -21,6 +25,16 @@ export type * from "./bindings";
 
 export function isErrorPayload(e: unknown): e is ErrorPayload {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** Only the app's commands can be invoked: a name missing from the Rust list fails `tsc`. */
+function invoke<T>(command: CommandName, args?: InvokeArgs): Promise<T> {
+  return invokeTauri<T>(command, args);
+}
+
+/** Listen for one of the events the app sends, with its payload's type. */
+export function listenTo<E extends keyof AppEvents>(event: E, handler: (payload: AppEvents[E]) => void): Promise<UnlistenFn> {
+  return listen<AppEvents[E]>(event, (e) => handler(e.payload));
 }
 
 function channel<T>(on: (message: T) => void): Channel<T> {

@@ -1,12 +1,12 @@
 // The window: navigation between the four views, the app-wide safety handlers for links and
 // drops, and start-up. Each view lives in `views/`; what they share is in `state.ts`.
-import { listen } from "@tauri-apps/api/event";
-import type { IndexEvent } from "./api";
+import { listenTo } from "./api";
 import { $, showError, toast } from "./dom";
 import { setUpPanel } from "./panel";
 import { state, type View } from "./state";
 import { loadConversations, setUpAsk } from "./views/ask";
-import { addFolders, onIndexEvent, refreshModels, refreshStatus, setUpFolders } from "./views/folders";
+import { addFolders, onIndexEvent, refreshStatus, setUpFolders } from "./views/folders";
+import { refreshModels } from "./views/models";
 import { setUpSearch } from "./views/search";
 import { loadSettings, setUpSettings } from "./views/settings";
 
@@ -55,11 +55,11 @@ async function start() {
   setUpSearch();
   setUpFolders();
   setUpSettings();
-  await listen<IndexEvent>("index-event", (e) => onIndexEvent(e.payload));
-  await listen("watch-failed", (e) => showError(e.payload));
-  await listen<string[]>("paths-dropped", (e) => {
+  await listenTo("index-event", onIndexEvent);
+  await listenTo("watch-failed", showError);
+  await listenTo("paths-dropped", (paths) => {
     show("folders");
-    void addFolders(e.payload);
+    void addFolders(paths);
   });
   await loadConversations();
   await refreshStatus();

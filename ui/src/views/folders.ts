@@ -1,8 +1,10 @@
 // The Folders view and the sidebar's activity line: registered folders with their progress and
-// failures (as the engine reports them per folder), adding folders, and the models' state.
-import { api, isErrorPayload, type FetchStep, type IndexEvent, type ModelReport, type Status } from "../api";
+// failures (as the engine reports them per folder), adding folders, and the card that offers to
+// fetch or choose the models while one is missing.
+import { api, isErrorPayload, type IndexEvent, type ModelReport, type Status } from "../api";
 import { $, el, explain, fileName, showError, toast } from "../dom";
 import { state } from "../state";
+import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
 
 function renderActivity() {
   const a = $("activity");
@@ -170,35 +172,7 @@ export async function addFolders(paths: string[]) {
   }
 }
 
-// ---------- models ----------
-
-const MODEL_LABELS: Record<string, string> = { llm: "Answer model", embedder: "Embedding model", onnxruntime: "ONNX Runtime" };
-
-function modelRows(report: ModelReport): HTMLElement {
-  const list = el("ul", { class: "models" });
-  for (const key of ["llm", "embedder", "onnxruntime"] as const) {
-    const m = report[key];
-    const li = el("li", { class: `model ${m.state}` });
-    li.append(
-      el("span", { class: `badge ${m.state}` }, m.state === "ok" ? "Ready" : m.state === "missing" ? "Missing" : "Damaged"),
-      el("strong", {}, MODEL_LABELS[key]),
-      el("span", { class: "path" }, `${m.path}${m.default ? "" : " (chosen)"}`),
-    );
-    list.append(li);
-  }
-  return list;
-}
-
-export function describeStep(s: FetchStep): string {
-  switch (s.step) {
-    case "downloading":
-      return `Downloading ${s.package}…`;
-    case "installed":
-      return `Installed ${s.package}`;
-    case "already_present":
-      return `${s.package}: present`;
-  }
-}
+// ---------- the models card (shown while a model is missing) ----------
 
 async function fetchDefaults(button: HTMLButtonElement, log: HTMLElement) {
   button.disabled = true;
@@ -232,14 +206,7 @@ export async function chooseModel(kind: "llm" | "embedder", after?: () => Promis
   }
 }
 
-export async function refreshModels(): Promise<ModelReport | null> {
-  let report: ModelReport;
-  try {
-    report = await api.models();
-  } catch (e) {
-    showError(e);
-    return null;
-  }
+function renderModelsCard(report: ModelReport) {
   const card = $("models-card");
   card.hidden = report.ready;
   card.replaceChildren();
@@ -257,12 +224,10 @@ export async function refreshModels(): Promise<ModelReport | null> {
     row.append(fetchButton, gguf, emb, log);
     card.append(row, el("p", { class: "muted small" }, `Models folder: ${report.models_dir}`));
   }
-  $("settings-models").replaceChildren(modelRows(report));
-  renderLlmChoice(report);
-  return report;
 }
 
 export function setUpFolders() {
+  onModelReport(renderModelsCard);
   $("add-folder-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const input = $<HTMLInputElement>("folder-path");
@@ -277,61 +242,6 @@ export function setUpFolders() {
       if (picked) await addFolders(picked);
     } catch (e) {
       showError(e);
-    }
-  });
-}
-
-// ---------- the answer model picker ----------
-
-function renderLlmChoice(report: ModelReport) {
-  const select = $<HTMLSelectElement>("llm-choice");
-  select.replaceChildren();
-  for (const m of report.llms) {
-    const state = m.state === "ok" ? "" : m.state === "missing" ? " (not fetched)" : " (damaged)";
-    const option = el("option", { value: m.name }, `${m.title}${m.default ? " — default" : ""}${state}`);
-    option.selected = m.in_use;
-    select.append(option);
-  }
-  if (!report.llms.some((m) => m.in_use)) {
-    const custom = el("option", { value: "" }, `Your file: ${fileName(report.llm.path)}`);
-    custom.selected = true;
-    select.append(custom);
-  }
-  const chosen = report.llms.find((m) => m.name === select.value);
-  $("fetch-llm").hidden = !chosen || chosen.state === "ok";
-  $("llm-choice-note").textContent = chosen ? `${chosen.license}, ${Math.round(Number(chosen.size) / (1024 * 1024))} MB` : "";
-}
-
-export function setUpLlmChoice() {
-  const select = $<HTMLSelectElement>("llm-choice");
-  select.addEventListener("change", async () => {
-    const report = await api.models().catch(() => null);
-    const chosen = report?.llms.find((m) => m.name === select.value);
-    if (!chosen) return;
-    if (chosen.state !== "ok") {
-      $("fetch-llm").hidden = false;
-      $("llm-choice-note").textContent = `${chosen.title} is not on this computer yet: fetch it first.`;
-      return;
-    }
-    try {
-      renderLlmChoice(await api.useLlm(chosen.name));
-      toast(`Answers now come from ${chosen.title}.`);
-    } catch (e) {
-      showError(e);
-    }
-  });
-  $("fetch-llm").addEventListener("click", async () => {
-    const name = select.value;
-    const button = $<HTMLButtonElement>("fetch-llm");
-    button.disabled = true;
-    try {
-      await api.fetchModels(name, (s) => ($("llm-choice-note").textContent = describeStep(s)));
-      renderLlmChoice(await api.useLlm(name));
-      toast("The answer model is ready.");
-    } catch (e) {
-      showError(e);
-    } finally {
-      button.disabled = false;
     }
   });
 }

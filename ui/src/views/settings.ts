@@ -1,7 +1,9 @@
-// The Settings view: models, answers and search, indexing, where the data lives, rebuild.
-import { api, type SearchMode, type Settings } from "../api";
-import { $, showError, toast } from "../dom";
-import { chooseModel, refreshModels, refreshStatus, setUpLlmChoice } from "./folders";
+// The Settings view: models (with the answer model picker), answers and search, indexing, where
+// the data lives, rebuild.
+import { api, type ModelReport, type SearchMode, type Settings } from "../api";
+import { $, el, fileName, showError, toast } from "../dom";
+import { chooseModel, refreshStatus } from "./folders";
+import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
 import { state } from "../state";
 
 let loaded: Settings | null = null;
@@ -57,7 +59,68 @@ async function warnIfRebuildNeeded() {
   if (state.status?.rebuild_needed) toast("The embedding model changed: rebuild the index to use it.");
 }
 
+// ---------- models: the list and the answer model picker ----------
+
+function renderModels(report: ModelReport) {
+  $("settings-models").replaceChildren(modelRows(report));
+  renderLlmChoice(report);
+}
+
+function renderLlmChoice(report: ModelReport) {
+  const select = $<HTMLSelectElement>("llm-choice");
+  select.replaceChildren();
+  for (const m of report.llms) {
+    const state = m.state === "ok" ? "" : m.state === "missing" ? " (not fetched)" : " (damaged)";
+    const option = el("option", { value: m.name }, `${m.title}${m.default ? " — default" : ""}${state}`);
+    option.selected = m.in_use;
+    select.append(option);
+  }
+  if (!report.llms.some((m) => m.in_use)) {
+    const custom = el("option", { value: "" }, `Your file: ${fileName(report.llm.path)}`);
+    custom.selected = true;
+    select.append(custom);
+  }
+  const chosen = report.llms.find((m) => m.name === select.value);
+  $("fetch-llm").hidden = !chosen || chosen.state === "ok";
+  $("llm-choice-note").textContent = chosen ? `${chosen.license}, ${Math.round(Number(chosen.size) / (1024 * 1024))} MB` : "";
+}
+
+function setUpLlmChoice() {
+  const select = $<HTMLSelectElement>("llm-choice");
+  select.addEventListener("change", async () => {
+    const report = await api.models().catch(() => null);
+    const chosen = report?.llms.find((m) => m.name === select.value);
+    if (!chosen) return;
+    if (chosen.state !== "ok") {
+      $("fetch-llm").hidden = false;
+      $("llm-choice-note").textContent = `${chosen.title} is not on this computer yet: fetch it first.`;
+      return;
+    }
+    try {
+      renderLlmChoice(await api.useLlm(chosen.name));
+      toast(`Answers now come from ${chosen.title}.`);
+    } catch (e) {
+      showError(e);
+    }
+  });
+  $("fetch-llm").addEventListener("click", async () => {
+    const name = select.value;
+    const button = $<HTMLButtonElement>("fetch-llm");
+    button.disabled = true;
+    try {
+      await api.fetchModels(name, (s) => ($("llm-choice-note").textContent = describeStep(s)));
+      renderLlmChoice(await api.useLlm(name));
+      toast("The answer model is ready.");
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 export function setUpSettings() {
+  onModelReport(renderModels);
   setUpLlmChoice();
   $("settings-form").addEventListener("submit", async (e) => {
     e.preventDefault();
