@@ -137,13 +137,7 @@ fn main() {
     brain_engine::limit_allocator_memory();
     // This executable doubles as the engine's parse worker.
     Parsers::serve_worker_if_requested();
-    // Behave like other Unix tools when the reader goes away (`brain search x | head`): end
-    // quietly instead of panicking on a broken pipe.
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    output::end_quietly_on_broken_pipe();
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
     let json = cli.command.wants_json();

@@ -9,6 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use brain_engine::{EngineError, ErrorCode, ErrorPayload};
 use indicatif::ProgressBar;
 
+/// Behave like other Unix tools when the reader goes away (`brain search x | head`): end
+/// quietly instead of panicking on a broken pipe. Call it first in `main`.
+#[allow(unsafe_code)]
+pub fn end_quietly_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,llama_cpp_2=off,llama-cpp-2=off,lance=error,lancedb=error",

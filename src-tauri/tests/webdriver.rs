@@ -48,6 +48,7 @@ impl Guard {
 }
 
 impl Drop for Guard {
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
         // SAFETY: kill(2) on our own child's process group (its pgid is its pid).
         unsafe { libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL) };

@@ -107,12 +107,15 @@ pub(crate) fn rss_mb() -> f64 {
 
 /// Peak resident set size of this process so far (Linux reports kilobytes), megabytes.
 pub(crate) fn peak_rss_mb() -> f64 {
+    own_usage().map_or(0.0, |usage| usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// This process's resource usage (CPU time, peak memory), `None` if the system would not say.
+#[allow(unsafe_code)]
+pub(crate) fn own_usage() -> Option<libc::rusage> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
     let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
-    if !ok {
-        return 0.0;
-    }
     // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss as f64 / 1024.0
+    ok.then(|| unsafe { usage.assume_init() })
 }

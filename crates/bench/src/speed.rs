@@ -318,9 +318,7 @@ pub struct LiveFigures {
 }
 
 fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes the struct we pass.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let Some(usage) = crate::own_usage() else { return 0.0 };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
     t(usage.ru_utime) + t(usage.ru_stime)
 }

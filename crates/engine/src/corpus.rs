@@ -17,7 +17,7 @@ use brain_store::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 use crate::pipeline::{self, Pipeline, Work};
 use crate::retrieval::{self, RetrievalRequest, SearchMode, SearchableIndex};
 use crate::search::SearchResult;
@@ -206,7 +206,7 @@ impl CorpusIndex {
     /// Embed query texts in one go (a search then needs no model call).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         let embedder = Arc::clone(&self.pipeline.embedder);
-        crate::blocking(move || embedder.embed(&texts)).await?.map_err(EngineError::from)
+        crate::blocking(move || embedder.embed(&texts)).await?
     }
 
     /// The `k` best chunks for `query` in `mode`, through the same retrieval stages as a search
@@ -247,10 +247,7 @@ impl CorpusIndex {
     /// The kind of the index over the vectors, if there is one.
     pub async fn ann_index_kind(&self) -> Result<Option<AnnIndexKind>> {
         let indexes = self.store.chunk_indexes().await?;
-        Ok(indexes
-            .into_iter()
-            .find(|i| i.columns.iter().any(|c| c == "vector"))
-            .map(|i| AnnIndexKind::from_name(&i.kind.to_string())))
+        Ok(indexes.into_iter().find(|i| i.columns.iter().any(|c| c == "vector")).map(|i| AnnIndexKind::from_name(&i.kind.to_string())))
     }
 
     /// The chunks of one file.
@@ -357,7 +354,12 @@ mod tests {
             assert_eq!(serde_json::from_value::<AnnIndexKind>(serde_json::json!(name)).unwrap(), kind);
             assert_eq!(kind.to_string(), name);
         }
-        let store = brain_store::VectorIndexState { kind: brain_store::VectorIndexType::IvfRq, indexed_rows: 3000, unindexed_rows: 12, segments: 2 };
+        let store = brain_store::VectorIndexState {
+            kind: brain_store::VectorIndexType::IvfRq,
+            indexed_rows: 3000,
+            unindexed_rows: 12,
+            segments: 2,
+        };
         assert_eq!(
             serde_json::to_value(VectorIndexState::from(store.clone())).unwrap(),
             serde_json::to_value(&store).unwrap(),

@@ -84,6 +84,7 @@ fn parse_file(
     brain_parse::parse_with(path, bytes, Some(ocr)).map_err(|e| e.to_string())
 }
 
+#[allow(unsafe_code)]
 fn worker_main() {
     // A worker must not outlive the engine that started it (`kill -9` of the engine included):
     // it would go on parsing a file nobody waits for. A closed stdin ends the loop below only
@@ -169,6 +170,7 @@ fn fault_injected(path: &Path) -> bool {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)]
 fn limit_memory(mb: u64) {
     let bytes = mb.saturating_mul(1024 * 1024) as libc::rlim_t;
     let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };

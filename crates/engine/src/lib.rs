@@ -33,9 +33,9 @@ mod events;
 mod folders;
 mod fsutil;
 mod grounding;
-mod inference;
 #[doc(hidden)]
 pub mod harness;
+mod inference;
 mod isolation;
 mod model_report;
 mod models;
@@ -164,6 +164,7 @@ pub type AnswerSink = mpsc::UnboundedSender<AnswerEvent>;
 /// 8 × cores: the parse, embedding, tokio and LanceDB threads each kept their own, fragmented)
 /// and freed memory returned to the system past 1 MiB. Indexing the handbook peaked at 1,242 MB
 /// instead of 1,337 MB, in the same time. Call it first in `main`, before any thread starts.
+#[allow(unsafe_code)]
 pub fn limit_allocator_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before other threads exist.

@@ -15,6 +15,9 @@
 //! - Its `unsafe` code is the library's loading and a handful of C calls, each checked for null
 //!   and each with a `SAFETY:` comment; nothing else in this crate is `unsafe`.
 
+// This crate is the bindings to Tesseract's C API: unsafe code is its purpose (see above).
+#![allow(unsafe_code)]
+
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
 use std::path::{Path, PathBuf};
 

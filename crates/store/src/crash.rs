@@ -47,6 +47,7 @@ fn target() -> Option<&'static Target> {
 }
 
 /// A point where a crash must leave a recoverable index. Dies here when the test asked for it.
+#[allow(unsafe_code)]
 pub fn crash_point(name: &str) {
     let Some(target) = target() else { return };
     if target.name == name && target.passed.fetch_add(1, Ordering::SeqCst) + 1 == target.nth {

@@ -322,6 +322,7 @@ impl Watcher {
 
     /// SIGTERM it and wait up to `grace` for it to stop; `None` if it did not (then it is
     /// killed).
+    #[allow(unsafe_code)]
     pub fn terminate(mut self, grace: Duration) -> Option<ExitStatus> {
         // SAFETY: kill(2) on the pid of our own child, which has not been waited for (so the pid
         // is not reused).

@@ -64,11 +64,7 @@ impl Command {
 fn main() {
     // As `brain` does, so that the scale harness's memory figures are those of the product.
     brain_engine::limit_allocator_memory();
-    #[cfg(unix)]
-    // SAFETY: restores the default action of SIGPIPE (end quietly when the reader goes away).
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    output::end_quietly_on_broken_pipe();
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
     let json = cli.command.wants_json();
