@@ -3,7 +3,7 @@
 //!
 //! Key decision: the types are this crate's, not LanceDB's (whose enum changes between versions
 //! and names kinds this store never builds). Each is written with LanceDB's own name
-//! (`IVF_RQ`, `BTREE`, `FTS`), which is also its JSON spelling (`brain bench scale --json`);
+//! (`IVF_RQ`, `BTREE`, `FTS`), which is also its JSON spelling (`brain-bench scale --json`);
 //! a kind this store does not model keeps LanceDB's name in [`IndexType::Other`].
 
 use lancedb::index::IndexType as LanceIndexType;

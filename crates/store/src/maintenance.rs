@@ -117,7 +117,7 @@ impl StoreWriter {
     /// Fold every row not yet in an index into it now, whatever the thresholds of
     /// [`StoreWriter::maintain`] say. New rows become a delta segment of each index (the
     /// trained partitions are kept: LanceDB's default optimisation re-balanced them and lost
-    /// both recall and speed in `brain bench scale`); past [`INDEX_SEGMENTS_MAX`] segments they
+    /// both recall and speed in `brain-bench scale`); past [`INDEX_SEGMENTS_MAX`] segments they
     /// are merged into one.
     pub async fn optimise_indexes(&self) -> Result<()> {
         let segments = self.store.vector_index_state().await?.map_or(1, |s| s.segments as usize);
@@ -243,7 +243,7 @@ mod tests {
         let state = store.vector_index_state().await.unwrap().unwrap();
         assert_eq!((state.unindexed_rows, state.kind), (0, VectorIndexType::IvfRq), "{state:?}");
         assert_eq!(state.kind, policy.vector_index.index_type(), "the policy's kind is what LanceDB reports");
-        assert_eq!(serde_json::to_value(&state).unwrap()["kind"], "IVF_RQ", "the JSON spelling of `brain bench scale`");
+        assert_eq!(serde_json::to_value(&state).unwrap()["kind"], "IVF_RQ", "the JSON spelling of `brain-bench scale`");
         let hits = store.search_vector(&edited, 3, &SearchFilter::default()).await.unwrap();
         assert_eq!(hits[0].id, "/docs/odd/file-7.txt#15");
         assert!(store.check(&CheckScope::Everything).await.unwrap().is_ok());

@@ -3,7 +3,7 @@
 //!
 //! Key decision: below a size an exact (flat) scan is both fast and perfect, so the vector index
 //! is built only from [`IndexPolicy::vector_index_min_rows`]; the defaults, and the kind of index,
-//! come from measurements (`brain bench scale`, the README's scale table), not from LanceDB's
+//! come from measurements (`brain-bench scale`, the README's scale table), not from LanceDB's
 //! defaults.
 
 /// Rows outside an index (searched by a flat scan) tolerated before the index is updated: this
@@ -16,7 +16,7 @@ pub const INDEX_SEGMENTS_MAX: usize = 8;
 pub(crate) const SMALL_FRAGMENTS_MAX: usize = 64;
 
 /// How the chunks table is indexed and searched as it grows. The defaults come from
-/// `brain bench scale` (see the README's scale table); tests and benchmarks change them.
+/// `brain-bench scale` (see the README's scale table); tests and benchmarks change them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IndexPolicy {
     /// Below this many chunks an exact (flat) vector scan is fast and has perfect recall; from
@@ -78,7 +78,7 @@ impl VectorIndexKind {
 
 impl Default for IndexPolicy {
     fn default() -> Self {
-        // From `brain bench scale` (release, 2 cores; README "Scale"): at 20,000 chunks an exact
+        // From `brain-bench scale` (release, 2 cores; README "Scale"): at 20,000 chunks an exact
         // scan takes 12 ms a query and the index 3 ms at recall 0.99; IVF-RQ builds in a
         // fraction of IVF-PQ's time (14 s against 75 s at 100k) and needs a fifth of the
         // refining for the same recall; 80 probes of √rows partitions keep recall@10 ≥ 0.95 up
