@@ -20,6 +20,18 @@ pub fn end_quietly_on_broken_pipe() {
     }
 }
 
+/// Run a command on a multi-threaded runtime, report its error (as JSON with `json`), and exit
+/// with its code — without waiting for threads parked in the models' runtimes.
+pub fn run_and_exit(json: bool, command: impl std::future::Future<Output = anyhow::Result<i32>>) -> ! {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let code = match runtime.block_on(command) {
+        Ok(code) => code,
+        Err(error) => report_error(&error, json),
+    };
+    flush();
+    std::process::exit(code);
+}
+
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn,llama_cpp_2=off,llama-cpp-2=off,lance=error,lancedb=error",

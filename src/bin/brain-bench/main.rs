@@ -68,14 +68,7 @@ fn main() {
     let cli = Cli::parse();
     output::init_logging(cli.verbose);
     let json = cli.command.wants_json();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let code = match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(error) => output::report_error(&error, json),
-    };
-    // Leave without waiting for threads parked in the models' runtimes.
-    output::flush();
-    std::process::exit(code);
+    output::run_and_exit(json, run(cli));
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
