@@ -206,6 +206,7 @@ mod tests {
             stop: if found { AnswerStop::End } else { AnswerStop::NotFound },
             claims: Vec::new(),
             grounded: None,
+            calculations: Vec::new(),
         }
     }
 

@@ -8,9 +8,19 @@
 //! 2. it is close in meaning to a sentence of that source (cosine similarity of the embedder's
 //!    vectors, the model already loaded for retrieval).
 //!
+//! Claims are read with their question. A terse claim — a figure, a name, a date, "Yes, …" — says
+//! nothing on its own ("37" is close in meaning to no sentence), so its meaning is that of the
+//! question answered by it ("How many vans run from the depot? 37"); its own figures and words
+//! must still be in the source, so a wrong figure is still caught.
+//!
+//! Not every claim counts the same: the claims that answer the question do — the first one (the
+//! prompt asks for the answer first) and any that is at least as close to the question. They
+//! decide whether the answer is shown and what `grounded` says; sentences copied from a source
+//! around them neither rescue an unsupported answer nor pad its score.
+//!
 //! A claim supported by a source it did not cite gets that citation; a claim no source supports
 //! is marked unsupported. Sentences that repeat the prompt's own instructions are dropped. The
-//! caller decides what an answer without any supported claim becomes.
+//! caller decides what an answer whose answering claims are unsupported becomes.
 
 use std::collections::HashSet;
 
@@ -46,6 +56,10 @@ pub struct Claim {
     pub sources: Vec<usize>,
     /// The source sentence closest to the claim.
     pub evidence: Option<String>,
+    /// The claim answers the question (the first claim, or one at least as close to the
+    /// question): such claims decide whether the answer is shown.
+    #[serde(default)]
+    pub answers: bool,
 }
 
 /// The outcome of the check.
@@ -68,9 +82,16 @@ pub(crate) struct Grounding {
 }
 
 impl Grounding {
-    /// The share of claims the sources support; `None` when there is no claim.
+    /// The share of the answering claims the sources support; `None` when there is no claim.
     pub fn grounded(&self) -> Option<f32> {
-        (!self.claims.is_empty()).then(|| self.claims.iter().filter(|c| c.supported).count() as f32 / self.claims.len() as f32)
+        let answering: Vec<&Claim> = self.claims.iter().filter(|c| c.answers).collect();
+        (!answering.is_empty()).then(|| answering.iter().filter(|c| c.supported).count() as f32 / answering.len() as f32)
+    }
+
+    /// Whether some claim answers the question and none of those is supported.
+    pub fn answer_unsupported(&self) -> bool {
+        let mut answering = self.claims.iter().filter(|c| c.answers).peekable();
+        answering.peek().is_some() && answering.all(|c| !c.supported)
     }
 }
 
@@ -85,7 +106,18 @@ struct Piece {
 /// Check `answer` against `sources` (numbered 1.. in order). `refusal` is the sentence a model
 /// writes when the sources do not hold the answer; `instructions`, the prompt's own rules. An
 /// embedder that fails fails the check: every claim would otherwise read as unsupported.
-pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, refusal: &str, instructions: &str) -> Result<Grounding> {
+/// `computed`: results the engine computed from the answer's calculations (see
+/// `answer::arithmetic`); no source holds them, so a claim stating one needs its operands in
+/// the sources it draws on instead (in one source or across several).
+pub(crate) fn check(
+    answer: &str,
+    question: &str,
+    sources: &[Hit],
+    embedder: &dyn EmbedText,
+    refusal: &str,
+    instructions: &str,
+    computed: &HashSet<String>,
+) -> Result<Grounding> {
     let pieces = pieces(answer);
     let instruction_words = words(instructions);
     let mut kept: Vec<Piece> = Vec::new();
@@ -109,7 +141,12 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
     // a refusal needs no model).
     let source_sentences: Vec<Vec<String>> =
         if claims.is_empty() { vec![Vec::new(); sources.len()] } else { sources.iter().map(|s| sentences(&s.text)).collect() };
-    let mut texts: Vec<String> = claims.iter().map(|c| c.text.clone()).collect();
+    let question = question.trim();
+    let mut texts: Vec<String> = Vec::new();
+    if !claims.is_empty() {
+        texts.push(question.to_string());
+        texts.extend(claims.iter().map(|c| as_read(&c.text, question, computed)));
+    }
     for list in &source_sentences {
         texts.extend(list.iter().cloned());
     }
@@ -117,7 +154,12 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
     if sentence_vectors.len() != texts.len() {
         return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", sentence_vectors.len(), texts.len())));
     }
+    let question_vector = if claims.is_empty() { Vec::new() } else { sentence_vectors.remove(0) };
     let claim_vectors: Vec<Vec<f32>> = sentence_vectors.drain(..claims.len()).collect();
+    // The first claim answers (the prompt asks for the answer first), and so does any claim at
+    // least as close to the question.
+    let closeness: Vec<f32> = claim_vectors.iter().map(|v| dot(v, &question_vector)).collect();
+    let answers = |i: usize| i == 0 || closeness[i] >= closeness[0];
     let mut per_source: Vec<Vec<Vec<f32>>> = Vec::new();
     for list in &source_sentences {
         let rest = sentence_vectors.split_off(list.len().min(sentence_vectors.len()));
@@ -133,13 +175,20 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
 
     let mut out_claims = Vec::new();
     let mut additions: Vec<(usize, usize)> = Vec::new(); // (insert at, source number)
+    let all_figures: HashSet<String> = figures_of.iter().flatten().cloned().collect();
     for (i, piece) in claims.iter().enumerate() {
-        let claim_figures = figures(&piece.text);
+        let mut claim_figures = figures(&piece.text);
+        let terse = is_terse(&piece.text);
+        // A computed result is the engine's; its operands (the claim's other figures) may come
+        // from several sources.
+        let is_computed = claim_figures.iter().any(|f| computed.contains(f));
+        claim_figures.retain(|f| !computed.contains(f));
+        let operands_found = is_computed && claim_figures.is_subset(&all_figures);
         let names_ok = names(&piece.text).iter().all(|n| names_in.contains(&n.to_lowercase()));
         // The best source: figures all present, then closest in meaning; cited sources first.
         let mut best: Option<(usize, f32, String)> = None;
         for (s, sentences) in source_sentences.iter().enumerate() {
-            if !claim_figures.is_subset(&figures_of[s]) {
+            if !(operands_found || claim_figures.is_subset(&figures_of[s])) {
                 continue;
             }
             let Some(claim_vector) = claim_vectors.get(i) else { continue };
@@ -154,8 +203,16 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
         let supported = names_ok
             && best.as_ref().is_some_and(|(s, sim, _)| {
                 let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
-                sim >= STRONG_CLAIM_SIMILARITY
-                    || (sim >= MIN_CLAIM_SIMILARITY && word_coverage(&piece.text, &sources[*s].text) >= MIN_WORD_COVERAGE)
+                // A terse claim reads close to its source through its question: its own words
+                // must be there too, whatever the similarity.
+                let coverage = word_coverage(&piece.text, &sources[*s].text);
+                if is_computed {
+                    sim >= MIN_CLAIM_SIMILARITY
+                } else if terse {
+                    sim >= MIN_CLAIM_SIMILARITY && coverage >= MIN_WORD_COVERAGE
+                } else {
+                    sim >= STRONG_CLAIM_SIMILARITY || (sim >= MIN_CLAIM_SIMILARITY && coverage >= MIN_WORD_COVERAGE)
+                }
             });
         let (sources_of_claim, evidence) = match (&best, supported) {
             (Some((s, _, sentence)), true) => {
@@ -165,6 +222,13 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
                 }
                 let mut list = vec![n];
                 list.extend(piece.cited.iter().copied().filter(|&c| c != n && c <= sources.len()));
+                if is_computed {
+                    // "computed from [2] and [3]": every source holding an operand.
+                    let holders = (0..sources.len()).filter(|&o| claim_figures.iter().any(|f| figures_of[o].contains(f)));
+                    list.extend(holders.map(|o| o + 1).filter(|o| *o != n));
+                    list.sort_unstable();
+                    list.dedup();
+                }
                 (list, Some(sentence.clone()))
             }
             (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s)| s.clone())),
@@ -176,6 +240,7 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
             supported,
             sources: sources_of_claim,
             evidence,
+            answers: answers(i),
         });
     }
 
@@ -184,6 +249,24 @@ pub(crate) fn check(answer: &str, sources: &[Hit], embedder: &dyn EmbedText, ref
     // Claims' places in the rewritten answer.
     let claims = relocate(&answer, out_claims);
     Ok(Grounding { answer, claims, refused })
+}
+
+/// Fewer content words than this make a claim terse: read with its question.
+const TERSE_WORDS: usize = 5;
+
+/// A claim that says little on its own: a figure, a name, a date, a short phrase, or one that
+/// opens with "yes" or "no" ("Yes, it is capital-intensive").
+fn is_terse(claim: &str) -> bool {
+    let words: Vec<&str> = claim.unicode_words().collect();
+    let opens_yes_no = words.first().is_some_and(|w| w.eq_ignore_ascii_case("yes") || w.eq_ignore_ascii_case("no"));
+    words.len() < TERSE_WORDS || opens_yes_no
+}
+
+/// A claim as its meaning is compared: a terse one, or one stating a computed result (which
+/// reads like no sentence of a source), with its question before it.
+fn as_read(claim: &str, question: &str, computed: &HashSet<String>) -> String {
+    let states_a_result = figures(claim).iter().any(|f| computed.contains(f));
+    if (is_terse(claim) || states_a_result) && !question.is_empty() { format!("{question} {claim}") } else { claim.to_string() }
 }
 
 /// The answer without the dropped spans and with " [n]" added after claims that lacked it.
@@ -293,9 +376,13 @@ fn strip_list_marker(text: &str) -> &str {
     }
 }
 
-/// A piece that states something: at least three words, or a figure ("27 days").
+/// A piece that states something: a figure ("27 days"), a few words, or a one-word answer.
 fn is_claim(text: &str) -> bool {
-    text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count() >= 3 || !figures(text).is_empty()
+    // A one-word answer ("37", "Dunmore", "Yes") is a claim too, read with its question; a lone
+    // filler word or a label the model wrote before its answer is not.
+    const FILLER: &[&str] = &["sure", "okay", "ok", "answer", "note", "sources", "source", "question"];
+    let words: Vec<String> = text.unicode_words().map(str::to_lowercase).collect();
+    !figures(text).is_empty() || words.len() >= 3 || words.iter().any(|w| w.chars().count() >= 2 && !FILLER.contains(&w.as_str()))
 }
 
 fn is_refusal(text: &str, refusal: &str) -> bool {
@@ -348,7 +435,7 @@ fn sentences(text: &str) -> Vec<String> {
 fn word_coverage(claim: &str, source: &str) -> f32 {
     const COMMON: &[&str] = &[
         "that", "this", "with", "from", "have", "were", "will", "your", "they", "their", "which", "there", "about", "been", "also", "each",
-        "than", "must", "should", "would", "could",
+        "than", "must", "should", "would", "could", "them", "these", "those", "some", "only", "just", "there", "here",
     ];
     let stem = |w: &str| w.to_lowercase().chars().take(5).collect::<String>();
     let source_stems: HashSet<String> = source.unicode_words().map(stem).collect();
@@ -508,7 +595,7 @@ mod tests {
 
         fn check_one(answer: &str, sources: &[&str]) -> Grounding {
             let hits: Vec<Hit> = sources.iter().enumerate().map(|(i, s)| hit(&format!("/d/{i}.md"), s)).collect();
-            check(answer, &hits, &WordVectors::default(), REFUSAL, RULES).unwrap()
+            check(answer, "", &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap()
         }
 
         #[test]
@@ -545,10 +632,72 @@ mod tests {
             assert_eq!(g.answer, "Parking spaces are assigned by lottery every spring [2].");
         }
 
+        fn check_terse(answer: &str, question: &str, source: &str) -> Claim {
+            let hits = vec![hit("/d/0.md", source)];
+            let g = check(answer, question, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            assert_eq!(g.claims.len(), 1, "{:?}", g.claims);
+            g.claims[0].clone()
+        }
+
+        const VANS: &str = "Harbor Lane Freight runs 37 electric vans from the Dunmore depot since March 2021.";
+
+        #[test]
+        fn terse_claims_are_read_with_their_question() {
+            let q = "How many electric vans run from the Dunmore depot?";
+            assert!(check_terse("37 [1]", q, VANS).supported, "a figure");
+            assert!(!check_terse("38 [1]", q, VANS).supported, "a wrong figure");
+            let q = "Which depot do the electric vans run from?";
+            assert!(check_terse("Dunmore [1]", q, VANS).supported, "a name");
+            assert!(!check_terse("Kingston [1]", q, VANS).supported, "a name the source lacks");
+            let q = "Since when do the electric vans run from the Dunmore depot?";
+            assert!(check_terse("March 2021 [1]", q, VANS).supported, "a date");
+            assert!(!check_terse("March 2020 [1]", q, VANS).supported, "a wrong date");
+            let q = "Does Harbor Lane Freight run electric vans?";
+            assert!(check_terse("Yes, 37 of them [1].", q, VANS).supported, "yes, with a figure");
+            assert!(!check_terse("Yes, 12 of them [1].", q, VANS).supported, "yes, with a wrong figure");
+        }
+
+        #[test]
+        fn a_terse_claim_needs_a_source_that_answers_its_question() {
+            // The figure is there, but the source is about something else.
+            let q = "How many parking spaces does the head office have?";
+            assert!(!check_terse("37 [1]", q, VANS).supported);
+        }
+
+        #[test]
+        fn the_first_claim_and_those_as_close_to_the_question_answer_it() {
+            let hits = vec![hit("/d/0.md", VANS)];
+            let q = "How many electric vans run from the Dunmore depot?";
+            let answer = "The company is based in Ireland [1]. Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].";
+            let g = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            assert_eq!(g.claims.iter().map(|c| (c.answers, c.supported)).collect::<Vec<_>>(), vec![(true, false), (true, true)]);
+            assert!(!g.answer_unsupported(), "a supported answering claim shows the answer");
+            assert_eq!(g.grounded(), Some(0.5));
+        }
+
+        #[test]
+        fn a_computed_result_needs_its_operands_in_the_sources_not_itself() {
+            let hits = vec![
+                hit("/10q/q3-2022.md", "Total net sales in the third quarter of 2022 were 1,577 million."),
+                hit("/10q/q3-2021.md", "Total net sales in the third quarter of 2021 were 1,462 million."),
+            ];
+            let q = "What was the growth of total net sales in the third quarter of 2022?";
+            let computed: HashSet<String> = ["7.87", "100"].map(String::from).into();
+            let answer = "Total net sales in the third quarter grew by 7.87 (= (1,577 − 1,462) / 1,462 × 100) percent [1][2].";
+            let g = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
+            assert!(g.claims[0].supported, "{:?}", g.claims);
+            assert_eq!(g.claims[0].sources, vec![1, 2], "computed from [1] and [2]");
+            let wrong_operand = "Total net sales in the third quarter grew by 7.87 (= (1,578 − 1,462) / 1,462 × 100) percent [1][2].";
+            let g = check(wrong_operand, q, &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
+            assert!(!g.claims[0].supported, "an operand no source holds");
+            let not_computed = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            assert!(!not_computed.claims[0].supported, "a result the model wrote itself is a figure like any other");
+        }
+
         #[test]
         fn a_refusal_is_no_claim_and_needs_no_embedder() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
-            let g = check(REFUSAL, &hits, &WordVectors { fail: true }, REFUSAL, RULES).unwrap();
+            let g = check(REFUSAL, "", &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new()).unwrap();
             assert!(g.refused && g.claims.is_empty());
             assert_eq!(g.grounded(), None);
         }
@@ -556,7 +705,10 @@ mod tests {
         #[test]
         fn an_embedder_failure_is_an_error_not_an_unsupported_answer() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
-            assert!(check("Staff get 27 days of annual leave [1].", &hits, &WordVectors { fail: true }, REFUSAL, RULES).is_err());
+            assert!(
+                check("Staff get 27 days of annual leave [1].", "", &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new())
+                    .is_err()
+            );
         }
     }
 

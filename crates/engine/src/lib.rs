@@ -52,7 +52,7 @@ mod sync;
 mod watch;
 mod yielding;
 
-pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Citation, NOT_FOUND};
+pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Calculation, Citation, NOT_FOUND};
 pub use brain_parse::Location;
 pub use brain_store::{IndexPolicy, VectorIndexKind};
 pub use check::{CheckOutcome, CheckReport, IndexViolation, OrphanCause, RepairSummary};

@@ -6,6 +6,8 @@
 //! takes the locks and loads the models; the decisions are in [`respond`], over the model traits
 //! of [`crate::inference`], and are unit-tested there with fakes.
 
+pub(crate) mod arithmetic;
+pub(crate) mod excerpt;
 pub(crate) mod prompt;
 pub(crate) mod respond;
 
@@ -22,6 +24,7 @@ use crate::grounding::Claim;
 use crate::retrieval::gate::Gate;
 use crate::retrieval::{self, SearchMode};
 use crate::{AnswerSink, Engine};
+pub use arithmetic::Calculation;
 
 /// What the answer says when the documents hold nothing relevant.
 pub const NOT_FOUND: &str = "I could not find this in your documents.";
@@ -89,8 +92,12 @@ pub struct Answer {
     pub stop: AnswerStop,
     /// The answer's claims, each checked against the sources (see [`Claim`]).
     pub claims: Vec<Claim>,
-    /// The share of claims the sources support; `None` when there is no claim.
+    /// The share of the claims that answer the question that the sources support; `None` when
+    /// there is no claim.
     pub grounded: Option<f32>,
+    /// The calculations the model asked for, computed by the engine (their results stand in
+    /// the answer with their formulas).
+    pub calculations: Vec<Calculation>,
 }
 
 /// Why an answer ended, or why there is none. Persisted in conversations and sent to front ends
@@ -176,6 +183,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             stop: AnswerStop::NotFound,
             claims: Vec::new(),
             grounded: None,
+            calculations: Vec::new(),
         };
         let _ = events.send(AnswerEvent::Sources { citations: Vec::new() });
         let _ = events.send(AnswerEvent::Token { text: NOT_FOUND.to_string() });
@@ -201,6 +209,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     let answer = Answer {
         grounded: response.grounded,
         claims: response.claims,
+        calculations: response.calculations,
         answer: response.answer,
         citations: response.citations,
         found: response.found,

@@ -6,11 +6,14 @@
 //! (checked, refused, replaced by quoted passages, stopped) are unit-tested with fakes; the
 //! caller (`answer::run`) does retrieval, loading and locking around it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_llm::{GenerateOptions, GenerationStats, StopReason};
 
+use super::arithmetic::{self, Calculation};
+use super::excerpt;
 use super::prompt::{self, SYSTEM_PROMPT};
 use super::{AnswerEvent, AnswerStop, Citation, NOT_FOUND};
 use crate::AnswerSink;
@@ -40,6 +43,8 @@ pub(crate) struct Response {
     pub claims: Vec<Claim>,
     /// The share of the model's claims the sources support; `None` when it made none.
     pub grounded: Option<f32>,
+    /// The calculations the engine did for the answer.
+    pub calculations: Vec<Calculation>,
     pub stats: GenerationStats,
 }
 
@@ -52,7 +57,12 @@ pub(crate) fn respond(
     cancel: Arc<AtomicBool>,
     events: &AnswerSink,
 ) -> Result<Response> {
-    let (prompt, sources) = prompt::build(model, inputs.question, inputs.history, &inputs.sources, inputs.max_answer_tokens)?;
+    // The prompt reads each source cut to what bears on the question; the check and the person
+    // see the whole of each source the prompt numbers.
+    let excerpts = excerpt::cut(inputs.question, &inputs.sources, embedder)?;
+    let (prompt, numbered) = prompt::build(model, inputs.question, inputs.history, &excerpts, inputs.max_answer_tokens)?;
+    let sources: Vec<Hit> =
+        numbered.iter().map(|n| inputs.sources.iter().find(|s| s.id == n.id).cloned().unwrap_or_else(|| n.clone())).collect();
     let _ = events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });
     let mut text = String::new();
     let options = GenerateOptions {
@@ -65,10 +75,13 @@ pub(crate) fn respond(
         text.push_str(piece);
         let _ = events.send(AnswerEvent::Token { text: piece.to_string() });
     })?;
-    let grounding = grounding::check(text.trim(), &sources, embedder, NOT_FOUND, SYSTEM_PROMPT)?;
+    // The model's calculations computed by the engine, before the check reads the answer.
+    let (text, calculations) = arithmetic::compute(text.trim());
+    let results: HashSet<String> = calculations.iter().flat_map(Calculation::exempt_figures).collect();
+    let grounding = grounding::check(&text, inputs.question, &sources, embedder, NOT_FOUND, SYSTEM_PROMPT, &results)?;
 
     let cancelled = stats.stop == StopReason::Cancelled;
-    let (answer, found, outcome) = outcome(text.trim(), &grounding, &sources, cancelled, inputs.show_unsupported);
+    let (answer, found, outcome) = outcome(&text, &grounding, &sources, cancelled, inputs.show_unsupported);
     let citations = citations_of(&sources, &crate::citations::cited_numbers(&answer));
     let stop = match (outcome, stats.stop) {
         (Outcome::Refused, _) => AnswerStop::Refused,
@@ -80,8 +93,8 @@ pub(crate) fn respond(
     };
     let grounded = grounding.grounded();
     // Quoted passages are no claims of the model's: the claims it made are not shown.
-    let claims = if outcome == Outcome::Quoted { Vec::new() } else { grounding.claims };
-    Ok(Response { answer, citations, found, stop, claims, grounded, stats })
+    let (claims, calculations) = if outcome == Outcome::Quoted { (Vec::new(), Vec::new()) } else { (grounding.claims, calculations) };
+    Ok(Response { answer, citations, found, stop, claims, grounded, calculations, stats })
 }
 
 /// What the user is shown.
@@ -100,19 +113,22 @@ fn outcome(raw: &str, grounding: &Grounding, sources: &[Hit], cancelled: bool, s
     if grounding.refused {
         return (NOT_FOUND.to_string(), false, Outcome::Refused);
     }
-    let nothing_supported = !grounding.claims.is_empty() && grounding.claims.iter().all(|c| !c.supported);
-    if nothing_supported && !cancelled && !show_unsupported {
+    // The claims that answer the question decide; supported sentences around an unsupported
+    // answer do not rescue it.
+    if grounding.answer_unsupported() && !cancelled && !show_unsupported {
         return (quote_closest(grounding, sources), false, Outcome::Quoted);
     }
     let text = if grounding.answer.is_empty() { raw.to_string() } else { grounding.answer.clone() };
     (text, true, Outcome::Checked)
 }
 
-/// "Not found", then the source sentences closest to what the model claimed, with citations.
+/// "Not found", then the source sentences closest to what the model claimed (its answering
+/// claims first), with citations.
 fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
     let mut out = format!("{NOT_FOUND} The closest passages:");
     let mut quoted: Vec<(String, usize)> = Vec::new();
-    for claim in &grounding.claims {
+    let answering_first = grounding.claims.iter().filter(|c| c.answers).chain(grounding.claims.iter().filter(|c| !c.answers));
+    for claim in answering_first {
         let Some(evidence) = &claim.evidence else { continue };
         let n = sources.iter().position(|s| s.text.contains(evidence.as_str())).map(|i| i + 1).or(claim.sources.first().copied());
         if let Some(n) = n
@@ -161,10 +177,14 @@ mod tests {
     const LEAVE: &str = "Staff get 27 days of annual leave. Leave must be approved by the line manager.";
 
     fn ask(answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {
+        ask_about("How many electric vans run from the Dunmore depot?", answer, sources, show_unsupported)
+    }
+
+    fn ask_about(question: &str, answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {
         let model = ScriptedModel::answering(answer);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let inputs = Inputs {
-            question: "How many electric vans run from the Dunmore depot?",
+            question,
             history: &[],
             sources: sources.iter().enumerate().map(|(i, t)| hit(&format!("/docs/{i}.md"), t)).collect(),
             max_answer_tokens: 64,
@@ -190,6 +210,61 @@ mod tests {
         let streamed: String =
             events.iter().filter_map(|e| if let AnswerEvent::Token { text } = e { Some(text.as_str()) } else { None }).collect();
         assert_eq!(streamed, "Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].");
+    }
+
+    #[test]
+    fn a_terse_right_answer_is_shown_and_a_terse_wrong_one_is_not() {
+        let (right, _) = ask("37 [1]", &[VANS, LEAVE], false);
+        assert_eq!((right.stop, right.found, right.grounded), (AnswerStop::End, true, Some(1.0)), "{}", right.answer);
+        assert_eq!(right.answer, "37 [1]");
+        assert!(right.citations[0].cited);
+        let (wrong, _) = ask("73 [1]", &[VANS, LEAVE], false);
+        assert_eq!(wrong.stop, AnswerStop::Unsupported, "{}", wrong.answer);
+    }
+
+    #[test]
+    fn sentences_copied_around_an_unsupported_answer_neither_rescue_nor_pad_it() {
+        let dress = "Staff dress business casual in the office. Jeans are fine on Fridays. Suits are worn to client meetings.";
+        let model = ScriptedModel::answering(
+            "The dress code for the annual gala dinner in Monaco is business casual [1]. Staff dress business casual in the office [1]. \
+             Jeans are fine on Fridays [1]. Suits are worn to client meetings [1].",
+        );
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let inputs = Inputs {
+            question: "What is the dress code for the annual gala dinner in Monaco?",
+            history: &[],
+            sources: vec![hit("/hb/dress.md", dress)],
+            max_answer_tokens: 64,
+            show_unsupported: false,
+        };
+        let r = respond(inputs, &model, &WordVectors::default(), Arc::new(AtomicBool::new(false)), &tx).unwrap();
+        assert_eq!(r.stop, AnswerStop::Unsupported, "{}", r.answer);
+        assert_eq!(r.grounded, Some(0.0), "only the answering claim counts");
+    }
+
+    #[test]
+    fn unsupported_padding_around_a_supported_answer_is_marked_but_the_answer_is_shown() {
+        let (r, _) = ask(
+            "Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1]. The vans were bought from a Swedish maker in 2019 [1].",
+            &[VANS],
+            false,
+        );
+        assert_eq!(r.stop, AnswerStop::End);
+        assert_eq!(r.grounded, Some(1.0), "the answering claim is supported");
+        assert_eq!(r.claims.iter().map(|c| (c.answers, c.supported)).collect::<Vec<_>>(), vec![(true, true), (false, false)]);
+    }
+
+    #[test]
+    fn a_calculation_is_computed_by_the_engine_and_checked_by_its_operands() {
+        let q3 = "Total net sales in the third quarter of 2022 were 1,577 million.";
+        let q3_before = "Total net sales in the third quarter of 2021 were 1,462 million.";
+        let q = "What was the growth of total net sales in the third quarter of 2022?";
+        let answer = "Total net sales in the third quarter grew by <<(1,577 - 1,462) / 1,462 * 100>> percent [1][2].";
+        let (r, _) = ask_about(q, answer, &[q3, q3_before], false);
+        assert_eq!(r.answer, "Total net sales in the third quarter grew by 7.87 (= (1,577 − 1,462) / 1,462 × 100) percent [1][2].");
+        assert_eq!(r.calculations.len(), 1);
+        assert_eq!(r.stop, AnswerStop::End, "{:?}", r.claims);
+        assert!(r.claims[0].supported && r.claims[0].sources == vec![1, 2], "{:?}", r.claims);
     }
 
     #[test]

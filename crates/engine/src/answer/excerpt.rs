@@ -1,0 +1,222 @@
+//! Sources cut to what bears on the question, before they go into the prompt.
+//!
+//! A source is a chunk of ~256 tokens of which a sentence or a table row or two answer the
+//! question; on 2 cores the model reads a prompt at ~100 tokens a second, so the rest of the
+//! chunk costs seconds before the first token and gives a small model more to get wrong. Each
+//! source is cut into units — sentences, and lines of tables whole — and the units closest to the
+//! question are kept, by meaning (the embedder's cosine) and by the question's own words, with
+//! what makes them readable: the line before a table row (its column headings), and the order of
+//! the source. A source whose best unit is far below the best source's is dropped: when the best
+//! ones are conclusive, fewer sources are read.
+//!
+//! The person still sees the whole chunk of each cited source; only the prompt is cut.
+
+use std::collections::HashSet;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::error::{EngineError, Result};
+use crate::inference::EmbedText;
+use crate::retrieval::Hit;
+
+/// Words of a source kept at most (its best units, and their headings). About 90 tokens.
+pub(crate) const WORDS_PER_SOURCE: usize = 70;
+/// A source whose best unit scores below this share of the best source's best unit is dropped.
+const KEEP_SHARE_OF_BEST: f32 = 0.7;
+/// How much the question's own words count beside the meaning (0 = meaning only).
+const KEYWORD_WEIGHT: f32 = 0.3;
+/// Sources always kept, however the others score (the best ones may disagree).
+const MIN_SOURCES: usize = 2;
+
+/// A piece of a source: a sentence, or a whole line of a table.
+#[derive(Debug, Clone)]
+struct Unit {
+    text: String,
+    /// A line of figures (a table row): shown with the line before it.
+    row: bool,
+}
+
+/// `sources` (best first) cut to what bears on `question`; sources far less relevant than the
+/// best are dropped (the first [`MIN_SOURCES`] are always kept). The result keeps the order and
+/// every field of each hit but its text.
+pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> Result<Vec<Hit>> {
+    let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text)).collect();
+    let mut texts = vec![question.to_string()];
+    texts.extend(units.iter().flatten().map(|u| u.text.clone()));
+    let mut vectors = embedder.embed(&texts)?;
+    if vectors.len() != texts.len() {
+        return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", vectors.len(), texts.len())));
+    }
+    let question_vector = vectors.remove(0);
+    let question_words = content_words(question);
+    let mut vectors = vectors.into_iter();
+    let scored: Vec<Vec<f32>> = units
+        .iter()
+        .map(|list| {
+            list.iter()
+                .map(|u| {
+                    let v = vectors.next().unwrap_or_default();
+                    let meaning: f32 = v.iter().zip(&question_vector).map(|(a, b)| a * b).sum();
+                    meaning + KEYWORD_WEIGHT * keyword_overlap(&question_words, &u.text)
+                })
+                .collect()
+        })
+        .collect();
+    let best_of = |scores: &[f32]| scores.iter().copied().fold(f32::MIN, f32::max);
+    let top = scored.iter().map(|s| best_of(s)).fold(f32::MIN, f32::max);
+    let mut out = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        if i >= MIN_SOURCES && best_of(&scored[i]) < top * KEEP_SHARE_OF_BEST {
+            continue;
+        }
+        out.push(Hit { text: excerpt(&units[i], &scored[i], WORDS_PER_SOURCE), ..source.clone() });
+    }
+    Ok(out)
+}
+
+/// The units of a text in order: each line of figures whole (a table row), other lines cut into
+/// sentences.
+fn units_of(text: &str) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if is_row(line) {
+            out.push(Unit { text: line.to_string(), row: true });
+            continue;
+        }
+        for sentence in line.split_sentence_bounds().map(str::trim).filter(|s| !s.is_empty()) {
+            out.push(Unit { text: sentence.to_string(), row: false });
+        }
+    }
+    out
+}
+
+/// A line of a table: cells between bars, or two figures or more that make a fifth of its words
+/// or more (a sentence that mentions two figures is prose).
+fn is_row(line: &str) -> bool {
+    let words = line.split_whitespace().count();
+    let figures = line.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_digit())).count();
+    line.contains(" | ") || (figures >= 2 && figures * 5 >= words)
+}
+
+/// The best units within `words` words, each table row with the line before it (its headings),
+/// in the source's order; gaps marked with "…". A source within the budget is kept whole.
+fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
+    let count = |u: &Unit| u.text.split_whitespace().count();
+    if units.iter().map(count).sum::<usize>() <= words {
+        return units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>().join(" ");
+    }
+    let mut order: Vec<usize> = (0..units.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut kept: Vec<bool> = vec![false; units.len()];
+    let mut used = 0;
+    for i in order {
+        let mut take = vec![i];
+        if units[i].row && i > 0 {
+            take.push(i - 1);
+        }
+        let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| count(&units[j])).sum();
+        if used > 0 && used + cost > words {
+            continue;
+        }
+        for j in take {
+            kept[j] = true;
+        }
+        used += cost;
+        if used >= words {
+            break;
+        }
+    }
+    let mut out = String::new();
+    let mut gap = false;
+    for (i, unit) in units.iter().enumerate() {
+        if !kept[i] {
+            gap = true;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if gap { " … " } else { " " });
+        } else if gap {
+            out.push_str("… ");
+        }
+        out.push_str(&unit.text);
+        gap = false;
+    }
+    if gap {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// Lowercase words of three letters or more that are not among the most common ones.
+fn content_words(text: &str) -> HashSet<String> {
+    const COMMON: &[&str] = &[
+        "the", "and", "for", "what", "which", "who", "whom", "how", "was", "were", "are", "is", "did", "does", "do", "its", "their",
+        "with", "from", "that", "this", "these", "those", "there", "have", "has", "had", "any", "can", "may", "much", "many", "when",
+        "where", "why", "you", "your", "our", "all", "not", "but", "into", "about", "between", "during", "per",
+    ];
+    text.unicode_words().map(str::to_lowercase).filter(|w| w.chars().count() >= 3 && !COMMON.contains(&w.as_str())).collect()
+}
+
+/// The share of the question's content words found in `text` (compared by their first five
+/// letters, so "reimbursed" meets "reimbursement").
+fn keyword_overlap(question_words: &HashSet<String>, text: &str) -> f32 {
+    if question_words.is_empty() {
+        return 0.0;
+    }
+    let stem = |w: &str| w.chars().take(5).collect::<String>();
+    let stems: HashSet<String> = text.unicode_words().map(|w| stem(&w.to_lowercase())).collect();
+    question_words.iter().filter(|w| stems.contains(&stem(w))).count() as f32 / question_words.len() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::fakes::WordVectors;
+    use crate::retrieval::test_hit as hit;
+
+    const LEAVE: &str = "Annual leave is booked in the HR portal. Staff get 27 days of annual leave per year. \
+Unused days may be carried over until March. The office closes between Christmas and New Year. \
+Parental leave is described in its own policy. Sick days are reported to the line manager before 10:00. \
+Travel is booked through the travel desk. Trains are booked in second class. Hotels must be approved. \
+Flights over six hours may be booked in premium economy. Receipts are kept for seven years by the finance team. \
+Mileage for private cars is paid per kilometre at the rate set each January.";
+
+    #[test]
+    fn a_long_source_keeps_the_sentences_that_bear_on_the_question_in_order() {
+        let hits = vec![hit("/hb/leave.md", LEAVE)];
+        let cut = cut("How many days of annual leave do staff get?", &hits, &WordVectors::default()).unwrap();
+        let text = &cut[0].text;
+        assert!(text.contains("Staff get 27 days of annual leave per year."), "{text}");
+        assert!(!text.contains("Trains are booked"), "unrelated sentences are cut: {text}");
+        assert!(text.split_whitespace().filter(|w| *w != "…").count() <= WORDS_PER_SOURCE, "{text}");
+        assert_eq!(cut[0].path, "/hb/leave.md");
+    }
+
+    #[test]
+    fn a_table_row_keeps_its_headings() {
+        let table = "Condensed statement of operations (in millions)\nThree months ended June 25, 2022 June 26, 2021\n\
+Products 63,355 63,948\nServices 19,604 17,486\nTotal net sales 82,959 81,434\nCost of sales 47,074 46,179\n\
+Gross margin 35,885 35,255\nResearch and development 6,797 5,717\nSelling, general and administrative 6,012 5,412\n\
+Total operating expenses 12,809 11,129\nOperating income 23,076 24,126\nOther income 10 243\nIncome before taxes 23,066 24,369\n\
+Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
+        let hits = vec![hit("/10q/aapl.pdf", table)];
+        let cut = cut("What was the total net sales in the three months ended June 25, 2022?", &hits, &WordVectors::default()).unwrap();
+        let text = &cut[0].text;
+        assert!(text.contains("Total net sales 82,959 81,434"), "{text}");
+        assert!(text.contains("Services 19,604 17,486 Total net sales"), "the row before it comes along: {text}");
+    }
+
+    #[test]
+    fn short_sources_are_whole_and_far_weaker_ones_dropped_after_the_first_two() {
+        let hits = vec![
+            hit("/a.md", "Staff get 27 days of annual leave per year."),
+            hit("/b.md", "Annual leave requests go to the line manager."),
+            hit("/c.md", "Annual leave days: 27 for staff."),
+            hit("/d.md", "Printers are on every floor near the lifts."),
+        ];
+        let cut = cut("How many days of annual leave do staff get?", &hits, &WordVectors::default()).unwrap();
+        let paths: Vec<&str> = cut.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths, vec!["/a.md", "/b.md", "/c.md"], "the printers are not read");
+        assert_eq!(cut[0].text, "Staff get 27 days of annual leave per year.");
+    }
+}
