@@ -8,6 +8,7 @@
 
 pub(crate) mod arithmetic;
 pub(crate) mod excerpt;
+pub(crate) mod parts;
 pub(crate) mod prompt;
 pub(crate) mod respond;
 
@@ -161,11 +162,16 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         None => question.to_string(),
     };
     let relevant = if engine.has_index() {
-        let retrieve = engine.retrieval_request(&retrieval_query, None, k, request.folder.as_deref());
         // The gate decides on the cosine similarity: the query is embedded in every mode.
         let index = engine.searchable_index(SearchMode::Hybrid).await?;
         let gate = Gate { min_similarity: settings.min_similarity, per_file: SOURCES_PER_FILE };
-        retrieval::sources(&index, &retrieve, &gate).await?
+        // A question that compares is searched whole and side by side (see `parts`).
+        let mut lists = Vec::new();
+        for text in std::iter::once(retrieval_query).chain(parts::parts(question)) {
+            let retrieve = engine.retrieval_request(&text, None, k, request.folder.as_deref());
+            lists.push(retrieval::sources(&index, &retrieve, &gate).await?);
+        }
+        parts::interleave(lists, k)
     } else {
         Vec::new()
     };
