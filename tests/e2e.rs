@@ -190,8 +190,19 @@ fn every_claim_of_an_answer_is_checked_against_its_sources() {
     let brain = Brain::offline();
     let docs = tempfile::tempdir().unwrap();
     write_handbook(docs.path());
+    write(&docs.path().join("fleet/vans.md"), "Harbor Lane Freight runs 37 electric vans from the Dunmore depot.\n");
     brain.add_folder(docs.path());
     brain.json(&["index"]);
+
+    // A terse right answer ("37 [1]" is what a small model writes) is shown, with its citation:
+    // the check reads it with its question.
+    let vans = brain.json(&["ask", "How many electric vans run from the Dunmore depot?"]);
+    assert_eq!(vans["found"], true, "{vans}");
+    assert_eq!(vans["stop"], "end", "{vans}");
+    assert!(figures(vans["answer"].as_str().unwrap()).contains("37"), "{vans}");
+    let cited: Vec<&Value> = vans["citations"].as_array().unwrap().iter().filter(|c| c["cited"] == true).collect();
+    assert!(cited.iter().any(|c| file_name(c) == "vans.md"), "the answer cites the fleet file: {vans}");
+    assert_eq!(vans["grounded"].as_f64(), Some(1.0), "{vans}");
 
     // A question the documents answer: every claim supported, cited, with its evidence.
     let answer = brain.json(&["ask", "What is the nightly hotel limit in capital cities?"]);
