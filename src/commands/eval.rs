@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use brain_bench::beir::{self, EvalStep};
-use brain_bench::qa::{QaOptions, QaReport, Rates};
+use brain_bench::qa::{QaOptions, QaReport, Rates, misses_table};
 use brain_engine::Engine;
 use clap::Subcommand;
 
@@ -21,7 +21,9 @@ pub enum EvalCommand {
     },
     /// Answer quality on a JSON-lines file of {question, answer, files?, pages?, answerable?, type?}
     /// over the index (index the documents first): right file and page retrieved and cited, gold
-    /// figures, groundedness, refusals, first-token time.
+    /// figures, groundedness, refusals, first-token time; and the misses by cause (document or
+    /// passage not retrieved, refused by the gate, model or check, wrong figure, arithmetic, cut
+    /// short), largest first.
     Qa {
         file: PathBuf,
         /// Search results looked at for the retrieval figures.
@@ -123,4 +125,8 @@ fn print_qa(r: &QaReport) {
         "first token p50 {:.0} ms, p95 {:.0} ms; answer p50 {:.0} ms, p95 {:.0} ms; {} unsupported claim(s) shown, every one marked",
         r.first_token_ms.p50, r.first_token_ms.p95, r.total_ms.p50, r.total_ms.p95, r.unsupported_claims
     );
+    if r.questions.iter().any(|q| q.outcome.is_some()) {
+        println!("\nmisses by cause, largest first (each question's `outcome` is in --json):");
+        print!("{}", misses_table(&r.misses));
+    }
 }

@@ -8,7 +8,15 @@
 //! - the answer: whether it holds a gold figure (the reference answer's figures, compared as the
 //!   groundedness check compares them), whether it cites the right file and page, how grounded
 //!   it is, and whether it refused;
-//! - time to the first token and in all.
+//! - time to the first token and in all;
+//! - what became of it ([`Outcome`]: right, or the cause of the miss) and, over the run, the
+//!   misses by cause, largest first ([`misses`]).
+
+mod misses;
+mod outcome;
+
+pub use misses::{Miss, misses, misses_table};
+pub use outcome::{Outcome, classify};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,6 +82,8 @@ pub struct QuestionResult {
     pub first_token_ms: Option<u64>,
     pub total_ms: Option<u64>,
     pub stop: Option<AnswerStop>,
+    /// Right, or why not (None: no model ran).
+    pub outcome: Option<Outcome>,
 }
 
 /// Shares over a group of questions (None where nothing was measured).
@@ -102,6 +112,8 @@ pub struct QaReport {
     pub unsupported_claims: usize,
     pub first_token_ms: Percentiles,
     pub total_ms: Percentiles,
+    /// The questions that missed, by cause, largest first (empty when no model ran).
+    pub misses: Vec<Miss>,
     pub questions: Vec<QuestionResult>,
 }
 
@@ -204,6 +216,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             first_token_ms: None,
             total_ms: None,
             stop: None,
+            outcome: None,
         };
         if !options.retrieval_only {
             let (events, _) = tokio::sync::mpsc::unbounded_channel();
@@ -220,6 +233,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             result.first_token_ms = answer.timings_ms.first_token_ms;
             result.total_ms = Some(answer.timings_ms.total_ms);
             result.stop = Some(answer.stop);
+            result.outcome = Some(classify(q, &answer));
             result.answer = Some(answer.answer);
         }
         results.push(result);
@@ -243,6 +257,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
         total_ms: percentiles(
             results.iter().filter(|r| r.stop != Some(AnswerStop::NotFound)).filter_map(|r| r.total_ms.map(|v| v as f64)).collect(),
         ),
+        misses: misses(&results.iter().filter_map(|r| r.outcome).collect::<Vec<_>>()),
         questions: results,
     })
 }
