@@ -286,10 +286,16 @@ fn owner_thread(
         .with_n_threads_batch(threads);
     // MEASURE-ONLY knobs (removed before landing): flash attention, KV cache type, micro-batch.
     if let Ok(v) = std::env::var("BRAIN_LLM_FA") {
-        params = params.with_flash_attention_policy(match v.as_str() { "on" => 1, "off" => 0, _ => -1 });
+        params = params.with_flash_attention_policy(match v.as_str() {
+            "on" => 1,
+            "off" => 0,
+            _ => -1,
+        });
     }
     if std::env::var("BRAIN_LLM_KV").is_ok_and(|v| v == "q8_0") {
-        params = params.with_type_k(llama_cpp_2::context::params::KvCacheType::Q8_0).with_type_v(llama_cpp_2::context::params::KvCacheType::Q8_0);
+        params = params
+            .with_type_k(llama_cpp_2::context::params::KvCacheType::Q8_0)
+            .with_type_v(llama_cpp_2::context::params::KvCacheType::Q8_0);
     }
     if let Some(n) = std::env::var("BRAIN_LLM_UBATCH").ok().and_then(|v| v.parse().ok()) {
         params = params.with_n_ubatch(n);

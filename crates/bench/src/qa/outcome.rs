@@ -263,6 +263,7 @@ mod tests {
             prompt_tokens_reused: 0,
             answer_tokens: 0,
             stop,
+            calculations: Vec::new(),
             claims: Vec::new(),
             grounded: None,
         }
