@@ -146,6 +146,27 @@ fn index_search_and_answer_offline() {
     assert_eq!(again["summary"]["indexed"], 0, "{again}");
     assert!(index["summary"]["stages"]["embed_ms"].as_u64().unwrap() > 0, "{index}");
 
+    // Every indexed file has its identity (what the search for the documents a question names
+    // reads): its name and, among its terms, the company named on its first line.
+    let identity_of = |name: &str| {
+        let documents = brain.json(&["inspect"])["documents"].as_array().unwrap().clone();
+        let document = documents.iter().find(|d| file_name(d) == name).unwrap_or_else(|| panic!("{name} in {documents:?}"));
+        document["identity"].as_str().map(str::to_string)
+    };
+    let identity = identity_of("leave-policy.md").expect("an identity");
+    assert!(identity.starts_with("handbook/leave-policy\n") && identity.contains("quillfeather"), "{identity}");
+    // An index made before identities existed (no identities table, an older format) gets them
+    // at the next sync, every vector reused.
+    std::fs::remove_dir_all(brain.data.path().join("lancedb/identities.lance")).unwrap();
+    let meta_path = brain.data.path().join("index.json");
+    let mut meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    meta["format"] = 2.into();
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    assert_eq!(identity_of("leave-policy.md"), None, "the old index has none");
+    let migrated = brain.json(&["index"]);
+    assert_eq!((&migrated["summary"]["indexed"], &migrated["summary"]["embedded"]), (&5.into(), &0.into()), "{migrated}");
+    assert_eq!(identity_of("leave-policy.md"), Some(identity));
+
     // The scale benchmark builds an index from this one's chunks and vectors, past a (lowered)
     // ANN threshold, and reports in the JSON scripts read.
     let scale = brain.bench_json(&["scale", "--chunks", "3000", "--ann-min-rows", "1000", "--queries", "10"]);

@@ -5,11 +5,12 @@
 //! killed at points named by the code (`BRAIN_TEST_CRASH_AT`, between the two tables' commits and
 //! the like) and after random delays; a chain of killed runs on one data dir ends with a run that
 //! completes, whose index must then equal the clean one — same files and statuses, same chunk
-//! texts and locations, no extra rows (`brain check`) — without redoing files committed before
-//! the kills. A `brain watch` is killed while it takes a burst of edits, renames, copies and
-//! deletes, and two writers are started on one data dir at once (a second `brain index`, or the
-//! CLI beside a watcher). Every figure comes from processes of the executable under test, so
-//! the same harness can be pointed at an older build (`--brain`) to show what it got wrong.
+//! texts, locations and identities, no extra rows (`brain check`) — without redoing files
+//! committed before the kills. A `brain watch` is killed while it takes a burst of edits,
+//! renames, copies and deletes, and two writers are started on one data dir at once (a second
+//! `brain index`, or the CLI beside a watcher). Every figure comes from processes of the
+//! executable under test, so the same harness can be pointed at an older build (`--brain`) to
+//! show what it got wrong.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ fn differences(ours: &[Value], clean: &[Value]) -> Vec<String> {
                 let n = |v: &Value| v["chunks"].as_array().map_or(0, Vec::len);
                 format!("{} chunk(s) that differ from the clean index's {}", n(d), n(c))
             } else {
-                "different locations or error text".to_string()
+                "different locations, error text or identity".to_string()
             };
             out.push(format!("{}: {what}", key(d)));
         }
@@ -348,7 +349,11 @@ enum Frequency {
 
 fn frequency(point: &str) -> Frequency {
     match point {
-        "store:journal-written" | "store:chunks-committed" | "store:documents-committed" | "engine:batch-prepared" => Frequency::PerBatch,
+        "store:journal-written"
+        | "store:chunks-committed"
+        | "store:identities-committed"
+        | "store:documents-committed"
+        | "engine:batch-prepared" => Frequency::PerBatch,
         "engine:sync-planned" | "engine:queue-written" | "engine:orphans-removed" | "store:maintain-fts" => Frequency::PerSync,
         p if p.starts_with("store:repair-") => Frequency::Repair,
         _ => Frequency::Elsewhere,

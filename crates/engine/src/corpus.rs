@@ -144,8 +144,15 @@ const COMPLETE: &str = "complete";
 pub(crate) async fn open(engine: &Engine, name: &str) -> Result<CorpusIndex> {
     let pipeline = engine.pipeline_for_corpus().await?;
     let config = pipeline.chunker.config();
-    // The same corpus under another embedder or chunking is another index.
-    let key = blake3::hash(format!("{}:{}:{}", pipeline.embedder.identity(), config.max_tokens, config.overlap_tokens).as_bytes()).to_hex();
+    // The same corpus under another embedder, chunking or index format is another index.
+    let key = format!(
+        "{}:{}:{}:{}",
+        pipeline.embedder.identity(),
+        config.max_tokens,
+        config.overlap_tokens,
+        crate::resources::INDEX_FORMAT
+    );
+    let key = blake3::hash(key.as_bytes()).to_hex();
     let dir = engine.data_dir().join("eval").join(format!("{name}-{}", &key[..12]));
     let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?;
     Ok(CorpusIndex { dir, store, pipeline, writer: OnceCell::new() })
@@ -225,7 +232,7 @@ impl CorpusIndex {
         folder: Option<&str>,
     ) -> Result<Vec<SearchResult>> {
         let index = SearchableIndex { store: self.store.clone(), embedder: Some(Arc::clone(&self.pipeline.embedder)) };
-        let filter = SearchFilter { folder: folder.map(str::to_string) };
+        let filter = SearchFilter { folder: folder.map(str::to_string), paths: None };
         let request = RetrievalRequest { text: query.to_string(), mode, k, filter, vector };
         Ok(retrieval::best_chunks(&index, &request).await?.into_iter().map(SearchResult::from).collect())
     }
@@ -297,7 +304,7 @@ fn document_write(d: EmbeddedDocument) -> DocumentWrite {
             vector: c.vector,
         })
         .collect();
-    DocumentWrite { record, chunks: Some(chunks) }
+    DocumentWrite { record, chunks: Some(chunks), identity: None }
 }
 
 /// A stored chunk as the engine hands it out.

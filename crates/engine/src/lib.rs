@@ -49,6 +49,7 @@ mod search;
 mod settings;
 mod status;
 mod sync;
+mod terms;
 mod watch;
 mod yielding;
 
@@ -114,6 +115,9 @@ pub struct DocumentSnapshot {
     pub chunks: Vec<String>,
     /// Each chunk's location, in the same order.
     pub locations: Vec<Location>,
+    /// What the file is, as the search for the documents a question names reads it (its name,
+    /// title, headings and distinctive terms); `None` for a file not indexed.
+    pub identity: Option<String>,
 }
 
 /// Where a file stands in the index. Serialised as its `snake_case` name.
@@ -476,25 +480,28 @@ impl Engine {
         status::run(self).await
     }
 
-    /// Every file in the index with its status and its chunks' texts in order, sorted by path.
-    /// For diagnostics, and for tests that compare an index with a clean rebuild.
+    /// Every file in the index with its status, its chunks' texts in order and its identity,
+    /// sorted by path. For diagnostics, and for tests that compare an index with a clean rebuild.
     pub async fn snapshot(&self) -> Result<Vec<DocumentSnapshot>> {
         if !self.has_index() {
             return Ok(Vec::new());
         }
         let store = self.store().await?;
         let mut contents = store.chunk_contents().await?;
+        let mut identities = store.identities().await?;
         let split = |chunks: Vec<(String, Location)>| -> (Vec<String>, Vec<Location>) { chunks.into_iter().unzip() };
         let mut out: Vec<DocumentSnapshot> = Vec::new();
         for d in store.documents().await? {
             // A second row of a path (a broken index) is shown with no chunks of its own.
             let (chunks, locations) = split(contents.remove(&d.path).unwrap_or_default());
-            out.push(DocumentSnapshot { chunks, locations, path: d.path, status: d.status.into(), hash: d.hash, error: d.error });
+            let identity = identities.remove(&d.path);
+            out.push(DocumentSnapshot { chunks, locations, identity, path: d.path, status: d.status.into(), hash: d.hash, error: d.error });
         }
         // Chunks without a document row would be a bug: show them rather than hide them.
         for (path, chunks) in contents {
             let (chunks, locations) = split(chunks);
-            out.push(DocumentSnapshot { path, status: DocumentStatus::Orphan, hash: None, error: None, chunks, locations });
+            let identity = identities.remove(&path);
+            out.push(DocumentSnapshot { path, status: DocumentStatus::Orphan, hash: None, error: None, chunks, locations, identity });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)

@@ -62,10 +62,13 @@ pub(crate) struct IndexMeta {
     pub format: u32,
 }
 
-/// The version of what a chunk holds. 2: chunks carry their document's identity (file name,
-/// place, headings) and Markdown tables their header. An index of an older format is redone by
-/// the next sync, reusing every vector whose embedded text did not change.
-pub(crate) const INDEX_FORMAT: u32 = 2;
+/// The version of what the index holds for a file. 2: chunks carry their document's identity
+/// (file name, place, headings) and Markdown tables their header. 3: every indexed file has its
+/// identity text in the `identities` table (`pipeline/identity.rs`), which the retrieval stage
+/// `retrieval/documents.rs` searches. An index of an older format is redone by the next sync:
+/// every file parsed again, every vector whose embedded text did not change reused (for format
+/// 3, all of them: chunks are made as in 2).
+pub(crate) const INDEX_FORMAT: u32 = 3;
 
 fn first_format() -> u32 {
     1

@@ -89,8 +89,8 @@ impl Engine {
         k: usize,
         folder: Option<&std::path::Path>,
     ) -> RetrievalRequest {
-        let filter =
-            SearchFilter { folder: folder.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()).display().to_string()) };
+        let folder = folder.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()).display().to_string());
+        let filter = SearchFilter { folder, paths: None };
         RetrievalRequest { text: text.to_string(), mode: mode.unwrap_or(self.settings().search_mode), k, filter, vector: None }
     }
 

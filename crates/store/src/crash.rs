@@ -16,6 +16,7 @@ pub const CRASH_AT_ENV: &str = "BRAIN_TEST_CRASH_AT";
 pub const STORE_CRASH_POINTS: &[&str] = &[
     "store:journal-written",
     "store:chunks-committed",
+    "store:identities-committed",
     "store:documents-committed",
     "store:removed-chunks",
     "store:removed-documents",

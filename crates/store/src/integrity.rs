@@ -336,8 +336,9 @@ impl crate::StoreWriter {
         Ok(summary)
     }
 
-    /// Remove the chunks of `paths` that have no indexed document row of their version. Used
-    /// after a sync for the paths whose orphans it kept as a vector cache.
+    /// Remove the chunks of `paths` that have no indexed document row of their version, and the
+    /// identities of those without an indexed document row. Used after a sync for the paths
+    /// whose orphans it kept as a vector cache.
     pub async fn remove_orphan_chunks(&self, paths: &[String]) -> Result<usize> {
         if paths.is_empty() {
             return Ok(0);
@@ -348,6 +349,9 @@ impl crate::StoreWriter {
             // Only chunks nothing owns: a path whose document is indexed keeps its own version.
             let mut orphan_rows: Vec<u64> = Vec::new();
             let owned = self.owned_chunk_hashes(&group).await?;
+            // An identity written with the orphans (its document row never was) goes with them.
+            let unowned: Vec<String> = group.iter().filter(|p| !owned.contains_key(*p)).cloned().collect();
+            self.remove_identities(&unowned).await?;
             let batches: Vec<RecordBatch> = self
                 .store
                 .chunks

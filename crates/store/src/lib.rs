@@ -1,12 +1,14 @@
 //! `brain-store` is the knowledge base on disk: LanceDB embedded in the data directory, with a
-//! `documents` table (one row per file: hash, size, mtime, status, error) and a `chunks` table
-//! (text, location, vector), searched by vector or by BM25 keywords. Fusing the two lists into
-//! one (hybrid search) is not done here: it is the engine's retrieval stage
-//! (`crates/engine/src/retrieval/fuse.rs`).
+//! `documents` table (one row per file: hash, size, mtime, status, error), a `chunks` table
+//! (text, location, vector), searched by vector or by BM25 keywords, and an `identities` table
+//! (one short text per indexed file saying what it is: name, title, headings, the names and
+//! periods of its first page), searched by BM25 to find the files a question names (see
+//! `identities`). Fusing the vector and keyword lists into one (hybrid search) is not done
+//! here: it is the engine's retrieval stage (`crates/engine/src/retrieval/fuse.rs`).
 //!
 //! Key design decisions:
 //! - One writer at a time, across processes: writing needs a [`StoreWriter`], which holds the
-//!   index's [`IndexLock`] and re-reads both tables when it is made. LanceDB's `merge_insert` is
+//!   index's [`IndexLock`] and re-reads the tables when it is made. LanceDB's `merge_insert` is
 //!   not a uniqueness constraint between writers (two that insert the same new key both
 //!   commit), so without the lock a second `brain index`, or the CLI beside the app's watcher,
 //!   duplicated documents and chunks.
@@ -25,10 +27,12 @@
 //!
 //! The modules: `policy` (how the chunks table is indexed as it grows), `indexes` (what
 //! LanceDB reports it has), `reads` (rows, counts, samples, vectors by hash), `search`,
+//! `identities` (the files a term names),
 //! `writer` (with its `journal`), `maintenance` (index building and compaction), [`integrity`],
 //! `lock`, `records` (the rows and their Arrow form) and [`crash`] (crash points for tests).
 
 pub mod crash;
+mod identities;
 mod indexes;
 pub mod integrity;
 mod journal;
@@ -60,6 +64,7 @@ use lancedb::{Connection, Table};
 
 const DOCUMENTS: &str = "documents";
 const CHUNKS: &str = "chunks";
+const IDENTITIES: &str = "identities";
 /// Readers in other processes see a writer's commits within this time.
 const READ_CONSISTENCY: Duration = Duration::from_secs(1);
 
@@ -93,6 +98,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     documents: Table,
     chunks: Table,
+    /// One row per indexed file: what it is (see `identities`). Created empty in an index made
+    /// before it existed; the engine's next sync fills it.
+    identities: Table,
     dimension: usize,
     dir: PathBuf,
     policy: IndexPolicy,
@@ -106,11 +114,12 @@ impl Store {
         let db = lancedb::connect(&uri).read_consistency_interval(READ_CONSISTENCY).execute().await?;
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
+        let identities = open_or_create(&db, IDENTITIES, records::identities_schema()).await?;
         let found = vector_dimension(chunks.schema().await?.as_ref());
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
-        Ok(Store { documents, chunks, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default() })
+        Ok(Store { documents, chunks, identities, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default() })
     }
 
     /// The same store indexed and searched by another policy.

@@ -1,6 +1,6 @@
-//! Keeping the chunks table fast as it changes: the full-text and path indexes, the vector
-//! index once the table is big enough, new rows folded into the indexes, small fragments
-//! compacted.
+//! Keeping the tables fast as they change: the chunks' full-text and path indexes, the vector
+//! index once the table is big enough, the identities' full-text index, new rows folded into the
+//! indexes, small fragments compacted.
 //!
 //! Key decisions: new rows are not indexed one edit at a time. LanceDB searches rows outside an
 //! index by a flat scan beside it, so they are found at once; they are folded in as a delta
@@ -14,6 +14,7 @@ use lancedb::index::Index;
 use lancedb::index::scalar::FtsIndexBuilder;
 use lancedb::table::OptimizeAction;
 
+use crate::identities::identity_index;
 use crate::policy::{INDEX_SEGMENTS_MAX, SMALL_FRAGMENTS_MAX, UNINDEXED_ROWS_CAP, UNINDEXED_ROWS_MAX};
 use crate::{Result, StoreError, StoreWriter, VectorIndexKind, crash};
 
@@ -79,6 +80,7 @@ impl StoreWriter {
             None => self.store.chunks.create_index(&["path"], Index::BTree(Default::default())).execute().await?,
             Some(name) => stale |= self.unindexed_rows(&name).await? > too_many_unindexed,
         }
+        self.maintain_identities().await?;
         let policy = self.store.policy;
         let trained = self.trained_vector_index();
         // Missing, of another kind than the policy's (an older build's), or trained on a table a
@@ -94,7 +96,7 @@ impl StoreWriter {
         } else if let Some(name) = vector_index {
             stale |= self.unindexed_rows(&name).await? > too_many_unindexed;
         }
-        for table in [&self.store.chunks, &self.store.documents] {
+        for table in [&self.store.chunks, &self.store.documents, &self.store.identities] {
             if table.stats().await?.fragment_stats.num_small_fragments >= SMALL_FRAGMENTS_MAX {
                 table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }).await?;
                 crash::crash_point("store:maintain-compact");
@@ -110,6 +112,27 @@ impl StoreWriter {
         }
         if stale {
             self.optimise_indexes().await?;
+        }
+        Ok(())
+    }
+
+    /// The identities' BM25 index: built once there are identities, new rows folded in once a
+    /// scan's worth has piled up (a small table: one row per file).
+    async fn maintain_identities(&self) -> Result<()> {
+        let table = &self.store.identities;
+        let rows = table.count_rows(None).await?;
+        if rows == 0 {
+            return Ok(());
+        }
+        let indexes = table.list_indices().await?;
+        match indexes.iter().find(|i| i.columns.iter().any(|c| c == "identity")) {
+            None => table.create_index(&["identity"], Index::FTS(identity_index())).execute().await?,
+            Some(index) => {
+                let unindexed = table.index_stats(&index.name).await?.map_or(0, |s| s.num_unindexed_rows);
+                if unindexed > UNINDEXED_ROWS_MAX.max(rows / 10) {
+                    table.optimize(OptimizeAction::Index(lancedb::table::OptimizeOptions::default())).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -178,6 +201,7 @@ mod tests {
         let document = |path: &str, hash: &str, chunks: Vec<NewChunk>| DocumentWrite {
             record: DocumentRecord { folder: "/docs".into(), ..doc(path, hash, chunks.len() as u32) },
             chunks: Some(chunks),
+            identity: None,
         };
         // 20 files of 30 chunks; the fixture passage sits in the middle of one of them.
         let fixture = unit_vector(10_001, DIM);
@@ -212,11 +236,11 @@ mod tests {
         let found = store.search_vector(&fixture, 10, &SearchFilter::default()).await.unwrap();
         let common = exact.iter().filter(|e| found.iter().any(|f| f.id == e.id)).count();
         assert!(common >= 8, "recall@10 of the index against an exact scan: {common}/10");
-        let odd = SearchFilter { folder: Some("/docs/odd".into()) };
+        let odd = SearchFilter::folder("/docs/odd");
         let filtered = store.search_vector(&fixture, 10, &odd).await.unwrap();
         assert_eq!(filtered.len(), 10);
         assert!(filtered.iter().all(|h| h.path.starts_with("/docs/odd/")), "{:?}", paths(&filtered));
-        assert!(store.search_vector(&fixture, 10, &SearchFilter { folder: Some("/docs/od".into()) }).await.unwrap().is_empty());
+        assert!(store.search_vector(&fixture, 10, &SearchFilter::folder("/docs/od")).await.unwrap().is_empty());
 
         // Edit the fixture's file: the new text and vector are found at once, by both searches,
         // while the vector index has not been updated (its rows are scanned exactly).

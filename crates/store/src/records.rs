@@ -1,4 +1,4 @@
-//! Rows of the two tables and their Arrow form.
+//! Rows of the three tables and their Arrow form.
 
 use std::sync::Arc;
 
@@ -135,6 +135,21 @@ pub(crate) fn documents_schema() -> SchemaRef {
         Field::new("chunks", DataType::UInt32, false),
         Field::new("updated_ms", DataType::Int64, false),
     ]))
+}
+
+/// One row per indexed file: its path and its identity text (see `identities`).
+pub(crate) fn identities_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("path", DataType::Utf8, false), Field::new("identity", DataType::Utf8, false)]))
+}
+
+pub(crate) fn identities_batch(rows: &[(&str, &str)]) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new(
+        identities_schema(),
+        vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|(path, _)| *path))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|(_, identity)| *identity))),
+        ],
+    )?)
 }
 
 pub(crate) fn chunks_schema(dimension: usize) -> SchemaRef {

@@ -15,7 +15,7 @@ use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use brain_parse::Location;
 
 use crate::records::{f32_values, location_from_json, string_column, typed_column, vectors_column};
-use crate::sql::sql_string;
+use crate::sql::{in_list, sql_string};
 use crate::{Result, Store};
 
 /// One chunk found by a search.
@@ -40,17 +40,36 @@ pub struct Hit {
 pub struct SearchFilter {
     /// Only files whose absolute path starts with this folder.
     pub folder: Option<String>,
+    /// Only these files (the documents a question names); `None`: any file.
+    pub paths: Option<Vec<String>>,
 }
 
 impl SearchFilter {
+    /// Only files under `folder`.
+    pub fn folder(folder: impl Into<String>) -> SearchFilter {
+        SearchFilter { folder: Some(folder.into()), paths: None }
+    }
+
+    /// This filter, further limited to the files `paths`.
+    pub fn within(&self, paths: Vec<String>) -> SearchFilter {
+        SearchFilter { paths: Some(paths), ..self.clone() }
+    }
+
     /// A range on `path` rather than `starts_with`: the path's BTree index answers a range, so
     /// a folder filter is a cheap pre-filter at any table size. `'0'` follows `'/'` in byte
-    /// order, so `[folder/, folder0)` is exactly the paths under the folder.
+    /// order, so `[folder/, folder0)` is exactly the paths under the folder. A list of files is
+    /// `path IN (...)`, a lookup in the same index.
     fn sql(&self) -> Option<String> {
-        self.folder.as_ref().map(|f| {
+        let folder = self.folder.as_ref().map(|f| {
             let folder = f.trim_end_matches('/');
             format!("path >= {} AND path < {}", sql_string(&format!("{folder}/")), sql_string(&format!("{folder}0")))
-        })
+        });
+        // An empty list allows no file; `IN ()` is not SQL.
+        let paths = self.paths.as_ref().map(|p| if p.is_empty() { "false".to_string() } else { in_list("path", p) });
+        match (folder, paths) {
+            (Some(f), Some(p)) => Some(format!("{f} AND {p}")),
+            (f, p) => f.or(p),
+        }
     }
 }
 
@@ -150,8 +169,16 @@ mod tests {
 
     #[test]
     fn a_folder_filter_is_a_range_that_stops_at_the_folders_siblings() {
-        let sql = SearchFilter { folder: Some("/docs/odd/".into()) }.sql();
+        let sql = SearchFilter::folder("/docs/odd/").sql();
         assert_eq!(sql.as_deref(), Some("path >= '/docs/odd/' AND path < '/docs/odd0'"));
         assert_eq!(SearchFilter::default().sql(), None);
+    }
+
+    #[test]
+    fn a_list_of_files_is_an_in_list_within_the_folder() {
+        let named = SearchFilter::folder("/docs").within(vec!["/docs/a.pdf".into(), "/docs/o'b.pdf".into()]);
+        assert_eq!(named.sql().as_deref(), Some("path >= '/docs/' AND path < '/docs0' AND path IN ('/docs/a.pdf', '/docs/o''b.pdf')"));
+        assert_eq!(SearchFilter::default().within(vec!["/a".into()]).sql().as_deref(), Some("path IN ('/a')"));
+        assert_eq!(SearchFilter::default().within(Vec::new()).sql().as_deref(), Some("false"));
     }
 }

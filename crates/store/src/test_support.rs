@@ -40,7 +40,7 @@ pub(crate) fn write_doc(path: &str, hash: &str, chunks: Vec<ChunkRecord>) -> Wri
         .into_iter()
         .map(|c| NewChunk { text: c.text, context: c.context, location: c.location, chunk_hash: c.chunk_hash, vector: c.vector })
         .collect();
-    WriteBatch { documents: vec![DocumentWrite { record, chunks: Some(chunks) }], removed: vec![] }
+    WriteBatch { documents: vec![DocumentWrite { record, chunks: Some(chunks), identity: None }], removed: vec![] }
 }
 
 pub(crate) fn paths(hits: &[Hit]) -> Vec<&str> {

@@ -3,10 +3,13 @@
 //!
 //! Key decisions: writing needs the index's [`IndexLock`], held as long as the writer lives,
 //! because LanceDB's `merge_insert` does not keep two writers from inserting the same key. A
-//! batch commits chunks first (one commit, replacing each file's chunks whole), then document
-//! rows, then removals, with the paths it touches in the journal (see `journal`) until the last
-//! commit; so a crash leaves at worst a document row that disagrees with its chunks, which the
-//! next writer finds and repairs without re-embedding (see [`integrity`](crate::integrity)).
+//! batch commits chunks first (one commit, replacing each file's chunks whole), then the files'
+//! identities, then document rows, then removals, with the paths it touches in the journal (see
+//! `journal`) until the last commit; so a crash leaves at worst a document row that disagrees
+//! with its chunks, which the next writer finds and repairs without re-embedding (see
+//! [`integrity`](crate::integrity)). An identity is committed after its chunks and before its
+//! document row, so a crash between them is the same repair: the file is redone, identity
+//! included.
 
 use crate::journal::JOURNAL_PATHS_MAX;
 use crate::records::{self, ChunkRecord, DocumentRecord, NewChunk};
@@ -48,15 +51,19 @@ pub struct DocumentWrite {
     /// `Some`: replace the file's chunks with these (empty for a failed file).
     /// `None`: keep its chunks (only the row changed, e.g. a new mtime on the same content).
     pub chunks: Option<Vec<NewChunk>>,
+    /// What the file is (see `identities`), written with its chunks: when `chunks` is `Some`,
+    /// this replaces the stored identity (`None` removes it); otherwise it is not read.
+    pub identity: Option<String>,
 }
 
 impl Store {
-    /// Become the store's writer: `lock` proves no other process writes; both tables are re-read
+    /// Become the store's writer: `lock` proves no other process writes; the tables are re-read
     /// at their latest version (another process may have written since they were opened), and
     /// what an interrupted write or an earlier writer left is checked and repaired.
     pub async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
         self.documents.checkout_latest().await?;
         self.chunks.checkout_latest().await?;
+        self.identities.checkout_latest().await?;
         let writer = StoreWriter { store: self.clone(), _lock: lock };
         let recovery = writer.recover().await?;
         Ok((writer, recovery))
@@ -83,10 +90,12 @@ impl StoreWriter {
         let mut records = Vec::with_capacity(documents.len());
         let mut replaced = Vec::new();
         let mut rows: Vec<ChunkRecord> = Vec::new();
+        let mut identities: Vec<(String, String)> = Vec::new();
         for d in documents {
             if let Some(chunks) = d.chunks {
                 replaced.push(d.record.path.clone());
                 rows.extend(ChunkRecord::of_document(&d.record, chunks));
+                identities.extend(d.identity.map(|identity| (d.record.path.clone(), identity)));
             }
             records.push(d.record);
         }
@@ -103,6 +112,10 @@ impl StoreWriter {
             }
         }
         crash::crash_point("store:chunks-committed");
+        if !replaced.is_empty() {
+            self.replace_identities(&replaced, &identities).await?;
+            crash::crash_point("store:identities-committed");
+        }
         if !records.is_empty() {
             let data = records::documents_batch(&records.iter().collect::<Vec<_>>())?;
             let mut merge = store.documents.merge_insert(&["path"]);
@@ -114,6 +127,7 @@ impl StoreWriter {
             let filter = in_list("path", group);
             store.chunks.delete(filter.as_str()).await?;
             crash::crash_point("store:removed-chunks");
+            store.identities.delete(filter.as_str()).await?;
             store.documents.delete(filter.as_str()).await?;
             crash::crash_point("store:removed-documents");
         }
@@ -186,8 +200,12 @@ mod tests {
         let stemmed = store.search_keyword("zebra crossing", 3, &SearchFilter::default(), None).await.unwrap();
         assert_eq!(stemmed[0].id, "/docs/a.txt#0");
         assert_eq!(by_keyword[0].location, Location::page(1), "locations come back typed");
-        let filtered = store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter { folder: Some("/docs/sub".into()) }).await.unwrap();
+        let filtered = store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter::folder("/docs/sub")).await.unwrap();
         assert_eq!(paths(&filtered), vec!["/docs/sub/b.txt"]);
+        let only_a = SearchFilter::default().within(vec!["/docs/a.txt".into()]);
+        let named = store.search_vector(&[0.0, 0.0, 1.0, 0.0], 3, &only_a).await.unwrap();
+        assert_eq!(paths(&named), vec!["/docs/a.txt", "/docs/a.txt"], "the nearest chunk (b's) is not among the files asked for");
+        assert!(store.search_keyword("penguins", 3, &only_a, None).await.unwrap().is_empty());
 
         // Re-indexing a file with fewer chunks leaves none of the old ones.
         writer

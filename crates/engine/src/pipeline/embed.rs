@@ -65,14 +65,14 @@ fn embed_batch(
             Prepared::Touch(record) => {
                 events.push(IndexEvent::FileIndexed { path: record.path.clone(), chunks: record.chunks as usize });
                 stats.indexed += 1;
-                writes.push(DocumentWrite { record, chunks: None });
+                writes.push(DocumentWrite { record, chunks: None, identity: None });
             }
             Prepared::Failed(record) => {
                 events.push(IndexEvent::FileFailed { path: record.path.clone(), error: record.error.clone().unwrap_or_default() });
                 stats.failed += 1;
-                writes.push(DocumentWrite { record, chunks: Some(Vec::new()) });
+                writes.push(DocumentWrite { record, chunks: Some(Vec::new()), identity: None });
             }
-            Prepared::Chunks { record, chunks } => {
+            Prepared::Chunks { record, chunks, identity } => {
                 let chunks: Vec<NewChunk> = chunks
                     .into_iter()
                     .map(|c| NewChunk {
@@ -86,7 +86,7 @@ fn embed_batch(
                 stats.indexed += 1;
                 stats.chunks += chunks.len();
                 events.push(IndexEvent::FileIndexed { path: record.path.clone(), chunks: chunks.len() });
-                writes.push(DocumentWrite { record, chunks: Some(chunks) });
+                writes.push(DocumentWrite { record, chunks: Some(chunks), identity: Some(identity) });
             }
         }
     }

@@ -2,8 +2,12 @@
 //! an evaluation), as three named stages, each in its own file:
 //!
 //! ```text
-//! prepare (read, parse, chunk) ─► embed (reuse stored vectors by chunk hash) ─► write (one commit per batch)
+//! prepare (read, parse, chunk, identity) ─► embed (reuse stored vectors by chunk hash) ─► write (one commit per batch)
 //! ```
+//!
+//! A document's identity ([`identity`]: its name, title, headings and the names and periods of
+//! its first page) is made in `prepare`, while the parsed document is in memory, and written
+//! with its chunks.
 //!
 //! Work goes through in batches bounded by files and bytes, the stages overlapping: batch n+1 is
 //! parsed while batch n is embedded, and batch n is written while n+1 is embedded. One batch of
@@ -11,6 +15,7 @@
 //! embedder — the stage that bounds throughput — never waits for a parse it could have had.
 
 pub(crate) mod embed;
+pub(crate) mod identity;
 pub(crate) mod prepare;
 
 use std::path::PathBuf;

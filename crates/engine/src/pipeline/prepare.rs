@@ -38,6 +38,8 @@ pub(crate) enum Prepared {
     Chunks {
         record: DocumentRecord,
         chunks: Vec<Chunk>,
+        /// What the document is (see [`super::identity`]).
+        identity: String,
     },
     Failed(DocumentRecord),
 }
@@ -101,8 +103,9 @@ pub(crate) fn failed_record(path: &str, folder: &str, hash: Option<String>, size
 fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared {
     match work {
         Work::Parsed { record, document } => match chunk_guarded(chunker, document, None) {
-            Ok((_, chunks)) if !chunks.is_empty() => {
-                Prepared::Chunks { record: DocumentRecord { chunks: chunks.len() as u32, ..record }, chunks }
+            Ok((document, chunks)) if !chunks.is_empty() => {
+                let identity = super::identity::identity(&record.path, &document);
+                Prepared::Chunks { record: DocumentRecord { chunks: chunks.len() as u32, ..record }, chunks, identity }
             }
             Ok(_) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some("no text to index".into()), ..record }),
             Err(e) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some(e), ..record }),
@@ -138,6 +141,7 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
             if chunks.is_empty() {
                 return fail(Some(hash), size, "no text to index".into());
             }
+            let identity = super::identity::identity(&name_below(&path, &folder), &doc);
             let record = DocumentRecord {
                 path: path_s.clone(),
                 folder: folder_s.clone(),
@@ -150,9 +154,16 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
                 chunks: chunks.len() as u32,
                 updated_ms: fsutil::now_ms(),
             };
-            Prepared::Chunks { record, chunks }
+            Prepared::Chunks { record, chunks, identity }
         }
     }
+}
+
+/// The file's path below its registered folder, without the extension: "filings/2022 Q3 AAPL".
+/// The folders a user sorts files into name them too.
+fn name_below(path: &std::path::Path, folder: &std::path::Path) -> String {
+    let relative = path.strip_prefix(folder).unwrap_or(path);
+    relative.with_extension("").to_string_lossy().trim_start_matches('/').to_string()
 }
 
 /// What identifies a file among look-alike ones: its name without the extension

@@ -2,22 +2,27 @@
 //! stages, each in its own file:
 //!
 //! ```text
-//! query ─► candidates (vector, keyword) ─► fuse ─► gate ─► context
+//! query ─┬─► candidates (vector, keyword) ────────────────────────┬─► fuse ─► gate ─► context
+//!        └─► documents (named by the query) ─► candidates within ─┘
 //! ```
 //!
 //! - [`query`]: the text searched (a follow-up also carries the question before it) and, when
 //!   the mode needs one, its vector.
 //! - [`candidates`]: the store's nearest chunks by vector and its best chunks by BM25.
+//! - [`documents`]: the documents the question names (a company and a quarter, a policy's
+//!   year), found by their identities; the candidate searches run again within them and join
+//!   the global lists, so their passages come first (hybrid mode).
 //! - [`fuse`]: reciprocal rank fusion of the candidate lists (hybrid mode).
 //! - [`gate`]: drop what is not similar enough to be a source, and cap the chunks per file so
 //!   one long file cannot crowd out the others ("not found" when nothing is left).
 //! - [`context`]: number the sources and take as many as fit the model's context.
 //!
-//! Plain search runs query → candidates → fuse; an answer runs every stage. A new stage (a
-//! reranker, say) is one file here and one line in [`best_chunks`] or [`sources`].
+//! Plain search runs query → candidates and documents → fuse; an answer runs every stage. A new
+//! stage (a reranker, say) is one file here and one line in [`best_chunks`] or [`sources`].
 
 pub(crate) mod candidates;
 pub(crate) mod context;
+pub(crate) mod documents;
 pub(crate) mod fuse;
 pub(crate) mod gate;
 pub(crate) mod query;
@@ -91,10 +96,15 @@ pub(crate) struct SearchableIndex {
     pub embedder: Option<Arc<dyn EmbedText>>,
 }
 
-/// query → candidates → fuse: the `k` best chunks.
+/// query → candidates (global, and within the documents the query names) → fuse: the `k` best
+/// chunks.
 pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequest) -> Result<Vec<Hit>> {
     let query = query::Query::new(index, &request.text, request.mode, request.vector.clone()).await?;
-    let lists = candidates::find(index, &query, request, fuse::depth(request.mode, request.k)).await?;
+    let depth = fuse::depth(request.mode, request.k);
+    let (mut lists, named) =
+        futures::try_join!(candidates::find(index, &query, request, depth), documents::named_by(index, &query, request))?;
+    let within_named = documents::candidates_within(index, &query, request, depth, named, &lists).await?;
+    lists.extend(within_named);
     Ok(fuse::fuse(request.mode, lists, request.k))
 }
 

@@ -72,7 +72,7 @@ async fn record_failures(engine: &Engine, writer: &StoreWriter, plan: &Plan, sum
         .map(|f| {
             let record =
                 failed_record(&f.path.display().to_string(), &f.folder.display().to_string(), None, f.size, f.mtime_ns, f.error.clone());
-            DocumentWrite { record, chunks: Some(Vec::new()) }
+            DocumentWrite { record, chunks: Some(Vec::new()), identity: None }
         })
         .collect();
     writer.write(WriteBatch { documents, removed: Vec::new() }).await?;
