@@ -145,13 +145,8 @@ pub(crate) async fn open(engine: &Engine, name: &str) -> Result<CorpusIndex> {
     let pipeline = engine.pipeline_for_corpus().await?;
     let config = pipeline.chunker.config();
     // The same corpus under another embedder, chunking or index format is another index.
-    let key = format!(
-        "{}:{}:{}:{}",
-        pipeline.embedder.identity(),
-        config.max_tokens,
-        config.overlap_tokens,
-        crate::resources::INDEX_FORMAT
-    );
+    let key =
+        format!("{}:{}:{}:{}", pipeline.embedder.identity(), config.max_tokens, config.overlap_tokens, crate::resources::INDEX_FORMAT);
     let key = blake3::hash(key.as_bytes()).to_hex();
     let dir = engine.data_dir().join("eval").join(format!("{name}-{}", &key[..12]));
     let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?;

@@ -22,7 +22,7 @@
 //! is marked unsupported. Sentences that repeat the prompt's own instructions are dropped. The
 //! caller decides what an answer whose answering claims are unsupported becomes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
@@ -103,6 +103,24 @@ struct Piece {
     cited: Vec<usize>,
 }
 
+/// The question an answer answers, and what each source's document is.
+#[derive(Debug, Default)]
+pub(crate) struct Asked<'a> {
+    pub question: &'a str,
+    /// Each source's document identity by path (its name, title, headings and the names and
+    /// periods of its first page; `pipeline/identity.rs`): a passage of a filing's table rarely
+    /// names the company or the quarter, its document does.
+    pub documents: HashMap<String, String>,
+}
+
+#[cfg(test)]
+impl<'a> Asked<'a> {
+    /// A question with no document identities at hand.
+    pub(crate) fn question(question: &'a str) -> Asked<'a> {
+        Asked { question, documents: HashMap::new() }
+    }
+}
+
 /// Check `answer` against `sources` (numbered 1.. in order). `refusal` is the sentence a model
 /// writes when the sources do not hold the answer; `instructions`, the prompt's own rules. An
 /// embedder that fails fails the check: every claim would otherwise read as unsupported.
@@ -111,7 +129,7 @@ struct Piece {
 /// the sources it draws on instead (in one source or across several).
 pub(crate) fn check(
     answer: &str,
-    question: &str,
+    asked: &Asked,
     sources: &[Hit],
     embedder: &dyn EmbedText,
     refusal: &str,
@@ -141,7 +159,7 @@ pub(crate) fn check(
     // a refusal needs no model).
     let source_sentences: Vec<Vec<String>> =
         if claims.is_empty() { vec![Vec::new(); sources.len()] } else { sources.iter().map(|s| sentences(&s.text)).collect() };
-    let question = question.trim();
+    let question = asked.question.trim();
     let mut texts: Vec<String> = Vec::new();
     if !claims.is_empty() {
         texts.push(question.to_string());
@@ -173,6 +191,22 @@ pub(crate) fn check(
         .join(" ")
         .to_lowercase();
 
+    // A claim read with its question states the question too: "37" says "37 electric vans run
+    // from the Dunmore depot", so the question's names and figures must be in the source or in
+    // what its document is. Otherwise a figure of the right kind from another company, period
+    // or place ("$81,797" for Tesla's revenue, from Apple's filing) would pass.
+    let question_names = names(question);
+    let question_figures = figures(question);
+    let states_question: Vec<bool> = sources
+        .iter()
+        .map(|s| {
+            let document = asked.documents.get(&s.path).map_or("", String::as_str);
+            let about = format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document);
+            let lower = about.to_lowercase();
+            question_names.iter().all(|n| lower.contains(&n.to_lowercase())) && question_figures.is_subset(&figures(&about))
+        })
+        .collect();
+
     let mut out_claims = Vec::new();
     let mut additions: Vec<(usize, usize)> = Vec::new(); // (insert at, source number)
     let all_figures: HashSet<String> = figures_of.iter().flatten().cloned().collect();
@@ -187,8 +221,9 @@ pub(crate) fn check(
         let names_ok = names(&piece.text).iter().all(|n| names_in.contains(&n.to_lowercase()));
         // The best source: figures all present, then closest in meaning; cited sources first.
         let mut best: Option<(usize, f32, String)> = None;
+        let reads_question = (terse || is_computed) && !question.is_empty();
         for (s, sentences) in source_sentences.iter().enumerate() {
-            if !(operands_found || claim_figures.is_subset(&figures_of[s])) {
+            if !(operands_found || claim_figures.is_subset(&figures_of[s])) || (reads_question && !states_question[s]) {
                 continue;
             }
             let Some(claim_vector) = claim_vectors.get(i) else { continue };
@@ -595,7 +630,7 @@ mod tests {
 
         fn check_one(answer: &str, sources: &[&str]) -> Grounding {
             let hits: Vec<Hit> = sources.iter().enumerate().map(|(i, s)| hit(&format!("/d/{i}.md"), s)).collect();
-            check(answer, "", &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap()
+            check(answer, &Asked::default(), &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap()
         }
 
         #[test]
@@ -634,7 +669,7 @@ mod tests {
 
         fn check_terse(answer: &str, question: &str, source: &str) -> Claim {
             let hits = vec![hit("/d/0.md", source)];
-            let g = check(answer, question, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            let g = check(answer, &Asked::question(question), &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
             assert_eq!(g.claims.len(), 1, "{:?}", g.claims);
             g.claims[0].clone()
         }
@@ -665,11 +700,34 @@ mod tests {
         }
 
         #[test]
+        fn a_terse_claim_states_its_question_whose_names_and_figures_the_source_or_its_document_must_hold() {
+            const SALES: &str = "Total net sales were $81,797 million in the three months ended July 1, 2023.";
+            let filing = "/filings/2023 Q3 AAPL.pdf";
+            let hits = vec![hit(filing, SALES)];
+            let ask = |question: &str, documents: &[(&str, &str)]| {
+                let documents = documents.iter().map(|(p, i)| (p.to_string(), i.to_string())).collect();
+                let asked = Asked { question, documents };
+                let g = check("$81,797 million [1].", &asked, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+                g.claims[0].supported
+            };
+            let apple = [(filing, "2023 Q3 AAPL\nForm 10-Q\n\n2023 q3 aapl apple inc form 10q july 1 2023")];
+            let q = "What were Apple's total net sales in the three months ended July 1, 2023?";
+            assert!(ask(q, &apple), "the company is named by the passage's document");
+            assert!(!ask(q, &[]), "nothing says the passage is Apple's");
+            assert!(!ask("What were Tesla's total net sales in the three months ended July 1, 2023?", &apple), "another company");
+            assert!(!ask("What were Apple's total net sales in the three months ended December 28, 2019?", &apple), "another period");
+            // The vans fixture names its depot in the passage itself.
+            let q = "How many electric vans run from the Dunmore depot?";
+            assert!(check_terse("37 [1]", q, VANS).supported);
+            assert!(!check_terse("37 [1]", "How many electric vans run from the Kingston depot?", VANS).supported);
+        }
+
+        #[test]
         fn the_first_claim_and_those_as_close_to_the_question_answer_it() {
             let hits = vec![hit("/d/0.md", VANS)];
             let q = "How many electric vans run from the Dunmore depot?";
             let answer = "The company is based in Ireland [1]. Harbor Lane Freight runs 37 electric vans from the Dunmore depot [1].";
-            let g = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            let g = check(answer, &Asked::question(q), &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
             assert_eq!(g.claims.iter().map(|c| (c.answers, c.supported)).collect::<Vec<_>>(), vec![(true, false), (true, true)]);
             assert!(!g.answer_unsupported(), "a supported answering claim shows the answer");
             assert_eq!(g.grounded(), Some(0.5));
@@ -684,20 +742,20 @@ mod tests {
             let q = "What was the growth of total net sales in the third quarter of 2022?";
             let computed: HashSet<String> = ["7.87", "100"].map(String::from).into();
             let answer = "Total net sales in the third quarter grew by 7.87 (= (1,577 − 1,462) / 1,462 × 100) percent [1][2].";
-            let g = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
+            let g = check(answer, &Asked::question(q), &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
             assert!(g.claims[0].supported, "{:?}", g.claims);
             assert_eq!(g.claims[0].sources, vec![1, 2], "computed from [1] and [2]");
             let wrong_operand = "Total net sales in the third quarter grew by 7.87 (= (1,578 − 1,462) / 1,462 × 100) percent [1][2].";
-            let g = check(wrong_operand, q, &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
+            let g = check(wrong_operand, &Asked::question(q), &hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap();
             assert!(!g.claims[0].supported, "an operand no source holds");
-            let not_computed = check(answer, q, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            let not_computed = check(answer, &Asked::question(q), &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
             assert!(!not_computed.claims[0].supported, "a result the model wrote itself is a figure like any other");
         }
 
         #[test]
         fn a_refusal_is_no_claim_and_needs_no_embedder() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
-            let g = check(REFUSAL, "", &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new()).unwrap();
+            let g = check(REFUSAL, &Asked::default(), &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new()).unwrap();
             assert!(g.refused && g.claims.is_empty());
             assert_eq!(g.grounded(), None);
         }
@@ -706,8 +764,16 @@ mod tests {
         fn an_embedder_failure_is_an_error_not_an_unsupported_answer() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
             assert!(
-                check("Staff get 27 days of annual leave [1].", "", &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new())
-                    .is_err()
+                check(
+                    "Staff get 27 days of annual leave [1].",
+                    &Asked::default(),
+                    &hits,
+                    &WordVectors { fail: true },
+                    REFUSAL,
+                    RULES,
+                    &HashSet::new()
+                )
+                .is_err()
             );
         }
     }

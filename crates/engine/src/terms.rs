@@ -112,10 +112,8 @@ fn compound_parts(word: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut start = 0;
     for (i, &(at, c)) in chars.iter().enumerate() {
-        let decimal_point = c == '.'
-            && i > 0
-            && chars[i - 1].1.is_ascii_digit()
-            && chars.get(i + 1).is_some_and(|(_, next)| next.is_ascii_digit());
+        let decimal_point =
+            c == '.' && i > 0 && chars[i - 1].1.is_ascii_digit() && chars.get(i + 1).is_some_and(|(_, next)| next.is_ascii_digit());
         if matches!(c, '-' | '/' | '–' | '—' | '.') && !decimal_point {
             parts.push(&word[start..at]);
             start = at + c.len_utf8();
@@ -262,7 +260,10 @@ mod tests {
         assert_eq!(distinctive_terms("Leave Policy / Sick-Leave (U.S.)", Reading::Titles), vec!["leave", "policy", "sick", "us"]);
         assert_eq!(distinctive_terms("AT&T's S-1 and Node.js", Reading::Titles), vec!["att", "s1", "node"]);
         assert_eq!(distinctive_terms("AMAZON.COM, INC.", Reading::Titles), vec!["amazon", "com", "inc"]);
-        assert_eq!(distinctive_terms("Annual Report 10K of 3M (FY2022), revenue $1.5B", Reading::Titles), vec!["annual", "report", "10k", "3m", "2022"]);
+        assert_eq!(
+            distinctive_terms("Annual Report 10K of 3M (FY2022), revenue $1.5B", Reading::Titles),
+            vec!["annual", "report", "10k", "3m", "2022"]
+        );
         assert_eq!(question("Did Amazon.com's revenue grow?"), vec!["amazon"]);
     }
 }

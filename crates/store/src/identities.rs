@@ -194,7 +194,11 @@ mod tests {
         let batch = records::chunks_batch(&[&orphan], 4).unwrap();
         store.chunks.add(records::reader(batch)).execute().await.unwrap();
         writer.replace_identities(&["/docs/gone.txt".into()], &[("/docs/gone.txt".into(), "Gone".into())]).await.unwrap();
-        writer.write(with_identity(write_doc("/docs/kept.txt", "hk", vec![chunk("/docs/kept.txt", "hk", 0, "kept", [0.0, 1.0, 0.0, 0.0])]), "Kept"))
+        writer
+            .write(with_identity(
+                write_doc("/docs/kept.txt", "hk", vec![chunk("/docs/kept.txt", "hk", 0, "kept", [0.0, 1.0, 0.0, 0.0])]),
+                "Kept",
+            ))
             .await
             .unwrap();
 

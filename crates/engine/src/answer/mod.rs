@@ -197,6 +197,17 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         return Ok(answer);
     }
 
+    // What each source's document is: a terse answer is checked as the statement its question
+    // makes, whose company or period a passage's document names more often than the passage.
+    let mut documents = std::collections::HashMap::new();
+    let store = engine.store().await?;
+    for hit in &relevant {
+        if !documents.contains_key(&hit.path)
+            && let Some(identity) = store.identity(&hit.path).await?
+        {
+            documents.insert(hit.path.clone(), identity);
+        }
+    }
     let embedder = engine.index_embedder().await?;
     let load_started = Instant::now();
     let llm = engine.load_llm().await?;
@@ -206,7 +217,8 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     let token_events = events.clone();
     let (max_answer_tokens, show_unsupported) = (settings.max_answer_tokens, settings.show_unsupported_answers);
     let response = crate::blocking(move || {
-        let inputs = respond::Inputs { question: &question, history: &history, sources: relevant, max_answer_tokens, show_unsupported };
+        let inputs =
+            respond::Inputs { question: &question, history: &history, sources: relevant, documents, max_answer_tokens, show_unsupported };
         respond::respond(inputs, llm.as_ref(), embedder.as_ref(), cancel, &token_events)
     })
     .await??;

@@ -6,7 +6,7 @@
 //! (checked, refused, replaced by quoted passages, stopped) are unit-tested with fakes; the
 //! caller (`answer::run`) does retrieval, loading and locking around it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -28,6 +28,8 @@ pub(crate) struct Inputs<'a> {
     pub history: &'a [(String, String)],
     /// The sources retrieval found, best first (not empty: "not found" never reaches here).
     pub sources: Vec<Hit>,
+    /// What each source's document is, by path (see [`grounding::Asked`]).
+    pub documents: HashMap<String, String>,
     pub max_answer_tokens: u32,
     /// Show an answer whose claims no source supports (marked) instead of quoting passages.
     pub show_unsupported: bool,
@@ -78,7 +80,8 @@ pub(crate) fn respond(
     // The model's calculations computed by the engine, before the check reads the answer.
     let (text, calculations) = arithmetic::compute(text.trim());
     let results: HashSet<String> = calculations.iter().flat_map(Calculation::exempt_figures).collect();
-    let grounding = grounding::check(&text, inputs.question, &sources, embedder, NOT_FOUND, SYSTEM_PROMPT, &results)?;
+    let asked = grounding::Asked { question: inputs.question, documents: inputs.documents };
+    let grounding = grounding::check(&text, &asked, &sources, embedder, NOT_FOUND, SYSTEM_PROMPT, &results)?;
 
     let cancelled = stats.stop == StopReason::Cancelled;
     let (answer, found, outcome) = outcome(&text, &grounding, &sources, cancelled, inputs.show_unsupported);
@@ -184,6 +187,7 @@ mod tests {
         let model = ScriptedModel::answering(answer);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let inputs = Inputs {
+            documents: HashMap::new(),
             question,
             history: &[],
             sources: sources.iter().enumerate().map(|(i, t)| hit(&format!("/docs/{i}.md"), t)).collect(),
@@ -231,6 +235,7 @@ mod tests {
         );
         let (tx, _rx) = mpsc::unbounded_channel();
         let inputs = Inputs {
+            documents: HashMap::new(),
             question: "What is the dress code for the annual gala dinner in Monaco?",
             history: &[],
             sources: vec![hit("/hb/dress.md", dress)],
@@ -312,6 +317,7 @@ mod tests {
         let model = ScriptedModel::answering("Harbor Lane Freight runs 37 electric vans [1].");
         let (tx, _rx) = mpsc::unbounded_channel();
         let inputs = Inputs {
+            documents: HashMap::new(),
             question: "How many vans?",
             history: &[],
             sources: vec![hit("/a.md", VANS)],

@@ -177,10 +177,8 @@ mod tests {
         let short = identity("4983", &doc);
         assert_eq!(short.lines().last(), Some("stem"), "only its name and title: {short}");
         // The same text at the head of a long document is its cover.
-        let long = ParsedDocument {
-            sections: vec![doc.sections[0].clone(), section(&"y ".repeat(LONG_DOCUMENT_CHARS), 2, None)],
-            ..doc.clone()
-        };
+        let long =
+            ParsedDocument { sections: vec![doc.sections[0].clone(), section(&"y ".repeat(LONG_DOCUMENT_CHARS), 2, None)], ..doc.clone() };
         let terms = identity("4983", &long).lines().last().unwrap().to_string();
         assert!(terms.contains("aldh1") && terms.contains("boston") && terms.contains("2001"), "{terms}");
     }

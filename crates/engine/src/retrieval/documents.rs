@@ -229,7 +229,11 @@ mod tests {
         // 20 documents of 100 alike: more than may be named, a kind of document.
         let twenty: Vec<String> = (0..20).map(|i| format!("/d/{i:03}")).collect();
         assert!(choose(100, &[by_name(twenty.clone())]).is_empty());
-        assert_eq!(choose(100, &[by_name(twenty.clone()), by_name(twenty[..3].to_vec())]), twenty[..3].to_vec(), "unless a second term picks some");
+        assert_eq!(
+            choose(100, &[by_name(twenty.clone()), by_name(twenty[..3].to_vec())]),
+            twenty[..3].to_vec(),
+            "unless a second term picks some"
+        );
         // One document of two: named; one of one: the whole index, nothing to prefer.
         assert_eq!(choose(2, &[by_name(paths(&["/a"]))]), paths(&["/a"]));
         assert!(choose(1, &[by_name(paths(&["/a"]))]).is_empty());
@@ -348,7 +352,10 @@ mod tests {
             index.sync(&files, &[]).await;
             let acme_q3 = index.path("report-4.txt");
             let identity = index.store.identity(&acme_q3).await.unwrap().expect("an identity");
-            assert!(identity.starts_with("report-4\n") && terms(&identity).contains(&"acme") && terms(&identity).contains(&"q3"), "{identity}");
+            assert!(
+                identity.starts_with("report-4\n") && terms(&identity).contains(&"acme") && terms(&identity).contains(&"q3"),
+                "{identity}"
+            );
 
             let question = request("What were Acme's total net sales in the third quarter of 2023?");
             assert_eq!(named(&index.searchable(), &question.text).await.unwrap(), vec![acme_q3.clone()]);
