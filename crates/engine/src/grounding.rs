@@ -186,7 +186,10 @@ pub(crate) fn check(
     let figures_of: Vec<HashSet<String>> = sources.iter().map(|s| figures(&s.text)).collect();
     let names_in: String = sources
         .iter()
-        .map(|s| format!("{} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path))
+        .map(|s| {
+            let document = asked.documents.get(&s.path).map_or("", String::as_str);
+            format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document)
+        })
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
@@ -218,7 +221,15 @@ pub(crate) fn check(
         let is_computed = claim_figures.iter().any(|f| computed.contains(f));
         claim_figures.retain(|f| !computed.contains(f));
         let operands_found = is_computed && claim_figures.is_subset(&all_figures);
-        let names_ok = names(&piece.text).iter().all(|n| names_in.contains(&n.to_lowercase()));
+        // A name that opens the claim is told from "The" by the question: "Netflix held …"
+        // answering "How much cash did Netflix hold?" names Netflix.
+        let mut claim_names = names(&piece.text);
+        if let Some(first) = piece.text.unicode_words().next().map(|w| w.trim_end_matches("'s"))
+            && question_names.iter().any(|n| n.eq_ignore_ascii_case(first))
+        {
+            claim_names.push(first.to_string());
+        }
+        let names_ok = claim_names.iter().all(|n| names_in.contains(&n.to_lowercase()));
         // The best source: figures all present, then closest in meaning; cited sources first.
         let mut best: Option<(usize, f32, String)> = None;
         let reads_question = (terse || is_computed) && !question.is_empty();
@@ -720,6 +731,20 @@ mod tests {
             let q = "How many electric vans run from the Dunmore depot?";
             assert!(check_terse("37 [1]", q, VANS).supported);
             assert!(!check_terse("37 [1]", "How many electric vans run from the Kingston depot?", VANS).supported);
+        }
+
+        #[test]
+        fn a_name_of_the_question_opening_a_claim_must_be_in_the_sources() {
+            let q = "How much cash did Netflix hold at the end of June 2023?";
+            let source = "Cash and cash equivalents were $31.4 billion at the end of June 2023.";
+            let hits = vec![hit("/filings/2023 Q2 AAPL.pdf", source)];
+            let answer = "Netflix held $31.4 billion in cash at the end of June 2023 [1].";
+            let g = check(answer, &Asked::question(q), &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            assert!(!g.claims[0].supported, "nothing says the passage is Netflix's");
+            let documents = [("/filings/2023 Q2 AAPL.pdf".to_string(), "2023 Q2 NFLX\nnetflix inc form 10q".to_string())].into();
+            let asked = Asked { question: q, documents };
+            let g = check(answer, &asked, &hits, &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+            assert!(g.claims[0].supported, "its document is Netflix's filing");
         }
 
         #[test]

@@ -48,6 +48,18 @@ pub(crate) fn distinctive_terms(text: &str, reading: Reading) -> Vec<String> {
     out
 }
 
+/// `text` without the words that spell one of `terms` ("Apple's", "Q3", "10-Q", "2023"): what a
+/// question asks of a document once the terms have chosen the document.
+pub(crate) fn without_terms(text: &str, terms: &[String]) -> String {
+    text.split_whitespace()
+        .filter(|raw| {
+            let spelt = distinctive_terms(raw, Reading::Titles);
+            spelt.is_empty() || !spelt.iter().all(|t| terms.contains(t))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn push_unique(out: &mut Vec<String>, term: String) {
     if term.chars().count() <= MAX_TERM_CHARS && !out.contains(&term) {
         out.push(term);
@@ -240,6 +252,16 @@ mod tests {
         assert_eq!(question("How did the iPhone and the H100 sell in the first fiscal quarter?"), vec!["iphone", "h100", "q1"]);
         assert_eq!(question("Wie hoch war der Umsatz von Bosch im dritten Quartal 2022?"), vec!["umsatz", "bosch", "q3", "2022"]);
         assert_eq!(question("Quel est le chiffre d'affaires de Danone au deuxième trimestre?"), vec!["danone", "q2"]);
+    }
+
+    #[test]
+    fn a_question_without_the_terms_that_chose_its_document() {
+        let terms = question("Were there any acquisitions reported by Apple in the Q2 2023 10-Q?");
+        assert_eq!(terms, ["apple", "q2", "2023", "10q"]);
+        let stripped = without_terms("Were there any acquisitions reported by Apple's board in the Q2 2023 10-Q?", &terms);
+        assert_eq!(stripped, "Were there any acquisitions reported by board in the");
+        // Terms that chose no document stay: they are what the question asks about.
+        assert_eq!(without_terms("Intel's Data Center Group revenue", &["intel".to_string()]), "Data Center Group revenue");
     }
 
     #[test]

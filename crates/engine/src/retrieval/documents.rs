@@ -22,7 +22,9 @@
 //!    all three terms when no other does. No clear drop within [`NAMED_MAX`] documents (or half
 //!    of them) and the question names none: it names a kind of document, not a document.
 //!
-//! What becomes of them: the candidate searches run again within the named documents, and their
+//! What becomes of them: the candidate searches run again within the named documents (with the
+//! question stripped of the terms that named them, which within them point at the cover and the
+//! certifications rather than at the passage asked for), and their
 //! lists join the global ones in fusion. A named document's passages rank first (they are in
 //! more lists), yet the global lists are still there, so a question whose answer lies elsewhere,
 //! or spans documents, still finds it.
@@ -43,7 +45,7 @@ use super::{RetrievalRequest, SearchMode, SearchableIndex, candidates};
 use crate::error::Result;
 use crate::pipeline::identity::naming_terms;
 use crate::retrieval::Hit;
-use crate::terms::{Reading, distinctive_terms};
+use crate::terms::{Reading, distinctive_terms, without_terms};
 
 /// Most terms of a question looked up.
 const QUESTION_TERMS_MAX: usize = 12;
@@ -54,6 +56,9 @@ const NAMED_MAX: usize = 16;
 /// A drop in score is clear when the next document scores less than this share of the last one
 /// named.
 const CLEAR_DROP: f32 = 0.75;
+/// Fewest words a question keeps without the terms that named its documents for it to be
+/// searched so within them (below that, it is searched as asked).
+const MIN_ASKED_WORDS: usize = 3;
 /// What a term found only on a document's first page weighs, against one in its own naming.
 const BEGINNING_WEIGHT: f32 = 0.5;
 
@@ -67,9 +72,9 @@ struct Holder {
 }
 
 /// The documents `query` names, best first: none when it names none or the mode is not hybrid.
-pub(crate) async fn named_by(index: &SearchableIndex, query: &Query, request: &RetrievalRequest) -> Result<Vec<String>> {
+pub(crate) async fn named_by(index: &SearchableIndex, query: &Query, request: &RetrievalRequest) -> Result<Named> {
     if request.mode != SearchMode::Hybrid {
-        return Ok(Vec::new());
+        return Ok(Named::default());
     }
     named(index, &query.text).await
 }
@@ -81,14 +86,24 @@ pub(crate) async fn candidates_within(
     query: &Query,
     request: &RetrievalRequest,
     depth: usize,
-    named: Vec<String>,
+    named: Named,
     global: &[Vec<Hit>],
 ) -> Result<Vec<Vec<Hit>>> {
+    let Named { paths: named, terms } = named;
     if named.is_empty() {
         return Ok(Vec::new());
     }
     let within = RetrievalRequest { filter: request.filter.within(named.clone()), ..request.clone() };
-    let lists = candidates::find(index, query, &within, depth).await?;
+    // Within the documents chosen, the terms that chose them say nothing about which passage:
+    // left in, they pull the query towards the passages that repeat the company, the period
+    // and the form (the cover, the signatures, the certifications) instead of the one asked for.
+    let asked = without_terms(&query.text, &terms);
+    let lists = if asked.split_whitespace().count() >= MIN_ASKED_WORDS && asked != query.text {
+        let asked = Query::new(index, &asked, request.mode, None).await?;
+        candidates::find(index, &asked, &within, depth).await?
+    } else {
+        candidates::find(index, query, &within, depth).await?
+    };
     let best_global = global.iter().flatten().filter_map(|h| h.similarity).fold(f32::MIN, f32::max);
     let mut best_of: HashMap<&str, f32> = HashMap::new();
     for hit in lists.iter().flatten() {
@@ -99,17 +114,26 @@ pub(crate) async fn candidates_within(
     Ok(lists)
 }
 
-/// The paths of the documents `question` names, best first.
-pub(crate) async fn named(index: &SearchableIndex, question: &str) -> Result<Vec<String>> {
+/// The documents a question names, and the terms of the question that named them.
+#[derive(Debug, Default)]
+pub(crate) struct Named {
+    /// Their paths, best first.
+    pub paths: Vec<String>,
+    /// The question's terms that a named document holds.
+    pub terms: Vec<String>,
+}
+
+/// The documents `question` names, best first.
+pub(crate) async fn named(index: &SearchableIndex, question: &str) -> Result<Named> {
     let mut terms = distinctive_terms(question, Reading::Question);
     terms.truncate(QUESTION_TERMS_MAX);
     if terms.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Named::default());
     }
     let store = &index.store;
     let documents = store.searchable_identities().await?;
     if documents < 2 {
-        return Ok(Vec::new());
+        return Ok(Named::default());
     }
     // One more than the most a useful term holds: a full list means "too many".
     let lookups = terms.iter().map(|term| store.documents_named_by(term, TERM_DOCUMENTS_MAX + 1));
@@ -129,7 +153,14 @@ pub(crate) async fn named(index: &SearchableIndex, question: &str) -> Result<Vec
         })
         .collect();
     tracing::debug!(question, ?terms, held_by = ?held_by.iter().map(Vec::len).collect::<Vec<_>>(), "question terms");
-    Ok(choose(documents, &held_by))
+    let paths = choose(documents, &held_by);
+    let terms = terms
+        .into_iter()
+        .zip(&held_by)
+        .filter(|(_, holders)| holders.iter().any(|h| paths.contains(&h.path)))
+        .map(|(term, _)| term)
+        .collect();
+    Ok(Named { paths, terms })
 }
 
 /// The documents named, from the documents holding each term (`held_by`, one list per term) in
@@ -358,7 +389,7 @@ mod tests {
             );
 
             let question = request("What were Acme's total net sales in the third quarter of 2023?");
-            assert_eq!(named(&index.searchable(), &question.text).await.unwrap(), vec![acme_q3.clone()]);
+            assert_eq!(named(&index.searchable(), &question.text).await.unwrap().paths, vec![acme_q3.clone()]);
             let before = index.without_documents(&question).await;
             assert_ne!(first_sales_file(&before), acme_q3, "without the stage, a look-alike's passage comes first");
             let hits = best_chunks(&index.searchable(), &question).await.unwrap();
@@ -367,7 +398,7 @@ mod tests {
 
             // A question that names nothing is searched as before.
             let generic = request("What were total net sales in the quarter?");
-            assert!(named(&index.searchable(), &generic.text).await.unwrap().is_empty());
+            assert!(named(&index.searchable(), &generic.text).await.unwrap().paths.is_empty());
             let ids = |hits: Vec<Hit>| hits.into_iter().map(|h| h.id).collect::<Vec<_>>();
             assert_eq!(ids(best_chunks(&index.searchable(), &generic).await.unwrap()), ids(index.without_documents(&generic).await));
             // So does one in another mode.
@@ -378,12 +409,12 @@ mod tests {
             index.sync(&[("report-4.txt", report("Acme", "fourth", 2023, "Total net sales: 455 million."))], &[]).await;
             let identity = index.store.identity(&acme_q3).await.unwrap().expect("an identity");
             assert!(terms(&identity).contains(&"q4") && !terms(&identity).contains(&"q3"), "{identity}");
-            assert!(!named(&index.searchable(), &question.text).await.unwrap().contains(&acme_q3), "it is no longer about Q3");
+            assert!(!named(&index.searchable(), &question.text).await.unwrap().paths.contains(&acme_q3), "it is no longer about Q3");
             index.sync(&[], &["report-4.txt"]).await;
             assert_eq!(index.store.identity(&acme_q3).await.unwrap(), None);
             let documents: Vec<DocumentRecord> = index.store.documents().await.unwrap();
             assert_eq!(documents.len(), 4);
-            assert!(!named(&index.searchable(), "Acme's sales in the fourth quarter").await.unwrap().contains(&acme_q3));
+            assert!(!named(&index.searchable(), "Acme's sales in the fourth quarter").await.unwrap().paths.contains(&acme_q3));
         }
     }
 
