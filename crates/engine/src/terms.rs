@@ -51,13 +51,25 @@ pub(crate) fn distinctive_terms(text: &str, reading: Reading) -> Vec<String> {
 /// `text` without the words that spell one of `terms` ("Apple's", "Q3", "10-Q", "2023"): what a
 /// question asks of a document once the terms have chosen the document.
 pub(crate) fn without_terms(text: &str, terms: &[String]) -> String {
-    text.split_whitespace()
-        .filter(|raw| {
-            let spelt = distinctive_terms(raw, Reading::Titles);
-            spelt.is_empty() || !spelt.iter().all(|t| terms.contains(t))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let raw: Vec<&str> = text.split_whitespace().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        // "third quarter", "third fiscal quarter": the words of one term.
+        let ahead = words(&raw[i..(i + 3).min(raw.len())].join(" "));
+        if let Some((quarter, used)) = ordinal_quarter(&ahead)
+            && terms.contains(&quarter)
+        {
+            i += used;
+            continue;
+        }
+        let spelt = distinctive_terms(raw[i], Reading::Titles);
+        if spelt.is_empty() || !spelt.iter().all(|t| terms.contains(t)) {
+            kept.push(raw[i]);
+        }
+        i += 1;
+    }
+    kept.join(" ")
 }
 
 fn push_unique(out: &mut Vec<String>, term: String) {
@@ -260,6 +272,8 @@ mod tests {
         assert_eq!(terms, ["apple", "q2", "2023", "10q"]);
         let stripped = without_terms("Were there any acquisitions reported by Apple's board in the Q2 2023 10-Q?", &terms);
         assert_eq!(stripped, "Were there any acquisitions reported by board in the");
+        let q3 = ["acme".to_string(), "q3".to_string()];
+        assert_eq!(without_terms("Acme's sales in the third fiscal quarter of 2023", &q3), "sales in the of 2023");
         // Terms that chose no document stay: they are what the question asks about.
         assert_eq!(without_terms("Intel's Data Center Group revenue", &["intel".to_string()]), "Data Center Group revenue");
     }

@@ -79,15 +79,15 @@ pub(crate) async fn named_by(index: &SearchableIndex, query: &Query, request: &R
     named(index, &query.text).await
 }
 
-/// The candidate lists of `query` within the `named` documents, kept to those whose best
-/// passage is about as close to the question as the best passage of the `global` lists.
+/// The candidate lists of `query` within the `named` documents; from the `global` lists, the
+/// named documents' passages that only the names found are taken out.
 pub(crate) async fn candidates_within(
     index: &SearchableIndex,
     query: &Query,
     request: &RetrievalRequest,
     depth: usize,
     named: Named,
-    global: &[Vec<Hit>],
+    global: &mut [Vec<Hit>],
 ) -> Result<Vec<Vec<Hit>>> {
     let Named { paths: named, terms } = named;
     if named.is_empty() {
@@ -104,6 +104,12 @@ pub(crate) async fn candidates_within(
     } else {
         candidates::find(index, query, &within, depth).await?
     };
+    // A named document's passage stays in the global lists only if the question without the
+    // names finds it too: what put the rest there is the names (a cover, "Exhibit 31").
+    let found_within: HashSet<&str> = lists.iter().flatten().map(|h| h.id.as_str()).collect();
+    for list in global.iter_mut() {
+        list.retain(|h| !named.contains(&h.path) || found_within.contains(h.id.as_str()));
+    }
     let best_global = global.iter().flatten().filter_map(|h| h.similarity).fold(f32::MIN, f32::max);
     let mut best_of: HashMap<&str, f32> = HashMap::new();
     for hit in lists.iter().flatten() {
@@ -394,6 +400,7 @@ mod tests {
             assert_ne!(first_sales_file(&before), acme_q3, "without the stage, a look-alike's passage comes first");
             let hits = best_chunks(&index.searchable(), &question).await.unwrap();
             assert_eq!(first_sales_file(&hits), acme_q3, "{hits:#?}");
+            assert!(hits[0].text.contains("Total net sales"), "the passage asked for comes first, not the cover: {hits:#?}");
             assert!(hits.iter().any(|h| h.path != acme_q3), "the global results are still there");
 
             // A question that names nothing is searched as before.

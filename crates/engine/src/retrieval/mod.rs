@@ -103,7 +103,7 @@ pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequ
     let depth = fuse::depth(request.mode, request.k);
     let (mut lists, named) =
         futures::try_join!(candidates::find(index, &query, request, depth), documents::named_by(index, &query, request))?;
-    let within_named = documents::candidates_within(index, &query, request, depth, named, &lists).await?;
+    let within_named = documents::candidates_within(index, &query, request, depth, named, &mut lists).await?;
     lists.extend(within_named);
     Ok(fuse::fuse(request.mode, lists, request.k))
 }
