@@ -184,29 +184,28 @@ pub(crate) fn check(
         per_source.push(std::mem::replace(&mut sentence_vectors, rest));
     }
     let figures_of: Vec<HashSet<String>> = sources.iter().map(|s| figures(&s.text)).collect();
-    let names_in: String = sources
+    // What each source is, lower-cased: its text, its place (headings, file) and its document's
+    // identity. Names are looked for there.
+    let about: Vec<String> = sources
         .iter()
         .map(|s| {
             let document = asked.documents.get(&s.path).map_or("", String::as_str);
-            format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document)
+            format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document).to_lowercase()
         })
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
+        .collect();
+    let names_in = about.join(" ");
 
     // A claim read with its question states the question too: "37" says "37 electric vans run
     // from the Dunmore depot", so the question's names and figures must be in the source or in
     // what its document is. Otherwise a figure of the right kind from another company, period
     // or place ("$81,797" for Tesla's revenue, from Apple's filing) would pass.
-    let question_names = names(question);
+    let question_names: Vec<String> = names(question).iter().map(|n| n.to_lowercase()).collect();
     let question_figures = figures(question);
-    let states_question: Vec<bool> = sources
+    let states_question: Vec<bool> = about
         .iter()
-        .map(|s| {
-            let document = asked.documents.get(&s.path).map_or("", String::as_str);
-            let about = format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document);
-            let lower = about.to_lowercase();
-            question_names.iter().all(|n| lower.contains(&n.to_lowercase())) && question_figures.is_subset(&figures(&about))
+        .map(|a| {
+            question_names.iter().all(|n| a.contains(n.as_str()))
+                && (question_figures.is_empty() || question_figures.is_subset(&figures(a)))
         })
         .collect();
 
@@ -780,7 +779,16 @@ mod tests {
         #[test]
         fn a_refusal_is_no_claim_and_needs_no_embedder() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
-            let g = check(REFUSAL, &Asked::default(), &hits, &WordVectors { fail: true }, REFUSAL, RULES, &HashSet::new()).unwrap();
+            let g = check(
+                REFUSAL,
+                &Asked::default(),
+                &hits,
+                &WordVectors { fail: true, ..Default::default() },
+                REFUSAL,
+                RULES,
+                &HashSet::new(),
+            )
+            .unwrap();
             assert!(g.refused && g.claims.is_empty());
             assert_eq!(g.grounded(), None);
         }
@@ -793,7 +801,7 @@ mod tests {
                     "Staff get 27 days of annual leave [1].",
                     &Asked::default(),
                     &hits,
-                    &WordVectors { fail: true },
+                    &WordVectors { fail: true, ..Default::default() },
                     REFUSAL,
                     RULES,
                     &HashSet::new()

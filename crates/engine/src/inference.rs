@@ -8,12 +8,13 @@
 //! milliseconds and without 1.2 GB of model files; the end-to-end tests (`tests/`) run the same
 //! code on the real models. The traits are as small as the decisions need, nothing more.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
 use brain_llm::{ChatMessage, GenerateOptions, GenerationStats};
 
-use crate::error::Result;
+use crate::error::{EngineError, Result};
 
 /// Texts to L2-normalised vectors, one per text, in order.
 pub(crate) trait EmbedText: Send + Sync {
@@ -46,6 +47,49 @@ impl EmbedText for brain_embed::Embedder {
 
     fn embed_with_pauses(&self, texts: &[String], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>> {
         Ok(brain_embed::Embedder::embed_with_pauses(self, texts, pause)?)
+    }
+}
+
+/// An embedder that embeds each distinct text once and remembers its vector, for the length of
+/// one piece of work. An answer embeds its question and its sources' sentences twice — to cut the
+/// sources before the prompt (`answer::excerpt`) and to check the claims after the answer
+/// (`grounding`) — and through this the second pass embeds little more than the claims.
+pub(crate) struct Remembering<'a> {
+    inner: &'a dyn EmbedText,
+    vectors: Mutex<HashMap<String, Vec<f32>>>,
+}
+
+impl<'a> Remembering<'a> {
+    pub(crate) fn new(inner: &'a dyn EmbedText) -> Remembering<'a> {
+        Remembering { inner, vectors: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl EmbedText for Remembering<'_> {
+    fn identity(&self) -> &str {
+        self.inner.identity()
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let mut vectors = self.vectors.lock().map_err(|_| EngineError::Internal("the remembered vectors are poisoned".into()))?;
+        let mut missing: Vec<String> = Vec::new();
+        for text in texts {
+            if !vectors.contains_key(text) && !missing.contains(text) {
+                missing.push(text.clone());
+            }
+        }
+        if !missing.is_empty() {
+            let new = self.inner.embed(&missing)?;
+            if new.len() != missing.len() {
+                return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", new.len(), missing.len())));
+            }
+            vectors.extend(missing.into_iter().zip(new));
+        }
+        Ok(texts.iter().map(|t| vectors[t].clone()).collect())
     }
 }
 
@@ -94,7 +138,6 @@ impl Generate for brain_llm::Llm {
 /// Fakes of both models for unit tests: vectors from words, answers from a script.
 #[cfg(test)]
 pub(crate) mod fakes {
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use brain_llm::{Role, StopReason};
@@ -107,6 +150,8 @@ pub(crate) mod fakes {
     pub(crate) struct WordVectors {
         /// Fail every call (an embedder whose runtime broke).
         pub fail: bool,
+        /// Texts embedded so far, so that reuse can be seen.
+        pub embedded: std::sync::atomic::AtomicUsize,
     }
 
     pub(crate) const DIMENSION: usize = 64;
@@ -142,7 +187,15 @@ pub(crate) mod fakes {
             if self.fail {
                 return Err(crate::error::EngineError::Embed(brain_embed::EmbedError::Embed("the runtime broke".into())));
             }
+            self.embedded.fetch_add(texts.len(), std::sync::atomic::Ordering::Relaxed);
             Ok(texts.iter().map(|t| WordVectors::vector(t)).collect())
+        }
+    }
+
+    impl WordVectors {
+        /// Texts embedded so far.
+        pub(crate) fn embedded(&self) -> usize {
+            self.embedded.load(std::sync::atomic::Ordering::Relaxed)
         }
     }
 
@@ -211,5 +264,24 @@ pub(crate) mod fakes {
                 stop,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fakes::WordVectors;
+    use super::*;
+
+    #[test]
+    fn remembering_embeds_each_distinct_text_once_and_answers_in_order() {
+        let inner = WordVectors::default();
+        let remembering = Remembering::new(&inner);
+        let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let first = remembering.embed(&texts(&["the question", "a sentence", "the question"])).unwrap();
+        assert_eq!(inner.embedded(), 2, "a text twice in one call is embedded once");
+        assert_eq!(first[0], first[2]);
+        let second = remembering.embed(&texts(&["a claim", "a sentence", "the question"])).unwrap();
+        assert_eq!(inner.embedded(), 3, "only the new text");
+        assert_eq!(second, vec![WordVectors::vector("a claim"), first[1].clone(), first[0].clone()]);
     }
 }

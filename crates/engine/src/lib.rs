@@ -488,7 +488,7 @@ impl Engine {
         }
         let store = self.store().await?;
         let mut contents = store.chunk_contents().await?;
-        let mut identities = store.identities().await?;
+        let mut identities = store.identities(None).await?;
         let split = |chunks: Vec<(String, Location)>| -> (Vec<String>, Vec<Location>) { chunks.into_iter().unzip() };
         let mut out: Vec<DocumentSnapshot> = Vec::new();
         for d in store.documents().await? {

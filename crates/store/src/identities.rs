@@ -15,13 +15,15 @@
 //! - Its own BM25 tokenizer: no stemming and no stop words ("US", "IT", "May" are names here),
 //!   lower case and ASCII folding as in the chunks' index.
 
+use std::collections::HashMap;
+
 use arrow_array::RecordBatch;
 use futures::TryStreamExt;
 use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 
 use crate::records::{self, string_column};
-use crate::sql::{in_list, sql_string};
+use crate::sql::in_list;
 use crate::{Result, Store, StoreWriter};
 
 /// The BM25 index of the identities (see the module's docs).
@@ -58,43 +60,37 @@ impl Store {
             .await?
             .try_collect()
             .await?;
-        let mut out = Vec::new();
-        for b in &batches {
-            let (path, identity) = (string_column(b, "path")?, string_column(b, "identity")?);
-            out.extend((0..b.num_rows()).map(|i| (path.value(i).to_string(), identity.value(i).to_string())));
-        }
-        Ok(out)
+        rows(&batches)
     }
 
-    /// Every stored identity by path (for diagnostics: `brain inspect`).
-    pub async fn identities(&self) -> Result<std::collections::HashMap<String, String>> {
-        let batches: Vec<RecordBatch> = self.identities.query().execute().await?.try_collect().await?;
-        let mut out = std::collections::HashMap::new();
-        for b in &batches {
-            let (path, identity) = (string_column(b, "path")?, string_column(b, "identity")?);
-            out.extend((0..b.num_rows()).map(|i| (path.value(i).to_string(), identity.value(i).to_string())));
+    /// The stored identities by path: of the files at `paths` (one query, however many), or of
+    /// every file (`None`, for diagnostics: `brain inspect`). A file without one is absent.
+    pub async fn identities(&self, paths: Option<&[String]>) -> Result<HashMap<String, String>> {
+        if paths.is_some_and(<[String]>::is_empty) {
+            return Ok(HashMap::new());
         }
-        Ok(out)
+        let mut query = self.identities.query().select(Select::columns(&["path", "identity"]));
+        if let Some(paths) = paths {
+            query = query.only_if(in_list("path", paths));
+        }
+        let batches: Vec<RecordBatch> = query.execute().await?.try_collect().await?;
+        Ok(rows(&batches)?.into_iter().collect())
     }
 
     /// The stored identity of the file at `path`, if it has one.
     pub async fn identity(&self, path: &str) -> Result<Option<String>> {
-        let batches: Vec<RecordBatch> = self
-            .identities
-            .query()
-            .only_if(format!("path = {}", sql_string(path)))
-            .select(Select::columns(&["identity"]))
-            .execute()
-            .await?
-            .try_collect()
-            .await?;
-        for b in &batches {
-            if b.num_rows() > 0 {
-                return Ok(Some(string_column(b, "identity")?.value(0).to_string()));
-            }
-        }
-        Ok(None)
+        Ok(self.identities(Some(&[path.to_string()])).await?.remove(path))
     }
+}
+
+/// The (path, identity) rows of `batches`.
+fn rows(batches: &[RecordBatch]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let (path, identity) = (string_column(b, "path")?, string_column(b, "identity")?);
+        out.extend((0..b.num_rows()).map(|i| (path.value(i).to_string(), identity.value(i).to_string())));
+    }
+    Ok(out)
 }
 
 impl StoreWriter {

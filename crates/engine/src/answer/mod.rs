@@ -199,15 +199,10 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
 
     // What each source's document is: a terse answer is checked as the statement its question
     // makes, whose company or period a passage's document names more often than the passage.
-    let mut documents = std::collections::HashMap::new();
-    let store = engine.store().await?;
-    for hit in &relevant {
-        if !documents.contains_key(&hit.path)
-            && let Some(identity) = store.identity(&hit.path).await?
-        {
-            documents.insert(hit.path.clone(), identity);
-        }
-    }
+    let mut paths: Vec<String> = relevant.iter().map(|h| h.path.clone()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let documents = engine.store().await?.identities(Some(&paths)).await?;
     let embedder = engine.index_embedder().await?;
     let load_started = Instant::now();
     let llm = engine.load_llm().await?;

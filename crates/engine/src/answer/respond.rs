@@ -19,7 +19,7 @@ use super::{AnswerEvent, AnswerStop, Citation, NOT_FOUND};
 use crate::AnswerSink;
 use crate::error::Result;
 use crate::grounding::{self, Claim, Grounding};
-use crate::inference::{EmbedText, Generate};
+use crate::inference::{EmbedText, Generate, Remembering};
 use crate::retrieval::Hit;
 
 /// What the answer is made from.
@@ -59,6 +59,8 @@ pub(crate) fn respond(
     cancel: Arc<AtomicBool>,
     events: &AnswerSink,
 ) -> Result<Response> {
+    // The cut and the check embed the same question and source sentences: once each.
+    let embedder = &Remembering::new(embedder);
     // The prompt reads each source cut to what bears on the question; the check and the person
     // see the whole of each source the prompt numbers.
     let excerpts = excerpt::cut(inputs.question, &inputs.sources, embedder)?;
@@ -179,6 +181,11 @@ mod tests {
     const VANS: &str = "Harbor Lane Freight runs 37 electric vans from the Dunmore depot.";
     const LEAVE: &str = "Staff get 27 days of annual leave. Leave must be approved by the line manager.";
 
+    /// What an answer is made from: `question` over `sources`, no history, 64 tokens at most.
+    fn inputs(question: &str, sources: Vec<Hit>) -> Inputs<'_> {
+        Inputs { question, history: &[], sources, documents: HashMap::new(), max_answer_tokens: 64, show_unsupported: false }
+    }
+
     fn ask(answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {
         ask_about("How many electric vans run from the Dunmore depot?", answer, sources, show_unsupported)
     }
@@ -186,14 +193,8 @@ mod tests {
     fn ask_about(question: &str, answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {
         let model = ScriptedModel::answering(answer);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let inputs = Inputs {
-            documents: HashMap::new(),
-            question,
-            history: &[],
-            sources: sources.iter().enumerate().map(|(i, t)| hit(&format!("/docs/{i}.md"), t)).collect(),
-            max_answer_tokens: 64,
-            show_unsupported,
-        };
+        let sources = sources.iter().enumerate().map(|(i, t)| hit(&format!("/docs/{i}.md"), t)).collect();
+        let inputs = Inputs { show_unsupported, ..inputs(question, sources) };
         let response = respond(inputs, &model, &WordVectors::default(), Arc::new(AtomicBool::new(false)), &tx).unwrap();
         drop(tx);
         let mut events = Vec::new();
@@ -234,14 +235,7 @@ mod tests {
              Jeans are fine on Fridays [1]. Suits are worn to client meetings [1].",
         );
         let (tx, _rx) = mpsc::unbounded_channel();
-        let inputs = Inputs {
-            documents: HashMap::new(),
-            question: "What is the dress code for the annual gala dinner in Monaco?",
-            history: &[],
-            sources: vec![hit("/hb/dress.md", dress)],
-            max_answer_tokens: 64,
-            show_unsupported: false,
-        };
+        let inputs = inputs("What is the dress code for the annual gala dinner in Monaco?", vec![hit("/hb/dress.md", dress)]);
         let r = respond(inputs, &model, &WordVectors::default(), Arc::new(AtomicBool::new(false)), &tx).unwrap();
         assert_eq!(r.stop, AnswerStop::Unsupported, "{}", r.answer);
         assert_eq!(r.grounded, Some(0.0), "only the answering claim counts");
@@ -316,15 +310,8 @@ mod tests {
     fn an_embedder_failure_fails_the_answer_instead_of_marking_every_claim_unsupported() {
         let model = ScriptedModel::answering("Harbor Lane Freight runs 37 electric vans [1].");
         let (tx, _rx) = mpsc::unbounded_channel();
-        let inputs = Inputs {
-            documents: HashMap::new(),
-            question: "How many vans?",
-            history: &[],
-            sources: vec![hit("/a.md", VANS)],
-            max_answer_tokens: 32,
-            show_unsupported: false,
-        };
-        let broken = WordVectors { fail: true };
+        let inputs = Inputs { max_answer_tokens: 32, ..inputs("How many vans?", vec![hit("/a.md", VANS)]) };
+        let broken = WordVectors { fail: true, ..Default::default() };
         let result = respond(inputs, &model, &broken, Arc::new(AtomicBool::new(false)), &tx);
         assert_eq!(result.err().map(|e| e.code()), Some(crate::ErrorCode::Embedder));
     }

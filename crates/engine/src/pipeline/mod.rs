@@ -224,25 +224,6 @@ pub(crate) mod tests {
         }
     }
 
-    /// Counts what it embeds, so reuse can be seen.
-    struct CountingEmbedder {
-        inner: WordVectors,
-        texts: std::sync::Mutex<usize>,
-    }
-
-    impl EmbedText for CountingEmbedder {
-        fn identity(&self) -> &str {
-            self.inner.identity()
-        }
-        fn dimension(&self) -> usize {
-            self.inner.dimension()
-        }
-        fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-            *self.texts.lock().unwrap() += texts.len();
-            self.inner.embed(texts)
-        }
-    }
-
     fn file_work(path: &Path, folder: &Path, previous: Option<DocumentRecord>) -> Work {
         let meta = std::fs::metadata(path).unwrap();
         Work::File { path: path.to_path_buf(), folder: folder.to_path_buf(), size: meta.len(), mtime_ns: 0, previous }
@@ -286,7 +267,7 @@ pub(crate) mod tests {
         .unwrap();
         std::fs::write(docs.join("notes.txt"), "Parking is assigned by lottery.").unwrap();
         std::fs::write(docs.join("broken.pdf"), b"%PDF-1.7 this is not really a PDF").unwrap();
-        let counting = Arc::new(CountingEmbedder { inner: WordVectors::default(), texts: Default::default() });
+        let counting = Arc::new(WordVectors::default());
         let pipeline = fake_pipeline(&data, counting.clone());
         let store = Store::open(&data.join("lancedb"), DIMENSION).await.unwrap();
 
@@ -301,7 +282,7 @@ pub(crate) mod tests {
         let leave = &documents[&docs.join("leave.md").display().to_string()];
         assert_eq!(leave.status, brain_store::DocStatus::Indexed);
         assert_eq!(store.chunk_count_of(&leave.path).await.unwrap(), leave.chunks as usize);
-        let embedded_first = *counting.texts.lock().unwrap();
+        let embedded_first = counting.embedded();
 
         // The same file moved to another folder: every vector is reused. (Under another name it
         // is embedded again: the file's name is part of what each chunk embeds.)
@@ -309,7 +290,7 @@ pub(crate) mod tests {
         std::fs::copy(docs.join("leave.md"), docs.join("moved/leave.md")).unwrap();
         let (_, again) = run_once(&pipeline, &store, &data, vec![file_work(&docs.join("moved/leave.md"), &docs, None)]).await;
         assert_eq!((again.indexed, again.embedded), (1, 0), "{again:?}");
-        assert_eq!(*counting.texts.lock().unwrap(), embedded_first, "nothing went through the model");
+        assert_eq!(counting.embedded(), embedded_first, "nothing went through the model");
 
         // A file touched but unchanged keeps its row and its chunks.
         let (events, touched) =

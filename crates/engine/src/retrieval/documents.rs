@@ -110,13 +110,7 @@ pub(crate) async fn candidates_within(
     for list in global.iter_mut() {
         list.retain(|h| !named.contains(&h.path) || found_within.contains(h.id.as_str()));
     }
-    let best_global = global.iter().flatten().filter_map(|h| h.similarity).fold(f32::MIN, f32::max);
-    let mut best_of: HashMap<&str, f32> = HashMap::new();
-    for hit in lists.iter().flatten() {
-        let best = best_of.entry(hit.path.as_str()).or_insert(f32::MIN);
-        *best = best.max(hit.similarity.unwrap_or(f32::MIN));
-    }
-    tracing::debug!(best_global, named = ?named.iter().map(|p| (p, best_of.get(p.as_str()))).collect::<Vec<_>>(), "documents named by the question");
+    tracing::debug!(?named, ?terms, "documents named by the question");
     Ok(lists)
 }
 
