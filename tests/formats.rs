@@ -195,6 +195,17 @@ fn scans_and_photos_of_text_are_read_by_ocr_and_cited_at_their_page() {
             rendered_page(&["Order 4471: deliver the Tamberlane pallets on Friday."], SCAN_DPI),
         ]),
     );
+    // A scanned table ruled in a grid: every row is read, its cells on one line.
+    write(
+        &root.join("depot-roster.pdf"),
+        pdf_with(&[PdfPage::ScannedTable(&[
+            &["Depot", "Vans", "Drivers", "Fuel budget (EUR)"],
+            &["Ashcombe", "37", "52", "118,400.50"],
+            &["Larchfield", "12", "19", "40,210.00"],
+            &["Quayside North", "8", "11", "26,975.25"],
+            &["Thornbury", "21", "30", "71,002.75"],
+        ])]),
+    );
     // Hostile images: a header that claims 30,000 x 30,000 pixels, and a PNG cut in half.
     write(&root.join("bomb.png"), brain_testkit::png_claiming_size(30_000, 30_000));
     let whole = std::fs::read(root.join("whiteboard.png")).unwrap();
@@ -202,10 +213,10 @@ fn scans_and_photos_of_text_are_read_by_ocr_and_cited_at_their_page() {
     brain.add_folder(root);
 
     let index = brain.json(&["index"]);
-    assert_eq!(index["summary"]["indexed"], 5, "{index}");
+    assert_eq!(index["summary"]["indexed"], 6, "{index}");
     assert_eq!(index["summary"]["failed"], 2, "{index}");
-    // 2 + 1 scanned PDF pages, one PNG, one JPEG, two TIFF frames.
-    assert_eq!(index["summary"]["ocr_pages"], 7, "{index}");
+    // 2 + 1 + 1 scanned PDF pages, one PNG, one JPEG, two TIFF frames.
+    assert_eq!(index["summary"]["ocr_pages"], 8, "{index}");
     let failures = common::failures(&brain);
     assert!(reason(&failures, "bomb.png").starts_with("image too large: 30000 × 30000 pixels"), "{failures:?}");
     assert!(reason(&failures, "truncated.png").contains("truncated or corrupt image"), "{failures:?}");
@@ -224,6 +235,16 @@ fn scans_and_photos_of_text_are_read_by_ocr_and_cited_at_their_page() {
     assert!(hit_in(&brain, "Kestrel invoicing", "keyword", "whiteboard.png")["text"].as_str().unwrap().contains("Kestrel invoicing"));
     // The photo was read upright (its pixels lie on their side).
     assert!(hit_in(&brain, "Marrowgate register", "keyword", "phone-photo.jpg")["text"].as_str().unwrap().contains("Marrowgate register"));
+
+    // Every row is found, on one line with its last cell (OCR may still misread a figure here
+    // and there: "52" came back as "We" once).
+    for (depot, budget) in
+        [("Ashcombe", "118,400.50"), ("Larchfield", "40,210.00"), ("Quayside North", "26,975.25"), ("Thornbury", "71,002.75")]
+    {
+        let row = hit_in(&brain, depot, "keyword", "depot-roster.pdf");
+        let text = row["text"].as_str().unwrap();
+        assert!(text.lines().any(|l| l.contains(depot) && l.contains(budget)), "the row of {depot} is not read whole: {text}");
+    }
 
     // Found by meaning, in words the scan does not use.
     let by_meaning = hit_in(&brain, "when does the agreement for servicing the turbines get renewed", "vector", "signed-contract.pdf");

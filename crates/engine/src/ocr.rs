@@ -1,7 +1,8 @@
 //! OCR for the parsers: Tesseract (see `brain-ocr`), loaded on the first page that needs it,
 //! with every page's result cached by the page's pixels.
 //!
-//! The cache key is a hash of the page image, not of the file: a renamed or copied scan, or a
+//! The cache key is a hash of the page image (and of how pages are read,
+//! `brain_ocr::READING_VERSION`), not of the file: a renamed or copied scan, or a
 //! PDF of which one page changed, is never read by OCR again for the pages that did not change.
 //! It lives in `ocr-cache/` in the data dir, one small JSON file per page.
 //!
@@ -60,6 +61,7 @@ impl<'a> EngineOcr<'a> {
     fn cache_file(&self, page: &PageImage) -> Option<PathBuf> {
         let dir = self.config.cache_dir.as_ref()?;
         let mut hasher = blake3::Hasher::new();
+        hasher.update(&brain_ocr::READING_VERSION.to_le_bytes());
         hasher.update(&page.width.to_le_bytes()).update(&page.height.to_le_bytes()).update(self.config.languages.join("+").as_bytes());
         hasher.update(&page.pixels);
         let key = hasher.finalize().to_hex();
@@ -95,7 +97,7 @@ impl Recognize for EngineOcr<'_> {
         }
         self.last_cached = false;
         let started = Instant::now();
-        let read = self.engine().and_then(|t| t.read_upright(&page.pixels, page.width, page.height, page.dpi)).map_err(page_error)?;
+        let read = self.engine().and_then(|t| t.read_page(&page.pixels, page.width, page.height, page.dpi)).map_err(page_error)?;
         self.last_ms = started.elapsed().as_millis() as u64;
         if let Some(file) = cache {
             store(&file, &Cached { text: read.text.clone(), confidence: read.confidence });

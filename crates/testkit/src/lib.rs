@@ -66,6 +66,10 @@ pub fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
 pub enum PdfPage<'a> {
     Text(&'a [&'a str]),
     Scan(&'a [&'a str]),
+    /// A table ruled in a grid (a line round every cell), rows of cells, the first row its
+    /// header: as text, and as a scan of its printout.
+    Table(&'a [&'a [&'a str]]),
+    ScannedTable(&'a [&'a [&'a str]]),
 }
 
 /// Resolution the scans of these fixtures are rendered at: an office scanner's 200 dpi.
@@ -98,8 +102,14 @@ pub fn pdf_with(pages: &[PdfPage]) -> Vec<u8> {
                 ops.push(Operation::new("ET", vec![]));
                 (ops, dictionary! { "Font" => dictionary! { "F1" => font_id } })
             }
-            PdfPage::Scan(lines) => {
-                let image = rendered_page(lines, SCAN_DPI);
+            PdfPage::Table(rows) => (table_operations(rows), dictionary! { "Font" => dictionary! { "F1" => font_id } }),
+            PdfPage::Scan(_) | PdfPage::ScannedTable(_) => {
+                let text_page = match page {
+                    PdfPage::ScannedTable(rows) => PdfPage::Table(rows),
+                    PdfPage::Scan(lines) => PdfPage::Text(lines),
+                    _ => unreachable!(),
+                };
+                let image = rendered(text_page, SCAN_DPI);
                 let jpeg = jpeg(&image::DynamicImage::ImageLuma8(image.clone()));
                 let xobject = doc.add_object(Stream::new(
                     dictionary! {
@@ -139,12 +149,63 @@ pub fn pdf_with(pages: &[PdfPage]) -> Vec<u8> {
     bytes
 }
 
+/// The drawing of a ruled table: Helvetica 12 pt in cells 20 pt high, each column as wide as its
+/// longest cell, a 1 pt line round every cell, from the top left of the page's text area.
+fn table_operations(rows: &[&[&str]]) -> Vec<lopdf::content::Operation> {
+    use lopdf::Object;
+    use lopdf::content::Operation;
+    let columns = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    // Helvetica's digits and lower case average about 0.56 em: 7 pt a character at 12 pt.
+    let widths: Vec<f32> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|t| t.chars().count()).max().unwrap_or(0) as f32 * 7.0 + 12.0)
+        .collect();
+    let (left, top, height) = (72.0f32, 720.0f32, 20.0f32);
+    let right = left + widths.iter().sum::<f32>();
+    let bottom = top - height * rows.len() as f32;
+    let mut ops = vec![Operation::new("w", vec![1.into()])];
+    for i in 0..=rows.len() {
+        let y = top - height * i as f32;
+        ops.extend([Operation::new("m", vec![left.into(), y.into()]), Operation::new("l", vec![right.into(), y.into()])]);
+    }
+    let mut x = left;
+    for i in 0..=columns {
+        ops.extend([Operation::new("m", vec![x.into(), top.into()]), Operation::new("l", vec![x.into(), bottom.into()])]);
+        x += widths.get(i).copied().unwrap_or(0.0);
+    }
+    ops.push(Operation::new("S", vec![]));
+    for (r, row) in rows.iter().enumerate() {
+        let mut x = left + 6.0;
+        for (c, cell) in row.iter().enumerate() {
+            let y = top - height * (r as f32 + 1.0) + 6.0;
+            ops.extend([
+                Operation::new("BT", vec![]),
+                Operation::new("Tf", vec!["F1".into(), 12.into()]),
+                Operation::new("Td", vec![x.into(), y.into()]),
+                Operation::new("Tj", vec![Object::string_literal(*cell)]),
+                Operation::new("ET", vec![]),
+            ]);
+            x += widths[c];
+        }
+    }
+    ops
+}
+
 /// An A4 page holding `lines` (Helvetica 12 pt), as a grey image at `dpi`: what scanning a
 /// printout gives. Rendered by `pdftoppm` from a text PDF.
 pub fn rendered_page(lines: &[&str], dpi: u32) -> image::GrayImage {
+    rendered(PdfPage::Text(lines), dpi)
+}
+
+/// A ruled table ([`PdfPage::Table`]) as a grey image at `dpi`: a scanned printout of it.
+pub fn rendered_table(rows: &[&[&str]], dpi: u32) -> image::GrayImage {
+    rendered(PdfPage::Table(rows), dpi)
+}
+
+/// A text page as a grey image at `dpi`, rendered by `pdftoppm`.
+fn rendered(page: PdfPage, dpi: u32) -> image::GrayImage {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let pdf = pdf_with(&[PdfPage::Text(lines)]);
+    let pdf = pdf_with(&[page]);
     let mut child = Command::new("pdftoppm")
         .args(["-r", &dpi.to_string(), "-gray", "-singlefile", "-"])
         .stdin(Stdio::piped())
