@@ -404,3 +404,65 @@ fn answer_models_are_picked_by_name_or_file() {
     brain.run(&["models", "use", "--defaults"]);
     assert_eq!(in_use(&brain), default["path"].as_str().unwrap());
 }
+
+/// A fleet of 200 depots, one row each: name, region, vans, fuel budget. The figures follow a
+/// formula, so that the test computes what a right answer is.
+fn depot_rows() -> Vec<(String, &'static str, u32, f64)> {
+    const REGIONS: [&str; 4] = ["North", "South", "East", "West"];
+    const NAMES: [&str; 20] = [
+        "Ash", "Birch", "Cedar", "Dale", "Elm", "Fern", "Glen", "Holly", "Iris", "Juniper", "Kestrel", "Larch", "Maple", "Nettle", "Oak",
+        "Pine", "Quill", "Rowan", "Sorrel", "Thorn",
+    ];
+    const ENDINGS: [&str; 10] = ["ford", "by", "ton", "wick", "ham", "stead", "field", "mouth", "bury", "combe"];
+    (0..200u32)
+        .map(|i| {
+            let name = format!("{}{} depot", NAMES[i as usize % 20], ENDINGS[i as usize / 20]);
+            // 7 is prime to 4: regions are not a plain cycle of the rows.
+            let region = REGIONS[((i * 7 + i / 3) % 4) as usize];
+            // The most vans (63) at one row only (i = 117).
+            let vans = if i == 117 { 63 } else { 3 + (i * 37) % 57 };
+            let budget = 5_000.0 + f64::from((i * 7_919) % 145_000) + 0.25;
+            (name, region, vans, budget)
+        })
+        .collect()
+}
+
+#[test]
+fn questions_over_a_sheet_are_answered_by_a_query_over_every_row() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let rows = depot_rows();
+    let mut csv = String::from("Depot,Region,Vans,Fuel budget (EUR)\n");
+    for (name, region, vans, budget) in &rows {
+        csv.push_str(&format!("{name},{region},{vans},\"{budget:.2}\"\n"));
+    }
+    write(&docs.path().join("fleet-depots.csv"), csv);
+    write(&docs.path().join("fleet-policy.md"), "# Fleet policy\n\nVans are serviced every six months at their home depot.\n");
+    brain.add_folder(docs.path());
+    let index = brain.json(&["index"]);
+    assert_eq!(index["summary"]["indexed"], 2, "{index}");
+
+    let north = rows.iter().filter(|r| r.1 == "North").count();
+    let busiest = &rows[117].0;
+    let total_vans: u32 = rows.iter().map(|r| r.2).sum();
+    for (question, expected, rows_read) in [
+        ("How many depots are in the North region?", north.to_string(), north),
+        ("Which depot has the most vans?", busiest.clone(), rows.len()),
+        ("What is the total number of vans across all depots?", total_vans.to_string(), rows.len()),
+    ] {
+        let answer = brain.json(&["ask", question]);
+        assert_eq!(answer["found"], true, "{question}: {answer}");
+        let query = &answer["query"];
+        assert!(query["sql"].as_str().is_some_and(|s| s.to_uppercase().starts_with("SELECT")), "{question}: {answer}");
+        let text = answer["answer"].as_str().unwrap();
+        assert!(text.replace(',', "").contains(&expected), "{question}: expected {expected} in {text}");
+        assert_eq!(query["rows_read"], rows_read, "{question}: {answer}");
+        let citation = &answer["citations"][0];
+        assert_eq!(file_name(citation), "fleet-depots.csv", "{answer}");
+        assert_eq!(citation["location"]["sheet"], "fleet-depots", "{answer}");
+    }
+    // A question about one fact is answered from passages, as before.
+    let policy = brain.json(&["ask", "How often are vans serviced?"]);
+    assert!(policy.get("query").is_none(), "{policy}");
+    assert!(policy["answer"].as_str().unwrap().contains("six months"), "{policy}");
+}

@@ -105,6 +105,11 @@ parse_memory_mb: number,
  */
 show_unsupported_answers: boolean, 
 /**
+ * Answer a question over the rows of a sheet (a count, a sum, the largest) by a query the
+ * answer model writes and the engine runs over the whole sheet; off: from passages only.
+ */
+sheet_queries: boolean, 
+/**
  * Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
  * empty: English and the system's language, when their models are installed.
  */

@@ -250,6 +250,7 @@ mod tests {
                 context: None,
             }],
             warnings: Vec::new(),
+            tables: Vec::new(),
         };
         let chunks = chunker.chunk_document(&pdf, Some("2022 Q3 AAPL"));
         assert_eq!(chunks[0].context.as_deref(), Some("2022 Q3 AAPL › page 4"));

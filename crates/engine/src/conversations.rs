@@ -207,6 +207,7 @@ mod tests {
             claims: Vec::new(),
             grounded: None,
             calculations: Vec::new(),
+            query: None,
         }
     }
 

@@ -321,6 +321,7 @@ fn work(d: CorpusDocument) -> Work {
             context: (!d.title.trim().is_empty()).then_some(d.title),
         }],
         warnings: Vec::new(),
+        tables: Vec::new(),
     };
     let record = DocumentRecord {
         path: d.id,

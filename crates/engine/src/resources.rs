@@ -247,6 +247,23 @@ impl Engine {
         Ok(Pipeline { embedder, chunker, budget, pause: crate::yielding::Yield::new(&self.options.data_dir) })
     }
 
+    /// The sheets of a spreadsheet or CSV as tables, parsed again from the file in a parse worker
+    /// under the indexing budget (for a question answered by a query over a sheet).
+    pub(crate) async fn sheet_tables(&self, path: &std::path::Path) -> std::result::Result<Vec<brain_parse::Table>, String> {
+        let s = self.settings();
+        let (timeout, memory_mb) = (Duration::from_secs(s.parse_timeout_secs.max(1)), s.parse_memory_mb.max(64));
+        let parsers = Arc::clone(&self.parsers);
+        let path = path.to_path_buf();
+        crate::blocking(move || {
+            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            // Sheets have no pages to read by OCR.
+            let ocr = OcrConfig { cache_dir: None, languages: Vec::new() };
+            parsers.parse(&path, bytes, timeout, memory_mb, &ocr, &mut |_| {}).map(|doc| doc.tables)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
     /// Announce an answer being generated: indexing in every process on this data dir pauses
     /// until the guard is dropped (see [`crate::yielding`]).
     pub(crate) fn answering_now(&self) -> Result<crate::yielding::Answering> {

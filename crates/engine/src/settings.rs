@@ -75,6 +75,9 @@ pub struct Settings {
     /// Show the model's answer even when the sources support none of it (marked unsupported);
     /// by default the closest passages are quoted instead.
     pub show_unsupported_answers: bool,
+    /// Answer a question over the rows of a sheet (a count, a sum, the largest) by a query the
+    /// answer model writes and the engine runs over the whole sheet; off: from passages only.
+    pub sheet_queries: bool,
     /// Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
     /// empty: English and the system's language, when their models are installed.
     pub ocr_languages: Vec<String>,
@@ -100,6 +103,7 @@ impl Default for Settings {
             parse_timeout_secs: 60,
             parse_memory_mb: 1024,
             show_unsupported_answers: false,
+            sheet_queries: true,
             ocr_languages: Vec::new(),
         }
     }

@@ -33,8 +33,8 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<Pa
             }
         }
     }
-    sheet.finish();
-    Ok(ParsedDocument { format: Format::Csv, sections, warnings })
+    let tables = sheet.finish().into_iter().collect();
+    Ok(ParsedDocument { format: Format::Csv, sections, warnings, tables })
 }
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
@@ -92,6 +92,9 @@ mod tests {
         assert_eq!(doc.sections[1].location.rows, Some([41, 50]));
         assert_eq!(doc.sections[1].context.as_deref(), Some("phone-list: Name | Team | Phone"));
         assert!(doc.sections[1].text.starts_with("Person 41 | Ops | +49 30 41"));
+        let table = &doc.tables[0];
+        assert_eq!((table.sheet.as_str(), table.columns.len(), table.rows.len()), ("phone-list", 3, 49));
+        assert_eq!(table.rows.last().map(|r| (r.row, r.cells[2].as_str())), Some((50, "+49 30 50")));
     }
 
     #[test]

@@ -61,7 +61,7 @@ pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<Pa
             });
         }
     }
-    Ok(ParsedDocument { format: Format::Docx, sections, warnings })
+    Ok(ParsedDocument { format: Format::Docx, sections, warnings, tables: Vec::new() })
 }
 
 /// A paragraph or a table of the body, in document order.

@@ -67,7 +67,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         }
         attachments.add(&name, part.contents(), mime.as_deref(), budget)?;
     }
-    Ok(ParsedDocument { format: Format::Eml, sections, warnings })
+    Ok(ParsedDocument { format: Format::Eml, sections, warnings, tables: Vec::new() })
 }
 
 /// A message saved without its extension: it opens with RFC 5322 header lines, at least two of

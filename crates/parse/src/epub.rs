@@ -99,7 +99,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
             context: Some(title),
         });
     }
-    Ok(ParsedDocument { format: Format::Epub, sections, warnings })
+    Ok(ParsedDocument { format: Format::Epub, sections, warnings, tables: Vec::new() })
 }
 
 /// The OPF package document's path, from META-INF/container.xml.

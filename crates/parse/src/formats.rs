@@ -500,7 +500,7 @@ fn plain(input: &Input<'_>, sections: fn(&str, &str) -> Vec<Section>) -> Result<
         other => other,
     })?;
     let warnings = decoded.encoding.map(|e| format!("decoded as {e}")).into_iter().collect();
-    Ok(ParsedDocument { format: input.format, sections: sections(&decoded.text, input.title), warnings })
+    Ok(ParsedDocument { format: input.format, sections: sections(&decoded.text, input.title), warnings, tables: Vec::new() })
 }
 
 /// reStructuredText and Org: text with heading paths and line numbers, like Markdown.
@@ -508,7 +508,7 @@ fn marked_up_text(input: &Input<'_>, headings: fn(&str) -> Vec<outline::LineHead
     let decoded = text::decode_text(input.bytes)?;
     let warnings = decoded.encoding.map(|e| format!("decoded as {e}")).into_iter().collect();
     let sections = outline::line_sections(&decoded.text, &headings(&decoded.text), input.title);
-    Ok(ParsedDocument { format: input.format, sections, warnings })
+    Ok(ParsedDocument { format: input.format, sections, warnings, tables: Vec::new() })
 }
 
 /// A kind of file brain does not read, found by its extension in [`SKIPPED`].

@@ -118,7 +118,7 @@ pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<Pa
         }
     }
     let warnings = encoding.map(|e| format!("decoded as {e}")).into_iter().collect();
-    Ok(ParsedDocument { format: Format::Html, sections: outline.finish(), warnings })
+    Ok(ParsedDocument { format: Format::Html, sections: outline.finish(), warnings, tables: Vec::new() })
 }
 
 /// HTML bytes as text: a BOM first, then a `<meta charset>` in the first few KiB, then the

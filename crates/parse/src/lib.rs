@@ -46,6 +46,7 @@ mod pptx;
 mod rst;
 mod rtf;
 mod spreadsheet;
+mod tables;
 mod text;
 mod xml;
 mod zipped;
@@ -53,6 +54,7 @@ mod zipped;
 pub use formats::{Format, format_for_path, is_never_a_document};
 pub use location::{LOW_OCR_CONFIDENCE, Location};
 pub use ocr::{Ocr, PageError, PageImage, Recognize, Recognized, RenderPage};
+pub use tables::{Table, TableRow};
 pub use text::{DecodedText, decode_text};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -85,6 +87,10 @@ pub struct ParsedDocument {
     /// Notes worth showing next to an indexed file, e.g. "decoded as windows-1252" or
     /// "pages 4, 9 unreadable: ...". They do not make the file fail.
     pub warnings: Vec<String>,
+    /// The sheets of a spreadsheet or CSV as tables, every row under its header (for questions
+    /// answered by a query over a sheet); empty for other formats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<Table>,
 }
 
 /// Why a file could not be turned into text. The `Display` text is what the user sees.

@@ -45,7 +45,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     let mut sections = Vec::new();
     let mut warnings = Vec::new();
     read_message(&mut ole, "/", 32, budget, &mut sections, &mut warnings)?;
-    Ok(ParsedDocument { format: Format::Msg, sections, warnings })
+    Ok(ParsedDocument { format: Format::Msg, sections, warnings, tables: Vec::new() })
 }
 
 /// Read the message stored at `storage` (the root, or an attached message's storage) into

@@ -8,6 +8,7 @@
 
 use crate::limits::Budget;
 use crate::spreadsheet::{SheetSections, place_cell};
+use crate::tables::Table;
 use crate::xml::{Node, Walker};
 use crate::{Format, ParseError, ParsedDocument, Section, odf};
 
@@ -18,14 +19,15 @@ const MAX_CELL_REPEATS: usize = 32;
 pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument, ParseError> {
     let mut package = odf::open(bytes, FORMAT, budget)?;
     let content = package.require_text("content.xml", budget)?;
-    let sections = sheets_of_content(&content, budget)?;
-    Ok(ParsedDocument { format: Format::Ods, sections, warnings: Vec::new() })
+    let (sections, tables) = sheets_of_content(&content, budget)?;
+    Ok(ParsedDocument { format: Format::Ods, sections, warnings: Vec::new(), tables })
 }
 
-/// Sections of an ODS content.xml, sheet by sheet.
-pub(crate) fn sheets_of_content(xml: &str, budget: &mut Budget) -> Result<Vec<Section>, ParseError> {
+/// Sections of an ODS content.xml, sheet by sheet, and the sheets as tables.
+pub(crate) fn sheets_of_content(xml: &str, budget: &mut Budget) -> Result<(Vec<Section>, Vec<Table>), ParseError> {
     let mut walker = Walker::new(xml, FORMAT, "content.xml");
     let mut sections = Vec::new();
+    let mut tables = Vec::new();
     let mut sheet: Option<(String, Vec<BufferedRow>)> = None;
     // Rows of the current sheet are buffered as (first, last, cells) only until the sheet ends;
     // SheetSections borrows `sections`, so it is created per sheet at that point.
@@ -108,14 +110,14 @@ pub(crate) fn sheets_of_content(xml: &str, budget: &mut Budget) -> Result<Vec<Se
                         for (first, last, cells) in rows {
                             sheet_sections.row(first, last, &cells, &mut uncounted)?;
                         }
-                        sheet_sections.finish();
+                        tables.extend(sheet_sections.finish());
                     }
                 }
                 _ => {}
             },
         }
     }
-    Ok(sections)
+    Ok((sections, tables))
 }
 
 /// A row with content: first and last row number (a repeated row covers several), its cells.

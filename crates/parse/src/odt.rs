@@ -12,7 +12,7 @@ pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<Pa
     let mut package = odf::open(bytes, FORMAT, budget)?;
     let content = package.require_text("content.xml", budget)?;
     let sections = sections_of_content(&content, title, budget)?;
-    Ok(ParsedDocument { format: Format::Odt, sections, warnings: Vec::new() })
+    Ok(ParsedDocument { format: Format::Odt, sections, warnings: Vec::new(), tables: Vec::new() })
 }
 
 enum Container {

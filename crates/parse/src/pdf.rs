@@ -118,7 +118,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
             first_failure.unwrap_or_default()
         ));
     }
-    Ok(ParsedDocument { format: Format::Pdf, sections, warnings })
+    Ok(ParsedDocument { format: Format::Pdf, sections, warnings, tables: Vec::new() })
 }
 
 /// Text of a page with word breaks decided from the gaps between glyphs.

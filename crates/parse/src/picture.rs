@@ -95,7 +95,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
             None => ParseError::Ocr("no text: OCR found none in the image (a photo or a drawing?)".into()),
         });
     }
-    Ok(ParsedDocument { format: Format::Image, sections, warnings })
+    Ok(ParsedDocument { format: Format::Image, sections, warnings, tables: Vec::new() })
 }
 
 /// One image (any format but TIFF), upright, grey, at most [`OCR_SIDE`] on a side.

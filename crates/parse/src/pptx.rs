@@ -66,7 +66,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     {
         return Err(e);
     }
-    Ok(ParsedDocument { format: Format::Pptx, sections, warnings })
+    Ok(ParsedDocument { format: Format::Pptx, sections, warnings, tables: Vec::new() })
 }
 
 fn slide_section(

@@ -122,7 +122,7 @@ pub(crate) fn parse(bytes: &[u8], title: &str, budget: &mut Budget) -> Result<Pa
     budget.text(text.len())?;
     let section =
         Section { text, location: Location::default(), first_line: None, context: (!title.is_empty()).then(|| title.to_string()) };
-    Ok(ParsedDocument { format: Format::Rtf, sections: vec![section], warnings })
+    Ok(ParsedDocument { format: Format::Rtf, sections: vec![section], warnings, tables: Vec::new() })
 }
 
 /// The plain text of an RTF file, and warnings.

@@ -12,6 +12,7 @@ use std::io::{Cursor, Read};
 use calamine::{Data, DataRef, Reader, Xls, XlsError, Xlsx, XlsxError};
 
 use crate::limits::{Budget, MAX_ENTRY_BYTES, MAX_ROW_CELLS};
+use crate::tables::{SheetRows, Table};
 use crate::zipped::invalid;
 use crate::{Format, Location, ParseError, ParsedDocument, Section, ooxml};
 
@@ -22,7 +23,7 @@ const CHARS_PER_SECTION: usize = 2_000;
 /// Largest sheet rectangle (rows x columns) an XLS may span before calamine lays it out in memory.
 const MAX_XLS_SHEET_CELLS: u64 = 4_000_000;
 
-/// Collects one sheet's rows into sections.
+/// Collects one sheet's rows into sections, and into the sheet's [`Table`].
 pub(crate) struct SheetSections<'a> {
     sheet: String,
     header: Option<String>,
@@ -30,11 +31,20 @@ pub(crate) struct SheetSections<'a> {
     rows: Option<[u32; 2]>,
     count: usize,
     out: &'a mut Vec<Section>,
+    table: SheetRows,
 }
 
 impl<'a> SheetSections<'a> {
     pub(crate) fn new(sheet: &str, out: &'a mut Vec<Section>) -> Self {
-        SheetSections { sheet: sheet.to_string(), header: None, text: String::new(), rows: None, count: 0, out }
+        SheetSections {
+            sheet: sheet.to_string(),
+            header: None,
+            text: String::new(),
+            rows: None,
+            count: 0,
+            out,
+            table: SheetRows::default(),
+        }
     }
 
     /// Add a row (1-based number; `last_row` > `first_row` for a row the file repeats).
@@ -43,6 +53,7 @@ impl<'a> SheetSections<'a> {
         if line.is_empty() {
             return Ok(());
         }
+        self.table.push(first_row, cells);
         if self.header.is_none() {
             self.header = Some(format!("{}: {line}", self.sheet));
         }
@@ -74,8 +85,10 @@ impl<'a> SheetSections<'a> {
         self.count = 0;
     }
 
-    pub(crate) fn finish(mut self) {
+    /// The last section written; the sheet as a table (`None` when it has no rows).
+    pub(crate) fn finish(mut self) -> Option<Table> {
         self.flush();
+        self.table.into_table(&self.sheet)
     }
 }
 
@@ -124,6 +137,7 @@ pub(crate) fn parse_xlsx(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocu
     let mut workbook = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_error)?;
     let mut sections = Vec::new();
     let mut warnings = Vec::new();
+    let mut tables = Vec::new();
     for name in workbook.sheet_names() {
         let mut cells = match workbook.worksheet_cells_reader(&name) {
             Ok(cells) => cells,
@@ -162,9 +176,9 @@ pub(crate) fn parse_xlsx(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocu
         if let Some(last) = row_number {
             sheet.row(last + 1, last + 1, &row, budget)?;
         }
-        sheet.finish();
+        tables.extend(sheet.finish());
     }
-    Ok(ParsedDocument { format: Format::Xlsx, sections, warnings })
+    Ok(ParsedDocument { format: Format::Xlsx, sections, warnings, tables })
 }
 
 /// calamine reserves room for the shared-string count the file declares; a declared count far
@@ -227,6 +241,7 @@ pub(crate) fn parse_xls(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocum
     })?;
     let mut sections = Vec::new();
     let mut warnings = Vec::new();
+    let mut tables = Vec::new();
     for name in workbook.sheet_names() {
         let range = match workbook.worksheet_range(&name) {
             Ok(range) => range,
@@ -248,9 +263,9 @@ pub(crate) fn parse_xls(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocum
             let number = first_row + i as u32 + 1;
             sheet.row(number, number, &row, budget)?;
         }
-        sheet.finish();
+        tables.extend(sheet.finish());
     }
-    Ok(ParsedDocument { format: Format::Xls, sections, warnings })
+    Ok(ParsedDocument { format: Format::Xls, sections, warnings, tables })
 }
 
 /// Walk the BIFF records of an XLS workbook stream: refuse encrypted files up front and sheets
@@ -386,6 +401,12 @@ mod tests {
         assert_eq!(s[1].context.as_deref(), Some("Staff: Name | Dept | Salary"));
         assert!(s[1].text.contains("Zoe Quartermaine | Sales | 57000"), "{}", s[1].text);
         assert!(s[0].text.starts_with("Name | Dept | Salary\nPerson 2 | Sales | 2000"));
+        // The sheet whole, as a table: every row under its header, with its number.
+        let table = &doc.tables[0];
+        assert_eq!((table.sheet.as_str(), table.header_row), ("Staff", 1));
+        assert_eq!(table.columns, vec!["Name", "Dept", "Salary"]);
+        assert_eq!(table.rows.len(), 99);
+        assert_eq!((table.rows[0].row, table.rows[0].cells.clone()), (2, vec!["Person 2".to_string(), "Sales".into(), "2000".into()]));
     }
 
     #[test]

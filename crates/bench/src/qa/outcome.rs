@@ -264,6 +264,7 @@ mod tests {
             answer_tokens: 0,
             stop,
             calculations: Vec::new(),
+            query: None,
             claims: Vec::new(),
             grounded: None,
         }

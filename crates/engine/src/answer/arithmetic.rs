@@ -138,7 +138,7 @@ fn typeset(expression: &str) -> String {
 }
 
 /// A result with two decimals at most, trailing zeros dropped, thousands grouped.
-fn show(value: f64) -> String {
+pub(crate) fn show(value: f64) -> String {
     let rounded = format!("{:.2}", value);
     let rounded = rounded.trim_end_matches('0').trim_end_matches('.');
     let (sign, digits) = rounded.strip_prefix('-').map_or(("", rounded), |d| ("-", d));

@@ -11,6 +11,7 @@ pub(crate) mod excerpt;
 pub(crate) mod parts;
 pub(crate) mod prompt;
 pub(crate) mod respond;
+pub(crate) mod sheet_query;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use crate::retrieval::gate::Gate;
 use crate::retrieval::{self, SearchMode};
 use crate::{AnswerSink, Engine};
 pub use arithmetic::Calculation;
+pub use sheet_query::SheetQuery;
 
 /// What the answer says when the documents hold nothing relevant.
 pub const NOT_FOUND: &str = "I could not find this in your documents.";
@@ -99,6 +101,11 @@ pub struct Answer {
     /// The calculations the model asked for, computed by the engine (their results stand in
     /// the answer with their formulas).
     pub calculations: Vec<Calculation>,
+    /// The query that answered a question over a sheet (see [`sheet_query`]); the answer is its
+    /// result, and its one citation the rows it read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub query: Option<SheetQuery>,
 }
 
 /// Why an answer ended, or why there is none. Persisted in conversations and sent to front ends
@@ -190,10 +197,20 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             claims: Vec::new(),
             grounded: None,
             calculations: Vec::new(),
+            query: None,
         };
         let _ = events.send(AnswerEvent::Sources { citations: Vec::new() });
         let _ = events.send(AnswerEvent::Token { text: NOT_FOUND.to_string() });
         let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
+        return Ok(answer);
+    }
+
+    // A question over a sheet's rows (a count, a sum, the largest) is answered by a query over
+    // the whole sheet when one is among the first sources (see `sheet_query`).
+    if settings.sheet_queries
+        && sheet_query::asks_over_rows(question)
+        && let Some(answer) = sheet_query::answer(engine, question, &relevant, &events, started, retrieval_ms).await
+    {
         return Ok(answer);
     }
 
@@ -223,6 +240,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         grounded: response.grounded,
         claims: response.claims,
         calculations: response.calculations,
+        query: None,
         answer: response.answer,
         citations: response.citations,
         found: response.found,

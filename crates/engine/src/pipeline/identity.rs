@@ -129,6 +129,7 @@ mod tests {
             format: Format::Pdf,
             sections: vec![section(cover, 1, None), section(&"x ".repeat(LONG_DOCUMENT_CHARS), 2, None), section(later, 3, None)],
             warnings: vec![],
+            tables: Vec::new(),
         };
         let identity = identity("filings/2022 Q3 AAPL", &doc);
         let lines: Vec<&str> = identity.lines().collect();
@@ -158,6 +159,7 @@ mod tests {
                 section("Trains go second class.", 1, Some("Employee Handbook > Travel > Rail")),
             ],
             warnings: vec![],
+            tables: Vec::new(),
         };
         let identity = identity("hr/handbook", &doc);
         let lines: Vec<&str> = identity.lines().collect();
@@ -173,6 +175,7 @@ mod tests {
             format: Format::Text,
             sections: vec![section(abstract_, 1, Some("Stem cell markers in breast cancer"))],
             warnings: vec![],
+            tables: Vec::new(),
         };
         let short = identity("4983", &doc);
         assert_eq!(short.lines().last(), Some("stem"), "only its name and title: {short}");

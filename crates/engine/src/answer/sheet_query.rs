@@ -1,0 +1,635 @@
+//! Questions over a sheet answered by a query: a count, a sum, an average, the largest five, the
+//! rows that match a filter. Retrieval hands the answer model a few rows of a sheet, so "how many
+//! depots have more than ten vans?" over a 200-row sheet would be answered from a dozen; here the
+//! answer model (Qwen2.5-Coder is a code model) writes one SQL query, and the engine runs it over
+//! every row of the sheet, read-only, in DataFusion (already in the tree under LanceDB), and shows
+//! the result with the query and the rows it read.
+//!
+//! Key design decisions:
+//! - The sheet is read again from the file (in a parse worker, like indexing), as a typed Arrow
+//!   table: a column whose cells are nearly all numbers ("1,577", "(484.11)", "$12", "7%") is a
+//!   number column, else text. Column names are made plain SQL names (`fuel_budget_eur`) so that
+//!   a small model need not quote them; the prompt gives each with its header's own words.
+//! - The model's SQL is data, not a program: only a query is run (no DDL, no DML, no statements),
+//!   over one in-memory table, within a time and a memory limit; it can read nothing else.
+//! - Which rows the query read is found from its own plan: the filter over the table, run alone
+//!   for the row numbers (all rows when it has none), so the answer cites those rows.
+//! - Anything that fails (no sheet among the sources, a model that writes no query, a query that
+//!   does not run or returns nothing) falls back to the answer from passages.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brain_llm::{ChatMessage, GenerateOptions, Role};
+use brain_parse::{Table, TableRow};
+use datafusion::arrow::array::{Array, ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::display::array_value_to_string;
+use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use serde::{Deserialize, Serialize};
+
+use super::{Answer, AnswerEvent, AnswerStop, AnswerTimings, Citation};
+use crate::inference::Generate;
+use crate::retrieval::Hit;
+use crate::{AnswerSink, Engine};
+use brain_parse::Location;
+
+/// A query run over a sheet to answer a question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct SheetQuery {
+    /// The SQL as it ran (the table is named `sheet`).
+    pub sql: String,
+    /// The file and the sheet it ran over.
+    pub path: String,
+    pub sheet: String,
+    /// The result: its column names and (at most [`RESULT_ROWS`]) rows.
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Rows of the result not in `rows`.
+    pub more_rows: usize,
+    /// How many rows of the sheet the query read (those its filter kept; all without one).
+    pub rows_read: usize,
+    /// The first and last of them (sheet row numbers, 1-based).
+    pub rows_range: Option<[u32; 2]>,
+}
+
+/// Most result rows kept and shown.
+pub const RESULT_ROWS: usize = 20;
+/// How long a query may run.
+const QUERY_TIME: Duration = Duration::from_secs(10);
+/// Memory a query may use (a cross join of a sheet with itself stops here).
+const QUERY_MEMORY: usize = 256 << 20;
+/// Most rows a citation quotes.
+const CITED_ROWS: usize = 40;
+/// The sheet's hidden column of row numbers.
+const ROW: &str = "__row";
+/// Rows of the sheet shown to the model as examples.
+const EXAMPLE_ROWS: usize = 3;
+
+/// Words that ask for something computed over rows rather than read from one passage.
+const OVER_ROWS: &[&str] = &[
+    "how many",
+    "number of",
+    "count",
+    "total",
+    "sum",
+    "average",
+    "mean",
+    "median",
+    "highest",
+    "lowest",
+    "largest",
+    "smallest",
+    "biggest",
+    "most",
+    "fewest",
+    "least",
+    "top",
+    "maximum",
+    "minimum",
+    "more than",
+    "less than",
+    "fewer than",
+    "at least",
+    "at most",
+    "list all",
+    "which of",
+    "rank",
+];
+
+/// Whether a question asks for something computed over the rows of a table.
+pub(crate) fn asks_over_rows(question: &str) -> bool {
+    let q = format!(
+        " {} ",
+        question.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    );
+    OVER_ROWS.iter().any(|cue| q.contains(&format!(" {cue} ")))
+}
+
+/// The kind of a column, as its cells show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Integer,
+    Decimal,
+    Text,
+}
+
+/// A sheet made ready for SQL: its columns' SQL names, header words and kinds, and the rows.
+pub(crate) struct SheetTable {
+    names: Vec<String>,
+    headers: Vec<String>,
+    kinds: Vec<Kind>,
+    table: Table,
+}
+
+/// A row's cell `i`, trimmed; `None` when it is empty or missing.
+fn cell(row: &TableRow, i: usize) -> Option<&str> {
+    row.cells.get(i).map(|c| c.trim()).filter(|c| !c.is_empty())
+}
+
+/// The number a cell shows: thousands separators, currency signs, a trailing per cent sign and
+/// accountants' parentheses for negatives allowed, and a decimal comma where the cell says so
+/// ("143,1" and "1.234,56"; "1,577" is read as thousands). `None` for anything else.
+pub(crate) fn number(cell: &str) -> Option<f64> {
+    let mut s = cell.trim();
+    let negative = s.starts_with('(') && s.ends_with(')');
+    if negative {
+        s = &s[1..s.len() - 1];
+    }
+    let s = s.trim().trim_start_matches(['$', '€', '£', '¥']).trim_end_matches('%').trim();
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '-' | '+' | 'e' | 'E')) {
+        return None;
+    }
+    let decimal_comma = match (s.rfind(','), s.rfind('.')) {
+        (Some(comma), Some(dot)) => comma > dot,
+        (Some(comma), None) => s.matches(',').count() == 1 && s.len() - comma - 1 != 3,
+        _ => false,
+    };
+    let plain = if decimal_comma { s.replace('.', "").replace(',', ".") } else { s.replace(',', "") };
+    let value: f64 = plain.parse().ok()?;
+    value.is_finite().then_some(if negative { -value } else { value })
+}
+
+/// A plain SQL name for a header cell: lower case, words joined by `_`, never starting with a
+/// digit; `column_N` for an empty one; made unique with a suffix.
+fn sql_names(headers: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (i, header) in headers.iter().enumerate() {
+        let words: Vec<String> =
+            header.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+        let mut name = if words.is_empty() { format!("column_{}", i + 1) } else { words.join("_") };
+        if name.starts_with(|c: char| c.is_ascii_digit()) {
+            name = format!("c_{name}");
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while names.contains(&name) || name == ROW {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+impl SheetTable {
+    pub(crate) fn new(table: Table) -> SheetTable {
+        let width = table.width();
+        let headers: Vec<String> = (0..width).map(|i| table.columns.get(i).cloned().unwrap_or_default()).collect();
+        let kinds = (0..width)
+            .map(|i| {
+                let cells: Vec<&str> =
+                    table.rows.iter().filter_map(|r| r.cells.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+                let numbers: Vec<f64> = cells.iter().filter_map(|c| number(c)).collect();
+                // A column of numbers may hold a dash or "N/A" here and there.
+                if numbers.is_empty() || numbers.len() * 10 < cells.len() * 9 {
+                    Kind::Text
+                } else if numbers.iter().all(|n| n.fract() == 0.0 && n.abs() < 9.0e15) {
+                    Kind::Integer
+                } else {
+                    Kind::Decimal
+                }
+            })
+            .collect();
+        SheetTable { names: sql_names(&headers), headers, kinds, table }
+    }
+
+    /// The table as Arrow: one column per sheet column, and the row numbers.
+    fn batch(&self) -> Result<RecordBatch, String> {
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (i, (name, kind)) in self.names.iter().zip(&self.kinds).enumerate() {
+            let rows = &self.table.rows;
+            let (field, array): (Field, ArrayRef) = match kind {
+                Kind::Integer => (
+                    Field::new(name, DataType::Int64, true),
+                    Arc::new(rows.iter().map(|r| cell(r, i).and_then(number).map(|n| n as i64)).collect::<Int64Array>()),
+                ),
+                Kind::Decimal => (
+                    Field::new(name, DataType::Float64, true),
+                    Arc::new(rows.iter().map(|r| cell(r, i).and_then(number)).collect::<Float64Array>()),
+                ),
+                Kind::Text => (Field::new(name, DataType::Utf8, true), Arc::new(rows.iter().map(|r| cell(r, i)).collect::<StringArray>())),
+            };
+            fields.push(field);
+            columns.push(array);
+        }
+        fields.push(Field::new(ROW, DataType::UInt32, false));
+        columns.push(Arc::new(self.table.rows.iter().map(|r| r.row).collect::<UInt32Array>()));
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())
+    }
+
+    /// The header and the sheet rows `numbers` (at most [`CITED_ROWS`]), as the sheet's passages
+    /// read: cells joined by " | ".
+    fn rows_text(&self, numbers: &[u32]) -> String {
+        let mut lines = vec![self.table.columns.join(" | ")];
+        let wanted: std::collections::HashSet<u32> = numbers.iter().copied().collect();
+        let rows: Vec<&TableRow> = self.table.rows.iter().filter(|r| wanted.contains(&r.row)).collect();
+        lines.extend(rows.iter().take(CITED_ROWS).map(|r| r.cells.join(" | ")));
+        if rows.len() > CITED_ROWS {
+            lines.push(format!("… and {} more rows", rows.len() - CITED_ROWS));
+        }
+        lines.join("\n")
+    }
+
+    /// What the model is told of the table: a `CREATE TABLE` with each column's header words, the
+    /// caption, and the first rows.
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        for line in &self.table.caption {
+            out.push_str(&format!("-- {line}\n"));
+        }
+        out.push_str("CREATE TABLE sheet (\n");
+        for (i, ((name, kind), header)) in self.names.iter().zip(&self.kinds).zip(&self.headers).enumerate() {
+            let sql_type = match kind {
+                Kind::Integer => "BIGINT",
+                Kind::Decimal => "DOUBLE",
+                Kind::Text => "TEXT",
+            };
+            let comma = if i + 1 < self.names.len() { "," } else { "" };
+            let said = if header.is_empty() { String::new() } else { format!(" -- {header}") };
+            out.push_str(&format!("  {name} {sql_type}{comma}{said}\n"));
+        }
+        out.push_str(");\n");
+        out.push_str(&format!("-- {} rows; the first:\n", self.table.rows.len()));
+        for row in self.table.rows.iter().take(EXAMPLE_ROWS) {
+            let cells: Vec<String> = (0..self.names.len()).map(|i| row.cells.get(i).cloned().unwrap_or_default()).collect();
+            out.push_str(&format!("-- {}\n", cells.join(" | ")));
+        }
+        out
+    }
+}
+
+/// The model's instructions for writing the query.
+const SQL_SYSTEM_PROMPT: &str = "You write one SQL query that answers the question from the table `sheet` described in the message. \
+Use only that table and its columns. For names and other text, compare case-insensitively with ILIKE. \
+Give the figures the question asks for, with the columns that name them. Reply with the query only.";
+
+/// The prompt asking the model for the query.
+pub(crate) fn prompt(model: &dyn Generate, sheet: &SheetTable, question: &str) -> crate::error::Result<String> {
+    model.format_chat(&[
+        ChatMessage { role: Role::System, content: SQL_SYSTEM_PROMPT.to_string() },
+        ChatMessage { role: Role::User, content: format!("{}\nQuestion: {question}", sheet.describe()) },
+    ])
+}
+
+/// The query in what the model wrote: the inside of a code block if there is one, up to the
+/// first `;`. `None` when it is no `SELECT` or `WITH` query.
+pub(crate) fn query_in(reply: &str) -> Option<String> {
+    let inside = match reply.split_once("```") {
+        Some((_, rest)) => {
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+            rest.split("```").next().unwrap_or(rest)
+        }
+        None => reply,
+    };
+    let query = inside.split(';').next().unwrap_or_default().trim();
+    let first = query.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    (first == "SELECT" || first == "WITH").then(|| query.to_string())
+}
+
+/// Ask the model for the query (greedy, short).
+pub(crate) fn write_query(model: &dyn Generate, sheet: &SheetTable, question: &str) -> crate::error::Result<Option<String>> {
+    let prompt = prompt(model, sheet, question)?;
+    let mut reply = String::new();
+    let options = GenerateOptions { max_tokens: 200, stop: vec!["\nQuestion:".into()], ..GenerateOptions::default() };
+    model.generate(&prompt, options, Arc::new(std::sync::atomic::AtomicBool::new(false)), &mut |piece| reply.push_str(piece))?;
+    Ok(query_in(&reply))
+}
+
+/// What a query returned, and which sheet rows it read.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub total_rows: usize,
+    pub rows_read: Vec<u32>,
+}
+
+/// Run `sql` over the sheet, read-only, within [`QUERY_TIME`] and [`QUERY_MEMORY`].
+pub(crate) async fn run(sheet: &SheetTable, sql: &str) -> Result<QueryResult, String> {
+    let batch = sheet.batch()?;
+    let runtime = RuntimeEnvBuilder::new().with_memory_limit(QUERY_MEMORY, 1.0).build_arc().map_err(|e| e.to_string())?;
+    let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(1), runtime);
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| e.to_string())?;
+    ctx.register_table("sheet", Arc::new(table)).map_err(|e| e.to_string())?;
+    let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
+    let work = async {
+        let frame = ctx.sql_with_options(sql, read_only).await.map_err(|e| e.to_string())?;
+        let filter = filter_over_table(frame.logical_plan());
+        let batches = frame.collect().await.map_err(|e| e.to_string())?;
+        let mut read = ctx.table("sheet").await.map_err(|e| e.to_string())?;
+        if let Some(predicate) = filter {
+            read = read.filter(predicate).map_err(|e| e.to_string())?;
+        }
+        let read = read.select_columns(&[ROW]).map_err(|e| e.to_string())?.collect().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((batches, read))
+    };
+    let (batches, read) =
+        tokio::time::timeout(QUERY_TIME, work).await.map_err(|_| format!("the query ran past {} s", QUERY_TIME.as_secs()))??;
+
+    let mut rows_read: Vec<u32> = read
+        .iter()
+        .flat_map(|b| b.column(0).as_any().downcast_ref::<UInt32Array>().map(|a| a.values().to_vec()).unwrap_or_default())
+        .collect();
+    rows_read.sort_unstable();
+    let schema = batches.first().map(|b| b.schema());
+    let shown: Vec<usize> =
+        schema.as_ref().map(|s| (0..s.fields().len()).filter(|&i| s.field(i).name() != ROW).collect()).unwrap_or_default();
+    let columns = schema.as_ref().map(|s| shown.iter().map(|&i| s.field(i).name().clone()).collect()).unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut total_rows = 0;
+    for batch in &batches {
+        for r in 0..batch.num_rows() {
+            total_rows += 1;
+            if rows.len() < RESULT_ROWS {
+                rows.push(shown.iter().map(|&i| value(batch.column(i), r)).collect());
+            }
+        }
+    }
+    Ok(QueryResult { columns, rows, total_rows, rows_read })
+}
+
+/// One value of a result as shown: numbers with two decimals at most.
+fn value(array: &ArrayRef, row: usize) -> String {
+    if array.is_null(row) {
+        return String::new();
+    }
+    if let Some(floats) = array.as_any().downcast_ref::<Float64Array>() {
+        return crate::answer::arithmetic::show(floats.value(row));
+    }
+    array_value_to_string(array, row).unwrap_or_default()
+}
+
+/// The predicate of the filter that reads the table itself (a `WHERE` over `sheet`, not a
+/// `HAVING` over groups), when the query has one.
+fn filter_over_table(plan: &LogicalPlan) -> Option<Expr> {
+    if let LogicalPlan::Filter(filter) = plan {
+        let mut input = filter.input.as_ref();
+        while let LogicalPlan::SubqueryAlias(alias) = input {
+            input = alias.input.as_ref();
+        }
+        if matches!(input, LogicalPlan::TableScan(_)) {
+            return Some(filter.predicate.clone());
+        }
+    }
+    plan.inputs().into_iter().find_map(filter_over_table)
+}
+
+/// Sources among which a sheet is looked for: the first few, so that a sheet that only
+/// shares a word with the question does not take it over.
+const SHEET_SOURCES: usize = 3;
+
+/// Answer `question` by a query over the sheet among the first `sources`, sending the answer's
+/// events; `None` (nothing sent) when there is no such sheet or no query answers it, and the
+/// answer is then made from passages.
+pub(crate) async fn answer(
+    engine: &Engine,
+    question: &str,
+    sources: &[Hit],
+    events: &AnswerSink,
+    started: Instant,
+    retrieval_ms: u64,
+) -> Option<Answer> {
+    let hit = sources.iter().take(SHEET_SOURCES).find(|h| h.location.sheet.is_some() && h.location.attachment.is_none())?;
+    let sheet_name = hit.location.sheet.clone()?;
+    let table = match engine.sheet_tables(Path::new(&hit.path)).await {
+        Ok(tables) => tables.into_iter().find(|t| t.sheet == sheet_name)?,
+        Err(e) => {
+            tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
+            return None;
+        }
+    };
+    let load_started = Instant::now();
+    let llm = engine.load_llm().await.ok()?;
+    let model_load_ms = load_started.elapsed().as_millis() as u64;
+    let generation_started = Instant::now();
+    let asked = question.to_string();
+    let sheet = SheetTable::new(table);
+    let (sql, sheet) = crate::blocking(move || (write_query(llm.as_ref(), &sheet, &asked), sheet)).await.ok()?;
+    let generation_ms = generation_started.elapsed().as_millis() as u64;
+    let sql = match sql {
+        Ok(Some(sql)) => sql,
+        Ok(None) => {
+            tracing::info!("no query over {}: the model wrote none", hit.path);
+            return None;
+        }
+        Err(e) => {
+            tracing::info!("no query over {}: {e}", hit.path);
+            return None;
+        }
+    };
+    let result = match run(&sheet, &sql).await {
+        Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => result,
+        Ok(_) => {
+            tracing::info!("the query over {} returned nothing: {sql}", hit.path);
+            return None;
+        }
+        Err(e) => {
+            tracing::info!("the query over {} failed ({e}): {sql}", hit.path);
+            return None;
+        }
+    };
+    let file = Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let rows_range = result.rows_read.first().zip(result.rows_read.last()).map(|(a, b)| [*a, *b]);
+    let citation = Citation {
+        n: 1,
+        path: hit.path.clone(),
+        location: Location { sheet: Some(sheet_name.clone()), rows: rows_range, ..Default::default() },
+        text: sheet.rows_text(&result.rows_read),
+        cited: true,
+        similarity: hit.similarity.unwrap_or_default(),
+    };
+    let text = answer_text(&result, &sql, &sheet_name, &file);
+    let answer = Answer {
+        answer: text.clone(),
+        citations: vec![citation.clone()],
+        found: true,
+        timings_ms: AnswerTimings {
+            retrieval_ms,
+            model_load_ms,
+            first_token_ms: Some(generation_ms),
+            generation_ms,
+            total_ms: started.elapsed().as_millis() as u64,
+            tokens_per_second: 0.0,
+        },
+        prompt_tokens: 0,
+        prompt_tokens_reused: 0,
+        answer_tokens: 0,
+        stop: AnswerStop::End,
+        claims: Vec::new(),
+        grounded: None,
+        calculations: Vec::new(),
+        query: Some(SheetQuery {
+            sql,
+            path: hit.path.clone(),
+            sheet: sheet_name,
+            columns: result.columns.clone(),
+            more_rows: result.total_rows - result.rows.len(),
+            rows: result.rows,
+            rows_read: result.rows_read.len(),
+            rows_range,
+        }),
+    };
+    let _ = events.send(AnswerEvent::Sources { citations: vec![citation] });
+    let _ = events.send(AnswerEvent::Token { text });
+    let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
+    Some(answer)
+}
+
+/// The answer's text: the result citing the sheet as \[1\] (a value, a row's values, or the
+/// rows as a Markdown table), then the query in a code block.
+pub(crate) fn answer_text(result: &QueryResult, sql: &str, sheet: &str, file: &str) -> String {
+    let shown = match (result.rows.as_slice(), result.columns.len()) {
+        ([row], 1) => format!("{} [1]", row[0]),
+        ([row], _) => format!("{} [1]", result.columns.iter().zip(row).map(|(c, v)| format!("{c}: {v}")).collect::<Vec<_>>().join(", ")),
+        (rows, _) => {
+            let cell = |v: &str| v.replace('|', "\\|");
+            let mut lines = vec![
+                format!("The query returned {} rows [1]:", result.total_rows),
+                String::new(),
+                format!("| {} |", result.columns.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")),
+                format!("|{}|", vec!["---"; result.columns.len()].join("|")),
+            ];
+            lines.extend(rows.iter().map(|r| format!("| {} |", r.iter().map(|v| cell(v)).collect::<Vec<_>>().join(" | "))));
+            if result.total_rows > rows.len() {
+                lines.push(String::new());
+                lines.push(format!("… and {} more rows.", result.total_rows - rows.len()));
+            }
+            lines.join("\n")
+        }
+    };
+    format!(
+        "{shown}\n\nComputed over the {} rows it read of the sheet {sheet} in {file} by this query:\n```sql\n{sql}\n```",
+        result.rows_read.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inference::fakes::ScriptedModel;
+
+    fn depots() -> SheetTable {
+        let rows: Vec<TableRow> = [
+            ["Ashcombe", "North", "37", "118,400.50"],
+            ["Larchfield", "South", "12", "40,210.00"],
+            ["Quayside", "North", "8", "26,975.25"],
+            ["Thornbury", "East", "21", "N/A"],
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, cells)| TableRow { row: i as u32 + 3, cells: cells.iter().map(|c| c.to_string()).collect() })
+        .collect();
+        SheetTable::new(Table {
+            sheet: "Depots".into(),
+            caption: vec!["Fleet 2024".into()],
+            header_row: 2,
+            columns: ["Depot", "Region", "Vans", "Fuel budget (EUR)"].map(String::from).to_vec(),
+            rows,
+        })
+    }
+
+    #[test]
+    fn questions_over_rows_are_told_from_questions_about_one_fact() {
+        for q in [
+            "How many depots are in the North region?",
+            "What is the total fuel budget?",
+            "Which depot has the most vans?",
+            "List all depots with more than 10 vans",
+        ] {
+            assert!(asks_over_rows(q), "{q}");
+        }
+        for q in [
+            "Who approves a sabbatical?",
+            "What is the fuel budget of Ashcombe?",
+            "When does the contract renew?",
+            "Is the customer the topmost priority?",
+        ] {
+            assert!(!asks_over_rows(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn cells_read_as_numbers_and_columns_get_plain_names_and_kinds() {
+        assert_eq!(number("118,400.50"), Some(118_400.5));
+        assert_eq!(number("(484.11)"), Some(-484.11));
+        assert_eq!(number("$1,577"), Some(1577.0));
+        assert_eq!(number("7%"), Some(7.0));
+        assert_eq!(number("143,1"), Some(143.1));
+        assert_eq!(number("-814,38"), Some(-814.38));
+        assert_eq!(number("1.234,5"), Some(1234.5));
+        assert_eq!(number("1,234,567"), Some(1_234_567.0));
+        assert_eq!(number("N/A"), None);
+        assert_eq!(number("12 vans"), None);
+        let sheet = depots();
+        assert_eq!(sheet.names, vec!["depot", "region", "vans", "fuel_budget_eur"]);
+        // Three numbers and an "N/A" are not nine in ten: a text column.
+        assert_eq!(sheet.kinds, vec![Kind::Text, Kind::Text, Kind::Integer, Kind::Text]);
+        assert_eq!(sql_names(&["2023".into(), "".into(), "Vans".into(), "vans".into()]), vec!["c_2023", "column_2", "vans", "vans_2"]);
+        let described = sheet.describe();
+        assert!(described.contains("  vans BIGINT, -- Vans\n") && described.contains("-- Fleet 2024\n"), "{described}");
+        assert!(described.contains("-- 4 rows; the first:\n-- Ashcombe | North | 37 | 118,400.50\n"), "{described}");
+    }
+
+    #[tokio::test]
+    async fn a_query_runs_over_every_row_and_says_which_rows_it_read() {
+        let sheet = depots();
+        let count = run(&sheet, "SELECT COUNT(*) AS depots, SUM(vans) AS vans FROM sheet WHERE region ILIKE 'north'").await.unwrap();
+        assert_eq!(
+            (count.columns.clone(), count.rows.clone()),
+            (vec!["depots".to_string(), "vans".into()], vec![vec!["2".to_string(), "45".into()]])
+        );
+        assert_eq!(count.rows_read, vec![3, 5], "the rows the filter kept");
+        let top = run(&sheet, "SELECT depot, vans FROM sheet ORDER BY vans DESC LIMIT 2").await.unwrap();
+        assert_eq!(top.rows, vec![vec!["Ashcombe".to_string(), "37".into()], vec!["Thornbury".into(), "21".into()]]);
+        assert_eq!(top.rows_read, vec![3, 4, 5, 6], "no filter: every row");
+        let mean = run(&sheet, "SELECT AVG(vans) FROM sheet").await.unwrap();
+        assert_eq!(mean.rows, vec![vec!["19.5".to_string()]]);
+        let text = answer_text(&count, "SELECT …", "Depots", "fleet.xlsx");
+        assert!(
+            text.starts_with("depots: 2, vans: 45 [1]\n") && text.contains("the 2 rows it read of the sheet Depots in fleet.xlsx"),
+            "{text}"
+        );
+        assert!(text.ends_with("```sql\nSELECT …\n```"), "{text}");
+        let table = answer_text(&top, "SELECT depot, vans …", "Depots", "fleet.xlsx");
+        assert!(
+            table.starts_with("The query returned 2 rows [1]:\n\n| depot | vans |\n|---|---|\n| Ashcombe | 37 |\n| Thornbury | 21 |\n"),
+            "{table}"
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_query_runs_and_only_over_the_sheet() {
+        let sheet = depots();
+        for sql in [
+            "DROP TABLE sheet",
+            "INSERT INTO sheet (depot) VALUES ('x')",
+            "CREATE TABLE t AS SELECT 1",
+            "SELECT * FROM other_table",
+            "COPY sheet TO '/tmp/x.csv'",
+        ] {
+            assert!(run(&sheet, sql).await.is_err(), "{sql} ran");
+        }
+    }
+
+    #[test]
+    fn the_query_is_taken_from_the_reply_and_anything_else_is_no_query() {
+        assert_eq!(query_in("```sql\nSELECT COUNT(*) FROM sheet;\n```").as_deref(), Some("SELECT COUNT(*) FROM sheet"));
+        assert_eq!(
+            query_in("SELECT depot FROM sheet WHERE vans > 10; -- done").as_deref(),
+            Some("SELECT depot FROM sheet WHERE vans > 10")
+        );
+        assert_eq!(query_in("I cannot answer this."), None);
+        assert_eq!(query_in("```\nDELETE FROM sheet\n```"), None);
+        let model = ScriptedModel::answering("```sql\nSELECT MAX(vans) FROM sheet\n```");
+        assert_eq!(
+            write_query(&model, &depots(), "Which depot has the most vans?").unwrap().as_deref(),
+            Some("SELECT MAX(vans) FROM sheet")
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Sheets as tables: the rows of a spreadsheet or CSV under their header, kept whole, so that a
+//! question over a sheet (a count, a sum, the five largest) can be answered by a query over every
+//! row instead of by the few passages retrieval returns.
+//!
+//! Key design decision: the header is found, not assumed to be the first row. Sheets people keep
+//! open with a title and a unit line ("Stanley Cups", "In millions of CHF") above the header; the
+//! header is the first row at least half as full as the fullest of the sheet's first rows, and the
+//! rows above it are the table's caption.
+
+use serde::{Deserialize, Serialize};
+
+/// One sheet as a table.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Table {
+    /// The sheet's name (a CSV's file name without its extension).
+    pub sheet: String,
+    /// The rows above the header, each as one line: a title, the units.
+    pub caption: Vec<String>,
+    /// The header's row number in the sheet (1-based).
+    pub header_row: u32,
+    /// The header's cells, one per column (empty where the header cell is).
+    pub columns: Vec<String>,
+    /// The rows under the header that hold anything.
+    pub rows: Vec<TableRow>,
+}
+
+/// A row of a sheet: its number and its cells (as many as the sheet's row has, trailing empty
+/// cells dropped).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TableRow {
+    pub row: u32,
+    pub cells: Vec<String>,
+}
+
+/// Rows the header is looked for in.
+const HEADER_SEARCH_ROWS: usize = 20;
+
+impl Table {
+    /// The table of a sheet's non-empty rows, in order; `None` for a sheet without rows.
+    pub(crate) fn from_rows(sheet: &str, mut rows: Vec<TableRow>) -> Option<Table> {
+        let filled = |r: &TableRow| r.cells.iter().filter(|c| !c.trim().is_empty()).count();
+        let fullest = rows.iter().take(HEADER_SEARCH_ROWS).map(filled).max()?;
+        let header_at = rows.iter().position(|r| filled(r) * 2 >= fullest)?;
+        let mut rest = rows.split_off(header_at);
+        let header = rest.remove(0);
+        let caption =
+            rows.iter().map(|r| r.cells.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ")).collect();
+        Some(Table { sheet: sheet.to_string(), caption, header_row: header.row, columns: header.cells, rows: rest })
+    }
+
+    /// Columns: the most cells any row (the header included) has.
+    pub fn width(&self) -> usize {
+        self.rows.iter().map(|r| r.cells.len()).chain(std::iter::once(self.columns.len())).max().unwrap_or(0)
+    }
+}
+
+/// Collects a sheet's rows as the parser reads them.
+#[derive(Debug, Default)]
+pub(crate) struct SheetRows {
+    rows: Vec<TableRow>,
+}
+
+impl SheetRows {
+    pub(crate) fn push(&mut self, row: u32, cells: &[String]) {
+        let used = cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
+        if used > 0 {
+            self.rows
+                .push(TableRow { row, cells: cells[..used].iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect() });
+        }
+    }
+
+    pub(crate) fn into_table(self, sheet: &str) -> Option<Table> {
+        Table::from_rows(sheet, self.rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(lines: &[&[&str]]) -> Vec<TableRow> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, cells)| TableRow { row: i as u32 + 1, cells: cells.iter().map(|c| c.to_string()).collect() })
+            .collect()
+    }
+
+    #[test]
+    fn the_header_is_the_first_row_half_as_full_as_the_fullest_and_a_title_above_it_is_the_caption() {
+        let table = Table::from_rows(
+            "Cups",
+            rows(&[&["Stanley Cups"], &["In units"], &["Team", "Location", "Cups"], &["Blues", "STL", "1"], &["Flyers", "PHI", "2"]]),
+        )
+        .unwrap();
+        assert_eq!(table.caption, vec!["Stanley Cups", "In units"]);
+        assert_eq!((table.header_row, table.columns.clone()), (3, vec!["Team".to_string(), "Location".into(), "Cups".into()]));
+        assert_eq!(table.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(table.width(), 3);
+
+        let plain = Table::from_rows("s", rows(&[&["Name", "Age"], &["Ann", "41"]])).unwrap();
+        assert!(plain.caption.is_empty());
+        assert_eq!(plain.header_row, 1);
+        assert!(Table::from_rows("empty", Vec::new()).is_none());
+    }
+
+    #[test]
+    fn rows_keep_their_numbers_and_lose_trailing_empty_cells() {
+        let mut sheet = SheetRows::default();
+        sheet.push(1, &["a".into(), "b".into(), "".into()]);
+        sheet.push(2, &["".into(), " ".into()]);
+        sheet.push(7, &["c  d".into(), "".into(), "e".into()]);
+        let table = sheet.into_table("s").unwrap();
+        assert_eq!(table.columns, vec!["a", "b"]);
+        assert_eq!(table.rows, vec![TableRow { row: 7, cells: vec!["c d".into(), "".into(), "e".into()] }]);
+        assert_eq!(table.width(), 3);
+    }
+}
