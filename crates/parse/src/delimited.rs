@@ -33,7 +33,7 @@ pub(crate) fn parse(path: &Path, bytes: &[u8], budget: &mut Budget) -> Result<Pa
             }
         }
     }
-    let tables = sheet.finish().into_iter().collect();
+    let tables = sheet.finish();
     Ok(ParsedDocument { format: Format::Csv, sections, warnings, tables })
 }
 

@@ -85,10 +85,10 @@ impl<'a> SheetSections<'a> {
         self.count = 0;
     }
 
-    /// The last section written; the sheet as a table (`None` when it has no rows).
-    pub(crate) fn finish(mut self) -> Option<Table> {
+    /// The last section written; the sheet as tables (none when it has no rows).
+    pub(crate) fn finish(mut self) -> Vec<Table> {
         self.flush();
-        self.table.into_table(&self.sheet)
+        self.table.into_tables(&self.sheet)
     }
 }
 

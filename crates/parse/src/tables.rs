@@ -35,17 +35,45 @@ pub struct TableRow {
 /// Rows the header is looked for in.
 const HEADER_SEARCH_ROWS: usize = 20;
 
+/// Cells of a row that hold something.
+fn filled(row: &TableRow) -> usize {
+    row.cells.iter().filter(|c| !c.trim().is_empty()).count()
+}
+
+/// A row as one caption line: its cells that hold something.
+fn caption_line(row: &TableRow) -> String {
+    row.cells.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 impl Table {
-    /// The table of a sheet's non-empty rows, in order; `None` for a sheet without rows.
-    pub(crate) fn from_rows(sheet: &str, mut rows: Vec<TableRow>) -> Option<Table> {
-        let filled = |r: &TableRow| r.cells.iter().filter(|c| !c.trim().is_empty()).count();
-        let fullest = rows.iter().take(HEADER_SEARCH_ROWS).map(filled).max()?;
-        let header_at = rows.iter().position(|r| filled(r) * 2 >= fullest)?;
-        let mut rest = rows.split_off(header_at);
-        let header = rest.remove(0);
-        let caption =
-            rows.iter().map(|r| r.cells.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(" ")).collect();
-        Some(Table { sheet: sheet.to_string(), caption, header_row: header.row, columns: header.cells, rows: rest })
+    /// The tables of a sheet's non-empty rows, in order: one, or one per repeated header; none
+    /// for a sheet without rows.
+    pub(crate) fn from_rows(sheet: &str, mut rows: Vec<TableRow>) -> Vec<Table> {
+        let Some(fullest) = rows.iter().take(HEADER_SEARCH_ROWS).map(filled).max() else { return Vec::new() };
+        let Some(header_at) = rows.iter().position(|r| filled(r) * 2 >= fullest) else { return Vec::new() };
+        let rest = rows.split_off(header_at);
+        let mut rest = rest.into_iter();
+        let Some(header) = rest.next() else { return Vec::new() };
+        let caption = rows.iter().map(caption_line).collect();
+        let first = Table { sheet: sheet.to_string(), caption, header_row: header.row, columns: header.cells.clone(), rows: Vec::new() };
+        let mut tables = vec![first];
+        for row in rest {
+            let Some(table) = tables.last_mut() else { break };
+            if row.cells == header.cells {
+                // The sparse rows just above the repeated header are the new table's caption.
+                let keep = table.rows.iter().rposition(|r| filled(r) * 2 >= fullest).map_or(0, |i| i + 1);
+                let caption = table.rows.split_off(keep).iter().map(caption_line).collect();
+                tables.push(Table { sheet: sheet.to_string(), caption, header_row: row.row, columns: row.cells, rows: Vec::new() });
+            } else {
+                table.rows.push(row);
+            }
+        }
+        tables
+    }
+
+    /// The first and last row numbers of the table, its header included.
+    pub fn row_span(&self) -> [u32; 2] {
+        [self.header_row, self.rows.last().map_or(self.header_row, |r| r.row)]
     }
 
     /// Columns: the most cells any row (the header included) has.
@@ -69,7 +97,7 @@ impl SheetRows {
         }
     }
 
-    pub(crate) fn into_table(self, sheet: &str) -> Option<Table> {
+    pub(crate) fn into_tables(self, sheet: &str) -> Vec<Table> {
         Table::from_rows(sheet, self.rows)
     }
 }
@@ -92,16 +120,39 @@ mod tests {
             "Cups",
             rows(&[&["Stanley Cups"], &["In units"], &["Team", "Location", "Cups"], &["Blues", "STL", "1"], &["Flyers", "PHI", "2"]]),
         )
-        .unwrap();
+        .remove(0);
         assert_eq!(table.caption, vec!["Stanley Cups", "In units"]);
         assert_eq!((table.header_row, table.columns.clone()), (3, vec!["Team".to_string(), "Location".into(), "Cups".into()]));
         assert_eq!(table.rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![4, 5]);
         assert_eq!(table.width(), 3);
 
-        let plain = Table::from_rows("s", rows(&[&["Name", "Age"], &["Ann", "41"]])).unwrap();
+        let plain = Table::from_rows("s", rows(&[&["Name", "Age"], &["Ann", "41"]])).remove(0);
         assert!(plain.caption.is_empty());
-        assert_eq!(plain.header_row, 1);
-        assert!(Table::from_rows("empty", Vec::new()).is_none());
+        assert_eq!((plain.header_row, plain.row_span()), (1, [1, 2]));
+        assert!(Table::from_rows("empty", Vec::new()).is_empty());
+    }
+
+    #[test]
+    fn a_repeated_header_starts_another_table_captioned_by_the_rows_above_it() {
+        let tables = Table::from_rows(
+            "Segments",
+            rows(&[
+                &["In millions of CHF", "", "January–June 2023"],
+                &["", "Sales", "Profit", "Trading profit", "Depreciation"],
+                &["Zone NA", "12553", "2713", "2632", "-337"],
+                &["Total", "46293", "7904", "7351", "-1722"],
+                &["In millions of CHF", "", "January–June 2022"],
+                &["", "Sales", "Profit", "Trading profit", "Depreciation"],
+                &["Zone NA", "12138", "2284", "1829", "-348"],
+                &["(a) Inter-segment sales are not significant."],
+            ]),
+        );
+        assert_eq!(tables.len(), 2);
+        assert_eq!(tables[0].caption, vec!["In millions of CHF January–June 2023"]);
+        assert_eq!(tables[0].rows.iter().map(|r| r.cells[0].as_str()).collect::<Vec<_>>(), vec!["Zone NA", "Total"]);
+        assert_eq!(tables[1].caption, vec!["In millions of CHF January–June 2022"]);
+        assert_eq!((tables[1].header_row, tables[1].row_span()), (6, [6, 8]));
+        assert_eq!(tables[1].rows[0].cells, vec!["Zone NA", "12138", "2284", "1829", "-348"]);
     }
 
     #[test]
@@ -110,7 +161,7 @@ mod tests {
         sheet.push(1, &["a".into(), "b".into(), "".into()]);
         sheet.push(2, &["".into(), " ".into()]);
         sheet.push(7, &["c  d".into(), "".into(), "e".into()]);
-        let table = sheet.into_table("s").unwrap();
+        let table = sheet.into_tables("s").remove(0);
         assert_eq!(table.columns, vec!["a", "b"]);
         assert_eq!(table.rows, vec![TableRow { row: 7, cells: vec!["c d".into(), "".into(), "e".into()] }]);
         assert_eq!(table.width(), 3);

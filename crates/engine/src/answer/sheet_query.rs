@@ -398,12 +398,17 @@ pub(crate) async fn answer(
     let hit = sources.iter().take(SHEET_SOURCES).find(|h| h.location.sheet.is_some() && h.location.attachment.is_none())?;
     let sheet_name = hit.location.sheet.clone()?;
     let table = match engine.sheet_tables(Path::new(&hit.path)).await {
-        Ok(tables) => tables.into_iter().find(|t| t.sheet == sheet_name)?,
+        Ok(tables) => choose_table(tables, &sheet_name, hit.location.rows, question)?,
         Err(e) => {
             tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
             return None;
         }
     };
+    let file_stem = Path::new(&hit.path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    if !names_the_table(question, &table, &file_stem) {
+        tracing::info!("no query over {}: the question names none of its columns", hit.path);
+        return None;
+    }
     let load_started = Instant::now();
     let llm = engine.load_llm().await.ok()?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
@@ -479,6 +484,64 @@ pub(crate) async fn answer(
     let _ = events.send(AnswerEvent::Token { text });
     let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
     Some(answer)
+}
+
+/// Words of a question that say nothing of what a table holds.
+const NOT_NAMES: &[&str] = &[
+    "how", "many", "much", "what", "which", "who", "whom", "when", "where", "why", "the", "a", "an", "of", "in", "on", "at", "to", "for",
+    "from", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "do", "does", "did", "has", "have", "had", "there",
+    "their", "its", "it", "this", "that", "these", "those", "all", "any", "each", "every", "than", "more", "less", "fewer", "most",
+    "least", "number", "total", "sum", "average", "mean", "median", "count", "highest", "lowest", "largest", "smallest", "biggest",
+    "maximum", "minimum", "top", "list", "rank", "across", "over", "per", "between", "value", "values", "table", "sheet", "row", "rows",
+];
+
+/// A word as a name is compared: lower case, a plural's `s` dropped.
+fn name_word(word: &str) -> String {
+    let word = word.to_lowercase();
+    match word.strip_suffix('s') {
+        Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_string(),
+        _ => word,
+    }
+}
+
+/// Whether the question names something of the table: a word of its columns, caption, sheet or
+/// file name. A question over filings that only shares "total" with a sheet among its sources is
+/// no question over that sheet: a query over it would answer something nobody asked.
+fn names_the_table(question: &str, table: &Table, file_stem: &str) -> bool {
+    let words = |text: &str| -> std::collections::HashSet<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3 && !NOT_NAMES.contains(&w.to_lowercase().as_str()))
+            .map(name_word)
+            .collect()
+    };
+    let described = words(&format!("{} {} {} {}", table.columns.join(" "), table.caption.join(" "), table.sheet, file_stem));
+    words(question).iter().any(|w| described.contains(w))
+}
+
+/// The table of `sheet` the passage found (rows `rows`) belongs to; where a sheet holds several
+/// (a report's 2023 block above its 2022 one) and the passage spans more than one, the one whose
+/// caption and header share the most words with the question, the first on a tie.
+fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, question: &str) -> Option<Table> {
+    let words = |text: &str| -> std::collections::HashSet<String> {
+        text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    };
+    let asked = words(question);
+    let overlaps = |t: &Table| {
+        let [first, last] = t.row_span();
+        rows.is_none_or(|[a, b]| first <= b && a <= last)
+    };
+    let shared = |t: &Table| {
+        let described = words(&format!("{} {}", t.caption.join(" "), t.columns.join(" ")));
+        asked.intersection(&described).count()
+    };
+    let mut best: Option<(usize, Table)> = None;
+    for table in tables.into_iter().filter(|t| t.sheet == sheet && overlaps(t)) {
+        let score = shared(&table);
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, table));
+        }
+    }
+    best.map(|(_, t)| t)
 }
 
 /// The answer's text: the result citing the sheet as \[1\] (a value, a row's values, or the
@@ -615,6 +678,37 @@ mod tests {
         ] {
             assert!(run(&sheet, sql).await.is_err(), "{sql} ran");
         }
+    }
+
+    #[test]
+    fn a_query_is_written_only_for_a_question_that_names_the_table() {
+        let table = depots().table;
+        for q in ["How many depots are in the North region?", "What is the total fuel budget?", "Which has the most vans?"] {
+            assert!(names_the_table(q, &table, "fleet"), "{q}");
+        }
+        assert!(names_the_table("How many entries are there in the fleet list?", &table, "fleet"), "by the file's name");
+        for q in ["What were Apple's total net sales in the third quarter?", "How many days of leave do staff get?"] {
+            assert!(!names_the_table(q, &table, "fleet"), "{q}");
+        }
+    }
+
+    #[test]
+    fn the_table_is_the_one_the_passage_is_in_and_then_the_one_the_question_names() {
+        let block = |caption: &str, header_row: u32| Table {
+            sheet: "Segments".into(),
+            caption: vec![caption.into()],
+            header_row,
+            columns: vec!["".into(), "Sales".into()],
+            rows: vec![TableRow { row: header_row + 1, cells: vec!["Zone NA".into(), "1".into()] }],
+        };
+        let tables =
+            || vec![block("January–June 2023", 5), block("January–June 2022", 17), Table { sheet: "Other".into(), ..block("2022", 1) }];
+        let chosen = |rows, question| choose_table(tables(), "Segments", rows, question).map(|t| t.header_row);
+        assert_eq!(chosen(Some([17, 18]), "Sales of Zone NA in January–June 2023?"), Some(17), "the passage's own table");
+        assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA in January–June 2022?"), Some(17), "the question's period");
+        assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA?"), Some(5), "the first on a tie");
+        assert_eq!(chosen(Some([30, 40]), "Sales?"), None, "no table where the passage is");
+        assert_eq!(choose_table(tables(), "Missing", None, "Sales?").map(|t| t.header_row), None);
     }
 
     #[test]
