@@ -99,6 +99,8 @@ const OVER_ROWS: &[&str] = &[
     "list all",
     "which of",
     "rank",
+    "combined",
+    "altogether",
 ];
 
 /// Whether a question asks for something computed over the rows of a table.
@@ -124,6 +126,15 @@ pub(crate) struct SheetTable {
     headers: Vec<String>,
     kinds: Vec<Kind>,
     table: Table,
+}
+
+/// Whether a row is a total of the rows above it: its first cell that holds something says
+/// "Total", "Subtotal" or "Grand total".
+fn is_total(row: &TableRow) -> bool {
+    row.cells.iter().map(|c| c.trim().to_lowercase()).find(|c| !c.is_empty()).is_some_and(|label| {
+        let label = label.trim_end_matches(':');
+        ["total", "subtotal", "sub-total", "grand total", "totals"].iter().any(|t| label == *t || label.starts_with(&format!("{t} ")))
+    })
 }
 
 /// A row's cell `i`, trimmed; `None` when it is empty or missing.
@@ -154,14 +165,38 @@ pub(crate) fn number(cell: &str) -> Option<f64> {
     value.is_finite().then_some(if negative { -value } else { value })
 }
 
-/// A plain SQL name for a header cell: lower case, words joined by `_`, never starting with a
-/// digit; `column_N` for an empty one; made unique with a suffix.
+/// A header without its footnote marker: "Sales (a)", "Revenue (1)", "Costs*" → the words.
+fn without_footnote(header: &str) -> &str {
+    let h = header.trim().trim_end_matches('*').trim_end();
+    if let Some(open) = h.rfind('(')
+        && h.ends_with(')')
+        && open > 0
+    {
+        let marker = &h[open + 1..h.len() - 1];
+        if (1..=2).contains(&marker.chars().count()) && marker.chars().all(char::is_alphanumeric) {
+            return h[..open].trim_end();
+        }
+    }
+    h
+}
+
+/// A plain SQL name for a header cell: lower case, words joined by `_` (a footnote marker left
+/// out), never starting with a digit; `row_label` for an empty first one (the rows' names, as a
+/// report's first column is), `column_N` for another empty one; made unique with a suffix.
 fn sql_names(headers: &[String]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for (i, header) in headers.iter().enumerate() {
-        let words: Vec<String> =
-            header.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
-        let mut name = if words.is_empty() { format!("column_{}", i + 1) } else { words.join("_") };
+        let words: Vec<String> = without_footnote(header)
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect();
+        let mut name = match (words.is_empty(), i) {
+            (true, 0) => "row_label".to_string(),
+            (true, _) => format!("column_{}", i + 1),
+            (false, _) => words.join("_"),
+        };
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             name = format!("c_{name}");
         }
@@ -177,7 +212,9 @@ fn sql_names(headers: &[String]) -> Vec<String> {
 }
 
 impl SheetTable {
-    pub(crate) fn new(table: Table) -> SheetTable {
+    pub(crate) fn new(mut table: Table) -> SheetTable {
+        // A total row would be counted twice by any sum, and be "the largest" of every column.
+        table.rows.retain(|row| !is_total(row));
         let width = table.width();
         let headers: Vec<String> = (0..width).map(|i| table.columns.get(i).cloned().unwrap_or_default()).collect();
         let kinds = (0..width)
@@ -251,7 +288,14 @@ impl SheetTable {
                 Kind::Text => "TEXT",
             };
             let comma = if i + 1 < self.names.len() { "," } else { "" };
-            let said = if header.is_empty() { String::new() } else { format!(" -- {header}") };
+            let said = match (header.is_empty(), i) {
+                // The rows' names, as a report's unlabelled first column holds them.
+                (true, 0) => {
+                    self.table.rows.iter().find_map(|r| cell(r, 0)).map(|v| format!(" -- the row's name, like '{v}'")).unwrap_or_default()
+                }
+                (true, _) => String::new(),
+                (false, _) => format!(" -- {header}"),
+            };
             out.push_str(&format!("  {name} {sql_type}{comma}{said}\n"));
         }
         out.push_str(");\n");
@@ -269,12 +313,23 @@ const SQL_SYSTEM_PROMPT: &str = "You write one SQL query that answers the questi
 Use only that table and its columns. For names and other text, compare case-insensitively with ILIKE. \
 Give the figures the question asks for, with the columns that name them. Reply with the query only.";
 
-/// The prompt asking the model for the query.
-pub(crate) fn prompt(model: &dyn Generate, sheet: &SheetTable, question: &str) -> crate::error::Result<String> {
-    model.format_chat(&[
+/// The prompt asking the model for the query; after a failed one, the conversation goes on with
+/// that query and its error.
+pub(crate) fn prompt(
+    model: &dyn Generate,
+    sheet: &SheetTable,
+    question: &str,
+    failed: Option<(&str, &str)>,
+) -> crate::error::Result<String> {
+    let mut messages = vec![
         ChatMessage { role: Role::System, content: SQL_SYSTEM_PROMPT.to_string() },
         ChatMessage { role: Role::User, content: format!("{}\nQuestion: {question}", sheet.describe()) },
-    ])
+    ];
+    if let Some((sql, error)) = failed {
+        messages.push(ChatMessage { role: Role::Assistant, content: format!("```sql\n{sql}\n```") });
+        messages.push(ChatMessage { role: Role::User, content: format!("That query failed: {error}\nWrite the corrected query.") });
+    }
+    model.format_chat(&messages)
 }
 
 /// The query in what the model wrote: the inside of a code block if there is one, up to the
@@ -292,9 +347,15 @@ pub(crate) fn query_in(reply: &str) -> Option<String> {
     (first == "SELECT" || first == "WITH").then(|| query.to_string())
 }
 
-/// Ask the model for the query (greedy, short).
-pub(crate) fn write_query(model: &dyn Generate, sheet: &SheetTable, question: &str) -> crate::error::Result<Option<String>> {
-    let prompt = prompt(model, sheet, question)?;
+/// Ask the model for the query (greedy, short); `failed` is an earlier query and why it failed,
+/// for the model to correct (DataFusion's errors name the column it meant).
+pub(crate) fn write_query(
+    model: &dyn Generate,
+    sheet: &SheetTable,
+    question: &str,
+    failed: Option<(&str, &str)>,
+) -> crate::error::Result<Option<String>> {
+    let prompt = prompt(model, sheet, question, failed)?;
     let mut reply = String::new();
     let options = GenerateOptions { max_tokens: 200, stop: vec!["\nQuestion:".into()], ..GenerateOptions::default() };
     model.generate(&prompt, options, Arc::new(std::sync::atomic::AtomicBool::new(false)), &mut |piece| reply.push_str(piece))?;
@@ -314,7 +375,10 @@ pub(crate) struct QueryResult {
 pub(crate) async fn run(sheet: &SheetTable, sql: &str) -> Result<QueryResult, String> {
     let batch = sheet.batch()?;
     let runtime = RuntimeEnvBuilder::new().with_memory_limit(QUERY_MEMORY, 1.0).build_arc().map_err(|e| e.to_string())?;
-    let ctx = SessionContext::new_with_config_rt(SessionConfig::new().with_target_partitions(1), runtime);
+    let mut config = SessionConfig::new().with_target_partitions(1);
+    // "The largest" is `ORDER BY … DESC LIMIT 1`: empty cells last, not first as in Postgres.
+    config.options_mut().sql_parser.default_null_ordering = "nulls_last".to_string();
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
     let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(|e| e.to_string())?;
     ctx.register_table("sheet", Arc::new(table)).map_err(|e| e.to_string())?;
     let read_only = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
@@ -413,32 +477,46 @@ pub(crate) async fn answer(
     let llm = engine.load_llm().await.ok()?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
     let generation_started = Instant::now();
-    let asked = question.to_string();
-    let sheet = SheetTable::new(table);
-    let (sql, sheet) = crate::blocking(move || (write_query(llm.as_ref(), &sheet, &asked), sheet)).await.ok()?;
+    // A query that fails (a column misnamed, a type mixed up) is corrected once, with the error.
+    let mut failed: Option<(String, String)> = None;
+    let mut sheet = SheetTable::new(table);
+    let (sql, result) = loop {
+        let (asked, retry, model) = (question.to_string(), failed.clone(), Arc::clone(&llm));
+        let (sql, back) = crate::blocking(move || {
+            let failed = retry.as_ref().map(|(sql, error)| (sql.as_str(), error.as_str()));
+            (write_query(model.as_ref(), &sheet, &asked, failed), sheet)
+        })
+        .await
+        .ok()?;
+        sheet = back;
+        let sql = match sql {
+            Ok(Some(sql)) => sql,
+            Ok(None) => {
+                tracing::info!("no query over {}: the model wrote none", hit.path);
+                return None;
+            }
+            Err(e) => {
+                tracing::info!("no query over {}: {e}", hit.path);
+                return None;
+            }
+        };
+        match run(&sheet, &sql).await {
+            Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => break (sql, result),
+            Ok(_) => {
+                tracing::info!("the query over {} returned nothing: {sql}", hit.path);
+                return None;
+            }
+            Err(e) if failed.is_none() => {
+                tracing::info!("the query over {} failed ({e}), asking again: {sql}", hit.path);
+                failed = Some((sql, e));
+            }
+            Err(e) => {
+                tracing::info!("the corrected query over {} failed too ({e}): {sql}", hit.path);
+                return None;
+            }
+        }
+    };
     let generation_ms = generation_started.elapsed().as_millis() as u64;
-    let sql = match sql {
-        Ok(Some(sql)) => sql,
-        Ok(None) => {
-            tracing::info!("no query over {}: the model wrote none", hit.path);
-            return None;
-        }
-        Err(e) => {
-            tracing::info!("no query over {}: {e}", hit.path);
-            return None;
-        }
-    };
-    let result = match run(&sheet, &sql).await {
-        Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => result,
-        Ok(_) => {
-            tracing::info!("the query over {} returned nothing: {sql}", hit.path);
-            return None;
-        }
-        Err(e) => {
-            tracing::info!("the query over {} failed ({e}): {sql}", hit.path);
-            return None;
-        }
-    };
     let file = Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let rows_range = result.rows_read.first().zip(result.rows_read.last()).map(|(a, b)| [*a, *b]);
     let citation = Citation {
@@ -566,10 +644,11 @@ pub(crate) fn answer_text(result: &QueryResult, sql: &str, sheet: &str, file: &s
             lines.join("\n")
         }
     };
-    format!(
-        "{shown}\n\nComputed over the {} rows it read of the sheet {sheet} in {file} by this query:\n```sql\n{sql}\n```",
-        result.rows_read.len()
-    )
+    let read = match result.rows_read.len() {
+        1 => "the 1 row".to_string(),
+        n => format!("the {n} rows"),
+    };
+    format!("{shown}\n\nComputed over {read} it read of the sheet {sheet} in {file} by this query:\n```sql\n{sql}\n```")
 }
 
 #[cfg(test)]
@@ -634,6 +713,12 @@ mod tests {
         // Three numbers and an "N/A" are not nine in ten: a text column.
         assert_eq!(sheet.kinds, vec![Kind::Text, Kind::Text, Kind::Integer, Kind::Text]);
         assert_eq!(sql_names(&["2023".into(), "".into(), "Vans".into(), "vans".into()]), vec!["c_2023", "column_2", "vans", "vans_2"]);
+        assert_eq!(sql_names(&["".into(), "Sales".into()]), vec!["row_label", "sales"]);
+        let row = |first: &str| TableRow { row: 1, cells: vec!["".into(), first.into(), "5".into()] };
+        assert!(is_total(&row("Total")) && is_total(&row("Grand total:")) && is_total(&row("Total Zones")));
+        assert!(!is_total(&row("Totalfina depot")) && !is_total(&row("Zone NA")));
+        let footnoted = ["Sales (a)", "Underlying profit (b)*", "Margin (%)", "Cost (EUR)"].map(String::from);
+        assert_eq!(sql_names(&footnoted), vec!["sales", "underlying_profit", "margin", "cost_eur"]);
         let described = sheet.describe();
         assert!(described.contains("  vans BIGINT, -- Vans\n") && described.contains("-- Fleet 2024\n"), "{described}");
         assert!(described.contains("-- 4 rows; the first:\n-- Ashcombe | North | 37 | 118,400.50\n"), "{described}");
@@ -651,6 +736,10 @@ mod tests {
         let top = run(&sheet, "SELECT depot, vans FROM sheet ORDER BY vans DESC LIMIT 2").await.unwrap();
         assert_eq!(top.rows, vec![vec!["Ashcombe".to_string(), "37".into()], vec!["Thornbury".into(), "21".into()]]);
         assert_eq!(top.rows_read, vec![3, 4, 5, 6], "no filter: every row");
+        // Empty cells sort last either way (Postgres puts them first in DESC): the largest is a figure.
+        let largest =
+            run(&sheet, "SELECT depot FROM sheet ORDER BY CASE WHEN region = 'East' THEN NULL ELSE vans END DESC LIMIT 1").await.unwrap();
+        assert_eq!(largest.rows, vec![vec!["Ashcombe".to_string()]]);
         let mean = run(&sheet, "SELECT AVG(vans) FROM sheet").await.unwrap();
         assert_eq!(mean.rows, vec![vec!["19.5".to_string()]]);
         let text = answer_text(&count, "SELECT …", "Depots", "fleet.xlsx");
@@ -722,8 +811,12 @@ mod tests {
         assert_eq!(query_in("```\nDELETE FROM sheet\n```"), None);
         let model = ScriptedModel::answering("```sql\nSELECT MAX(vans) FROM sheet\n```");
         assert_eq!(
-            write_query(&model, &depots(), "Which depot has the most vans?").unwrap().as_deref(),
+            write_query(&model, &depots(), "Which depot has the most vans?", None).unwrap().as_deref(),
             Some("SELECT MAX(vans) FROM sheet")
         );
+        // A correction is asked for in the same conversation, with the failed query and its error.
+        let retry = prompt(&model, &depots(), "Which depot has the most vans?", Some(("SELECT MAX(van) FROM sheet", "No field named van")))
+            .unwrap();
+        assert!(retry.contains("SELECT MAX(van) FROM sheet") && retry.contains("That query failed: No field named van"), "{retry}");
     }
 }
