@@ -459,15 +459,29 @@ pub(crate) async fn answer(
     started: Instant,
     retrieval_ms: u64,
 ) -> Option<Answer> {
-    let hit = sources.iter().take(SHEET_SOURCES).find(|h| h.location.sheet.is_some() && h.location.attachment.is_none())?;
-    let sheet_name = hit.location.sheet.clone()?;
-    let table = match engine.sheet_tables(Path::new(&hit.path)).await {
-        Ok(tables) => choose_table(tables, &sheet_name, hit.location.rows, question)?,
-        Err(e) => {
-            tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
-            return None;
+    // Every sheet among the first sources is a candidate; each file is read once.
+    let mut read: Vec<(String, Vec<Table>)> = Vec::new();
+    let mut best: Option<(usize, Table, &Hit)> = None;
+    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
+        if !read.iter().any(|(path, _)| *path == hit.path) {
+            match engine.sheet_tables(Path::new(&hit.path)).await {
+                Ok(tables) => read.push((hit.path.clone(), tables)),
+                Err(e) => {
+                    tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
+                    read.push((hit.path.clone(), Vec::new()));
+                }
+            }
         }
-    };
+        let tables = read.iter().find(|(path, _)| *path == hit.path).map(|(_, t)| t.clone()).unwrap_or_default();
+        let sheet = hit.location.sheet.as_deref().unwrap_or_default();
+        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, question)
+            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+        {
+            best = Some((score, table, hit));
+        }
+    }
+    let (_, table, hit) = best?;
+    let sheet_name = table.sheet.clone();
     let file_stem = Path::new(&hit.path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     if !names_the_table(question, &table, &file_stem) {
         tracing::info!("no query over {}: the question names none of its columns", hit.path);
@@ -596,10 +610,12 @@ fn names_the_table(question: &str, table: &Table, file_stem: &str) -> bool {
     words(question).iter().any(|w| described.contains(w))
 }
 
-/// The table of `sheet` the passage found (rows `rows`) belongs to; where a sheet holds several
-/// (a report's 2023 block above its 2022 one) and the passage spans more than one, the one whose
-/// caption and header share the most words with the question, the first on a tie.
-fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, question: &str) -> Option<Table> {
+/// The table of `sheet` the passage found (rows `rows`) belongs to, and how many words of the
+/// question its caption, header and sheet name share; where a sheet holds several (a report's 2023
+/// block above its 2022 one) and the passage spans more than one, the one that shares the most,
+/// the first on a tie. The same score chooses between the sheets among the sources ("operating
+/// segments" is the caption of one sheet of a workbook, "products" of the next).
+fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, question: &str) -> Option<(usize, Table)> {
     let words = |text: &str| -> std::collections::HashSet<String> {
         text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
     };
@@ -609,7 +625,7 @@ fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, questio
         rows.is_none_or(|[a, b]| first <= b && a <= last)
     };
     let shared = |t: &Table| {
-        let described = words(&format!("{} {}", t.caption.join(" "), t.columns.join(" ")));
+        let described = words(&format!("{} {} {}", t.caption.join(" "), t.columns.join(" "), t.sheet));
         asked.intersection(&described).count()
     };
     let mut best: Option<(usize, Table)> = None;
@@ -619,7 +635,7 @@ fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, questio
             best = Some((score, table));
         }
     }
-    best.map(|(_, t)| t)
+    best
 }
 
 /// The answer's text: the result citing the sheet as \[1\] (a value, a row's values, or the
@@ -792,12 +808,16 @@ mod tests {
         };
         let tables =
             || vec![block("January–June 2023", 5), block("January–June 2022", 17), Table { sheet: "Other".into(), ..block("2022", 1) }];
-        let chosen = |rows, question| choose_table(tables(), "Segments", rows, question).map(|t| t.header_row);
+        let chosen = |rows, question| choose_table(tables(), "Segments", rows, question).map(|(_, t)| t.header_row);
         assert_eq!(chosen(Some([17, 18]), "Sales of Zone NA in January–June 2023?"), Some(17), "the passage's own table");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA in January–June 2022?"), Some(17), "the question's period");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA?"), Some(5), "the first on a tie");
         assert_eq!(chosen(Some([30, 40]), "Sales?"), None, "no table where the passage is");
-        assert_eq!(choose_table(tables(), "Missing", None, "Sales?").map(|t| t.header_row), None);
+        assert_eq!(choose_table(tables(), "Missing", None, "Sales?").map(|(_, t)| t.header_row), None);
+        // The score compares sheets too: the question's words in a caption count.
+        let scored =
+            |caption: &str| choose_table(vec![block(caption, 5)], "Segments", None, "How many operating segments had sales above 9,000?");
+        assert!(scored("3.1 Operating segments").unwrap().0 > scored("3.2 Products").unwrap().0);
     }
 
     #[test]
