@@ -171,6 +171,13 @@ mod tests {
         assert_eq!(s.location.rows, Some([1, 5]));
         assert_eq!(s.text, "Item | Cost\nPrinter toner | 1200");
         assert_eq!(s.context.as_deref(), Some("Budget: Item | Cost"));
+        // The sheet as a table: the header, and the one row under it with its number.
+        let table = &doc.tables[0];
+        assert_eq!((table.sheet.as_str(), table.columns.clone()), ("Budget", vec!["Item".to_string(), "Cost".into()]));
+        assert_eq!(
+            table.rows.iter().map(|r| (r.row, r.cells.clone())).collect::<Vec<_>>(),
+            vec![(5, vec!["Printer toner".to_string(), "1200".into()])]
+        );
     }
 
     #[test]
