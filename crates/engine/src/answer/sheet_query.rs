@@ -459,78 +459,15 @@ pub(crate) async fn answer(
     started: Instant,
     retrieval_ms: u64,
 ) -> Option<Answer> {
-    // Every sheet among the first sources is a candidate; each file is read once.
-    let mut read: Vec<(String, Vec<Table>)> = Vec::new();
-    let mut best: Option<(usize, Table, &Hit)> = None;
-    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
-        if !read.iter().any(|(path, _)| *path == hit.path) {
-            match engine.sheet_tables(Path::new(&hit.path)).await {
-                Ok(tables) => read.push((hit.path.clone(), tables)),
-                Err(e) => {
-                    tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
-                    read.push((hit.path.clone(), Vec::new()));
-                }
-            }
-        }
-        let tables = read.iter().find(|(path, _)| *path == hit.path).map(|(_, t)| t.clone()).unwrap_or_default();
-        let sheet = hit.location.sheet.as_deref().unwrap_or_default();
-        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, question)
-            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
-        {
-            best = Some((score, table, hit));
-        }
-    }
-    let (_, table, hit) = best?;
-    let sheet_name = table.sheet.clone();
-    let file_stem = Path::new(&hit.path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    if !names_the_table(question, &table, &file_stem) {
-        tracing::info!("no query over {}: the question names none of its columns", hit.path);
-        return None;
-    }
+    let (table, hit) = sheet_asked_about(engine, question, sources).await?;
     let load_started = Instant::now();
     let llm = engine.load_llm().await.ok()?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
     let generation_started = Instant::now();
-    // A query that fails (a column misnamed, a type mixed up) is corrected once, with the error.
-    let mut failed: Option<(String, String)> = None;
-    let mut sheet = SheetTable::new(table);
-    let (sql, result) = loop {
-        let (asked, retry, model) = (question.to_string(), failed.clone(), Arc::clone(&llm));
-        let (sql, back) = crate::blocking(move || {
-            let failed = retry.as_ref().map(|(sql, error)| (sql.as_str(), error.as_str()));
-            (write_query(model.as_ref(), &sheet, &asked, failed), sheet)
-        })
-        .await
-        .ok()?;
-        sheet = back;
-        let sql = match sql {
-            Ok(Some(sql)) => sql,
-            Ok(None) => {
-                tracing::info!("no query over {}: the model wrote none", hit.path);
-                return None;
-            }
-            Err(e) => {
-                tracing::info!("no query over {}: {e}", hit.path);
-                return None;
-            }
-        };
-        match run(&sheet, &sql).await {
-            Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => break (sql, result),
-            Ok(_) => {
-                tracing::info!("the query over {} returned nothing: {sql}", hit.path);
-                return None;
-            }
-            Err(e) if failed.is_none() => {
-                tracing::info!("the query over {} failed ({e}), asking again: {sql}", hit.path);
-                failed = Some((sql, e));
-            }
-            Err(e) => {
-                tracing::info!("the corrected query over {} failed too ({e}): {sql}", hit.path);
-                return None;
-            }
-        }
-    };
+    let (sql, result, sheet) = query_sheet(llm, SheetTable::new(table), question, &hit.path).await?;
     let generation_ms = generation_started.elapsed().as_millis() as u64;
+
+    let sheet_name = sheet.table.sheet.clone();
     let file = Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let rows_range = result.rows_read.first().zip(result.rows_read.last()).map(|(a, b)| [*a, *b]);
     let citation = Citation {
@@ -576,6 +513,85 @@ pub(crate) async fn answer(
     let _ = events.send(AnswerEvent::Token { text });
     let _ = events.send(AnswerEvent::Done { answer: Box::new(answer.clone()) });
     Some(answer)
+}
+
+/// The table the question is over, and the source it was found by: among the sheets of the first
+/// sources (each file read once), the one [`choose_table`] scores highest, if the question names
+/// something of it.
+async fn sheet_asked_about<'a>(engine: &Engine, question: &str, sources: &'a [Hit]) -> Option<(Table, &'a Hit)> {
+    let mut read: Vec<(String, Vec<Table>)> = Vec::new();
+    let mut best: Option<(usize, Table, &Hit)> = None;
+    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
+        if !read.iter().any(|(path, _)| *path == hit.path) {
+            let tables = engine.sheet_tables(Path::new(&hit.path)).await.unwrap_or_else(|e| {
+                tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
+                Vec::new()
+            });
+            read.push((hit.path.clone(), tables));
+        }
+        let tables = read.iter().find(|(path, _)| *path == hit.path).map(|(_, t)| t.clone()).unwrap_or_default();
+        let sheet = hit.location.sheet.as_deref().unwrap_or_default();
+        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, question)
+            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+        {
+            best = Some((score, table, hit));
+        }
+    }
+    let (_, table, hit) = best?;
+    let file_stem = Path::new(&hit.path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    if !names_the_table(question, &table, &file_stem) {
+        tracing::info!("no query over {}: the question names none of its columns", hit.path);
+        return None;
+    }
+    Some((table, hit))
+}
+
+/// The model's query over the sheet and what it returned; a query that fails (a column
+/// misnamed, a type mixed up) is corrected once, with the error. `None` when there is no query,
+/// it fails twice or it returns nothing.
+async fn query_sheet(
+    llm: Arc<brain_llm::Llm>,
+    mut sheet: SheetTable,
+    question: &str,
+    path: &str,
+) -> Option<(String, QueryResult, SheetTable)> {
+    let mut failed: Option<(String, String)> = None;
+    loop {
+        let (asked, retry, model) = (question.to_string(), failed.clone(), Arc::clone(&llm));
+        let (sql, back) = crate::blocking(move || {
+            let failed = retry.as_ref().map(|(sql, error)| (sql.as_str(), error.as_str()));
+            (write_query(model.as_ref(), &sheet, &asked, failed), sheet)
+        })
+        .await
+        .ok()?;
+        sheet = back;
+        let sql = match sql {
+            Ok(Some(sql)) => sql,
+            Ok(None) => {
+                tracing::info!("no query over {path}: the model wrote none");
+                return None;
+            }
+            Err(e) => {
+                tracing::info!("no query over {path}: {e}");
+                return None;
+            }
+        };
+        match run(&sheet, &sql).await {
+            Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => return Some((sql, result, sheet)),
+            Ok(_) => {
+                tracing::info!("the query over {path} returned nothing: {sql}");
+                return None;
+            }
+            Err(e) if failed.is_none() => {
+                tracing::info!("the query over {path} failed ({e}), asking again: {sql}");
+                failed = Some((sql, e));
+            }
+            Err(e) => {
+                tracing::info!("the corrected query over {path} failed too ({e}): {sql}");
+                return None;
+            }
+        }
+    }
 }
 
 /// Words of a question that say nothing of what a table holds.
