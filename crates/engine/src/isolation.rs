@@ -60,6 +60,9 @@ impl Parsers {
 struct Request {
     path: PathBuf,
     ocr: OcrConfig,
+    /// Keep each sheet whole in `tables` (a question over a sheet; indexing does not).
+    #[serde(default)]
+    keep_tables: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -70,14 +73,19 @@ enum Response {
     Failed(String),
 }
 
-/// Read and parse one file, with OCR; `tesseract` is kept between files.
+/// Read and parse one file, with OCR (or keeping its sheets' tables, which need none);
+/// `tesseract` is kept between files.
 fn parse_file(
-    path: &Path,
+    request: Request,
     bytes: &[u8],
-    ocr: OcrConfig,
     tesseract: &mut TesseractSlot,
     on_page: &mut dyn FnMut(PageRead),
 ) -> Result<ParsedDocument, String> {
+    let Request { path, ocr, keep_tables } = request;
+    if keep_tables {
+        return brain_parse::parse_keeping_tables(&path, bytes).map_err(|e| e.to_string());
+    }
+    let path = path.as_path();
     let mut recognizer = EngineOcr::new(ocr, tesseract, on_page);
     let mut renderer = Pdftoppm::default();
     let ocr = brain_parse::Ocr { recognize: &mut recognizer, render: &mut renderer };
@@ -127,7 +135,7 @@ fn worker_main() {
                             let _ = writeln!(stdout, "{json}").and_then(|_| stdout.flush());
                         }
                     };
-                    match parse_file(&request.path, &bytes, request.ocr, &mut tesseract, &mut report) {
+                    match parse_file(request, &bytes, &mut tesseract, &mut report) {
                         Ok(doc) => Response::Parsed(doc),
                         Err(e) => Response::Failed(e),
                     }
@@ -332,18 +340,42 @@ impl ParserPool {
         ocr: &OcrConfig,
         on_page: &mut dyn FnMut(PageRead),
     ) -> Result<ParsedDocument, String> {
+        let request = Request { path: path.to_path_buf(), ocr: ocr.clone(), keep_tables: false };
+        self.run(request, bytes, timeout, memory_mb, on_page)
+    }
+
+    /// [`ParserPool::parse`] for a question over a sheet: the file's sheets kept whole as tables
+    /// (`ParsedDocument::tables`), no OCR.
+    pub(crate) fn parse_keeping_tables(
+        &self,
+        path: &Path,
+        bytes: Vec<u8>,
+        timeout: Duration,
+        memory_mb: u64,
+    ) -> Result<ParsedDocument, String> {
+        let request = Request { path: path.to_path_buf(), ocr: OcrConfig { cache_dir: None, languages: Vec::new() }, keep_tables: true };
+        self.run(request, bytes, timeout, memory_mb, &mut |_| {})
+    }
+
+    fn run(
+        &self,
+        request: Request,
+        bytes: Vec<u8>,
+        timeout: Duration,
+        memory_mb: u64,
+        on_page: &mut dyn FnMut(PageRead),
+    ) -> Result<ParsedDocument, String> {
         match self.mode {
-            Parsers::WorkerProcesses => self.parse_in_worker(path, timeout, memory_mb, ocr, on_page),
-            Parsers::Threads => parse_on_thread(path, bytes, timeout, ocr.clone(), on_page),
+            Parsers::WorkerProcesses => self.parse_in_worker(&request, timeout, memory_mb, on_page),
+            Parsers::Threads => parse_on_thread(request, bytes, timeout, on_page),
         }
     }
 
     fn parse_in_worker(
         &self,
-        path: &Path,
+        request: &Request,
         timeout: Duration,
         memory_mb: u64,
-        ocr: &OcrConfig,
         on_page: &mut dyn FnMut(PageRead),
     ) -> Result<ParsedDocument, String> {
         let taken = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -351,7 +383,7 @@ impl ParserPool {
             Some(w) => w,
             None => Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?,
         };
-        let request = serde_json::to_string(&Request { path: path.to_path_buf(), ocr: ocr.clone() }).map_err(|e| e.to_string())?;
+        let request = serde_json::to_string(request).map_err(|e| e.to_string())?;
         if writeln!(worker.stdin, "{request}").and_then(|_| worker.stdin.flush()).is_err() {
             // A worker that died while idle: use a fresh one once.
             worker = Worker::spawn(memory_mb).map_err(|e| format!("cannot start a parser process: {e}"))?;
@@ -391,14 +423,12 @@ impl ParserPool {
 /// Parse on a thread of its own, so that a panic is caught and a parser that runs away is
 /// abandoned after `timeout` (recorded as failed; the thread finishes on its own).
 fn parse_on_thread(
-    path: &Path,
+    request: Request,
     bytes: Vec<u8>,
     timeout: Duration,
-    ocr: OcrConfig,
     on_page: &mut dyn FnMut(PageRead),
 ) -> Result<ParsedDocument, String> {
     let (tx, rx) = mpsc::channel::<Result<Response, String>>();
-    let path_owned = path.to_path_buf();
     std::thread::Builder::new()
         .name("parse".into())
         .spawn(move || {
@@ -406,7 +436,7 @@ fn parse_on_thread(
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut tesseract = None;
                 let mut report = |page: PageRead| drop(pages.send(Ok(Response::Page(page))));
-                parse_file(&path_owned, &bytes, ocr, &mut tesseract, &mut report)
+                parse_file(request, &bytes, &mut tesseract, &mut report)
             }));
             let result = result.unwrap_or_else(|panic| Err(format!("the parser crashed: {}", brain_parse::panic_detail(&panic))));
             let _ = tx.send(result.map(Response::Parsed));

@@ -256,9 +256,7 @@ impl Engine {
         let path = path.to_path_buf();
         crate::blocking(move || {
             let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            // Sheets have no pages to read by OCR.
-            let ocr = OcrConfig { cache_dir: None, languages: Vec::new() };
-            parsers.parse(&path, bytes, timeout, memory_mb, &ocr, &mut |_| {}).map(|doc| doc.tables)
+            parsers.parse_keeping_tables(&path, bytes, timeout, memory_mb).map(|doc| doc.tables)
         })
         .await
         .map_err(|e| e.to_string())?

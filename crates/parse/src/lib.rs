@@ -88,7 +88,8 @@ pub struct ParsedDocument {
     /// "pages 4, 9 unreadable: ...". They do not make the file fail.
     pub warnings: Vec<String>,
     /// The sheets of a spreadsheet or CSV as tables, every row under its header (for questions
-    /// answered by a query over a sheet); empty for other formats.
+    /// answered by a query over a sheet): filled by [`parse_keeping_tables`] only, empty from
+    /// [`parse`] and [`parse_with`] and for other formats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<Table>,
 }
@@ -153,6 +154,11 @@ pub fn parse_with(path: &Path, bytes: &[u8], ocr: Option<Ocr<'_>>) -> Result<Par
     let mut budget = Budget::new();
     budget.ocr = ocr;
     parse_nested(path, bytes, &mut budget)
+}
+
+/// [`parse`], keeping each sheet of a spreadsheet or CSV whole in [`ParsedDocument::tables`].
+pub fn parse_keeping_tables(path: &Path, bytes: &[u8]) -> Result<ParsedDocument, ParseError> {
+    parse_nested(path, bytes, &mut Budget::keeping_tables())
 }
 
 /// [`parse`] for a file inside another one (an e-mail attachment): it shares the outer file's

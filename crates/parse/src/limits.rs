@@ -31,11 +31,19 @@ pub(crate) struct Budget<'a> {
     pub(crate) depth: usize,
     /// OCR for images and scanned pages, attachments' included.
     pub(crate) ocr: Option<crate::Ocr<'a>>,
+    /// Keep each sheet whole as a [`Table`](crate::Table) beside its sections: only when a
+    /// question is answered over a sheet, not while indexing (a second copy of every row).
+    pub(crate) keep_tables: bool,
 }
 
 impl Budget<'_> {
     pub(crate) fn new() -> Self {
-        Budget { unpacked_left: MAX_UNPACKED_BYTES, text_left: MAX_TEXT_BYTES, depth: 0, ocr: None }
+        Budget { unpacked_left: MAX_UNPACKED_BYTES, text_left: MAX_TEXT_BYTES, depth: 0, ocr: None, keep_tables: false }
+    }
+
+    /// A fresh budget that keeps sheets' tables (see [`Budget::keep_tables`]).
+    pub(crate) fn keeping_tables() -> Self {
+        Budget { keep_tables: true, ..Budget::new() }
     }
 
     /// How many more bytes may be unpacked.

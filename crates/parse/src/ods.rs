@@ -107,6 +107,7 @@ pub(crate) fn sheets_of_content(xml: &str, budget: &mut Budget) -> Result<(Vec<S
                         let mut sheet_sections = SheetSections::new(&name, &mut sections);
                         // The text was counted as rows were read; don't count it twice.
                         let mut uncounted = Budget::new();
+                        uncounted.keep_tables = budget.keep_tables;
                         for (first, last, cells) in rows {
                             sheet_sections.row(first, last, &cells, &mut uncounted)?;
                         }
@@ -164,7 +165,7 @@ mod tests {
             cell("Cost"),
             cell("Printer toner")
         );
-        let doc = parse(&ods_bytes(&table, ""), &mut Budget::new()).unwrap();
+        let doc = parse(&ods_bytes(&table, ""), &mut Budget::keeping_tables()).unwrap();
         assert_eq!(doc.sections.len(), 1);
         let s = &doc.sections[0];
         assert_eq!(s.location.sheet.as_deref(), Some("Budget"));

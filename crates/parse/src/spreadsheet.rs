@@ -12,7 +12,7 @@ use std::io::{Cursor, Read};
 use calamine::{Data, DataRef, Reader, Xls, XlsError, Xlsx, XlsxError};
 
 use crate::limits::{Budget, MAX_ENTRY_BYTES, MAX_ROW_CELLS};
-use crate::tables::{SheetRows, Table};
+use crate::tables::{SheetRows, Table, cleaned};
 use crate::zipped::invalid;
 use crate::{Format, Location, ParseError, ParsedDocument, Section, ooxml};
 
@@ -49,11 +49,11 @@ impl<'a> SheetSections<'a> {
 
     /// Add a row (1-based number; `last_row` > `first_row` for a row the file repeats).
     pub(crate) fn row(&mut self, first_row: u32, last_row: u32, cells: &[String], budget: &mut Budget) -> Result<(), ParseError> {
-        let line = row_text(cells);
-        if line.is_empty() {
+        let cells = cleaned(cells);
+        if cells.is_empty() {
             return Ok(());
         }
-        self.table.push(first_row, cells);
+        let line = cells.join(" | ");
         if self.header.is_none() {
             self.header = Some(format!("{}: {line}", self.sheet));
         }
@@ -65,6 +65,9 @@ impl<'a> SheetSections<'a> {
             self.text.push('\n');
         }
         self.text.push_str(&line);
+        if budget.keep_tables {
+            self.table.push(first_row, cells);
+        }
         self.rows = Some(match self.rows {
             Some([first, _]) => [first, last_row],
             None => [first_row, last_row],
@@ -93,12 +96,9 @@ impl<'a> SheetSections<'a> {
 }
 
 /// "a | b | c", without trailing empty cells; a cell's own line breaks become spaces.
+#[cfg(test)]
 fn row_text(cells: &[String]) -> String {
-    let used = cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
-    if used == 0 {
-        return String::new();
-    }
-    cells[..used].iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join(" | ")
+    cleaned(cells).join(" | ")
 }
 
 /// Put a cell's text at column `col` of a row being built, padding short gaps with empty cells so
@@ -392,7 +392,8 @@ mod tests {
 
     #[test]
     fn xlsx_rows_grouped_with_header_context() {
-        let doc = parse_xlsx(&xlsx_with_rows(100), &mut Budget::new()).unwrap();
+        assert!(parse_xlsx(&xlsx_with_rows(100), &mut Budget::new()).unwrap().tables.is_empty(), "indexing keeps no tables");
+        let doc = parse_xlsx(&xlsx_with_rows(100), &mut Budget::keeping_tables()).unwrap();
         let s = &doc.sections;
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].location.rows, Some([1, 40]));

@@ -88,12 +88,18 @@ pub(crate) struct SheetRows {
     rows: Vec<TableRow>,
 }
 
+/// A row's cells as they are shown and kept: trailing empty cells dropped, a cell's own line
+/// breaks and runs of spaces made one space. Empty for a row with nothing in it.
+pub(crate) fn cleaned(cells: &[String]) -> Vec<String> {
+    let used = cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
+    cells[..used].iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
 impl SheetRows {
-    pub(crate) fn push(&mut self, row: u32, cells: &[String]) {
-        let used = cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
-        if used > 0 {
-            self.rows
-                .push(TableRow { row, cells: cells[..used].iter().map(|c| c.split_whitespace().collect::<Vec<_>>().join(" ")).collect() });
+    /// Add row `row`, its cells [`cleaned`] already; a row with nothing in it is left out.
+    pub(crate) fn push(&mut self, row: u32, cells: Vec<String>) {
+        if !cells.is_empty() {
+            self.rows.push(TableRow { row, cells });
         }
     }
 
@@ -158,9 +164,9 @@ mod tests {
     #[test]
     fn rows_keep_their_numbers_and_lose_trailing_empty_cells() {
         let mut sheet = SheetRows::default();
-        sheet.push(1, &["a".into(), "b".into(), "".into()]);
-        sheet.push(2, &["".into(), " ".into()]);
-        sheet.push(7, &["c  d".into(), "".into(), "e".into()]);
+        sheet.push(1, cleaned(&["a".into(), "b".into(), "".into()]));
+        sheet.push(2, cleaned(&["".into(), " ".into()]));
+        sheet.push(7, cleaned(&["c  d".into(), "".into(), "e".into()]));
         let table = sheet.into_tables("s").remove(0);
         assert_eq!(table.columns, vec!["a", "b"]);
         assert_eq!(table.rows, vec![TableRow { row: 7, cells: vec!["c d".into(), "".into(), "e".into()] }]);

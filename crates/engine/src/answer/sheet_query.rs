@@ -17,6 +17,7 @@
 //! - Anything that fails (no sheet among the sources, a model that writes no query, a query that
 //!   does not run or returns nothing) falls back to the answer from passages.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -519,31 +520,43 @@ pub(crate) async fn answer(
 /// sources (each file read once), the one [`choose_table`] scores highest, if the question names
 /// something of it.
 async fn sheet_asked_about<'a>(engine: &Engine, question: &str, sources: &'a [Hit]) -> Option<(Table, &'a Hit)> {
-    let mut read: Vec<(String, Vec<Table>)> = Vec::new();
-    let mut best: Option<(usize, Table, &Hit)> = None;
+    let asked = name_words(question);
+    let mut read: Vec<(&str, Vec<Table>)> = Vec::new();
     for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
         if !read.iter().any(|(path, _)| *path == hit.path) {
             let tables = engine.sheet_tables(Path::new(&hit.path)).await.unwrap_or_else(|e| {
                 tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
                 Vec::new()
             });
-            read.push((hit.path.clone(), tables));
+            read.push((&hit.path, tables));
         }
-        let tables = read.iter().find(|(path, _)| *path == hit.path).map(|(_, t)| t.clone()).unwrap_or_default();
-        let sheet = hit.location.sheet.as_deref().unwrap_or_default();
-        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, question)
-            && best.as_ref().is_none_or(|(s, _, _)| score > *s)
+    }
+    let mut best: Option<(usize, &Table, &Hit)> = None;
+    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
+        let tables = read.iter().find(|(path, _)| *path == hit.path).map_or(&[][..], |(_, t)| t.as_slice());
+        let (sheet, stem) = (hit.location.sheet.as_deref().unwrap_or_default(), file_stem(&hit.path));
+        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, &asked, &stem)
+            && best.is_none_or(|(s, _, _)| score > s)
         {
             best = Some((score, table, hit));
         }
     }
-    let (_, table, hit) = best?;
-    let file_stem = Path::new(&hit.path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    if !names_the_table(question, &table, &file_stem) {
-        tracing::info!("no query over {}: the question names none of its columns", hit.path);
-        return None;
+    match best {
+        // The question names nothing of the table (no word of its columns, caption, sheet or file
+        // name): a question over filings that only shares "total" with a sheet among its sources
+        // is no question over that sheet, and a query over it would answer what nobody asked.
+        Some((0, _, hit)) => {
+            tracing::info!("no query over {}: the question names none of its columns", hit.path);
+            None
+        }
+        Some((_, table, hit)) => Some((table.clone(), hit)),
+        None => None,
     }
-    Some((table, hit))
+}
+
+/// A file's name without its extension.
+fn file_stem(path: &str) -> String {
+    Path::new(path).file_stem().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// The model's query over the sheet and what it returned; a query that fails (a column
@@ -612,42 +625,40 @@ fn name_word(word: &str) -> String {
     }
 }
 
-/// Whether the question names something of the table: a word of its columns, caption, sheet or
-/// file name. A question over filings that only shares "total" with a sheet among its sources is
-/// no question over that sheet: a query over it would answer something nobody asked.
-fn names_the_table(question: &str, table: &Table, file_stem: &str) -> bool {
-    let words = |text: &str| -> std::collections::HashSet<String> {
-        text.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| w.chars().count() >= 3 && !NOT_NAMES.contains(&w.to_lowercase().as_str()))
-            .map(name_word)
-            .collect()
-    };
-    let described = words(&format!("{} {} {} {}", table.columns.join(" "), table.caption.join(" "), table.sheet, file_stem));
-    words(question).iter().any(|w| described.contains(w))
+/// The words of `text` that can name something of a table (see [`name_word`], [`NOT_NAMES`]).
+fn name_words(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 3 && !NOT_NAMES.contains(&w.to_lowercase().as_str()))
+        .map(name_word)
+        .collect()
 }
 
-/// The table of `sheet` the passage found (rows `rows`) belongs to, and how many words of the
-/// question its caption, header and sheet name share; where a sheet holds several (a report's 2023
+/// How many of the question's name words the table's columns, caption, sheet or file name hold.
+fn shared_names(asked: &HashSet<String>, table: &Table, file_stem: &str) -> usize {
+    let described = name_words(&format!("{} {} {} {}", table.columns.join(" "), table.caption.join(" "), table.sheet, file_stem));
+    asked.intersection(&described).count()
+}
+
+/// The table of `sheet` the passage found (rows `rows`) belongs to, and how many name words of
+/// the question (`asked`) its caption, header, sheet and file name share; where a sheet holds several (a report's 2023
 /// block above its 2022 one) and the passage spans more than one, the one that shares the most,
 /// the first on a tie. The same score chooses between the sheets among the sources ("operating
 /// segments" is the caption of one sheet of a workbook, "products" of the next).
-fn choose_table(tables: Vec<Table>, sheet: &str, rows: Option<[u32; 2]>, question: &str) -> Option<(usize, Table)> {
-    let words = |text: &str| -> std::collections::HashSet<String> {
-        text.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
-    };
-    let asked = words(question);
+fn choose_table<'t>(
+    tables: &'t [Table],
+    sheet: &str,
+    rows: Option<[u32; 2]>,
+    asked: &HashSet<String>,
+    file_stem: &str,
+) -> Option<(usize, &'t Table)> {
     let overlaps = |t: &Table| {
         let [first, last] = t.row_span();
         rows.is_none_or(|[a, b]| first <= b && a <= last)
     };
-    let shared = |t: &Table| {
-        let described = words(&format!("{} {} {}", t.caption.join(" "), t.columns.join(" "), t.sheet));
-        asked.intersection(&described).count()
-    };
-    let mut best: Option<(usize, Table)> = None;
-    for table in tables.into_iter().filter(|t| t.sheet == sheet && overlaps(t)) {
-        let score = shared(&table);
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+    let mut best: Option<(usize, &Table)> = None;
+    for table in tables.iter().filter(|t| t.sheet == sheet && overlaps(t)) {
+        let score = shared_names(asked, table, file_stem);
+        if best.is_none_or(|(s, _)| score > s) {
             best = Some((score, table));
         }
     }
@@ -801,6 +812,11 @@ mod tests {
         }
     }
 
+    /// Whether the question names something of the table (a score above 0, see `sheet_asked_about`).
+    fn names_the_table(question: &str, table: &Table, file_stem: &str) -> bool {
+        shared_names(&name_words(question), table, file_stem) > 0
+    }
+
     #[test]
     fn a_query_is_written_only_for_a_question_that_names_the_table() {
         let table = depots().table;
@@ -824,16 +840,16 @@ mod tests {
         };
         let tables =
             || vec![block("January–June 2023", 5), block("January–June 2022", 17), Table { sheet: "Other".into(), ..block("2022", 1) }];
-        let chosen = |rows, question| choose_table(tables(), "Segments", rows, question).map(|(_, t)| t.header_row);
+        let chosen = |rows, question| choose_table(&tables(), "Segments", rows, &name_words(question), "report").map(|(_, t)| t.header_row);
         assert_eq!(chosen(Some([17, 18]), "Sales of Zone NA in January–June 2023?"), Some(17), "the passage's own table");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA in January–June 2022?"), Some(17), "the question's period");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA?"), Some(5), "the first on a tie");
         assert_eq!(chosen(Some([30, 40]), "Sales?"), None, "no table where the passage is");
-        assert_eq!(choose_table(tables(), "Missing", None, "Sales?").map(|(_, t)| t.header_row), None);
+        assert_eq!(choose_table(&tables(), "Missing", None, &name_words("Sales?"), "report").map(|(_, t)| t.header_row), None);
         // The score compares sheets too: the question's words in a caption count.
-        let scored =
-            |caption: &str| choose_table(vec![block(caption, 5)], "Segments", None, "How many operating segments had sales above 9,000?");
-        assert!(scored("3.1 Operating segments").unwrap().0 > scored("3.2 Products").unwrap().0);
+        let asked = name_words("How many operating segments had sales above 9,000?");
+        let scored = |caption: &str| choose_table(&[block(caption, 5)], "Segments", None, &asked, "report").map(|(score, _)| score);
+        assert!(scored("3.1 Operating segments").unwrap() > scored("3.2 Products").unwrap());
     }
 
     #[test]
