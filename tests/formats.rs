@@ -60,6 +60,17 @@ fn every_format_is_found_at_its_exact_place() {
     let utf16: Vec<u8> =
         [0xFF, 0xFE].into_iter().chain("Kühlschrank defrosting happens every Friday.".encode_utf16().flat_map(u16::to_le_bytes)).collect();
     write(&root.join("kitchen.txt"), utf16);
+    // A table in a PDF's text layer: a row per line, each figure under its column's header.
+    let budgets: &[&[&str]] = &[
+        &["Depot", "Vans", "Drivers", "Fuel budget (EUR)"],
+        &["Ashcombe", "37", "52", "118,400.50"],
+        &["Larchfield", "12", "19", "40,210.00"],
+        &["Quayside North", "8", "11", "26,975.25"],
+    ];
+    write(
+        &root.join("depot-budgets.pdf"),
+        brain_testkit::pdf_with(&[brain_testkit::PdfPage::Text(&["Depot budgets for the year."]), brain_testkit::PdfPage::Table(budgets)]),
+    );
     // Broken and hostile neighbours.
     for name in ["protected.odt", "protected.ods", "protected.xls"] {
         std::fs::copy(fixture(name), root.join(name)).unwrap();
@@ -81,6 +92,7 @@ fn every_format_is_found_at_its_exact_place() {
         ("handbook.rtf", "work from abroad", json!({})),
         ("deck.pptx", "Hire two analysts", json!({"slide": 3})),
         ("deck.pdf", "Hire two analysts", json!({"page": 3})),
+        ("depot-budgets.pdf", "Depot: Larchfield | Vans: 12 | Drivers: 19 | Fuel budget (EUR): 40,210.00", json!({"page": 2})),
         ("staff.xlsx", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
         ("staff.xls", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
         ("staff.ods", "Zoe Quartermaine | Research | 57000", json!({"sheet": "Staff", "rows": [41, 60]})),
@@ -113,7 +125,7 @@ fn every_format_is_found_at_its_exact_place() {
     assert!(reason("empty.pptx").contains("empty file"), "{}", reason("empty.pptx"));
     let status = brain.json(&["status"]);
     assert_eq!(status["files"]["failed"], 6, "{status}");
-    assert_eq!(status["files"]["indexed"], 16, "{status}");
+    assert_eq!(status["files"]["indexed"], 17, "{status}");
 }
 
 /// Latin-1 bytes for Latin-1 text (what an old spreadsheet export writes).

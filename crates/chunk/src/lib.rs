@@ -149,7 +149,9 @@ impl Chunker {
         let mut out = Vec::new();
         for section in &doc.sections {
             let context =
-                context_of(identity, &section.location, section.context.as_deref()).map(|c| truncate_chars(&c, MAX_CONTEXT_CHARS));
+                // A section without context of its own (a PDF table) carries its heading.
+                context_of(identity, &section.location, section.context.as_deref().or(section.location.heading.as_deref()))
+                    .map(|c| truncate_chars(&c, MAX_CONTEXT_CHARS));
             let context_tokens = context.as_deref().map_or(0, |c| self.count_tokens(c) + 1);
             let capacity = self.config.max_tokens.saturating_sub(SPECIAL_TOKENS + context_tokens).max(MIN_TEXT_TOKENS);
             let overlap = self.config.overlap_tokens.min(capacity / 2);
@@ -256,6 +258,23 @@ mod tests {
         assert_eq!(chunks[0].context.as_deref(), Some("2022 Q3 AAPL › page 4"));
         assert_eq!(chunks[0].text, "Total net sales 82,959", "the text shown is the document's own");
         assert!(chunks[0].embedding_text().starts_with("2022 Q3 AAPL › page 4\n"));
+
+        // A PDF table's section has no context of its own: every chunk carries its title, the
+        // section's heading, and no chunk cuts a row.
+        let rows: String = (1..=30).map(|i| format!("Item {i} | Three Months Ended June 25, 2022: {i},000\n")).collect();
+        let mut table = pdf.clone();
+        table.sections[0] = brain_parse::Section {
+            text: rows,
+            location: Location { page: Some(4), heading: Some("STATEMENTS OF OPERATIONS (In millions)".into()), ..Default::default() },
+            first_line: None,
+            context: None,
+        };
+        let chunks = chunker.chunk_document(&table, Some("2022 Q3 AAPL"));
+        assert!(chunks.len() > 2, "{chunks:?}");
+        for c in &chunks {
+            assert_eq!(c.context.as_deref(), Some("2022 Q3 AAPL › page 4 › STATEMENTS OF OPERATIONS (In millions)"));
+            assert!(c.text.lines().all(|l| l.starts_with("Item ") && l.ends_with(",000")), "a row is cut: {:?}", c.text);
+        }
 
         let rows: String = (1..=40).map(|i| format!("| item{i} | {i} | {} |\n", i * 3)).collect();
         let md = format!("# Prices\n\n| Item | Units | Price |\n|---|---|---|\n{rows}");

@@ -42,6 +42,10 @@ pub const MIN_CLAIM_SIMILARITY: f32 = 0.55;
 /// shares none of its subject's words.
 pub const STRONG_CLAIM_SIMILARITY: f32 = 0.8;
 const MIN_WORD_COVERAGE: f32 = 0.5;
+/// Least similarity between a claim and a table row's cell that holds its figure, names its line
+/// item and its period: "The value of Apple's inventories on June 25, 2022 was $5,433 million"
+/// reads only so close to "Current assets: Inventories, June 25, 2022: 5,433".
+pub const MIN_ROW_CLAIM_SIMILARITY: f32 = 0.4;
 
 /// One claim of an answer and what supports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -157,7 +161,7 @@ pub(crate) fn check(
 
     // Embed every claim and every source sentence in one call (nothing when there is no claim:
     // a refusal needs no model).
-    let source_sentences: Vec<Vec<String>> =
+    let source_sentences: Vec<Vec<(String, Option<RowFact>)>> =
         if claims.is_empty() { vec![Vec::new(); sources.len()] } else { sources.iter().map(|s| sentences(&s.text)).collect() };
     let question = asked.question.trim();
     let mut texts: Vec<String> = Vec::new();
@@ -166,7 +170,7 @@ pub(crate) fn check(
         texts.extend(claims.iter().map(|c| as_read(&c.text, question, computed)));
     }
     for list in &source_sentences {
-        texts.extend(list.iter().cloned());
+        texts.extend(list.iter().map(|(text, _)| text.clone()));
     }
     let mut sentence_vectors = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
     if sentence_vectors.len() != texts.len() {
@@ -183,7 +187,17 @@ pub(crate) fn check(
         let rest = sentence_vectors.split_off(list.len().min(sentence_vectors.len()));
         per_source.push(std::mem::replace(&mut sentence_vectors, rest));
     }
-    let figures_of: Vec<HashSet<String>> = sources.iter().map(|s| figures(&s.text)).collect();
+    // A source's figures, and the years its context names: a table's rows are dated by their
+    // headers ("December 31, 2022"), the filing they stand in by its name ("2023 Q1 AAPL"), and a
+    // claim may date a figure either way ("in the first quarter of 2023").
+    let figures_of: Vec<HashSet<String>> = sources
+        .iter()
+        .map(|s| {
+            let mut found = figures(&s.text);
+            found.extend(figures(s.context.as_deref().unwrap_or("")).into_iter().filter(|f| is_year(f)));
+            found
+        })
+        .collect();
     // What each source is, lower-cased: its text, its place (headings, file) and its document's
     // identity. Names are looked for there.
     let about: Vec<String> = sources
@@ -214,6 +228,8 @@ pub(crate) fn check(
     let all_figures: HashSet<String> = figures_of.iter().flatten().cloned().collect();
     for (i, piece) in claims.iter().enumerate() {
         let mut claim_figures = figures(&piece.text);
+        let stated_figures = claim_figures.clone();
+        let claim_read = as_read(&piece.text, question, computed);
         let terse = is_terse(&piece.text);
         // A computed result is the engine's; its operands (the claim's other figures) may come
         // from several sources.
@@ -228,9 +244,11 @@ pub(crate) fn check(
         {
             claim_names.push(first.to_string());
         }
-        let names_ok = claim_names.iter().all(|n| names_in.contains(&n.to_lowercase()));
+        let names_ok = claim_names.iter().all(|n| named_in(&names_in, n));
         // The best source: figures all present, then closest in meaning; cited sources first.
-        let mut best: Option<(usize, f32, String)> = None;
+        // (source, similarity with the cited bonus, sentence, whether it is a table row's whose
+        // figures and period the claim states)
+        let mut best: Option<(usize, f32, String, bool)> = None;
         let reads_question = (terse || is_computed) && !question.is_empty();
         for (s, sentences) in source_sentences.iter().enumerate() {
             if !(operands_found || claim_figures.is_subset(&figures_of[s])) || (reads_question && !states_question[s]) {
@@ -238,29 +256,43 @@ pub(crate) fn check(
             }
             let Some(claim_vector) = claim_vectors.get(i) else { continue };
             for (j, v) in per_source[s].iter().enumerate() {
+                if let Some(fact) = &sentences[j].1
+                    && !is_computed
+                    && !fact.supports(&stated_figures, &claim_read)
+                {
+                    continue;
+                }
                 let similarity = dot(claim_vector, v);
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
-                if best.as_ref().is_none_or(|(_, b, _)| similarity + cited_bonus > *b) {
-                    best = Some((s, similarity + cited_bonus, sentences[j].clone()));
+                if best.as_ref().is_none_or(|(_, b, _, _)| similarity + cited_bonus > *b) {
+                    let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated_figures));
+                    best = Some((s, similarity + cited_bonus, sentences[j].0.clone(), states_its_period));
                 }
             }
         }
         let supported = names_ok
-            && best.as_ref().is_some_and(|(s, sim, _)| {
+            && best.as_ref().is_some_and(|(s, sim, _, row_with_its_period)| {
                 let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
+                // A table row's cell has already shown the claim's figure, its line item and its
+                // period or date (`RowFact`); meaning only has to agree, not match a sentence a
+                // row never reads like.
+                let least = if *row_with_its_period { MIN_ROW_CLAIM_SIMILARITY } else { MIN_CLAIM_SIMILARITY };
                 // A terse claim reads close to its source through its question: its own words
                 // must be there too, whatever the similarity.
-                let coverage = word_coverage(&piece.text, &sources[*s].text);
+                // The source's words include its context: a table's title and units ("Apple Inc.
+                // … (In millions)") stand in its heading, not in each row.
+                let source = &sources[*s];
+                let coverage = word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")));
                 if is_computed {
                     sim >= MIN_CLAIM_SIMILARITY
                 } else if terse {
-                    sim >= MIN_CLAIM_SIMILARITY && coverage >= MIN_WORD_COVERAGE
+                    sim >= least && coverage >= MIN_WORD_COVERAGE
                 } else {
-                    sim >= STRONG_CLAIM_SIMILARITY || (sim >= MIN_CLAIM_SIMILARITY && coverage >= MIN_WORD_COVERAGE)
+                    sim >= STRONG_CLAIM_SIMILARITY || (sim >= least && coverage >= MIN_WORD_COVERAGE)
                 }
             });
         let (sources_of_claim, evidence) = match (&best, supported) {
-            (Some((s, _, sentence)), true) => {
+            (Some((s, _, sentence, _)), true) => {
                 let n = s + 1;
                 if !piece.cited.contains(&n) {
                     additions.push((piece.end, n));
@@ -276,7 +308,7 @@ pub(crate) fn check(
                 }
                 (list, Some(sentence.clone()))
             }
-            (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s)| s.clone())),
+            (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s, _)| s.clone())),
         };
         out_claims.push(Claim {
             text: piece.text.clone(),
@@ -450,29 +482,90 @@ fn echoes(text: &str, instructions: &HashSet<String>) -> bool {
         && mine.iter().any(|w| ["cite", "source", "sources", "brackets", "context", "answer"].contains(&w.as_str()))
 }
 
-/// A source's sentences (and, for a short one, the whole of it).
-fn sentences(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in text.lines() {
+/// A source's sentences (and, for a short one, the whole of it), each with what it states when
+/// it comes from a table row whose cells name their columns ("Net income | Three Months Ended
+/// July 30, 2023: 6,188 | …", as PDF tables are written). Such a row is also read cell by cell,
+/// each cell with the row's label ("Net income, Three Months Ended July 30, 2023: 6,188"): a claim
+/// states one figure of a row, and is close in meaning to that cell, not to the row of four
+/// periods.
+fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
+    let mut out: Vec<(String, Option<RowFact>)> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if crate::answer::excerpt::names_its_columns(line) {
+            let mut cells = line.split(" | ");
+            let label = cells.next().unwrap_or_default();
+            let cells: Vec<&str> = cells.collect();
+            let value = |cell: &str| figures(cell.rsplit_once(": ").map_or(cell, |(_, v)| v));
+            let item = label.rsplit_once(": ").map_or(label, |(_, item)| item).to_string();
+            let row_values = cells.iter().flat_map(|c| value(c)).collect();
+            out.push((line.to_string(), Some(RowFact { item: item.clone(), values: row_values, figures: figures(line) })));
+            for cell in cells {
+                let sentence = format!("{label}, {cell}");
+                let fact = RowFact { item: item.clone(), values: value(cell), figures: figures(&sentence) };
+                out.push((sentence, Some(fact)));
+            }
+            continue;
+        }
         for s in line.split_sentence_bounds() {
             let s = s.trim();
             if s.split_whitespace().count() >= 3 {
-                out.push(s.to_string());
+                out.push((s.to_string(), None));
             }
         }
     }
     // Table rows split across lines: a window of two lines catches a row and its heading.
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !crate::answer::excerpt::names_its_columns(l)).collect();
     for pair in lines.windows(2) {
         if pair.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())) {
-            out.push(format!("{} {}", pair[0], pair[1]));
+            out.push((format!("{} {}", pair[0], pair[1]), None));
         }
     }
     if out.is_empty() {
-        out.push(text.trim().to_string());
+        out.push((text.trim().to_string(), None));
     }
     out.truncate(64);
     out
+}
+
+/// What a sentence drawn from a table row states: the row's line item (its label without the
+/// group: "Research and development") and the figures of its cells (without the dates of their
+/// headers).
+#[derive(Debug, Clone, PartialEq)]
+struct RowFact {
+    item: String,
+    values: HashSet<String>,
+    /// Every figure of the sentence: its values and its headers' dates.
+    figures: HashSet<String>,
+}
+
+impl RowFact {
+    /// A claim can rest on a row (or a cell) only when it states one of its figures and names its
+    /// line item (half of the item's words): "Intel's net revenue was $369 million" does not rest
+    /// on the row of Intel Foundry Services' operating loss of 369.
+    fn supports(&self, claim_figures: &HashSet<String>, claim_read: &str) -> bool {
+        !self.values.is_disjoint(claim_figures) && word_coverage(&self.item, claim_read) >= MIN_WORD_COVERAGE
+    }
+
+    /// The claim states no figure the row or cell lacks: its period is the cell's own (a claim
+    /// that names the period its own way — "the first quarter of 2023" for the three months ended
+    /// December 31, 2022 — is still checked, at the usual similarity).
+    fn states_its_period(&self, claim_figures: &HashSet<String>) -> bool {
+        claim_figures.is_subset(&self.figures)
+    }
+}
+
+/// "2023": a figure that reads as a year.
+fn is_year(figure: &str) -> bool {
+    figure.len() == 4 && figure.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y))
+}
+
+/// Whether `name` occurs in `text` (lower case); a month's name also as its abbreviation, the way
+/// statements head their columns ("October 1, 2022" is "Oct 1, 2022").
+fn named_in(text: &str, name: &str) -> bool {
+    const MONTHS: [&str; 12] =
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    let name = name.to_lowercase();
+    text.contains(&name) || (MONTHS.contains(&name.as_str()) && text.contains(&format!("{} ", &name[..3])))
 }
 
 /// The share of the claim's content words (four letters or more, not common words) found in
@@ -534,6 +627,42 @@ pub(crate) fn figures(text: &str) -> HashSet<String> {
         }
         i = j.max(i + 1);
     }
+    out
+}
+
+/// "20.583" in an answer whose sources hold 20,583 and not 20.583: a small model that wrote the
+/// thousands separator as a dot (the spelling of other locales). The answer is written back with
+/// the sources' spelling, so that the person reads the figure the sources give and the check
+/// compares like with like. A dot before other than groups of three digits is a decimal point and
+/// left alone.
+pub(crate) fn respell_grouped_figures(answer: &str, sources: &[Hit]) -> String {
+    let in_sources: HashSet<String> = sources.iter().flat_map(|s| figures(&s.text)).collect();
+    let mut out = String::with_capacity(answer.len());
+    let mut rest = answer;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let glued_before = rest[..start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || c == ',' || c == '.');
+        let run_len = rest[start..].find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len() - start);
+        let token = rest[start..start + run_len].trim_end_matches('.');
+        let end = start + token.len();
+        let groups: Vec<&str> = token.split('.').collect();
+        let grouped = groups.len() >= 2
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && !rest[end..].starts_with(|c: char| c.is_ascii_digit());
+        out.push_str(&rest[..start]);
+        let whole = groups.concat();
+        if !glued_before
+            && grouped
+            && normalise(token).is_some_and(|n| !in_sources.contains(&n))
+            && in_sources.contains(whole.trim_start_matches('0'))
+        {
+            out.push_str(&groups.join(","));
+        } else {
+            out.push_str(token);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -621,6 +750,55 @@ mod tests {
         let instructions = words("Answer briefly and cite the context like [1]. Use only the numbered sources.");
         assert!(echoes("Answer briefly and cite the context like [2].", &instructions));
         assert!(!echoes("The sabbatical must be approved by the department head.", &instructions));
+    }
+
+    #[test]
+    fn a_row_that_names_its_columns_is_read_cell_by_cell() {
+        let row = "Net income | Three Months Ended July 30, 2023: $6,188 | Three Months Ended July 31, 2022: $656";
+        let got = sentences(&format!("{row}\nSee the notes to the statements."));
+        let texts: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                row,
+                "Net income, Three Months Ended July 30, 2023: $6,188",
+                "Net income, Three Months Ended July 31, 2022: $656",
+                "See the notes to the statements."
+            ]
+        );
+        let cell = got[1].1.clone().unwrap();
+        assert_eq!((cell.item.as_str(), cell.values.iter().map(String::as_str).collect::<Vec<_>>()), ("Net income", vec!["6188"]));
+        assert!(got[3].1.is_none());
+
+        // A claim rests on a cell when it states the cell's figure and names the row's item.
+        let claim = "NVIDIA's net income for the three months ended July 30, 2023 was $6,188 million.";
+        assert!(cell.supports(&figures(claim), claim));
+        let other_item = "NVIDIA's revenue for the three months ended July 30, 2023 was $6,188 million.";
+        assert!(!cell.supports(&figures(other_item), other_item), "another line item");
+        let other_figure = "NVIDIA's net income for the three months ended July 30, 2023 was $656 million.";
+        assert!(!cell.supports(&figures(other_figure), other_figure), "another cell's figure");
+        // A claim of another period may rest on the cell only at the usual similarity.
+        assert!(cell.states_its_period(&figures(claim)));
+        let other_period = "NVIDIA's net income for the three months ended July 31, 2022 was $6,188 million.";
+        assert!(!cell.states_its_period(&figures(other_period)), "another period");
+        assert!(named_in("three months ended oct 1, 2022: 4,302", "October") && !named_in("three months ended oct", "November"));
+        let grouped = &sentences("Operating income (loss): Intel Foundry Services | Nine Months Ended Sep 30, 2023: (369)")[1];
+        let wrong = "Intel's net revenue for the nine months ended September 30, 2023 was $369 million.";
+        assert!(!grouped.1.as_ref().unwrap().supports(&figures(wrong), wrong), "{grouped:?}");
+    }
+
+    #[test]
+    fn a_figure_grouped_with_dots_takes_the_sources_spelling() {
+        let sources = [crate::retrieval::test_hit("/d/a.pdf", "Fulfillment | Three Months Ended September 30, 2022: 20,583 | Rate: 1.125")];
+        assert_eq!(
+            respell_grouped_figures("Fulfillment expenses were $20.583 million [1].", &sources),
+            "Fulfillment expenses were $20,583 million [1]."
+        );
+        // A decimal the sources hold, a decimal that is no grouping, a figure the sources lack:
+        // left as written.
+        for kept in ["The rate is 1.125.", "It was 20.58 million.", "It was 30.583 million.", "Version 2.0.583"] {
+            assert_eq!(respell_grouped_figures(kept, &sources), kept);
+        }
     }
 
     #[test]
@@ -730,6 +908,41 @@ mod tests {
             let q = "How many electric vans run from the Dunmore depot?";
             assert!(check_terse("37 [1]", q, VANS).supported);
             assert!(!check_terse("37 [1]", "How many electric vans run from the Kingston depot?", VANS).supported);
+        }
+
+        #[test]
+        fn a_table_cell_supports_its_figure_stated_with_the_units_of_the_table_title() {
+            let filing = "/filings/2023 Q2 NVDA.pdf";
+            let mut row = hit(filing, "Net income | Three Months Ended July 30, 2023: $6,188 | Three Months Ended July 31, 2022: $656");
+            row.context = Some("2023 Q2 NVDA › page 4 › NVIDIA CONDENSED CONSOLIDATED STATEMENTS OF INCOME (In millions)".into());
+            let documents = [(filing.to_string(), "2023 Q2 NVDA\nnvidia corporation form 10q".to_string())].into();
+            let q = "What was NVIDIA's net income for the three months ended July 31, 2022?";
+            let asked = Asked { question: q, documents };
+            let check_answer = |answer: &str| {
+                check(answer, &asked, std::slice::from_ref(&row), &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap()
+            };
+            let g = check_answer("$656 million [1]");
+            assert!(g.claims[0].supported, "{g:?}");
+            assert_eq!(g.claims[0].evidence.as_deref(), Some("Net income, Three Months Ended July 31, 2022: $656"));
+            // The other period's figure is another cell.
+            assert!(!check_answer("$6,100 million [1]").claims[0].supported);
+        }
+
+        #[test]
+        fn a_claim_may_date_a_row_by_the_year_its_filing_names() {
+            const ROW: &str = "Operating expenses: Research and development | Three Months Ended December 31, 2022: 7,709";
+            let claim = "Apple spent $7,709 million on research and development in the first quarter of 2023 [1].";
+            let evidence = |context: Option<&str>| {
+                let mut row = hit("/filings/2023 Q1 AAPL.pdf", ROW);
+                row.context = context.map(str::to_string);
+                let asked = Asked::question("How much did Apple spend on R&D?");
+                let g = check(claim, &asked, &[row], &WordVectors::default(), REFUSAL, RULES, &HashSet::new()).unwrap();
+                g.claims[0].evidence.clone()
+            };
+            assert_eq!(evidence(None), None, "nothing in the source says 2023");
+            // The filing's name dates it: the row is weighed (meaning decides; the fake
+            // embedder's bag of words is no measure of that).
+            assert_eq!(evidence(Some("2023 Q1 AAPL › page 4 › Apple Inc. STATEMENTS OF OPERATIONS (In millions)")).as_deref(), Some(ROW));
         }
 
         #[test]

@@ -95,12 +95,9 @@ impl Outline {
     }
 }
 
+/// A heading's title on one line, at most [`MAX_TITLE_CHARS`] characters.
 pub(crate) fn tidy_title(title: &str) -> String {
-    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
-    match title.char_indices().nth(MAX_TITLE_CHARS) {
-        Some((i, _)) => format!("{}…", &title[..i]),
-        None => title,
-    }
+    crate::text::one_line(title, MAX_TITLE_CHARS)
 }
 
 /// A heading found in a line-based text: where its first line starts, its level, its title.

@@ -8,6 +8,8 @@
 //! A page with (almost) no text layer is a scan: with OCR, it is rendered by the engine's
 //! [`RenderPage`](crate::RenderPage) and read by its [`Recognize`](crate::Recognize).
 
+mod tables;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::limits::Budget;
@@ -47,7 +49,6 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     for &page_number in pages.keys() {
         let mut output = WordSpacing::default();
         let result = catch_unwind(AssertUnwindSafe(|| pdf_extract::output_doc_page(&doc, &mut output, page_number)));
-        let raw = output.text;
         let error = match result {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e.to_string()),
@@ -58,13 +59,10 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
             first_failure.get_or_insert(e);
             continue;
         }
-        let text = rejoin_split_numbers(&crate::text::tidy_layout(&raw));
-        if text.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_CHARS {
+        if output.text.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_CHARS {
             scanned.push(page_number);
         }
-        if !text.is_empty() {
-            sections.push(Section { text, location: Location::page(page_number), first_line: None, context: None });
-        }
+        sections.extend(page_sections(page_number, &output));
     }
     let mut warnings = Vec::new();
     let mut ocr_error = None;
@@ -133,6 +131,10 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
 #[derive(Default)]
 struct WordSpacing {
     text: String,
+    /// Every glyph where it stands, for finding tables…
+    glyphs: Vec<tables::Glyph>,
+    /// …and where its text starts in `text` (the break before it included).
+    starts: Vec<usize>,
     last_end: f64,
     last_y: f64,
     /// The previous glyph's width was not in its font.
@@ -176,6 +178,18 @@ impl pdf_extract::OutputDev for WordSpacing {
         let size_x = font_size * trm.m11 + font_size * trm.m21;
         let size_y = font_size * trm.m12 + font_size * trm.m22;
         let size = (size_x * size_y).abs().sqrt().max(1e-6);
+        self.starts.push(self.text.len());
+        let upright = trm.m12.abs() < 1e-6 && trm.m21.abs() < 1e-6 && trm.m11 > 0.0 && trm.m22 > 0.0;
+        self.glyphs.push(tables::Glyph {
+            text: char.to_string(),
+            x0: x,
+            x1: x + width * size,
+            y,
+            size,
+            width_unknown: width == 0.0,
+            space: char.trim().is_empty() || !upright,
+            after_space: self.glyphs.last().is_some_and(|g| g.space),
+        });
         if self.started {
             if (y - self.last_y).abs() > size * 1.5 || (x < self.last_end && (y - self.last_y).abs() > size * 0.5) {
                 self.text.push('\n');
@@ -210,6 +224,58 @@ impl pdf_extract::OutputDev for WordSpacing {
     fn end_line(&mut self) -> Result<(), pdf_extract::OutputError> {
         Ok(())
     }
+}
+
+/// A page's sections, in the order the page draws them: its running text, and each table found
+/// in its text layer as a section of its own (rows under their column headers, the table's title
+/// and units as its heading) where the table's first glyph stood.
+fn page_sections(page: u32, output: &WordSpacing) -> Vec<Section> {
+    let found = tables::find(&output.glyphs);
+    let mut owner: Vec<Option<usize>> = vec![None; output.glyphs.len()];
+    for (t, table) in found.iter().enumerate() {
+        for &g in &table.glyphs {
+            owner[g] = Some(t);
+        }
+    }
+    // A space drawn between two glyphs of a table is the table's too.
+    let mut last_owner = None;
+    for i in 0..owner.len() {
+        if output.glyphs[i].space && owner[i].is_none() {
+            let next = (i + 1..owner.len()).find(|&k| !output.glyphs[k].space).and_then(|k| owner[k]);
+            if last_owner.is_some() && next == last_owner {
+                owner[i] = next;
+            }
+        } else if !output.glyphs[i].space {
+            last_owner = owner[i];
+        }
+    }
+    let mut sections = Vec::new();
+    let mut running = String::new();
+    let flush = |running: &mut String, sections: &mut Vec<Section>| {
+        let text = rejoin_split_numbers(&crate::text::tidy_layout(running));
+        if !text.is_empty() {
+            sections.push(Section { text, location: Location::page(page), first_line: None, context: None });
+        }
+        running.clear();
+    };
+    let mut emitted = vec![false; found.len()];
+    running.push_str(&output.text[..output.starts.first().copied().unwrap_or(output.text.len())]);
+    for (i, &start) in output.starts.iter().enumerate() {
+        let end = output.starts.get(i + 1).copied().unwrap_or(output.text.len());
+        match owner[i] {
+            None => running.push_str(&output.text[start..end]),
+            Some(t) if !emitted[t] => {
+                emitted[t] = true;
+                flush(&mut running, &mut sections);
+                let table = &found[t];
+                let location = Location { page: Some(page), heading: table.caption.clone(), ..Default::default() };
+                sections.push(Section { text: table.text.clone(), location, first_line: None, context: None });
+            }
+            Some(_) => {}
+        }
+    }
+    flush(&mut running, &mut sections);
+    sections
 }
 
 /// pdf-extract places glyphs by their advance widths, and with some fonts it reads the gap
@@ -247,7 +313,7 @@ fn rejoin_line(line: &str) -> String {
 }
 
 /// "1,234", "$12,345.67", "(1,234)": digits in groups of three after the first, at least one comma.
-fn is_grouped_number(token: &str) -> bool {
+pub(crate) fn is_grouped_number(token: &str) -> bool {
     let core = token.trim_start_matches(['$', '(']).trim_end_matches([')', '%', ',', ';']);
     let (whole, fraction) = core.split_once('.').unwrap_or((core, ""));
     let groups: Vec<&str> = whole.split(',').collect();
@@ -259,7 +325,7 @@ fn is_grouped_number(token: &str) -> bool {
 }
 
 /// "16,41": a grouped number whose last group is short, so it cannot end there.
-fn has_short_last_group(token: &str) -> bool {
+pub(crate) fn has_short_last_group(token: &str) -> bool {
     let core = token.trim_start_matches(['$', '(']);
     match core.rsplit_once(',') {
         Some((head, last)) => {
@@ -301,6 +367,31 @@ pub(crate) mod tests {
         for kept in ["Note 1 2022", "Item 1 Financial Statements", "1 1", "page 1 of 12", "Basic $ 1.20 $ 1.31"] {
             assert_eq!(rejoin_line(kept), kept);
         }
+    }
+
+    #[test]
+    fn a_table_in_the_text_layer_is_a_section_of_rows_under_their_headers() {
+        let rows: &[&[&str]] = &[
+            &["Region", "Q1 2023", "Q2 2023"],
+            &["North", "1,200", "1,350"],
+            &["South", "980", "1,010"],
+            &["East", "12,450", "2,600"],
+            &["West", "75", "80"],
+        ];
+        let bytes = brain_testkit::pdf_with(&[brain_testkit::PdfPage::Text(&["Sales by region"]), brain_testkit::PdfPage::Table(rows)]);
+        let doc = parse(&bytes).unwrap();
+        let table = doc.sections.iter().find(|s| s.location.page == Some(2)).unwrap();
+        assert_eq!(
+            table.text.lines().collect::<Vec<_>>(),
+            vec![
+                "Region: North | Q1 2023: 1,200 | Q2 2023: 1,350",
+                "Region: South | Q1 2023: 980 | Q2 2023: 1,010",
+                "Region: East | Q1 2023: 12,450 | Q2 2023: 2,600",
+                "Region: West | Q1 2023: 75 | Q2 2023: 80"
+            ]
+        );
+        assert_eq!(table.location.heading, None, "the labels' name is no caption");
+        assert_eq!(doc.sections.iter().filter(|s| s.location.page == Some(2)).count(), 1, "{:?}", doc.sections);
     }
 
     #[test]

@@ -158,6 +158,16 @@ pub(crate) fn sections(text: &str, title: &str) -> Vec<Section> {
 /// Lay out extracted text for reading and chunking: whitespace inside a line collapsed to one
 /// space, blank-line runs collapsed to one (a paragraph break), nothing at either end. PDF and
 /// RTF extraction both leave layout padding that would otherwise cost tokens.
+/// `text` on one line (runs of white space made one space), cut after `max_chars` characters
+/// with "…": a title or a caption that must not grow into a paragraph.
+pub(crate) fn one_line(text: &str, max_chars: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max_chars) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
 pub(crate) fn tidy_layout(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut blank_run = 0;

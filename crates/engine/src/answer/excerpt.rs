@@ -32,15 +32,19 @@ const MIN_SOURCES: usize = 2;
 #[derive(Debug, Clone)]
 struct Unit {
     text: String,
-    /// A line of figures (a table row): shown with the line before it.
+    /// A line of figures (a table row).
     row: bool,
+    /// A row shown with the line before it (its column headings): one whose cells do not name
+    /// their columns themselves (a PDF table's rows do: "Net income | 2023: 6,188 | …").
+    needs_headings: bool,
 }
 
 /// `sources` (best first) cut to what bears on `question`; sources far less relevant than the
 /// best are dropped (the first [`MIN_SOURCES`] are always kept). The result keeps the order and
 /// every field of each hit but its text.
 pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> Result<Vec<Hit>> {
-    let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text)).collect();
+    let asked_terms = header_terms(question);
+    let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text, &asked_terms)).collect();
     let mut texts = vec![question.to_string()];
     texts.extend(units.iter().flatten().map(|u| u.text.clone()));
     let mut vectors = embedder.embed(&texts)?;
@@ -76,15 +80,19 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
 
 /// The units of a text in order: each line of figures whole (a table row), other lines cut into
 /// sentences.
-fn units_of(text: &str) -> Vec<Unit> {
+fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if names_its_columns(line) {
+            out.push(Unit { text: cells_asked_about(line, asked_terms), row: true, needs_headings: false });
+            continue;
+        }
         if is_row(line) {
-            out.push(Unit { text: line.to_string(), row: true });
+            out.push(Unit { text: line.to_string(), row: true, needs_headings: true });
             continue;
         }
         for sentence in line.split_sentence_bounds().map(str::trim).filter(|s| !s.is_empty()) {
-            out.push(Unit { text: sentence.to_string(), row: false });
+            out.push(Unit { text: sentence.to_string(), row: false, needs_headings: false });
         }
     }
     out
@@ -98,12 +106,52 @@ fn is_row(line: &str) -> bool {
     line.contains(" | ") || (figures >= 2 && figures * 5 >= words)
 }
 
-/// The best units within `words` words, each table row with the line before it (its headings),
-/// in the source's order; gaps marked with "…". A source within the budget is kept whole.
+/// A row that names its columns, with only the cells whose column the question names best: "the
+/// twelve months ended June 30, 2023" keeps that column of a cash-flow row of six periods, which
+/// a small model otherwise reads one column off. When no column is named more than the others
+/// (a question of no period, or two periods named alike), the row is kept whole.
+fn cells_asked_about(row: &str, asked_terms: &HashSet<String>) -> String {
+    let mut cells = row.split(" | ");
+    let label = cells.next().unwrap_or_default();
+    let cells: Vec<&str> = cells.collect();
+    let named = |cell: &str| {
+        let header = cell.rsplit_once(": ").map_or("", |(header, _)| header);
+        header_terms(header).intersection(asked_terms).count()
+    };
+    let scores: Vec<usize> = cells.iter().map(|c| named(c)).collect();
+    let best = scores.iter().copied().max().unwrap_or(0);
+    if best < MIN_HEADER_TERMS || scores.iter().all(|&s| s == best) {
+        return row.to_string();
+    }
+    let kept: Vec<&str> = cells.iter().zip(&scores).filter(|(_, s)| **s == best).map(|(c, _)| *c).collect();
+    format!("{label} | {}", kept.join(" | "))
+}
+
+/// Words and numbers of a column header, or of a question, that can name a column: "three",
+/// "months", "june", "30", "2023".
+fn header_terms(text: &str) -> HashSet<String> {
+    const NOT_TERMS: &[&str] =
+        &["the", "for", "and", "of", "in", "on", "at", "as", "to", "a", "an", "what", "was", "were", "is", "are", "how", "much", "many"];
+    text.unicode_words().map(str::to_lowercase).filter(|w| !NOT_TERMS.contains(&w.as_str())).collect()
+}
+
+/// Fewest header terms a question must share with a column to pick it out.
+const MIN_HEADER_TERMS: usize = 2;
+
+/// "Net income | Three Months Ended July 30, 2023: 6,188 | …": every cell after the label says
+/// its column.
+pub(crate) fn names_its_columns(line: &str) -> bool {
+    let mut cells = line.split(" | ").skip(1).peekable();
+    cells.peek().is_some() && cells.all(|cell| cell.contains(": "))
+}
+
+/// The best units within `words` words, each table row that needs them with the line before it
+/// (its headings), in the source's order, a row on a line of its own; gaps marked with "…". A
+/// source within the budget is kept whole.
 fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
     let count = |u: &Unit| u.text.split_whitespace().count();
     if units.iter().map(count).sum::<usize>() <= words {
-        return units.iter().map(|u| u.text.as_str()).collect::<Vec<_>>().join(" ");
+        return joined(units.iter().map(|u| (u, false)));
     }
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
@@ -111,7 +159,7 @@ fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
     let mut used = 0;
     for i in order {
         let mut take = vec![i];
-        if units[i].row && i > 0 {
+        if units[i].needs_headings && i > 0 {
             take.push(i - 1);
         }
         let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| count(&units[j])).sum();
@@ -126,23 +174,37 @@ fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
             break;
         }
     }
-    let mut out = String::new();
     let mut gap = false;
+    let mut shown = Vec::new();
     for (i, unit) in units.iter().enumerate() {
-        if !kept[i] {
+        if kept[i] {
+            shown.push((unit, gap));
+            gap = false;
+        } else {
             gap = true;
-            continue;
         }
+    }
+    let mut out = joined(shown.into_iter());
+    if gap {
+        out.push_str(" …");
+    }
+    out
+}
+
+/// Units in order, each after a gap marked "…": sentences joined by spaces, a table row on a line
+/// of its own.
+fn joined<'a>(units: impl Iterator<Item = (&'a Unit, bool)>) -> String {
+    let mut out = String::new();
+    let mut last_was_row = false;
+    for (unit, after_gap) in units {
         if !out.is_empty() {
-            out.push_str(if gap { " … " } else { " " });
-        } else if gap {
+            out.push(if unit.row || last_was_row { '\n' } else { ' ' });
+        }
+        if after_gap {
             out.push_str("… ");
         }
         out.push_str(&unit.text);
-        gap = false;
-    }
-    if gap {
-        out.push_str(" …");
+        last_was_row = unit.row;
     }
     out
 }
@@ -203,7 +265,47 @@ Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
         let cut = cut("What was the total net sales in the three months ended June 25, 2022?", &hits, &WordVectors::default()).unwrap();
         let text = &cut[0].text;
         assert!(text.contains("Total net sales 82,959 81,434"), "{text}");
-        assert!(text.contains("Services 19,604 17,486 Total net sales"), "the row before it comes along: {text}");
+        assert!(text.contains("Services 19,604 17,486\nTotal net sales"), "the row before it comes along: {text}");
+    }
+
+    #[test]
+    fn a_row_that_names_its_columns_comes_alone_on_its_line() {
+        let rows: Vec<String> = ["Products", "Services", "Total net sales", "Cost of sales", "Gross margin", "Research and development"]
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                format!("{label} | Three Months Ended June 25, 2022: {},000 | Three Months Ended June 26, 2021: {},500", 60 + i, 50 + i)
+            })
+            .collect();
+        let hits = vec![hit("/10q/aapl.pdf", &rows.join("\n"))];
+        let cut = cut("What was the total net sales in the three months ended June 25, 2022?", &hits, &WordVectors::default()).unwrap();
+        let text = &cut[0].text;
+        // The row on its own line, with the column the question names.
+        assert!(text.lines().any(|l| l == "Total net sales | Three Months Ended June 25, 2022: 62,000"), "{text}");
+        // Such a row needs no heading line; a sheet's row ("cells between bars") or a line of
+        // bare figures does.
+        assert!(names_its_columns(&rows[0]));
+        assert!(
+            !names_its_columns("Ashcombe | 37 | 52") && !names_its_columns("Products 63,355 63,948") && !names_its_columns("Note: 12 | 14")
+        );
+    }
+
+    #[test]
+    fn a_row_keeps_the_columns_the_question_names() {
+        let row = "Stock-based compensation | Three Months Ended June 30, 2022: 5,209 | Three Months Ended June 30, 2023: 7,127 | \
+Six Months Ended June 30, 2023: 11,875 | Twelve Months Ended June 30, 2023: 23,037";
+        let asked = |q: &str| cells_asked_about(row, &header_terms(q));
+        assert_eq!(
+            asked("What was Amazon's stock-based compensation for the twelve months ended June 30, 2023?"),
+            "Stock-based compensation | Twelve Months Ended June 30, 2023: 23,037"
+        );
+        assert_eq!(
+            asked("What was the stock-based compensation in the three months ended June 30, 2023?"),
+            "Stock-based compensation | Three Months Ended June 30, 2023: 7,127"
+        );
+        // No period named, or none picked out: the whole row.
+        assert_eq!(asked("How much stock-based compensation did Amazon record?"), row);
+        assert_eq!(asked("Stock-based compensation as of June 30?"), row);
     }
 
     #[test]

@@ -20,13 +20,35 @@ If the sources do not contain the answer, reply only: I could not find this in y
 
 /// One source as the model sees it: its number, the file and place it comes from (so that the
 /// answer can tell look-alike documents apart: five companies' "Total net sales"), then its
-/// words on one line.
+/// words on one line — except a table's rows, each on its own line, so that a row's figures
+/// stay with its label and its columns' headers.
 fn source_block(n: usize, hit: &Hit) -> String {
-    let text = strip_heading_line(hit.text.trim()).split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = rows_on_lines(strip_heading_line(hit.text.trim()));
     let file = std::path::Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let place = hit.location.describe();
     let header = if place.is_empty() { file } else { format!("{file}, {place}") };
     format!("[{n}] ({header}) {text}\n")
+}
+
+/// The text's lines joined by spaces, but a table row ("label | header: figure | …") on a line
+/// of its own.
+fn rows_on_lines(text: &str) -> String {
+    let is_row = |line: &str| line.contains(" | ") || line.starts_with('|');
+    let mut out = String::with_capacity(text.len());
+    let mut last_was_row = false;
+    for line in text.lines() {
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            continue;
+        }
+        let row = is_row(&line);
+        if !out.is_empty() {
+            out.push(if row || last_was_row { '\n' } else { ' ' });
+        }
+        out.push_str(&line);
+        last_was_row = row;
+    }
+    out
 }
 
 /// A chunk that starts with its own Markdown heading repeats what the source header says.
@@ -109,6 +131,13 @@ mod tests {
         assert!(!prompt.contains("## Sabbatical"), "the heading line is in the header already: {prompt}");
         let (asked_before, question) = (prompt.find("Who approves leave?").unwrap(), prompt.find("Question: How long").unwrap());
         assert!(asked_before < question, "{prompt}");
+    }
+
+    #[test]
+    fn a_table_keeps_a_row_per_line_and_prose_is_one_line() {
+        let text = "Net income | 2023: 6,188 | 2022: 656\nGross profit | 2023: 9,462 | 2022: 2,915\nSee the\nnotes.";
+        assert_eq!(rows_on_lines(text), "Net income | 2023: 6,188 | 2022: 656\nGross profit | 2023: 9,462 | 2022: 2,915\nSee the notes.");
+        assert_eq!(rows_on_lines("Prose  that\nwraps   here."), "Prose that wraps here.");
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub(crate) fn respond(
     })?;
     // The model's calculations computed by the engine, before the check reads the answer.
     let (text, calculations) = arithmetic::compute(text.trim());
+    let text = grounding::respell_grouped_figures(&text, &sources);
     let results: HashSet<String> = calculations.iter().flat_map(Calculation::exempt_figures).collect();
     let asked = grounding::Asked { question: inputs.question, documents: inputs.documents };
     let grounding = grounding::check(&text, &asked, &sources, embedder, NOT_FOUND, SYSTEM_PROMPT, &results)?;
