@@ -237,16 +237,22 @@ fn page_sections(page: u32, output: &WordSpacing) -> Vec<Section> {
             owner[g] = Some(t);
         }
     }
-    // A space drawn between two glyphs of a table is the table's too.
+    // A space drawn between two glyphs of a table is the table's too: the owner of the glyph
+    // after each space comes from one pass backwards (a page of spaces stays linear).
+    let mut next_owner: Vec<Option<usize>> = vec![None; owner.len()];
+    let mut following = None;
+    for i in (0..owner.len()).rev() {
+        next_owner[i] = following;
+        if !output.glyphs[i].space {
+            following = owner[i];
+        }
+    }
     let mut last_owner = None;
     for i in 0..owner.len() {
-        if output.glyphs[i].space && owner[i].is_none() {
-            let next = (i + 1..owner.len()).find(|&k| !output.glyphs[k].space).and_then(|k| owner[k]);
-            if last_owner.is_some() && next == last_owner {
-                owner[i] = next;
-            }
-        } else if !output.glyphs[i].space {
+        if !output.glyphs[i].space {
             last_owner = owner[i];
+        } else if owner[i].is_none() && last_owner.is_some() && next_owner[i] == last_owner {
+            owner[i] = last_owner;
         }
     }
     let mut sections = Vec::new();

@@ -100,7 +100,7 @@ fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
 
 /// A line of a table: cells between bars, or two figures or more that make a fifth of its words
 /// or more (a sentence that mentions two figures is prose).
-fn is_row(line: &str) -> bool {
+pub(crate) fn is_row(line: &str) -> bool {
     let words = line.split_whitespace().count();
     let figures = line.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_digit())).count();
     line.contains(" | ") || (figures >= 2 && figures * 5 >= words)

@@ -30,10 +30,9 @@ fn source_block(n: usize, hit: &Hit) -> String {
     format!("[{n}] ({header}) {text}\n")
 }
 
-/// The text's lines joined by spaces, but a table row ("label | header: figure | …") on a line
-/// of its own.
+/// The text's lines joined by spaces, but a table row (as the excerpt tells one: cells between
+/// bars, or a line of figures) on a line of its own.
 fn rows_on_lines(text: &str) -> String {
-    let is_row = |line: &str| line.contains(" | ") || line.starts_with('|');
     let mut out = String::with_capacity(text.len());
     let mut last_was_row = false;
     for line in text.lines() {
@@ -41,7 +40,7 @@ fn rows_on_lines(text: &str) -> String {
         if line.is_empty() {
             continue;
         }
-        let row = is_row(&line);
+        let row = super::excerpt::is_row(&line);
         if !out.is_empty() {
             out.push(if row || last_was_row { '\n' } else { ' ' });
         }

@@ -523,13 +523,11 @@ fn table(glyphs: &[Glyph], lines: &[Line], start: usize, end: usize, taken_until
     let view: Vec<Line> = lines[taken_until..=end]
         .iter()
         .map(|line| {
+            // Cells are in order and hold their glyphs in order: the kept cells are the line's
+            // last ones, and their glyphs those from the first kept cell on.
             let cells: Vec<Cell> = line.cells.iter().filter(|c| c.x0 >= left).cloned().collect();
-            let glyphs = line
-                .glyphs
-                .iter()
-                .copied()
-                .filter(|&i| cells.iter().any(|c| glyphs[i].x0 >= c.x0 - 0.01 && glyphs[i].x0 <= c.x1 + 0.01))
-                .collect();
+            let from = cells.first().map_or(f64::INFINITY, |c| c.x0 - 0.01);
+            let glyphs = line.glyphs.iter().copied().filter(|&i| glyphs[i].x0 >= from).collect();
             Line { glyphs, y: line.y, size: line.size, cells }
         })
         .collect();
