@@ -466,3 +466,40 @@ fn questions_over_a_sheet_are_answered_by_a_query_over_every_row() {
     assert!(policy.get("query").is_none(), "{policy}");
     assert!(policy["answer"].as_str().unwrap().contains("six months"), "{policy}");
 }
+
+#[test]
+fn a_question_over_a_pdf_tables_rows_is_answered_by_a_query_over_its_cells() {
+    let brain = Brain::new();
+    // Off by default (see the README's figures on real filings); this is the path when on.
+    write(&brain.data.path().join("settings.toml"), "pdf_table_queries = true\n");
+    let docs = tempfile::tempdir().unwrap();
+    let rows: &[&[&str]] = &[
+        &["Region", "Q1 2023", "Q2 2023"],
+        &["Northgate", "1,200", "1,350"],
+        &["Southmoor", "980", "1,010"],
+        &["Eastwick", "12,450", "2,600"],
+        &["Westholm", "75", "80"],
+        &["Midvale", "2,210", "2,940"],
+    ];
+    let pdf = brain_testkit::pdf_with(&[brain_testkit::PdfPage::Text(&["Regional sales report"]), brain_testkit::PdfPage::Table(rows)]);
+    std::fs::write(docs.path().join("regional-sales.pdf"), pdf).unwrap();
+    brain.add_folder(docs.path());
+    assert_eq!(brain.json(&["index"])["summary"]["indexed"], 1);
+
+    // Q2's largest is Midvale (2,940), not Eastwick, the largest of Q1 and of any single cell.
+    let answer = brain.json(&["ask", "Which region had the highest sales in Q2 2023?"]);
+    assert_eq!(answer["found"], true, "{answer}");
+    let query = &answer["query"];
+    assert!(query["sql"].as_str().is_some_and(|s| s.to_uppercase().starts_with("SELECT")), "{answer}");
+    let text = answer["answer"].as_str().unwrap();
+    assert!(text.contains("Midvale") && text.contains("page 2"), "{text}");
+    // The rows it read: all five, or the one a `WHERE q2 = (SELECT MAX(q2) …)` kept.
+    assert!(query["rows_read"].as_u64().is_some_and(|n| (1..=5).contains(&n)), "{answer}");
+    let citation = &answer["citations"][0];
+    assert_eq!(file_name(citation), "regional-sales.pdf", "{answer}");
+    assert_eq!((citation["location"]["page"].as_u64(), citation["location"].get("sheet")), (Some(2), None), "{answer}");
+
+    // One region's figure is read from the passage, where the answer's check sees it.
+    let one = brain.json(&["ask", "What were Westholm's sales in Q2 2023?"]);
+    assert!(one.get("query").is_none(), "{one}");
+}

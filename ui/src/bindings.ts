@@ -110,6 +110,12 @@ show_unsupported_answers: boolean,
  */
 sheet_queries: boolean, 
 /**
+ * The same for a table of a PDF's text layer whose structure the parser is sure of ("which
+ * segment had the highest operating income?"). Off by default: on real filings the default
+ * model picks the wrong table or writes a wrong query more often than it helps.
+ */
+pdf_table_queries: boolean, 
+/**
  * Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
  * empty: English and the system's language, when their models are installed.
  */

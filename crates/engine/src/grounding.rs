@@ -491,17 +491,14 @@ fn echoes(text: &str, instructions: &HashSet<String>) -> bool {
 fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
     let mut out: Vec<(String, Option<RowFact>)> = Vec::new();
     for line in text.lines().map(str::trim) {
-        if crate::answer::excerpt::names_its_columns(line) {
-            let mut cells = line.split(" | ");
-            let label = cells.next().unwrap_or_default();
-            let cells: Vec<&str> = cells.collect();
-            let value = |cell: &str| figures(cell.rsplit_once(": ").map_or(cell, |(_, v)| v));
-            let item = label.rsplit_once(": ").map_or(label, |(_, item)| item).to_string();
-            let row_values = cells.iter().flat_map(|c| value(c)).collect();
-            out.push((line.to_string(), Some(RowFact { item: item.clone(), values: row_values, figures: figures(line) })));
-            for cell in cells {
-                let sentence = format!("{label}, {cell}");
-                let fact = RowFact { item: item.clone(), values: value(cell), figures: figures(&sentence) };
+        if let Some(row) = crate::table_row::Row::parse(line) {
+            let value = |cell: &str| figures(crate::table_row::value(cell));
+            let item = row.item().to_string();
+            let row_values = row.cells.iter().flat_map(|c| value(c)).collect();
+            out.push((line.to_string(), Some(RowFact::new(&item, row_values, line))));
+            for cell in row.cells {
+                let sentence = format!("{}, {cell}", row.label);
+                let fact = RowFact::new(&item, value(cell), &sentence);
                 out.push((sentence, Some(fact)));
             }
             continue;
@@ -514,7 +511,7 @@ fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
         }
     }
     // Table rows split across lines: a window of two lines catches a row and its heading.
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !crate::answer::excerpt::names_its_columns(l)).collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !crate::table_row::names_its_columns(l)).collect();
     for pair in lines.windows(2) {
         if pair.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())) {
             out.push((format!("{} {}", pair[0], pair[1]), None));
@@ -536,14 +533,25 @@ struct RowFact {
     values: HashSet<String>,
     /// Every figure of the sentence: its values and its headers' dates.
     figures: HashSet<String>,
+    /// The months its headers name ("Three Months Ended Sep 30, 2023": `sep`).
+    months: HashSet<String>,
 }
 
 impl RowFact {
-    /// A claim can rest on a row (or a cell) only when it states one of its figures and names its
-    /// line item (half of the item's words): "Intel's net revenue was $369 million" does not rest
-    /// on the row of Intel Foundry Services' operating loss of 369.
+    fn new(item: &str, values: HashSet<String>, sentence: &str) -> RowFact {
+        RowFact { item: item.to_string(), values, figures: figures(sentence), months: crate::table_row::months(sentence) }
+    }
+
+    /// A claim can rest on a row (or a cell) only when it states one of its figures, names its
+    /// line item (half of the item's words) and, when both name months, one of the same: "Intel's
+    /// net revenue was $369 million" does not rest on the row of Intel Foundry Services'
+    /// operating loss of 369, nor "in the three months ended June 30" on the cell of the three
+    /// months ended September 30 (the same line of the next quarter's filing).
     fn supports(&self, claim_figures: &HashSet<String>, claim_read: &str) -> bool {
-        !self.values.is_disjoint(claim_figures) && word_coverage(&self.item, claim_read) >= MIN_WORD_COVERAGE
+        let claim_months = crate::table_row::months(claim_read);
+        !self.values.is_disjoint(claim_figures)
+            && word_coverage(&self.item, claim_read) >= MIN_WORD_COVERAGE
+            && (claim_months.is_empty() || self.months.is_empty() || !claim_months.is_disjoint(&self.months))
     }
 
     /// The claim states no figure the row or cell lacks: its period is the cell's own (a claim
@@ -677,7 +685,7 @@ fn normalise(raw: &str) -> Option<String> {
 }
 
 /// Proper names in a claim: capitalised words that do not start it, and all-capital words.
-fn names(text: &str) -> Vec<String> {
+pub(crate) fn names(text: &str) -> Vec<String> {
     const COMMON: &[&str] = &[
         "I",
         "The",
@@ -785,6 +793,12 @@ mod tests {
         let grouped = &sentences("Operating income (loss): Intel Foundry Services | Nine Months Ended Sep 30, 2023: (369)")[1];
         let wrong = "Intel's net revenue for the nine months ended September 30, 2023 was $369 million.";
         assert!(!grouped.1.as_ref().unwrap().supports(&figures(wrong), wrong), "{grouped:?}");
+        // The same line of the next quarter's filing: its figure, its item, another month.
+        let next_quarter = &sentences("Purchases of property and equipment | Three Months Ended September 30, 2023: (12,479)")[1];
+        let dated = "Amazon spent $12,479 on purchases of property and equipment in the three months ended June 30, 2023.";
+        assert!(!next_quarter.1.as_ref().unwrap().supports(&figures(dated), dated), "another month");
+        let undated = "Amazon spent $12,479 on purchases of property and equipment in the third quarter of 2023.";
+        assert!(next_quarter.1.as_ref().unwrap().supports(&figures(undated), undated), "no month named");
     }
 
     #[test]

@@ -49,6 +49,7 @@ mod search;
 mod settings;
 mod status;
 mod sync;
+mod table_row;
 mod terms;
 mod watch;
 mod yielding;

@@ -78,6 +78,10 @@ pub struct Settings {
     /// Answer a question over the rows of a sheet (a count, a sum, the largest) by a query the
     /// answer model writes and the engine runs over the whole sheet; off: from passages only.
     pub sheet_queries: bool,
+    /// The same for a table of a PDF's text layer whose structure the parser is sure of ("which
+    /// segment had the highest operating income?"). Off by default: on real filings the default
+    /// model picks the wrong table or writes a wrong query more often than it helps.
+    pub pdf_table_queries: bool,
     /// Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
     /// empty: English and the system's language, when their models are installed.
     pub ocr_languages: Vec<String>,
@@ -104,6 +108,7 @@ impl Default for Settings {
             parse_memory_mb: 1024,
             show_unsupported_answers: false,
             sheet_queries: true,
+            pdf_table_queries: false,
             ocr_languages: Vec::new(),
         }
     }

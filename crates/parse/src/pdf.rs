@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::limits::Budget;
 use crate::ocr::page_list;
-use crate::{Format, Location, PageError, ParseError, ParsedDocument, Section};
+use crate::{Format, Location, PageError, ParseError, ParsedDocument, Section, Table, TableRow};
 
 /// A page with fewer letters and digits than this in its text layer is read by OCR.
 const MIN_TEXT_CHARS: usize = 16;
@@ -42,6 +42,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
     if pages.is_empty() {
         return Err(ParseError::MalformedPdf("the document has no pages".into()));
     }
+    let mut tables = Vec::new();
     let mut sections = Vec::new();
     let mut failed_pages = Vec::new();
     let mut first_failure = None;
@@ -62,7 +63,11 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         if output.text.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_CHARS {
             scanned.push(page_number);
         }
-        sections.extend(page_sections(page_number, &output));
+        let (on_page, page_tables) = page_sections(page_number, &output);
+        sections.extend(on_page);
+        if budget.keep_tables {
+            tables.extend(page_tables);
+        }
     }
     let mut warnings = Vec::new();
     let mut ocr_error = None;
@@ -116,7 +121,7 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
             first_failure.unwrap_or_default()
         ));
     }
-    Ok(ParsedDocument { format: Format::Pdf, sections, warnings, tables: Vec::new() })
+    Ok(ParsedDocument { format: Format::Pdf, sections, warnings, tables })
 }
 
 /// Text of a page with word breaks decided from the gaps between glyphs.
@@ -228,8 +233,9 @@ impl pdf_extract::OutputDev for WordSpacing {
 
 /// A page's sections, in the order the page draws them: its running text, and each table found
 /// in its text layer as a section of its own (rows under their column headers, the table's title
-/// and units as its heading) where the table's first glyph stood.
-fn page_sections(page: u32, output: &WordSpacing) -> Vec<Section> {
+/// and units as its heading) where the table's first glyph stood. Beside them, the tables whose
+/// structure is sure, for a query over their cells.
+fn page_sections(page: u32, output: &WordSpacing) -> (Vec<Section>, Vec<Table>) {
     let found = tables::find(&output.glyphs);
     let mut owner: Vec<Option<usize>> = vec![None; output.glyphs.len()];
     for (t, table) in found.iter().enumerate() {
@@ -281,7 +287,35 @@ fn page_sections(page: u32, output: &WordSpacing) -> Vec<Section> {
         }
     }
     flush(&mut running, &mut sections);
-    sections
+    let tables = found.into_iter().filter_map(|t| Some(query_table(page, t.caption, t.grid?))).collect();
+    (sections, tables)
+}
+
+/// A table found on a page as a query reads it: the label column (named by the stub over it, or
+/// "Line item"), the group label column when rows stand under group labels ("Group label":
+/// `group` is a word of SQL), then the figure columns under their headers; rows numbered from 1
+/// in the order of the page.
+fn query_table(page: u32, caption: Option<String>, grid: tables::Grid) -> Table {
+    let grouped = grid.rows.iter().any(|r| r.group.is_some());
+    let mut columns = vec![grid.label_name.unwrap_or_else(|| "Line item".to_string())];
+    if grouped {
+        columns.push("Group label".to_string());
+    }
+    columns.extend(grid.headers);
+    let rows = grid
+        .rows
+        .into_iter()
+        .zip(1..)
+        .map(|(r, row)| {
+            let mut cells = vec![r.label];
+            if grouped {
+                cells.push(r.group.unwrap_or_default());
+            }
+            cells.extend(r.figures.into_iter().map(Option::unwrap_or_default));
+            TableRow { row, cells }
+        })
+        .collect();
+    Table { sheet: format!("page {page}"), page: Some(page), caption: caption.into_iter().collect(), header_row: 0, columns, rows }
 }
 
 /// pdf-extract places glyphs by their advance widths, and with some fonts it reads the gap
@@ -398,6 +432,17 @@ pub(crate) mod tests {
         );
         assert_eq!(table.location.heading, None, "the labels' name is no caption");
         assert_eq!(doc.sections.iter().filter(|s| s.location.page == Some(2)).count(), 1, "{:?}", doc.sections);
+        assert!(doc.tables.is_empty(), "indexing keeps no tables");
+
+        // Asked to keep them, its cells for a query: the labels under their name, a row each.
+        let kept = crate::parse_keeping_tables(std::path::Path::new("sales.pdf"), &bytes).unwrap();
+        assert_eq!(kept.sections, doc.sections);
+        let [table] = kept.tables.as_slice() else { panic!("{:?}", kept.tables) };
+        assert_eq!((table.page, table.sheet.as_str()), (Some(2), "page 2"));
+        assert_eq!(table.columns, vec!["Region", "Q1 2023", "Q2 2023"]);
+        let rows: Vec<(u32, Vec<&str>)> = table.rows.iter().map(|r| (r.row, r.cells.iter().map(String::as_str).collect())).collect();
+        assert_eq!(rows[0], (1, vec!["North", "1,200", "1,350"]));
+        assert_eq!(rows[3], (4, vec!["West", "75", "80"]));
     }
 
     #[test]

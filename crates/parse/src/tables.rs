@@ -9,11 +9,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One sheet as a table.
+/// One sheet as a table, or a table of a PDF page whose structure is sure.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Table {
-    /// The sheet's name (a CSV's file name without its extension).
+    /// The sheet's name (a CSV's file name without its extension); "page N" for a PDF's table.
     pub sheet: String,
+    /// The page a PDF's table stands on (`None` for a sheet's).
+    #[serde(default)]
+    pub page: Option<u32>,
     /// The rows above the header, each as one line: a title, the units.
     pub caption: Vec<String>,
     /// The header's row number in the sheet (1-based).
@@ -55,7 +58,14 @@ impl Table {
         let mut rest = rest.into_iter();
         let Some(header) = rest.next() else { return Vec::new() };
         let caption = rows.iter().map(caption_line).collect();
-        let first = Table { sheet: sheet.to_string(), caption, header_row: header.row, columns: header.cells.clone(), rows: Vec::new() };
+        let first = Table {
+            sheet: sheet.to_string(),
+            page: None,
+            caption,
+            header_row: header.row,
+            columns: header.cells.clone(),
+            rows: Vec::new(),
+        };
         let mut tables = vec![first];
         for row in rest {
             let Some(table) = tables.last_mut() else { break };
@@ -63,7 +73,14 @@ impl Table {
                 // The sparse rows just above the repeated header are the new table's caption.
                 let keep = table.rows.iter().rposition(|r| filled(r) * 2 >= fullest).map_or(0, |i| i + 1);
                 let caption = table.rows.split_off(keep).iter().map(caption_line).collect();
-                tables.push(Table { sheet: sheet.to_string(), caption, header_row: row.row, columns: row.cells, rows: Vec::new() });
+                tables.push(Table {
+                    sheet: sheet.to_string(),
+                    page: None,
+                    caption,
+                    header_row: row.row,
+                    columns: row.cells,
+                    rows: Vec::new(),
+                });
             } else {
                 table.rows.push(row);
             }

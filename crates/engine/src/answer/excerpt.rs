@@ -18,6 +18,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::error::{EngineError, Result};
 use crate::inference::EmbedText;
 use crate::retrieval::Hit;
+use crate::table_row::{self, Row};
 
 /// Words of a source kept at most (its best units, and their headings). About 90 tokens.
 pub(crate) const WORDS_PER_SOURCE: usize = 70;
@@ -43,7 +44,7 @@ struct Unit {
 /// best are dropped (the first [`MIN_SOURCES`] are always kept). The result keeps the order and
 /// every field of each hit but its text.
 pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> Result<Vec<Hit>> {
-    let asked_terms = header_terms(question);
+    let asked_terms = table_row::terms(question);
     let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text, &asked_terms)).collect();
     let mut texts = vec![question.to_string()];
     texts.extend(units.iter().flatten().map(|u| u.text.clone()));
@@ -83,7 +84,7 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
 fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if names_its_columns(line) {
+        if table_row::names_its_columns(line) {
             out.push(Unit { text: cells_asked_about(line, asked_terms), row: true, needs_headings: false });
             continue;
         }
@@ -110,40 +111,20 @@ pub(crate) fn is_row(line: &str) -> bool {
 /// twelve months ended June 30, 2023" keeps that column of a cash-flow row of six periods, which
 /// a small model otherwise reads one column off. When no column is named more than the others
 /// (a question of no period, or two periods named alike), the row is kept whole.
-fn cells_asked_about(row: &str, asked_terms: &HashSet<String>) -> String {
-    let mut cells = row.split(" | ");
-    let label = cells.next().unwrap_or_default();
-    let cells: Vec<&str> = cells.collect();
-    let named = |cell: &str| {
-        let header = cell.rsplit_once(": ").map_or("", |(header, _)| header);
-        header_terms(header).intersection(asked_terms).count()
-    };
-    let scores: Vec<usize> = cells.iter().map(|c| named(c)).collect();
+fn cells_asked_about(line: &str, asked_terms: &HashSet<String>) -> String {
+    let Some(row) = Row::parse(line) else { return line.to_string() };
+    let named = |cell: &str| table_row::terms(table_row::header(cell)).intersection(asked_terms).count();
+    let scores: Vec<usize> = row.cells.iter().map(|c| named(c)).collect();
     let best = scores.iter().copied().max().unwrap_or(0);
     if best < MIN_HEADER_TERMS || scores.iter().all(|&s| s == best) {
-        return row.to_string();
+        return line.to_string();
     }
-    let kept: Vec<&str> = cells.iter().zip(&scores).filter(|(_, s)| **s == best).map(|(c, _)| *c).collect();
-    format!("{label} | {}", kept.join(" | "))
-}
-
-/// Words and numbers of a column header, or of a question, that can name a column: "three",
-/// "months", "june", "30", "2023".
-fn header_terms(text: &str) -> HashSet<String> {
-    const NOT_TERMS: &[&str] =
-        &["the", "for", "and", "of", "in", "on", "at", "as", "to", "a", "an", "what", "was", "were", "is", "are", "how", "much", "many"];
-    text.unicode_words().map(str::to_lowercase).filter(|w| !NOT_TERMS.contains(&w.as_str())).collect()
+    let kept: Vec<&str> = row.cells.iter().zip(&scores).filter(|(_, s)| **s == best).map(|(c, _)| *c).collect();
+    format!("{} | {}", row.label, kept.join(" | "))
 }
 
 /// Fewest header terms a question must share with a column to pick it out.
 const MIN_HEADER_TERMS: usize = 2;
-
-/// "Net income | Three Months Ended July 30, 2023: 6,188 | …": every cell after the label says
-/// its column.
-pub(crate) fn names_its_columns(line: &str) -> bool {
-    let mut cells = line.split(" | ").skip(1).peekable();
-    cells.peek().is_some() && cells.all(|cell| cell.contains(": "))
-}
 
 /// The best units within `words` words, each table row that needs them with the line before it
 /// (its headings), in the source's order, a row on a line of its own; gaps marked with "…". A
@@ -284,17 +265,15 @@ Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
         assert!(text.lines().any(|l| l == "Total net sales | Three Months Ended June 25, 2022: 62,000"), "{text}");
         // Such a row needs no heading line; a sheet's row ("cells between bars") or a line of
         // bare figures does.
-        assert!(names_its_columns(&rows[0]));
-        assert!(
-            !names_its_columns("Ashcombe | 37 | 52") && !names_its_columns("Products 63,355 63,948") && !names_its_columns("Note: 12 | 14")
-        );
+        assert!(table_row::names_its_columns(&rows[0]));
+        assert!(!table_row::names_its_columns("Ashcombe | 37 | 52") && !table_row::names_its_columns("Note: 12 | 14"));
     }
 
     #[test]
     fn a_row_keeps_the_columns_the_question_names() {
         let row = "Stock-based compensation | Three Months Ended June 30, 2022: 5,209 | Three Months Ended June 30, 2023: 7,127 | \
 Six Months Ended June 30, 2023: 11,875 | Twelve Months Ended June 30, 2023: 23,037";
-        let asked = |q: &str| cells_asked_about(row, &header_terms(q));
+        let asked = |q: &str| cells_asked_about(row, &table_row::terms(q));
         assert_eq!(
             asked("What was Amazon's stock-based compensation for the twelve months ended June 30, 2023?"),
             "Stock-based compensation | Twelve Months Ended June 30, 2023: 23,037"

@@ -206,10 +206,12 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     }
 
     // A question over a sheet's rows (a count, a sum, the largest) is answered by a query over
-    // the whole sheet when one is among the first sources (see `sheet_query`).
-    if settings.sheet_queries
+    // the whole sheet when one is among the first sources (see `sheet_query`); over a PDF's
+    // table too, when the settings say so.
+    let tables = sheet_query::Queried { sheets: settings.sheet_queries, pdf_tables: settings.pdf_table_queries };
+    if (tables.sheets || tables.pdf_tables)
         && sheet_query::asks_over_rows(question)
-        && let Some(answer) = sheet_query::answer(engine, question, &relevant, &events, started, retrieval_ms).await
+        && let Some(answer) = sheet_query::answer(engine, tables, question, &relevant, &events, started, retrieval_ms).await
     {
         return Ok(answer);
     }

@@ -5,6 +5,15 @@
 //! every row of the sheet, read-only, in DataFusion (already in the tree under LanceDB), and shows
 //! the result with the query and the rows it read.
 //!
+//! A table of a PDF's text layer is queried the same way ("which segment had the highest
+//! operating income?") when the setting `pdf_table_queries` is on (it is off by default: on real
+//! filings the default model chose the wrong table or wrote a wrong query more often than it
+//! helped, and a query's result is shown without the claim check), the parser is sure of the
+//! table's structure — every column under a header of its own, a label and one figure per cell
+//! in every row — and the question computes over its rows without naming one of them whole: a
+//! statement's own line ("total net sales", "net revenue") is read from the passage, where the
+//! answer's check sees it.
+//!
 //! Key design decisions:
 //! - The sheet is read again from the file (in a parse worker, like indexing), as a typed Arrow
 //!   table: a column whose cells are nearly all numbers ("1,577", "(484.11)", "$12", "7%") is a
@@ -14,8 +23,9 @@
 //!   over one in-memory table, within a time and a memory limit; it can read nothing else.
 //! - Which rows the query read is found from its own plan: the filter over the table, run alone
 //!   for the row numbers (all rows when it has none), so the answer cites those rows.
-//! - Anything that fails (no sheet among the sources, a model that writes no query, a query that
-//!   does not run or returns nothing) falls back to the answer from passages.
+//! - Anything that fails (no sheet among the sources, a question naming someone or something the
+//!   table's file does not, a model that writes no query, a query that does not run, reads no
+//!   row or returns nothing) falls back to the answer from passages, and its check.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -36,10 +46,11 @@ use serde::{Deserialize, Serialize};
 use super::{Answer, AnswerEvent, AnswerStop, AnswerTimings, Citation};
 use crate::inference::Generate;
 use crate::retrieval::Hit;
+use crate::table_row;
 use crate::{AnswerSink, Engine};
 use brain_parse::Location;
 
-/// A query run over a sheet to answer a question.
+/// A query run over a sheet (or a PDF's table) to answer a question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct SheetQuery {
     /// The SQL as it ran (the table is named `sheet`).
@@ -70,47 +81,22 @@ const CITED_ROWS: usize = 40;
 const ROW: &str = "__row";
 /// Rows of the sheet shown to the model as examples.
 const EXAMPLE_ROWS: usize = 3;
+/// Most values of a text column listed to the model (a region, a segment; not every name).
+const LISTED_VALUES: usize = 12;
 
-/// Words that ask for something computed over rows rather than read from one passage.
-const OVER_ROWS: &[&str] = &[
-    "how many",
-    "number of",
-    "count",
-    "total",
-    "sum",
-    "average",
-    "mean",
-    "median",
-    "highest",
-    "lowest",
-    "largest",
-    "smallest",
-    "biggest",
-    "most",
-    "fewest",
-    "least",
-    "top",
-    "maximum",
-    "minimum",
-    "more than",
-    "less than",
-    "fewer than",
-    "at least",
-    "at most",
-    "list all",
-    "which of",
-    "rank",
-    "combined",
-    "altogether",
-];
+/// Cues that ask for a computation over a sheet but only name a line of a PDF statement, which
+/// has its totals printed ("What were total net sales …?").
+const A_STATEMENT_LINE: &[&str] = &["total", "sum", "combined", "altogether"];
 
 /// Whether a question asks for something computed over the rows of a table.
 pub(crate) fn asks_over_rows(question: &str) -> bool {
-    let q = format!(
-        " {} ",
-        question.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
-    );
-    OVER_ROWS.iter().any(|cue| q.contains(&format!(" {cue} ")))
+    table_row::over_rows_cues(question).next().is_some()
+}
+
+/// Whether a question asks for something computed over the rows of a PDF's table: a cue that
+/// is not also how a statement's own line is named.
+fn asks_over_statement_rows(question: &str) -> bool {
+    table_row::over_rows_cues(question).any(|cue| !A_STATEMENT_LINE.contains(&cue))
 }
 
 /// The kind of a column, as its cells show it.
@@ -138,21 +124,25 @@ fn is_total(row: &TableRow) -> bool {
     })
 }
 
-/// A row's cell `i`, trimmed; `None` when it is empty or missing.
+/// A row's cell `i`, trimmed; `None` when it is empty, missing or a dash (a statement's "—",
+/// nothing to report).
 fn cell(row: &TableRow, i: usize) -> Option<&str> {
-    row.cells.get(i).map(|c| c.trim()).filter(|c| !c.is_empty())
+    row.cells.get(i).map(|c| c.trim()).filter(|c| !c.is_empty() && !matches!(*c, "—" | "–" | "-"))
 }
+
+const CURRENCY: [char; 4] = ['$', '€', '£', '¥'];
 
 /// The number a cell shows: thousands separators, currency signs, a trailing per cent sign and
 /// accountants' parentheses for negatives allowed, and a decimal comma where the cell says so
 /// ("143,1" and "1.234,56"; "1,577" is read as thousands). `None` for anything else.
 pub(crate) fn number(cell: &str) -> Option<f64> {
-    let mut s = cell.trim();
+    // "$(1,038)" and "($1,038)" alike.
+    let mut s = cell.trim().trim_start_matches(CURRENCY).trim_start();
     let negative = s.starts_with('(') && s.ends_with(')');
     if negative {
         s = &s[1..s.len() - 1];
     }
-    let s = s.trim().trim_start_matches(['$', '€', '£', '¥']).trim_end_matches('%').trim();
+    let s = s.trim().trim_start_matches(CURRENCY).trim_end_matches('%').trim();
     if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '-' | '+' | 'e' | 'E')) {
         return None;
     }
@@ -220,8 +210,7 @@ impl SheetTable {
         let headers: Vec<String> = (0..width).map(|i| table.columns.get(i).cloned().unwrap_or_default()).collect();
         let kinds = (0..width)
             .map(|i| {
-                let cells: Vec<&str> =
-                    table.rows.iter().filter_map(|r| r.cells.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+                let cells: Vec<&str> = table.rows.iter().filter_map(|r| cell(r, i)).collect();
                 let numbers: Vec<f64> = cells.iter().filter_map(|c| number(c)).collect();
                 // A column of numbers may hold a dash or "N/A" here and there.
                 if numbers.is_empty() || numbers.len() * 10 < cells.len() * 9 {
@@ -300,6 +289,20 @@ impl SheetTable {
             out.push_str(&format!("  {name} {sql_type}{comma}{said}\n"));
         }
         out.push_str(");\n");
+        // A filter must use the values the table holds ("Americas", not "Apple"): a text column
+        // of few values lists them.
+        for (i, (name, kind)) in self.names.iter().zip(&self.kinds).enumerate() {
+            let mut values: Vec<&str> = Vec::new();
+            for value in self.table.rows.iter().filter_map(|r| cell(r, i)) {
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+            if *kind == Kind::Text && (2..=LISTED_VALUES).contains(&values.len()) {
+                let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
+                out.push_str(&format!("-- {name} is one of: {}\n", quoted.join(", ")));
+            }
+        }
         out.push_str(&format!("-- {} rows; the first:\n", self.table.rows.len()));
         for row in self.table.rows.iter().take(EXAMPLE_ROWS) {
             let cells: Vec<String> = (0..self.names.len()).map(|i| row.cells.get(i).cloned().unwrap_or_default()).collect();
@@ -313,6 +316,10 @@ impl SheetTable {
 const SQL_SYSTEM_PROMPT: &str = "You write one SQL query that answers the question from the table `sheet` described in the message. \
 Use only that table and its columns. For names and other text, compare case-insensitively with ILIKE. \
 Give the figures the question asks for, with the columns that name them. Reply with the query only.";
+
+/// What the model is told of a query whose filter kept no row.
+const NO_ROW_READ: &str = "its WHERE clause matched no row of the table. Filter only on values the table holds \
+(the listed values of its columns), not on the company's or the file's name";
 
 /// The prompt asking the model for the query; after a failed one, the conversation goes on with
 /// that query and its error.
@@ -454,13 +461,26 @@ const SHEET_SOURCES: usize = 3;
 /// answer is then made from passages.
 pub(crate) async fn answer(
     engine: &Engine,
+    queried: Queried,
     question: &str,
     sources: &[Hit],
     events: &AnswerSink,
     started: Instant,
     retrieval_ms: u64,
 ) -> Option<Answer> {
-    let (table, hit) = sheet_asked_about(engine, question, sources).await?;
+    let (table, hit) = sheet_asked_about(engine, queried, question, sources).await?;
+    // A question naming a company, a place or a person the table's file does not (Walmart's
+    // stores asked of Amazon's statement) is not over this table: a query would count nothing
+    // and answer "0".
+    let paths = [hit.path.clone()];
+    let identity = match engine.store().await {
+        Ok(store) => store.identities(Some(&paths)).await.ok().and_then(|mut ids| ids.remove(&hit.path)).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if let Some(missing) = name_not_in(question, &table, &hit.path, &identity) {
+        tracing::info!("no query over {}: the question names {missing}, which it does not", hit.path);
+        return None;
+    }
     let load_started = Instant::now();
     let llm = engine.load_llm().await.ok()?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
@@ -471,15 +491,24 @@ pub(crate) async fn answer(
     let sheet_name = sheet.table.sheet.clone();
     let file = Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let rows_range = result.rows_read.first().zip(result.rows_read.last()).map(|(a, b)| [*a, *b]);
+    // A PDF's table is cited at its page, under its title; a sheet's by its rows.
+    let location = match sheet.table.page {
+        Some(page) => Location { page: Some(page), heading: sheet.table.caption.first().cloned(), ..Default::default() },
+        None => Location { sheet: Some(sheet_name.clone()), rows: rows_range, ..Default::default() },
+    };
     let citation = Citation {
         n: 1,
         path: hit.path.clone(),
-        location: Location { sheet: Some(sheet_name.clone()), rows: rows_range, ..Default::default() },
+        location,
         text: sheet.rows_text(&result.rows_read),
         cited: true,
         similarity: hit.similarity.unwrap_or_default(),
     };
-    let text = answer_text(&result, &sql, &sheet_name, &file);
+    let place = match sheet.table.page {
+        Some(page) => format!("the table on page {page}"),
+        None => format!("the sheet {sheet_name}"),
+    };
+    let text = answer_text(&result, &sql, &place, &file);
     let answer = Answer {
         answer: text.clone(),
         citations: vec![citation.clone()],
@@ -516,26 +545,35 @@ pub(crate) async fn answer(
     Some(answer)
 }
 
-/// The table the question is over, and the source it was found by: among the sheets of the first
-/// sources (each file read once), the one [`choose_table`] scores highest, if the question names
-/// something of it.
-async fn sheet_asked_about<'a>(engine: &Engine, question: &str, sources: &'a [Hit]) -> Option<(Table, &'a Hit)> {
+/// The table the question is over, and the source it was found by: among the tables of the first
+/// sources — a sheet, or a PDF table whose structure is sure (each file read once) — the one
+/// [`choose_table`] scores highest, if the question names something of it. A PDF table is asked
+/// about only by a question that computes over its rows and names none of them whole: a
+/// statement's own line ("total net sales") is read from the passage, where the check sees it.
+async fn sheet_asked_about<'a>(engine: &Engine, queried: Queried, question: &str, sources: &'a [Hit]) -> Option<(Table, &'a Hit)> {
     let asked = name_words(question);
+    let candidates: Vec<&Hit> = sources.iter().take(SHEET_SOURCES).filter(|h| holds_a_table(h, queried, question)).collect();
     let mut read: Vec<(&str, Vec<Table>)> = Vec::new();
-    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
+    for hit in &candidates {
         if !read.iter().any(|(path, _)| *path == hit.path) {
             let tables = engine.sheet_tables(Path::new(&hit.path)).await.unwrap_or_else(|e| {
-                tracing::info!("no query over {}: the sheet could not be read again ({e})", hit.path);
+                tracing::info!("no query over {}: the file could not be read again ({e})", hit.path);
                 Vec::new()
             });
             read.push((&hit.path, tables));
         }
     }
     let mut best: Option<(usize, &Table, &Hit)> = None;
-    for hit in sources.iter().take(SHEET_SOURCES).filter(|h| h.location.sheet.is_some() && h.location.attachment.is_none()) {
+    for hit in candidates {
         let tables = read.iter().find(|(path, _)| *path == hit.path).map_or(&[][..], |(_, t)| t.as_slice());
-        let (sheet, stem) = (hit.location.sheet.as_deref().unwrap_or_default(), file_stem(&hit.path));
-        if let Some((score, table)) = choose_table(tables, sheet, hit.location.rows, &asked, &stem)
+        let stem = file_stem(&hit.path);
+        let chosen = match (hit.location.sheet.as_deref(), hit.location.page) {
+            (Some(name), _) => choose_table(tables, &Place::Sheet { name, rows: hit.location.rows }, &asked, &stem),
+            (None, Some(page)) => choose_table(tables, &Place::Page { page, text: &hit.text }, &asked, &stem)
+                .filter(|(_, table)| !names_a_row_whole(question, table)),
+            (None, None) => None,
+        };
+        if let Some((score, table)) = chosen
             && best.is_none_or(|(s, _, _)| score > s)
         {
             best = Some((score, table, hit));
@@ -552,6 +590,65 @@ async fn sheet_asked_about<'a>(engine: &Engine, question: &str, sources: &'a [Hi
         Some((_, table, hit)) => Some((table.clone(), hit)),
         None => None,
     }
+}
+
+/// Which tables questions over rows are answered by a query over (the settings
+/// `sheet_queries` and `pdf_table_queries`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Queried {
+    pub sheets: bool,
+    pub pdf_tables: bool,
+}
+
+/// Whether a source is part of a table a query may run over: a sheet's rows (not an
+/// attachment's), or a PDF page's table rows when the question computes over rows.
+fn holds_a_table(hit: &Hit, queried: Queried, question: &str) -> bool {
+    if hit.location.attachment.is_some() {
+        return false;
+    }
+    (queried.sheets && hit.location.sheet.is_some())
+        || (queried.pdf_tables
+            && hit.location.sheet.is_none()
+            && hit.location.page.is_some()
+            && asks_over_statement_rows(question)
+            && hit.text.lines().any(|l| crate::table_row::Row::parse(l).is_some()))
+}
+
+/// Whether `table` holds the rows of the passage `text` (a PDF page may have several tables):
+/// the line items of its first rows are labels of the table.
+fn holds_rows_of(table: &Table, text: &str) -> bool {
+    let labels: HashSet<&str> = table.rows.iter().filter_map(|r| r.cells.first()).map(|c| c.trim()).collect();
+    let items: Vec<&str> = text.lines().filter_map(crate::table_row::Row::parse).map(|r| r.item().trim()).take(3).collect();
+    !items.is_empty() && items.iter().any(|item| labels.contains(item))
+}
+
+/// Whether the question names one of the table's rows whole (every term of its label) and that
+/// label is on one row only: then it asks for that line ("how many shares were outstanding"),
+/// not for something computed over the rows. A label on several rows, under several groups
+/// ("Operating income" of each segment), is what the question compares.
+fn names_a_row_whole(question: &str, table: &Table) -> bool {
+    let asked = crate::table_row::terms(question);
+    let labels: Vec<&str> = table.rows.iter().filter_map(|r| r.cells.first()).map(|c| c.trim()).collect();
+    labels.iter().any(|label| {
+        let terms = crate::table_row::terms(label);
+        !terms.is_empty() && terms.is_subset(&asked) && labels.iter().filter(|other| *other == label).count() == 1
+    })
+}
+
+/// A name the question asks about (a capitalised word inside it: "Walmart", "North") that is
+/// nowhere in the table, its file's path or what its document is (its identity: title, first
+/// page, headings); `None` when every name is there.
+fn name_not_in(question: &str, table: &Table, path: &str, identity: &str) -> Option<String> {
+    let cells = table.rows.iter().flat_map(|r| r.cells.iter());
+    let text = table.caption.iter().chain(&table.columns).chain(cells).chain([&table.sheet]).fold(
+        format!("{path} {identity}").to_lowercase(),
+        |mut all, part| {
+            all.push(' ');
+            all.push_str(&part.to_lowercase());
+            all
+        },
+    );
+    crate::grounding::names(question).into_iter().find(|name| !text.contains(&name.to_lowercase()))
 }
 
 /// A file's name without its extension.
@@ -590,6 +687,17 @@ async fn query_sheet(
             }
         };
         match run(&sheet, &sql).await {
+            // A query whose filter kept no row touched nothing: its "0" or empty sum answers a
+            // question about something the table does not hold, or the model filtered on a
+            // value the table does not have (the company's name) — corrected once, like an error.
+            Ok(result) if result.rows_read.is_empty() && failed.is_none() => {
+                tracing::info!("the query over {path} read no row, asking again: {sql}");
+                failed = Some((sql, NO_ROW_READ.to_string()));
+            }
+            Ok(result) if result.rows_read.is_empty() => {
+                tracing::info!("the corrected query over {path} read no row either: {sql}");
+                return None;
+            }
             Ok(result) if result.rows.iter().any(|r| r.iter().any(|v| !v.is_empty())) => return Some((sql, result, sheet)),
             Ok(_) => {
                 tracing::info!("the query over {path} returned nothing: {sql}");
@@ -639,35 +747,60 @@ fn shared_names(asked: &HashSet<String>, table: &Table, file_stem: &str) -> usiz
     asked.intersection(&described).count()
 }
 
-/// The table of `sheet` the passage found (rows `rows`) belongs to, and how many name words of
-/// the question (`asked`) its caption, header, sheet and file name share; where a sheet holds several (a report's 2023
-/// block above its 2022 one) and the passage spans more than one, the one that shares the most,
-/// the first on a tie. The same score chooses between the sheets among the sources ("operating
-/// segments" is the caption of one sheet of a workbook, "products" of the next).
-fn choose_table<'t>(
-    tables: &'t [Table],
-    sheet: &str,
-    rows: Option<[u32; 2]>,
-    asked: &HashSet<String>,
-    file_stem: &str,
-) -> Option<(usize, &'t Table)> {
-    let overlaps = |t: &Table| {
-        let [first, last] = t.row_span();
-        rows.is_none_or(|[a, b]| first <= b && a <= last)
-    };
-    let mut best: Option<(usize, &Table)> = None;
-    for table in tables.iter().filter(|t| t.sheet == sheet && overlaps(t)) {
-        let score = shared_names(asked, table, file_stem);
+/// Where a passage stands, to find its table among its file's.
+enum Place<'a> {
+    /// In the sheet `name`, on `rows` (the table that spans them).
+    Sheet { name: &'a str, rows: Option<[u32; 2]> },
+    /// On a PDF's page, as the rows of `text`.
+    Page { page: u32, text: &'a str },
+}
+
+impl Place<'_> {
+    /// Whether `table` may be the one asked about: for a sheet's passage, the sheet's table that
+    /// spans its rows; for a PDF's passage, any table of the file the parser is sure of — a
+    /// statement's passage found first often stands beside the table the question is over ("net
+    /// sales by category" a dozen pages after the statement of operations).
+    fn admits(&self, table: &Table) -> bool {
+        match *self {
+            Place::Sheet { name, rows } => {
+                let [first, last] = table.row_span();
+                table.page.is_none() && table.sheet == name && rows.is_none_or(|[a, b]| first <= b && a <= last)
+            }
+            Place::Page { .. } => table.page.is_some(),
+        }
+    }
+
+    /// Whether the passage is part of `table` (a PDF page may have several tables).
+    fn is_in(&self, table: &Table) -> bool {
+        match *self {
+            Place::Sheet { .. } => true,
+            Place::Page { page, text } => table.page == Some(page) && holds_rows_of(table, text),
+        }
+    }
+}
+
+/// The table the question is over among those the passage at `place` admits, and how many name
+/// words of the question (`asked`) its caption, header, sheet and file name share: the one that
+/// shares the most, then the passage's own, then the first. Where a sheet holds several (a
+/// report's 2023 block above its 2022 one) and the passage spans more than one, the one the
+/// question names; the same score chooses between the tables among the sources ("operating
+/// segments" is the caption of one sheet of a workbook, "products" of the next). `None` when no
+/// table is there.
+fn choose_table<'t>(tables: &'t [Table], place: &Place, asked: &HashSet<String>, file_stem: &str) -> Option<(usize, &'t Table)> {
+    let mut best: Option<((usize, bool), &Table)> = None;
+    for table in tables.iter().filter(|t| place.admits(t)) {
+        let score = (shared_names(asked, table, file_stem), place.is_in(table));
         if best.is_none_or(|(s, _)| score > s) {
             best = Some((score, table));
         }
     }
-    best
+    best.map(|((shared, _), table)| (shared, table))
 }
 
-/// The answer's text: the result citing the sheet as \[1\] (a value, a row's values, or the
-/// rows as a Markdown table), then the query in a code block.
-pub(crate) fn answer_text(result: &QueryResult, sql: &str, sheet: &str, file: &str) -> String {
+/// The answer's text: the result citing the table as \[1\] (a value, a row's values, or the
+/// rows as a Markdown table), then the query in a code block; `place` says which table ("the
+/// sheet Depots", "the table on page 6").
+pub(crate) fn answer_text(result: &QueryResult, sql: &str, place: &str, file: &str) -> String {
     let shown = match (result.rows.as_slice(), result.columns.len()) {
         ([row], 1) => format!("{} [1]", row[0]),
         ([row], _) => format!("{} [1]", result.columns.iter().zip(row).map(|(c, v)| format!("{c}: {v}")).collect::<Vec<_>>().join(", ")),
@@ -691,7 +824,7 @@ pub(crate) fn answer_text(result: &QueryResult, sql: &str, sheet: &str, file: &s
         1 => "the 1 row".to_string(),
         n => format!("the {n} rows"),
     };
-    format!("{shown}\n\nComputed over {read} it read of the sheet {sheet} in {file} by this query:\n```sql\n{sql}\n```")
+    format!("{shown}\n\nComputed over {read} it read of {place} in {file} by this query:\n```sql\n{sql}\n```")
 }
 
 #[cfg(test)]
@@ -712,6 +845,7 @@ mod tests {
         .collect();
         SheetTable::new(Table {
             sheet: "Depots".into(),
+            page: None,
             caption: vec!["Fleet 2024".into()],
             header_row: 2,
             columns: ["Depot", "Region", "Vans", "Fuel budget (EUR)"].map(String::from).to_vec(),
@@ -744,6 +878,7 @@ mod tests {
         assert_eq!(number("118,400.50"), Some(118_400.5));
         assert_eq!(number("(484.11)"), Some(-484.11));
         assert_eq!(number("$1,577"), Some(1577.0));
+        assert_eq!((number("$(1,038)"), number("($980)")), (Some(-1038.0), Some(-980.0)));
         assert_eq!(number("7%"), Some(7.0));
         assert_eq!(number("143,1"), Some(143.1));
         assert_eq!(number("-814,38"), Some(-814.38));
@@ -765,6 +900,9 @@ mod tests {
         let described = sheet.describe();
         assert!(described.contains("  vans BIGINT, -- Vans\n") && described.contains("-- Fleet 2024\n"), "{described}");
         assert!(described.contains("-- 4 rows; the first:\n-- Ashcombe | North | 37 | 118,400.50\n"), "{described}");
+        // A text column of few values lists them, for the filter; a column of figures does not.
+        assert!(described.contains("-- region is one of: 'North', 'South', 'East'\n"), "{described}");
+        assert!(!described.contains("-- vans is one of"), "{described}");
     }
 
     #[tokio::test]
@@ -785,13 +923,13 @@ mod tests {
         assert_eq!(largest.rows, vec![vec!["Ashcombe".to_string()]]);
         let mean = run(&sheet, "SELECT AVG(vans) FROM sheet").await.unwrap();
         assert_eq!(mean.rows, vec![vec!["19.5".to_string()]]);
-        let text = answer_text(&count, "SELECT …", "Depots", "fleet.xlsx");
+        let text = answer_text(&count, "SELECT …", "the sheet Depots", "fleet.xlsx");
         assert!(
             text.starts_with("depots: 2, vans: 45 [1]\n") && text.contains("the 2 rows it read of the sheet Depots in fleet.xlsx"),
             "{text}"
         );
         assert!(text.ends_with("```sql\nSELECT …\n```"), "{text}");
-        let table = answer_text(&top, "SELECT depot, vans …", "Depots", "fleet.xlsx");
+        let table = answer_text(&top, "SELECT depot, vans …", "the sheet Depots", "fleet.xlsx");
         assert!(
             table.starts_with("The query returned 2 rows [1]:\n\n| depot | vans |\n|---|---|\n| Ashcombe | 37 |\n| Thornbury | 21 |\n"),
             "{table}"
@@ -833,6 +971,7 @@ mod tests {
     fn the_table_is_the_one_the_passage_is_in_and_then_the_one_the_question_names() {
         let block = |caption: &str, header_row: u32| Table {
             sheet: "Segments".into(),
+            page: None,
             caption: vec![caption.into()],
             header_row,
             columns: vec!["".into(), "Sales".into()],
@@ -840,16 +979,121 @@ mod tests {
         };
         let tables =
             || vec![block("January–June 2023", 5), block("January–June 2022", 17), Table { sheet: "Other".into(), ..block("2022", 1) }];
-        let chosen = |rows, question| choose_table(&tables(), "Segments", rows, &name_words(question), "report").map(|(_, t)| t.header_row);
+        let chosen = |rows, question| {
+            choose_table(&tables(), &Place::Sheet { name: "Segments", rows }, &name_words(question), "report").map(|(_, t)| t.header_row)
+        };
         assert_eq!(chosen(Some([17, 18]), "Sales of Zone NA in January–June 2023?"), Some(17), "the passage's own table");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA in January–June 2022?"), Some(17), "the question's period");
         assert_eq!(chosen(Some([1, 40]), "Sales of Zone NA?"), Some(5), "the first on a tie");
         assert_eq!(chosen(Some([30, 40]), "Sales?"), None, "no table where the passage is");
-        assert_eq!(choose_table(&tables(), "Missing", None, &name_words("Sales?"), "report").map(|(_, t)| t.header_row), None);
+        let missing = Place::Sheet { name: "Missing", rows: None };
+        assert_eq!(choose_table(&tables(), &missing, &name_words("Sales?"), "report").map(|(_, t)| t.header_row), None);
         // The score compares sheets too: the question's words in a caption count.
         let asked = name_words("How many operating segments had sales above 9,000?");
-        let scored = |caption: &str| choose_table(&[block(caption, 5)], "Segments", None, &asked, "report").map(|(score, _)| score);
+        let segments = Place::Sheet { name: "Segments", rows: None };
+        let scored = |caption: &str| choose_table(&[block(caption, 5)], &segments, &asked, "report").map(|(score, _)| score);
         assert!(scored("3.1 Operating segments").unwrap() > scored("3.2 Products").unwrap());
+    }
+
+    /// A PDF statement's segment table as the parser keeps it for a query.
+    fn segments_on_page(page: u32) -> Table {
+        let row = |n: u32, label: &str, group: &str, a: &str, b: &str| TableRow {
+            row: n,
+            cells: [label, group, a, b].map(String::from).to_vec(),
+        };
+        Table {
+            sheet: format!("page {page}"),
+            page: Some(page),
+            caption: vec!["Operating segment results (In Millions)".into()],
+            header_row: 0,
+            columns: ["Line item", "Group label", "Three Months Ended Sep 30, 2023", "Nine Months Ended Sep 30, 2023"]
+                .map(String::from)
+                .to_vec(),
+            rows: vec![
+                row(1, "Client Computing Group", "Net revenue", "$7,867", "$21,113"),
+                row(2, "Data Center and AI", "Net revenue", "3,814", "11,048"),
+                row(3, "Client Computing Group", "Operating income (loss)", "1,950", "3,596"),
+                row(4, "Data Center and AI", "Operating income (loss)", "(141)", "(715)"),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_pdf_table_is_queried_only_over_rows_it_holds_and_for_a_question_over_rows() {
+        let passage =
+            "Net revenue: Client Computing Group | Three Months Ended Sep 30, 2023: $7,867 | Nine Months Ended Sep 30, 2023: $21,113";
+        let mut hit = crate::retrieval::test_hit("/10q/intc.pdf", passage);
+        hit.location.page = Some(12);
+        let over_rows = "Which segment had the highest operating income in the nine months ended September 30, 2023?";
+        let both = Queried { sheets: true, pdf_tables: true };
+        assert!(holds_a_table(&hit, both, over_rows));
+        assert!(!holds_a_table(&hit, Queried { pdf_tables: false, ..both }, over_rows), "off by the settings");
+        // A statement's own line, or one fact: read from the passage.
+        for look_up in ["What was total net revenue in 2023?", "What was the Client Computing Group's net revenue?"] {
+            assert!(!holds_a_table(&hit, both, look_up), "{look_up}");
+        }
+        let prose = crate::retrieval::test_hit("/10q/intc.pdf", "Revenue was highest in the Client Computing Group.");
+        assert!(!holds_a_table(&prose, both, over_rows), "no rows in the passage");
+
+        // Its table: the one of the file the question names most, then the one holding its rows.
+        let statement = Table {
+            caption: vec!["Consolidated Condensed Statements of Income (In Millions)".into()],
+            rows: vec![TableRow { row: 1, cells: ["Net revenue", "", "$14,158", "$38,822"].map(String::from).to_vec() }],
+            ..segments_on_page(6)
+        };
+        let tables = vec![statement, segments_on_page(11), segments_on_page(12)];
+        let chosen = |question: &str| {
+            choose_table(&tables, &Place::Page { page: 12, text: passage }, &name_words(question), "intc").map(|(_, t)| t.page)
+        };
+        assert_eq!(chosen(over_rows), Some(Some(12)), "the passage's own among alike");
+        assert_eq!(chosen("Which line of the statements of income was the highest?"), Some(Some(6)), "the one the question names");
+        assert!(choose_table(&tables, &Place::Sheet { name: "page 12", rows: None }, &name_words(over_rows), "intc").is_none(), "no sheet");
+        // A question that names one of its rows whole asks for that row, unless that label is on
+        // several rows (one per group): then it compares them.
+        let segments = segments_on_page(12);
+        assert!(!names_a_row_whole(over_rows, &segments));
+        assert!(!names_a_row_whole("Which quarter was best for the Data Center and AI group?", &segments), "on two rows");
+        let by_segment = Table {
+            rows: vec![
+                TableRow { row: 1, cells: ["Net sales", "North America", "82,546"].map(String::from).to_vec() },
+                TableRow { row: 2, cells: ["Net sales", "AWS", "22,140"].map(String::from).to_vec() },
+                TableRow { row: 3, cells: ["Shares outstanding", "", "10,300"].map(String::from).to_vec() },
+            ],
+            ..segments_on_page(19)
+        };
+        assert!(!names_a_row_whole("Which segment had the lowest net sales?", &by_segment));
+        assert!(names_a_row_whole("How many shares outstanding were there?", &by_segment));
+    }
+
+    #[test]
+    fn a_question_naming_what_the_file_does_not_is_not_over_its_table() {
+        let table = segments_on_page(12);
+        let asks = |q: &str, identity: &str| name_not_in(q, &table, "/10q/2023 Q3 INTC.pdf", identity);
+        assert_eq!(asks("Which Intel segment had the highest net revenue?", "Intel Corporation Form 10-Q"), None);
+        assert_eq!(asks("Which segment earned most in the Client Computing Group?", ""), None, "a name in the cells");
+        assert_eq!(asks("How many stores did Walmart open in 2023?", "Intel Corporation Form 10-Q").as_deref(), Some("Walmart"));
+        assert_eq!(asks("Which Intel segment had the highest net revenue?", "").as_deref(), Some("Intel"), "not in the table or path");
+    }
+
+    #[tokio::test]
+    async fn a_query_that_reads_no_row_touches_nothing() {
+        let sheet = depots();
+        let none = run(&sheet, "SELECT COUNT(*) FROM sheet WHERE region = 'Walmart'").await.unwrap();
+        assert!(none.rows_read.is_empty() && none.rows == vec![vec!["0".to_string()]], "{none:?}");
+    }
+
+    #[tokio::test]
+    async fn a_pdf_table_is_queried_by_its_group_and_period_columns() {
+        let sheet = SheetTable::new(segments_on_page(12));
+        assert_eq!(sheet.names, vec!["line_item", "group_label", "three_months_ended_sep_30_2023", "nine_months_ended_sep_30_2023"]);
+        let best = run(
+            &sheet,
+            "SELECT line_item FROM sheet WHERE group_label ILIKE 'operating income%' ORDER BY nine_months_ended_sep_30_2023 DESC LIMIT 1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(best.rows, vec![vec!["Client Computing Group".to_string()]]);
+        assert_eq!(best.rows_read, vec![3, 4]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! stages, each in its own file:
 //!
 //! ```text
-//! query ─┬─► candidates (vector, keyword) ────────────────────────┬─► fuse ─► gate ─► context
+//! query ─┬─► candidates (vector, keyword) ────────────────────────┬─► fuse ─► rows ─► gate ─► context
 //!        └─► documents (named by the query) ─► candidates within ─┘
 //! ```
 //!
@@ -13,11 +13,12 @@
 //!   year), found by their identities; the candidate searches run again within them and join
 //!   the global lists, so their passages come first (hybrid mode).
 //! - [`fuse`]: reciprocal rank fusion of the candidate lists (hybrid mode).
+//! - [`rows`]: a chunk whose table row names the question's line item and period comes first.
 //! - [`gate`]: drop what is not similar enough to be a source, and cap the chunks per file so
 //!   one long file cannot crowd out the others ("not found" when nothing is left).
 //! - [`context`]: number the sources and take as many as fit the model's context.
 //!
-//! Plain search runs query → candidates and documents → fuse; an answer runs every stage. A new
+//! Plain search runs query → candidates and documents → fuse → rows; an answer runs every stage. A new
 //! stage (a reranker, say) is one file here and one line in [`best_chunks`] or [`sources`].
 
 pub(crate) mod candidates;
@@ -26,6 +27,7 @@ pub(crate) mod documents;
 pub(crate) mod fuse;
 pub(crate) mod gate;
 pub(crate) mod query;
+pub(crate) mod rows;
 
 use std::sync::Arc;
 
@@ -96,8 +98,8 @@ pub(crate) struct SearchableIndex {
     pub embedder: Option<Arc<dyn EmbedText>>,
 }
 
-/// query → candidates (global, and within the documents the query names) → fuse: the `k` best
-/// chunks.
+/// query → candidates (global, and within the documents the query names) → fuse → rows: the `k`
+/// best chunks.
 pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequest) -> Result<Vec<Hit>> {
     let query = query::Query::new(index, &request.text, request.mode, request.vector.clone()).await?;
     let depth = fuse::depth(request.mode, request.k);
@@ -105,7 +107,10 @@ pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequ
         futures::try_join!(candidates::find(index, &query, request, depth), documents::named_by(index, &query, request))?;
     let within_named = documents::candidates_within(index, &query, request, depth, named, &mut lists).await?;
     lists.extend(within_named);
-    Ok(fuse::fuse(request.mode, lists, request.k))
+    // Fused as deep as the candidates go: a chunk whose table row names what is asked is lifted
+    // from anywhere in the list.
+    let fused = fuse::fuse(request.mode, lists, depth.max(request.k));
+    Ok(rows::lift(&request.text, fused, request.k))
 }
 
 /// query → candidates → fuse → gate: the sources an answer may use, best first (empty: nothing

@@ -43,6 +43,28 @@ pub(crate) struct FoundTable {
     pub(crate) caption: Option<String>,
     /// The rows, one per line.
     pub(crate) text: String,
+    /// The cells, when the table's structure is sure (see [`Grid`]).
+    pub(crate) grid: Option<Grid>,
+}
+
+/// A table's cells for a query over it, kept only when its structure is sure: every column has
+/// a header of its own (no two alike), every row a label and at most one figure per column.
+/// A table read less surely is still indexed as rows; only no query runs over it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Grid {
+    /// What the labels are ("Depot"), when a stub over them says so.
+    pub(crate) label_name: Option<String>,
+    /// The figure columns' headers, left to right.
+    pub(crate) headers: Vec<String>,
+    pub(crate) rows: Vec<GridRow>,
+}
+
+/// A row of a [`Grid`]: its label, the group label it stands under, and a figure per column.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GridRow {
+    pub(crate) group: Option<String>,
+    pub(crate) label: String,
+    pub(crate) figures: Vec<Option<String>>,
 }
 
 /// Fewest rows of figures a table has.
@@ -693,9 +715,9 @@ fn table_of(lines: &[Line], start: usize, end: usize, taken_until: usize) -> Opt
     let caption = crate::text::one_line(&caption.join(" "), MAX_CAPTION_CHARS);
     let caption = (!caption.is_empty()).then_some(caption);
 
-    let text = rows_text(&lines[start..=end], &columns, label_name.as_deref(), size);
+    let (text, grid) = rows_text(&lines[start..=end], &columns, label_name.as_deref(), size);
     let glyphs = (top..=end).flat_map(|k| lines[k].glyphs.iter().copied()).collect();
-    Some(FoundTable { glyphs, caption, text })
+    Some(FoundTable { glyphs, caption, text, grid })
 }
 
 /// A period over a group of columns ("Three Months Ended", "Nine Months Ended") is often set
@@ -738,10 +760,13 @@ fn is_date_like(text: &str) -> bool {
 }
 
 /// The rows, one per line: the label with its group (or the labels' name), then each figure
-/// with its column's header.
-fn rows_text(lines: &[Line], columns: &[Column], label_name: Option<&str>, size: f64) -> String {
+/// with its column's header; and the table's [`Grid`] when its structure is sure.
+fn rows_text(lines: &[Line], columns: &[Column], label_name: Option<&str>, size: f64) -> (String, Option<Grid>) {
     let headers: Vec<String> = columns.iter().map(|c| c.header.join(" ")).collect();
     let mut out: Vec<String> = Vec::new();
+    let distinct: std::collections::HashSet<&str> = headers.iter().map(String::as_str).collect();
+    let mut sure = headers.iter().all(|h| !h.trim().is_empty()) && distinct.len() == headers.len();
+    let mut grid_rows: Vec<GridRow> = Vec::new();
     let mut group: Option<(String, f64)> = None;
     let mut pending: Option<String> = None;
     for (k, line) in lines.iter().enumerate() {
@@ -778,6 +803,14 @@ fn rows_text(lines: &[Line], columns: &[Column], label_name: Option<&str>, size:
         if group.as_ref().is_some_and(|(_, x0)| !label.is_empty() && line.x0() <= x0 + size * 0.5) {
             group = None;
         }
+        sure &= !label.trim().is_empty() && values.iter().all(|v| v.len() <= 1);
+        if sure {
+            grid_rows.push(GridRow {
+                group: group.as_ref().map(|(g, _)| g.trim_end_matches(':').trim().to_string()),
+                label: label.trim().to_string(),
+                figures: values.iter().map(|v| v.first().map(|f| f.to_string())).collect(),
+            });
+        }
         match (&group, label_name) {
             (Some((g, _)), _) => label = if g.ends_with(':') { format!("{g} {label}") } else { format!("{g} — {label}") },
             (None, Some(name)) if !label.is_empty() => label = format!("{name}: {label}"),
@@ -793,7 +826,12 @@ fn rows_text(lines: &[Line], columns: &[Column], label_name: Option<&str>, size:
         }
         out.push(parts.join(" | "));
     }
-    out.join("\n")
+    let grid = (sure && !grid_rows.is_empty()).then(|| Grid {
+        label_name: label_name.map(str::to_string),
+        headers: headers.clone(),
+        rows: grid_rows,
+    });
+    (out.join("\n"), grid)
 }
 
 /// The units a line states: "(In millions, except per share data)" from a title line, the
@@ -906,6 +944,35 @@ mod tests {
         // The running text above and the note below are not the table's.
         let taken: String = table.glyphs.iter().map(|&i| glyphs[i].text.as_str()).collect();
         assert!(taken.starts_with("CONSOLIDATED") && taken.ends_with("(247)"), "{taken}");
+        // Its structure is sure: cells for a query, the group apart from the label.
+        let grid = table.grid.as_ref().expect("a grid");
+        assert_eq!(grid.headers, vec!["Three Months Ended December 31, 2022", "Three Months Ended December 25, 2021"]);
+        let row = |r: &GridRow| (r.group.clone(), r.label.clone(), r.figures.clone());
+        assert_eq!(
+            row(&grid.rows[1]),
+            (Some("Net sales".to_string()), "Services".to_string(), vec![Some("20,766".to_string()), Some("19,516".to_string())])
+        );
+        assert_eq!(row(&grid.rows[3]), (None, "Other income/(expense), net".to_string(), vec![Some("(393)".into()), Some("(247)".into())]));
+    }
+
+    #[test]
+    fn a_table_read_less_surely_is_rows_without_a_grid() {
+        // One header over two columns names both alike, a column far from any header has none:
+        // the rows are indexed, but which figure is which is not sure, so no query runs over them.
+        let rows = |right_edge: f64| {
+            let mut g = Vec::new();
+            g.extend(line(40.0, &[right(340.0, "2023")]));
+            for (y, label, a, b) in [(60.0, "Vans", "12", "14"), (72.0, "Drivers", "19", "22"), (84.0, "Depots", "3", "4")] {
+                g.extend(line(y, &[(20.0, label), right(340.0, a), right(right_edge, b)]));
+            }
+            find(&g)
+        };
+        let alike = rows(420.0);
+        assert!(alike[0].text.starts_with("Vans | 2023: 12 | 2023: 14"), "{}", alike[0].text);
+        assert_eq!(alike[0].grid, None);
+        let unnamed = rows(560.0);
+        assert!(unnamed[0].text.starts_with("Vans | 2023: 12 | 14"), "{}", unnamed[0].text);
+        assert_eq!(unnamed[0].grid, None);
     }
 
     #[test]
