@@ -291,14 +291,19 @@ impl SheetTable {
         out.push_str(");\n");
         // A filter must use the values the table holds ("Americas", not "Apple"): a text column
         // of few values lists them.
-        for (i, (name, kind)) in self.names.iter().zip(&self.kinds).enumerate() {
+        for (i, (name, _)) in self.names.iter().zip(&self.kinds).enumerate().filter(|(_, (_, kind))| **kind == Kind::Text) {
+            // One more than listed is enough to know there are too many (a sheet may have a
+            // million rows).
             let mut values: Vec<&str> = Vec::new();
             for value in self.table.rows.iter().filter_map(|r| cell(r, i)) {
                 if !values.contains(&value) {
                     values.push(value);
+                    if values.len() > LISTED_VALUES {
+                        break;
+                    }
                 }
             }
-            if *kind == Kind::Text && (2..=LISTED_VALUES).contains(&values.len()) {
+            if (2..=LISTED_VALUES).contains(&values.len()) {
                 let quoted: Vec<String> = values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
                 out.push_str(&format!("-- {name} is one of: {}\n", quoted.join(", ")));
             }

@@ -47,10 +47,9 @@ pub(crate) fn lift(question: &str, mut hits: Vec<Hit>, k: usize) -> Vec<Hit> {
     let best = scored.iter().map(|&(_, score)| score).max().unwrap_or(0);
     let mut lifted: Vec<(usize, usize)> = scored.into_iter().filter(|&(_, score)| score == best).collect();
     lifted.truncate(MAX_LIFTED);
-    let first: HashSet<usize> = lifted.iter().map(|&(rank, _)| rank).collect();
     let mut slots: Vec<Option<Hit>> = hits.into_iter().map(Some).collect();
     let mut out: Vec<Hit> = lifted.iter().filter_map(|&(rank, _)| slots[rank].take()).collect();
-    out.extend(slots.into_iter().enumerate().filter(|(rank, _)| !first.contains(rank)).filter_map(|(_, hit)| hit));
+    out.extend(slots.into_iter().flatten());
     out.truncate(k);
     out
 }
