@@ -194,7 +194,7 @@ pub(crate) fn check(
         .iter()
         .map(|s| {
             let mut found = figures(&s.text);
-            found.extend(figures(s.context.as_deref().unwrap_or("")).into_iter().filter(|f| is_year(f)));
+            found.extend(figures(s.context.as_deref().unwrap_or("")).into_iter().filter(|f| crate::terms::is_year(f)));
             found
         })
         .collect();
@@ -228,8 +228,7 @@ pub(crate) fn check(
     let all_figures: HashSet<String> = figures_of.iter().flatten().cloned().collect();
     for (i, piece) in claims.iter().enumerate() {
         let mut claim_figures = figures(&piece.text);
-        let stated_figures = claim_figures.clone();
-        let claim_read = as_read(&piece.text, question, computed);
+        let stated = StatedClaim::new(claim_figures.clone(), as_read(&piece.text, question, computed));
         let terse = is_terse(&piece.text);
         // A computed result is the engine's; its operands (the claim's other figures) may come
         // from several sources.
@@ -258,14 +257,14 @@ pub(crate) fn check(
             for (j, v) in per_source[s].iter().enumerate() {
                 if let Some(fact) = &sentences[j].1
                     && !is_computed
-                    && !fact.supports(&stated_figures, &claim_read)
+                    && !fact.supports(&stated)
                 {
                     continue;
                 }
                 let similarity = dot(claim_vector, v);
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
                 if best.as_ref().is_none_or(|(_, b, _, _)| similarity + cited_bonus > *b) {
-                    let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated_figures));
+                    let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated.figures));
                     best = Some((s, similarity + cited_bonus, sentences[j].0.clone(), states_its_period));
                 }
             }
@@ -524,6 +523,21 @@ fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
     out
 }
 
+/// A claim as a table row is checked against it, read once per claim: the figures it states, its
+/// text read with its question (a terse one states the question), the months that text names.
+struct StatedClaim {
+    figures: HashSet<String>,
+    read: String,
+    months: HashSet<String>,
+}
+
+impl StatedClaim {
+    fn new(figures: HashSet<String>, read: String) -> StatedClaim {
+        let months = crate::table_row::months(&read);
+        StatedClaim { figures, read, months }
+    }
+}
+
 /// What a sentence drawn from a table row states: the row's line item (its label without the
 /// group: "Research and development") and the figures of its cells (without the dates of their
 /// headers).
@@ -547,11 +561,10 @@ impl RowFact {
     /// net revenue was $369 million" does not rest on the row of Intel Foundry Services'
     /// operating loss of 369, nor "in the three months ended June 30" on the cell of the three
     /// months ended September 30 (the same line of the next quarter's filing).
-    fn supports(&self, claim_figures: &HashSet<String>, claim_read: &str) -> bool {
-        let claim_months = crate::table_row::months(claim_read);
-        !self.values.is_disjoint(claim_figures)
-            && word_coverage(&self.item, claim_read) >= MIN_WORD_COVERAGE
-            && (claim_months.is_empty() || self.months.is_empty() || !claim_months.is_disjoint(&self.months))
+    fn supports(&self, claim: &StatedClaim) -> bool {
+        !self.values.is_disjoint(&claim.figures)
+            && word_coverage(&self.item, &claim.read) >= MIN_WORD_COVERAGE
+            && (claim.months.is_empty() || self.months.is_empty() || !claim.months.is_disjoint(&self.months))
     }
 
     /// The claim states no figure the row or cell lacks: its period is the cell's own (a claim
@@ -562,18 +575,11 @@ impl RowFact {
     }
 }
 
-/// "2023": a figure that reads as a year.
-fn is_year(figure: &str) -> bool {
-    figure.len() == 4 && figure.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y))
-}
-
 /// Whether `name` occurs in `text` (lower case); a month's name also as its abbreviation, the way
 /// statements head their columns ("October 1, 2022" is "Oct 1, 2022").
 fn named_in(text: &str, name: &str) -> bool {
-    const MONTHS: [&str; 12] =
-        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
     let name = name.to_lowercase();
-    text.contains(&name) || (MONTHS.contains(&name.as_str()) && text.contains(&format!("{} ", &name[..3])))
+    text.contains(&name) || crate::table_row::month_of(&name).is_some_and(|month| text.contains(&format!("{month} ")))
 }
 
 /// The share of the claim's content words (four letters or more, not common words) found in
@@ -760,6 +766,11 @@ mod tests {
         assert!(!echoes("The sabbatical must be approved by the department head.", &instructions));
     }
 
+    /// A claim as stated without a question.
+    fn stated(claim: &str) -> StatedClaim {
+        StatedClaim::new(figures(claim), claim.to_string())
+    }
+
     #[test]
     fn a_row_that_names_its_columns_is_read_cell_by_cell() {
         let row = "Net income | Three Months Ended July 30, 2023: $6,188 | Three Months Ended July 31, 2022: $656";
@@ -780,11 +791,11 @@ mod tests {
 
         // A claim rests on a cell when it states the cell's figure and names the row's item.
         let claim = "NVIDIA's net income for the three months ended July 30, 2023 was $6,188 million.";
-        assert!(cell.supports(&figures(claim), claim));
+        assert!(cell.supports(&stated(claim)));
         let other_item = "NVIDIA's revenue for the three months ended July 30, 2023 was $6,188 million.";
-        assert!(!cell.supports(&figures(other_item), other_item), "another line item");
+        assert!(!cell.supports(&stated(other_item)), "another line item");
         let other_figure = "NVIDIA's net income for the three months ended July 30, 2023 was $656 million.";
-        assert!(!cell.supports(&figures(other_figure), other_figure), "another cell's figure");
+        assert!(!cell.supports(&stated(other_figure)), "another cell's figure");
         // A claim of another period may rest on the cell only at the usual similarity.
         assert!(cell.states_its_period(&figures(claim)));
         let other_period = "NVIDIA's net income for the three months ended July 31, 2022 was $6,188 million.";
@@ -792,13 +803,13 @@ mod tests {
         assert!(named_in("three months ended oct 1, 2022: 4,302", "October") && !named_in("three months ended oct", "November"));
         let grouped = &sentences("Operating income (loss): Intel Foundry Services | Nine Months Ended Sep 30, 2023: (369)")[1];
         let wrong = "Intel's net revenue for the nine months ended September 30, 2023 was $369 million.";
-        assert!(!grouped.1.as_ref().unwrap().supports(&figures(wrong), wrong), "{grouped:?}");
+        assert!(!grouped.1.as_ref().unwrap().supports(&stated(wrong)), "{grouped:?}");
         // The same line of the next quarter's filing: its figure, its item, another month.
         let next_quarter = &sentences("Purchases of property and equipment | Three Months Ended September 30, 2023: (12,479)")[1];
         let dated = "Amazon spent $12,479 on purchases of property and equipment in the three months ended June 30, 2023.";
-        assert!(!next_quarter.1.as_ref().unwrap().supports(&figures(dated), dated), "another month");
+        assert!(!next_quarter.1.as_ref().unwrap().supports(&stated(dated)), "another month");
         let undated = "Amazon spent $12,479 on purchases of property and equipment in the third quarter of 2023.";
-        assert!(next_quarter.1.as_ref().unwrap().supports(&figures(undated), undated), "no month named");
+        assert!(next_quarter.1.as_ref().unwrap().supports(&stated(undated)), "no month named");
     }
 
     #[test]

@@ -128,23 +128,26 @@ pub(crate) fn months(text: &str) -> HashSet<String> {
     let words: Vec<String> = text.unicode_words().map(str::to_lowercase).collect();
     let mut out = HashSet::new();
     for (i, word) in words.iter().enumerate() {
-        let folded = folded(word);
-        let is_month = MONTHS.iter().any(|m| m[..3] == folded) && word.len() >= 3 && MONTHS.iter().any(|m| m.starts_with(word.as_str()));
         let a_date = word != "may" || words.get(i + 1).is_some_and(|next| next.chars().all(|c| c.is_ascii_digit()));
-        if is_month && a_date {
-            out.insert(folded);
+        if let Some(month) = month_of(word).filter(|_| a_date) {
+            out.insert(month.to_string());
         }
     }
     out
 }
 
-const MONTHS: [&str; 12] =
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+/// The month a lower-case word names, as its three-letter abbreviation: "sep", "sept" and
+/// "september" are all `sep` ("mar" and "march" too: no row item is "Mar").
+pub(crate) fn month_of(word: &str) -> Option<&'static str> {
+    const MONTHS: [&str; 12] =
+        ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+    MONTHS.iter().find(|m| word.len() >= 3 && m.starts_with(word)).map(|m| &m[..3])
+}
 
-fn folded(word: &str) -> String {
-    if let Some(month) = MONTHS.iter().find(|m| word.len() >= 3 && m.starts_with(word)) {
-        // "sep", "sept", "september" alike; "mar" and "march" too (no row item is "Mar").
-        return month[..3].to_string();
+/// A lower-case word as terms compare it: a month as its abbreviation, a plural "s" dropped.
+pub(crate) fn folded(word: &str) -> String {
+    if let Some(month) = month_of(word) {
+        return month.to_string();
     }
     match word.strip_suffix('s') {
         Some(stem) if stem.chars().count() >= 3 && !stem.ends_with('s') && stem.chars().all(char::is_alphabetic) => stem.to_string(),

@@ -244,7 +244,8 @@ fn quarter_number(word: &str) -> Option<char> {
     }
 }
 
-fn is_year(word: &str) -> bool {
+/// "2023": four digits from 1900 to 2099.
+pub(crate) fn is_year(word: &str) -> bool {
     word.len() == 4 && (word.starts_with("19") || word.starts_with("20")) && word.chars().all(|c| c.is_ascii_digit())
 }
 

@@ -63,11 +63,9 @@ pub(crate) fn parse(bytes: &[u8], budget: &mut Budget) -> Result<ParsedDocument,
         if output.text.chars().filter(|c| c.is_alphanumeric()).count() < MIN_TEXT_CHARS {
             scanned.push(page_number);
         }
-        let (on_page, page_tables) = page_sections(page_number, &output);
+        let (on_page, page_tables) = page_sections(page_number, &output, budget.keep_tables);
         sections.extend(on_page);
-        if budget.keep_tables {
-            tables.extend(page_tables);
-        }
+        tables.extend(page_tables);
     }
     let mut warnings = Vec::new();
     let mut ocr_error = None;
@@ -233,9 +231,9 @@ impl pdf_extract::OutputDev for WordSpacing {
 
 /// A page's sections, in the order the page draws them: its running text, and each table found
 /// in its text layer as a section of its own (rows under their column headers, the table's title
-/// and units as its heading) where the table's first glyph stood. Beside them, the tables whose
-/// structure is sure, for a query over their cells.
-fn page_sections(page: u32, output: &WordSpacing) -> (Vec<Section>, Vec<Table>) {
+/// and units as its heading) where the table's first glyph stood. Beside them, when `keep_tables`,
+/// the tables whose structure is sure, for a query over their cells.
+fn page_sections(page: u32, output: &WordSpacing, keep_tables: bool) -> (Vec<Section>, Vec<Table>) {
     let found = tables::find(&output.glyphs);
     let mut owner: Vec<Option<usize>> = vec![None; output.glyphs.len()];
     for (t, table) in found.iter().enumerate() {
@@ -287,7 +285,8 @@ fn page_sections(page: u32, output: &WordSpacing) -> (Vec<Section>, Vec<Table>) 
         }
     }
     flush(&mut running, &mut sections);
-    let tables = found.into_iter().filter_map(|t| Some(query_table(page, t.caption, t.grid?))).collect();
+    let tables =
+        if keep_tables { found.into_iter().filter_map(|t| Some(query_table(page, t.caption, t.grid?))).collect() } else { Vec::new() };
     (sections, tables)
 }
 

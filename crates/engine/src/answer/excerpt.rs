@@ -84,8 +84,12 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
 fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if table_row::names_its_columns(line) {
-            out.push(Unit { text: cells_asked_about(line, asked_terms), row: true, needs_headings: false });
+        if let Some(row) = Row::parse(line) {
+            out.push(Unit {
+                text: cells_asked_about(&row, asked_terms).unwrap_or_else(|| line.to_string()),
+                row: true,
+                needs_headings: false,
+            });
             continue;
         }
         if is_row(line) {
@@ -110,17 +114,16 @@ pub(crate) fn is_row(line: &str) -> bool {
 /// A row that names its columns, with only the cells whose column the question names best: "the
 /// twelve months ended June 30, 2023" keeps that column of a cash-flow row of six periods, which
 /// a small model otherwise reads one column off. When no column is named more than the others
-/// (a question of no period, or two periods named alike), the row is kept whole.
-fn cells_asked_about(line: &str, asked_terms: &HashSet<String>) -> String {
-    let Some(row) = Row::parse(line) else { return line.to_string() };
+/// (a question of no period, or two periods named alike), the row is kept whole (`None`).
+fn cells_asked_about(row: &Row, asked_terms: &HashSet<String>) -> Option<String> {
     let named = |cell: &str| table_row::terms(table_row::header(cell)).intersection(asked_terms).count();
     let scores: Vec<usize> = row.cells.iter().map(|c| named(c)).collect();
     let best = scores.iter().copied().max().unwrap_or(0);
     if best < MIN_HEADER_TERMS || scores.iter().all(|&s| s == best) {
-        return line.to_string();
+        return None;
     }
     let kept: Vec<&str> = row.cells.iter().zip(&scores).filter(|(_, s)| **s == best).map(|(c, _)| *c).collect();
-    format!("{} | {}", row.label, kept.join(" | "))
+    Some(format!("{} | {}", row.label, kept.join(" | ")))
 }
 
 /// Fewest header terms a question must share with a column to pick it out.
@@ -175,17 +178,24 @@ fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
 /// Units in order, each after a gap marked "…": sentences joined by spaces, a table row on a line
 /// of its own.
 fn joined<'a>(units: impl Iterator<Item = (&'a Unit, bool)>) -> String {
+    rows_on_lines(units.map(|(unit, after_gap)| (unit.text.as_str(), unit.row, after_gap)))
+}
+
+/// Pieces of text in order (`text`, whether it is a table row, whether a gap comes before it,
+/// marked "…"): prose joined by spaces, a row on a line of its own — as the excerpt and the
+/// prompt both show a source.
+pub(crate) fn rows_on_lines<'a>(pieces: impl Iterator<Item = (&'a str, bool, bool)>) -> String {
     let mut out = String::new();
     let mut last_was_row = false;
-    for (unit, after_gap) in units {
+    for (text, row, after_gap) in pieces {
         if !out.is_empty() {
-            out.push(if unit.row || last_was_row { '\n' } else { ' ' });
+            out.push(if row || last_was_row { '\n' } else { ' ' });
         }
         if after_gap {
             out.push_str("… ");
         }
-        out.push_str(&unit.text);
-        last_was_row = unit.row;
+        out.push_str(text);
+        last_was_row = row;
     }
     out
 }
@@ -273,7 +283,7 @@ Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
     fn a_row_keeps_the_columns_the_question_names() {
         let row = "Stock-based compensation | Three Months Ended June 30, 2022: 5,209 | Three Months Ended June 30, 2023: 7,127 | \
 Six Months Ended June 30, 2023: 11,875 | Twelve Months Ended June 30, 2023: 23,037";
-        let asked = |q: &str| cells_asked_about(row, &table_row::terms(q));
+        let asked = |q: &str| cells_asked_about(&Row::parse(row).unwrap(), &table_row::terms(q)).unwrap_or_else(|| row.to_string());
         assert_eq!(
             asked("What was Amazon's stock-based compensation for the twelve months ended June 30, 2023?"),
             "Stock-based compensation | Twelve Months Ended June 30, 2023: 23,037"

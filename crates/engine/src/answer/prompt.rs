@@ -33,21 +33,9 @@ fn source_block(n: usize, hit: &Hit) -> String {
 /// The text's lines joined by spaces, but a table row (as the excerpt tells one: cells between
 /// bars, or a line of figures) on a line of its own.
 fn rows_on_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last_was_row = false;
-    for line in text.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        if line.is_empty() {
-            continue;
-        }
-        let row = super::excerpt::is_row(&line);
-        if !out.is_empty() {
-            out.push(if row || last_was_row { '\n' } else { ' ' });
-        }
-        out.push_str(&line);
-        last_was_row = row;
-    }
-    out
+    let lines: Vec<String> =
+        text.lines().map(|line| line.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect();
+    super::excerpt::rows_on_lines(lines.iter().map(|line| (line.as_str(), super::excerpt::is_row(line), false)))
 }
 
 /// A chunk that starts with its own Markdown heading repeats what the source header says.

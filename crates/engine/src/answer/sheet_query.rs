@@ -616,14 +616,14 @@ fn holds_a_table(hit: &Hit, queried: Queried, question: &str) -> bool {
             && hit.location.sheet.is_none()
             && hit.location.page.is_some()
             && asks_over_statement_rows(question)
-            && hit.text.lines().any(|l| crate::table_row::Row::parse(l).is_some()))
+            && hit.text.lines().any(|l| table_row::Row::parse(l).is_some()))
 }
 
 /// Whether `table` holds the rows of the passage `text` (a PDF page may have several tables):
 /// the line items of its first rows are labels of the table.
 fn holds_rows_of(table: &Table, text: &str) -> bool {
     let labels: HashSet<&str> = table.rows.iter().filter_map(|r| r.cells.first()).map(|c| c.trim()).collect();
-    let items: Vec<&str> = text.lines().filter_map(crate::table_row::Row::parse).map(|r| r.item().trim()).take(3).collect();
+    let items: Vec<&str> = text.lines().filter_map(table_row::Row::parse).map(|r| r.item().trim()).take(3).collect();
     !items.is_empty() && items.iter().any(|item| labels.contains(item))
 }
 
@@ -632,11 +632,14 @@ fn holds_rows_of(table: &Table, text: &str) -> bool {
 /// not for something computed over the rows. A label on several rows, under several groups
 /// ("Operating income" of each segment), is what the question compares.
 fn names_a_row_whole(question: &str, table: &Table) -> bool {
-    let asked = crate::table_row::terms(question);
-    let labels: Vec<&str> = table.rows.iter().filter_map(|r| r.cells.first()).map(|c| c.trim()).collect();
-    labels.iter().any(|label| {
-        let terms = crate::table_row::terms(label);
-        !terms.is_empty() && terms.is_subset(&asked) && labels.iter().filter(|other| *other == label).count() == 1
+    let asked = table_row::terms(question);
+    let mut rows_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for label in table.rows.iter().filter_map(|r| r.cells.first()) {
+        *rows_of.entry(label.trim()).or_default() += 1;
+    }
+    rows_of.into_iter().any(|(label, rows)| {
+        let terms = table_row::terms(label);
+        rows == 1 && !terms.is_empty() && terms.is_subset(&asked)
     })
 }
 
@@ -729,20 +732,14 @@ const NOT_NAMES: &[&str] = &[
     "maximum", "minimum", "top", "list", "rank", "across", "over", "per", "between", "value", "values", "table", "sheet", "row", "rows",
 ];
 
-/// A word as a name is compared: lower case, a plural's `s` dropped.
-fn name_word(word: &str) -> String {
-    let word = word.to_lowercase();
-    match word.strip_suffix('s') {
-        Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem.to_string(),
-        _ => word,
-    }
-}
-
-/// The words of `text` that can name something of a table (see [`name_word`], [`NOT_NAMES`]).
+/// The words of `text` that can name something of a table, folded as table rows' terms are (lower
+/// case, a plural as its singular, a month as its abbreviation: [`table_row::folded`]), without
+/// [`NOT_NAMES`].
 fn name_words(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3 && !NOT_NAMES.contains(&w.to_lowercase().as_str()))
-        .map(name_word)
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 3 && !NOT_NAMES.contains(&w.as_str()))
+        .map(|w| table_row::folded(&w))
         .collect()
 }
 
