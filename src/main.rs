@@ -25,9 +25,10 @@ struct Cli {
     // name), and clap hands the value of the same flag to both definitions.
     #[arg(long, global = true, env = "BRAIN_LLM", value_name = "GGUF")]
     llm: Option<String>,
-    /// Embed with this ONNX model directory (this run only).
-    #[arg(long, global = true, env = "BRAIN_EMBEDDER", value_name = "DIR")]
-    embedder: Option<PathBuf>,
+    /// Embed with this model: an ONNX model directory or an E5S1 file (this run only).
+    // A string, as `--llm` is: `models fetch` and `models use` take an embedder's name here.
+    #[arg(long, global = true, env = "BRAIN_EMBEDDER", value_name = "DIR|FILE")]
+    embedder: Option<String>,
     /// Load this ONNX Runtime library (this run only).
     #[arg(long, global = true, env = "BRAIN_ONNXRUNTIME", value_name = "LIB")]
     onnxruntime: Option<PathBuf>,
@@ -153,7 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if !models_command && (cli.llm.is_some() || cli.embedder.is_some() || cli.onnxruntime.is_some()) {
         let mut s = engine.settings();
         s.llm = cli.llm.map(PathBuf::from).or(s.llm);
-        s.embedder = cli.embedder.or(s.embedder);
+        s.embedder = cli.embedder.map(PathBuf::from).or(s.embedder);
         s.onnxruntime = cli.onnxruntime.or(s.onnxruntime);
         engine.use_settings_for_this_run(s).await?;
     }

@@ -503,3 +503,64 @@ fn a_question_over_a_pdf_tables_rows_is_answered_by_a_query_over_its_cells() {
     let one = brain.json(&["ask", "What were Westholm's sales in Q2 2023?"]);
     assert!(one.get("query").is_none(), "{one}");
 }
+
+/// Issue 22: with the multilingual embedder, an English question finds a German passage, and the
+/// answer comes in English with its claims checked against the German source.
+#[test]
+fn an_english_question_finds_and_answers_from_a_german_document() {
+    let brain = Brain::offline();
+    let docs = tempfile::tempdir().unwrap();
+    write(
+        &docs.path().join("reisen/richtlinie.md"),
+        "# Reiserichtlinie\n\nFür Übernachtungen in Hauptstädten erstattet die Firma höchstens 140 Euro pro Nacht. \
+         In allen anderen Städten liegt die Grenze bei 95 Euro pro Nacht. Die Hotelrechnung muss der Abrechnung beiliegen.\n",
+    );
+    write(
+        &docs.path().join("personal/urlaub.md"),
+        "# Urlaub\n\nJede Vollzeitkraft hat Anspruch auf 28 Urlaubstage im Jahr. Nicht genommene Tage verfallen am 31. März des Folgejahres.\n",
+    );
+    write(
+        &docs.path().join("it/laptops.md"),
+        "# Laptops\n\nEin verlorener Laptop muss innerhalb einer Stunde dem IT-Service gemeldet werden. Geräte werden alle vier Jahre ersetzt.\n",
+    );
+    brain.add_folder(docs.path());
+    assert_eq!(brain.json(&["index"])["summary"]["indexed"], 3);
+
+    // Indexed with the default (English) embedder, then the multilingual one is chosen: until the
+    // next sync has built the index again, searches use the old index and the embedder it was made with.
+    brain.run(&["models", "use", "--embedder", "multilingual-e5-small"]);
+    assert!(!brain.search("Urlaubstage", "vector").is_empty());
+    let rebuilt = brain.json(&["index"]);
+    assert_eq!(rebuilt["summary"]["indexed"], 3, "every file embedded again: {rebuilt}");
+    assert!(!brain.data.path().join("next-index").exists(), "the new index moved into place");
+
+    // By meaning alone (no shared word): the German hotel rule comes first for each English question.
+    for question in
+        ["How much does the company refund per night for a hotel in a capital city?", "How many vacation days do employees get?"]
+    {
+        let hits = brain.search(question, "vector");
+        let expected = if question.contains("hotel") { "richtlinie.md" } else { "urlaub.md" };
+        assert_eq!(file_name(&hits[0]), expected, "{question}: {hits:?}");
+    }
+
+    let answer = brain.json(&["ask", "What is the maximum hotel cost per night in capital cities?"]);
+    assert_eq!(answer["found"], true, "{answer}");
+    let text = answer["answer"].as_str().unwrap();
+    assert!(figures(text).contains("140"), "{answer}");
+    let english = ["the", "is", "per", "night", "maximum", "capital"]
+        .iter()
+        .filter(|w| text.to_lowercase().split(|c: char| !c.is_alphanumeric()).any(|t| t == **w))
+        .count();
+    assert!(english >= 2, "the answer is in the question's language: {text}");
+    let cited: Vec<&Value> = answer["citations"].as_array().unwrap().iter().filter(|c| c["cited"] == true).collect();
+    assert!(cited.iter().any(|c| file_name(c) == "richtlinie.md" && c["text"].as_str().unwrap().contains("140 Euro")), "{answer}");
+    // Every claim was checked against the German source, and the one that answers holds.
+    let claims = answer["claims"].as_array().unwrap();
+    assert!(!claims.is_empty() && claims[0]["supported"] == true, "{answer}");
+
+    // A question the German documents do not answer is refused, or its claims are marked.
+    let absent = brain.json(&["ask", "What is the dress code for the annual gala dinner in Monaco?"]);
+    if absent["found"] == true {
+        assert!(absent["claims"].as_array().unwrap().iter().any(|c| c["supported"] == false), "{absent}");
+    }
+}

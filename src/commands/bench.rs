@@ -89,8 +89,14 @@ fn print_bench(r: &BenchReport) {
     );
     let e = &r.embedding;
     println!(
-        "embedding: {} texts: {:.1} texts/s vs raw ONNX {:.1} texts/s (ratio {:.2}); indexing {:.1} chunks/s = {:.2} of raw ONNX",
-        e.texts, e.embedder_texts_per_second, e.raw_onnx_texts_per_second, e.ratio_to_raw_onnx, i.chunks_per_second, i.ratio_to_raw_onnx
+        "embedding: {} texts: {:.1} texts/s vs raw ONNX {:.1} texts/s (ratio {:.2}); indexing {:.1} chunks/s = {:.2} of raw ONNX ({})",
+        e.texts,
+        e.embedder_texts_per_second,
+        e.raw_onnx_texts_per_second,
+        e.ratio_to_raw_onnx,
+        i.chunks_per_second,
+        i.ratio_to_raw_onnx,
+        e.raw_onnx_model
     );
     for s in &r.search {
         println!("search:    {:7} p50 {:.1} ms, p95 {:.1} ms ({} queries)", s.mode, s.p50_ms, s.p95_ms, s.queries);

@@ -19,6 +19,18 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Retrieval on a SQuAD-format file (XQuAD): each question must find its paragraph; recall@5
+    /// is the share found in the top 5. `--questions` asks the questions of a parallel file in
+    /// another language (cross-lingual retrieval).
+    Squad {
+        /// The paragraphs searched.
+        passages: PathBuf,
+        /// The questions asked (default: the passages' file).
+        #[arg(long)]
+        questions: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Answer quality on a JSON-lines file of {question, answer, files?, pages?, answerable?, type?}
     /// over the index (index the documents first): right file and page retrieved and cited, gold
     /// figures, groundedness, refusals, first-token time; and the misses by cause (document or
@@ -45,7 +57,7 @@ pub enum EvalCommand {
 impl EvalCommand {
     pub fn wants_json(&self) -> bool {
         match self {
-            EvalCommand::Beir { json, .. } | EvalCommand::Qa { json, .. } => *json,
+            EvalCommand::Beir { json, .. } | EvalCommand::Squad { json, .. } | EvalCommand::Qa { json, .. } => *json,
         }
     }
 }
@@ -53,33 +65,56 @@ impl EvalCommand {
 pub async fn run(engine: &Engine, command: EvalCommand) -> anyhow::Result<i32> {
     match command {
         EvalCommand::Beir { dir, split, json } => beir(engine, dir, split, json).await,
+        EvalCommand::Squad { passages, questions, json } => squad(engine, passages, questions, json).await,
         EvalCommand::Qa { file, k, retrieval_only, every, limit, json } => {
             qa(engine, file, QaOptions { k, retrieval_only, every: every.max(1), limit }, json).await
         }
     }
 }
 
-async fn beir(engine: &Engine, dir: PathBuf, split: String, json: bool) -> anyhow::Result<i32> {
-    let bar = spinner();
-    let report = beir::beir(engine, &dir, &split, |step| match step {
+fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(EvalStep) + '_ {
+    |step| match step {
         EvalStep::Indexing { done, total } => bar.set_message(format!("indexing corpus {done}/{total}")),
         EvalStep::Searching { mode, done, total } => bar.set_message(format!("{mode} search {done}/{total}")),
-    })
-    .await?;
+    }
+}
+
+async fn beir(engine: &Engine, dir: PathBuf, split: String, json: bool) -> anyhow::Result<i32> {
+    let bar = spinner();
+    let report = beir::beir(engine, &dir, &split, progress(&bar)).await?;
     bar.finish_and_clear();
+    print_retrieval(&report, json)
+}
+
+async fn squad(engine: &Engine, passages: PathBuf, questions: Option<PathBuf>, json: bool) -> anyhow::Result<i32> {
+    let bar = spinner();
+    let report = brain_bench::squad::squad(engine, &passages, questions.as_deref(), progress(&bar)).await?;
+    bar.finish_and_clear();
+    print_retrieval(&report, json)
+}
+
+fn print_retrieval(report: &beir::EvalReport, json: bool) -> anyhow::Result<i32> {
     if json {
-        print_json(&report)?;
+        print_json(report)?;
         return Ok(0);
     }
     println!(
-        "{} ({} split): {} documents, {} chunks, {} queries",
-        report.dataset, report.split, report.documents, report.chunks, report.queries
+        "{} ({}): {} documents, {} chunks, {} queries, indexed in {:.1} s",
+        report.dataset,
+        report.split,
+        report.documents,
+        report.chunks,
+        report.queries,
+        report.index_ms as f64 / 1000.0
     );
-    println!("| mode | nDCG@10 | recall@10 | recall@100 | MRR@10 |");
-    println!("|---|---|---|---|---|");
+    println!("| mode | recall@5 | nDCG@10 | recall@10 | recall@100 | MRR@10 |");
+    println!("|---|---|---|---|---|---|");
     for mode in ["hybrid", "vector", "keyword"] {
         let m = &report.modes[mode];
-        println!("| {mode} | {:.4} | {:.4} | {:.4} | {:.4} |", m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10);
+        println!(
+            "| {mode} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
+            m.recall_at_5, m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10
+        );
     }
     Ok(0)
 }

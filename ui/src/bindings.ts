@@ -38,7 +38,9 @@ export type Settings = {
  */
 llm: string | null, 
 /**
- * An ONNX sentence-embedding model directory, instead of the default.
+ * The embedder, instead of the default: an ONNX sentence-embedding model directory, or an
+ * E5S1 file (multilingual-e5-small). A change builds the index again at the next sync,
+ * beside the old one, which answers until the new one is complete.
  */
 embedder: string | null, 
 /**

@@ -19,6 +19,9 @@ type Result<T, E = BenchError> = std::result::Result<T, E>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ModeScores {
+    /// With one relevant document per query (SQuAD-style sets), the share found in the top 5.
+    #[serde(rename = "recall@5")]
+    pub recall_at_5: f64,
     #[serde(rename = "ndcg@10")]
     pub ndcg_at_10: f64,
     #[serde(rename = "recall@10")]
@@ -50,11 +53,12 @@ pub enum EvalStep {
     Searching { mode: String, done: usize, total: usize },
 }
 
-struct Dataset {
-    name: String,
-    corpus: Vec<(String, String, String)>,
-    queries: Vec<(String, String)>,
-    qrels: HashMap<String, HashMap<String, u32>>,
+/// A retrieval set: documents (id, title, text), queries (id, text) and graded judgements.
+pub(crate) struct Dataset {
+    pub name: String,
+    pub corpus: Vec<(String, String, String)>,
+    pub queries: Vec<(String, String)>,
+    pub qrels: HashMap<String, HashMap<String, u32>>,
 }
 
 fn text_field(v: &serde_json::Value, key: &str) -> String {
@@ -91,11 +95,16 @@ fn load(dir: &Path, split: &str) -> Result<Dataset> {
 }
 
 /// Evaluate retrieval on a BEIR dataset in every mode.
-pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
+pub async fn beir(engine: &Engine, dir: &Path, split: &str, progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
     let dataset = {
         let (dir, split) = (dir.to_path_buf(), split.to_string());
         tokio::task::spawn_blocking(move || load(&dir, &split)).await??
     };
+    evaluate(engine, dataset, split, progress).await
+}
+
+/// Index `dataset`'s corpus (or reuse its index) and score every query in every mode.
+pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
     let key = {
         let mut h = blake3::Hasher::new();
         for (id, title, text) in &dataset.corpus {
@@ -140,6 +149,7 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
                 }
             }
             let scores = score(&ranked, &dataset.qrels[qid.as_str()]);
+            sums.recall_at_5 += scores.recall_at_5;
             sums.ndcg_at_10 += scores.ndcg_at_10;
             sums.recall_at_10 += scores.recall_at_10;
             sums.recall_at_100 += scores.recall_at_100;
@@ -153,6 +163,7 @@ pub async fn beir(engine: &Engine, dir: &Path, split: &str, mut progress: impl F
         modes.insert(
             mode.as_str().to_string(),
             ModeScores {
+                recall_at_5: round(sums.recall_at_5),
                 ndcg_at_10: round(sums.ndcg_at_10),
                 recall_at_10: round(sums.recall_at_10),
                 recall_at_100: round(sums.recall_at_100),
@@ -183,6 +194,7 @@ pub fn score(ranked: &[String], relevant: &HashMap<String, u32>) -> ModeScores {
     let found = |k: usize| ranked.iter().take(k).filter(|id| gain(id) > 0.0).count() as f64;
     let mrr = ranked.iter().take(10).position(|id| gain(id) > 0.0).map_or(0.0, |p| 1.0 / (p + 1) as f64);
     ModeScores {
+        recall_at_5: if relevant_count > 0.0 { found(5) / relevant_count } else { 0.0 },
         ndcg_at_10: if idcg > 0.0 { dcg / idcg } else { 0.0 },
         recall_at_10: if relevant_count > 0.0 { found(10) / relevant_count } else { 0.0 },
         recall_at_100: if relevant_count > 0.0 { found(100) / relevant_count } else { 0.0 },
@@ -202,7 +214,7 @@ mod tests {
         let dcg = 1.0 / 3f64.log2() + 1.0 / 5f64.log2();
         let idcg = 1.0 + 1.0 / 3f64.log2();
         assert!((s.ndcg_at_10 - dcg / idcg).abs() < 1e-9);
-        assert_eq!(s.recall_at_10, 1.0);
+        assert_eq!((s.recall_at_5, s.recall_at_10), (1.0, 1.0));
         assert_eq!(s.mrr_at_10, 0.5);
         let none = score(&["x".to_string()], &relevant);
         assert_eq!((none.ndcg_at_10, none.recall_at_100, none.mrr_at_10), (0.0, 0.0, 0.0));

@@ -21,6 +21,7 @@ pub mod crash;
 pub mod qa;
 pub mod scale;
 pub mod speed;
+pub mod squad;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

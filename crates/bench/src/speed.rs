@@ -75,6 +75,9 @@ pub struct IndexFigures {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EmbedFigures {
     pub texts: usize,
+    /// The bare ONNX model the embedder is measured against: its own, or for an embedder that
+    /// is not ONNX (E5), the default all-MiniLM-L6-v2.
+    pub raw_onnx_model: String,
     pub embedder_texts_per_second: f64,
     pub raw_onnx_texts_per_second: f64,
     /// embedder / raw ONNX throughput (1.0 = no overhead).
@@ -174,6 +177,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         .collect();
     if !texts.is_empty() {
         let mut reference = EmbeddingReference::load(&bench).await?;
+        let raw_onnx_model = reference.bare_model.display().to_string();
         report.embedding = tokio::task::spawn_blocking(move || -> Result<EmbedFigures> {
             // The reference is the bare model at its best on these texts: in order of length,
             // in batches of the embedder's size (the least padding), outputs thrown away.
@@ -195,6 +199,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
             let n = texts.len() as f64;
             Ok(EmbedFigures {
                 texts: texts.len(),
+                raw_onnx_model,
                 embedder_texts_per_second: n / ours,
                 raw_onnx_texts_per_second: n / bare,
                 ratio_to_raw_onnx: bare / ours,

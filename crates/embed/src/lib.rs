@@ -8,6 +8,10 @@
 //!   process, in one environment with telemetry off.
 //! - Vectors come out L2-normalised, so cosine similarity is a dot product everywhere downstream.
 //! - `embed` is a plain blocking function; callers run it on a worker thread.
+//! - Two backends behind one `Embedder`: an ONNX model directory (fastembed), or one `E5S1` file
+//!   (multilingual-e5-small, 4-bit, run with candle: see [`e5`]). A model that was trained with
+//!   instructions before its texts ("query: ", "passage: ") gets them here, so callers only say
+//!   which kind of text they embed ([`TextKind`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -63,11 +67,17 @@ impl Default for EmbedderOptions {
 
 /// A loaded embedding model.
 pub struct Embedder {
-    model: Mutex<TextEmbedding>,
+    backend: Backend,
     tokenizer: Tokenizer,
     dimension: usize,
     identity: String,
     batch_size: usize,
+}
+
+enum Backend {
+    Onnx(Box<Mutex<TextEmbedding>>),
+    /// The model, and the threads its arithmetic runs on (candle computes on rayon's pool).
+    E5(Box<e5::E5Model>, rayon::ThreadPool),
 }
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
@@ -105,7 +115,11 @@ fn read(path: PathBuf) -> Result<Vec<u8>, EmbedError> {
 }
 
 impl Embedder {
+    /// Load the model at `files.model_dir`: an ONNX model directory, or an `E5S1` file.
     pub fn load(files: &EmbedderFiles, options: EmbedderOptions) -> Result<Self, EmbedError> {
+        if e5::is_e5_file(&files.model_dir) {
+            return Self::load_e5(&files.model_dir, options);
+        }
         check_model_dir(&files.model_dir)?;
         let environment = onnxruntime_environment(&files.onnxruntime)?;
         let dir = &files.model_dir;
@@ -137,12 +151,47 @@ impl Embedder {
             return Err(model_error("the model returned an empty vector".into()));
         }
         let tokenizer = text_embedding.tokenizer.clone();
-        Ok(Embedder { model: Mutex::new(text_embedding), tokenizer, dimension, identity, batch_size: options.batch_size.max(1) })
+        let backend = Backend::Onnx(Box::new(Mutex::new(text_embedding)));
+        Ok(Embedder { backend, tokenizer, dimension, identity, batch_size: options.batch_size.max(1) })
+    }
+
+    fn load_e5(path: &Path, options: EmbedderOptions) -> Result<Self, EmbedError> {
+        let model_error = |reason: String| EmbedError::Model { dir: path.to_path_buf(), reason };
+        let bytes = read(path.to_path_buf())?;
+        let identity = format!("{}:{}", dir_name(path), &blake3::hash(&bytes).to_hex()[..16]);
+        let model = e5::E5Model::from_bytes(&bytes).map_err(model_error)?;
+        drop(bytes);
+        let threads = options.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("embed-{i}"))
+            .build()
+            .map_err(|e| model_error(e.to_string()))?;
+        let tokenizer = model.tokenizer().clone();
+        let dimension = model.dimension();
+        Ok(Embedder { backend: Backend::E5(Box::new(model), pool), tokenizer, dimension, identity, batch_size: options.batch_size.max(1) })
     }
 
     /// Vector length.
     pub fn dimension(&self) -> usize {
         self.dimension
+    }
+
+    /// A cosine similarity of this model on the scale the engine's thresholds are set on (those
+    /// of all-MiniLM-L6-v2, whose unrelated texts score about 0 and a question and its passage
+    /// about 0.6). Models differ: E5 scores unrelated texts about 0.74, so its cosines are
+    /// moved and stretched onto that scale ([`e5::SIMILARITY_SCALE`]); ranks do not change.
+    pub fn calibrate(&self, cosine: f32) -> f32 {
+        match self.backend {
+            Backend::Onnx(_) => cosine,
+            Backend::E5(..) => (cosine - e5::SIMILARITY_SCALE.0) * e5::SIMILARITY_SCALE.1,
+        }
+    }
+
+    /// Whether the model was trained on many languages (E5): a text and its translation come
+    /// out close. An ONNX model is taken to be English-only (the default one is).
+    pub fn is_multilingual(&self) -> bool {
+        matches!(self.backend, Backend::E5(..))
     }
 
     /// Names the model and its weights; vectors from different identities must not be mixed.
@@ -155,9 +204,16 @@ impl Embedder {
         &self.tokenizer
     }
 
-    /// Embed texts; one L2-normalised vector per text, in order. Blocking and CPU-bound.
+    /// Embed passages (what is stored and searched); one L2-normalised vector per text, in
+    /// order. Blocking and CPU-bound.
     pub fn embed<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        self.embed_with_pauses(texts, &|| {})
+        self.embed_kind(texts, TextKind::Passage, &|| {})
+    }
+
+    /// Embed questions, or texts compared with each other rather than searched for (E5 reads
+    /// both with its "query: " instruction).
+    pub fn embed_queries<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_kind(texts, TextKind::Query, &|| {})
     }
 
     /// [`Embedder::embed`], calling `pause` before each batch with the model free:
@@ -169,6 +225,10 @@ impl Embedder {
     }
 
     pub fn embed_with_pauses<S: AsRef<str> + Send + Sync>(&self, texts: &[S], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.embed_kind(texts, TextKind::Passage, pause)
+    }
+
+    fn embed_kind<S: AsRef<str> + Send + Sync>(&self, texts: &[S], kind: TextKind, pause: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -184,8 +244,13 @@ impl Embedder {
         let mut vectors = Vec::with_capacity(texts.len());
         for slice in by_length.chunks(self.batch_size) {
             pause();
-            let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            vectors.extend(model.embed(slice, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?);
+            match &self.backend {
+                Backend::Onnx(model) => {
+                    let mut model = model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    vectors.extend(model.embed(slice, Some(self.batch_size)).map_err(|e| EmbedError::Embed(e.to_string()))?);
+                }
+                Backend::E5(model, pool) => vectors.extend(pool.install(|| model.embed(slice, kind)).map_err(EmbedError::Embed)?),
+            }
         }
         let mut in_order = vec![Vec::new(); texts.len()];
         for (mut v, &i) in vectors.into_iter().zip(&order) {
@@ -222,7 +287,10 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+pub mod e5;
 pub mod raw;
+
+pub use e5::TextKind;
 
 #[cfg(test)]
 mod tests {
@@ -231,6 +299,35 @@ mod tests {
     fn default_files() -> EmbedderFiles {
         let models = brain_testkit::models_dir();
         EmbedderFiles { model_dir: models.join("all-MiniLM-L6-v2-int8"), onnxruntime: models.join("onnxruntime/libonnxruntime.so.1.31.1") }
+    }
+
+    #[test]
+    fn the_multilingual_embedder_matches_meaning_across_languages() {
+        let models = brain_testkit::models_dir();
+        let files = EmbedderFiles {
+            model_dir: models.join("multilingual-e5-small/e5-small-q4.bin"),
+            onnxruntime: models.join("onnxruntime/libonnxruntime.so.1.31.1"),
+        };
+        let embedder = Embedder::load(&files, EmbedderOptions::default()).unwrap();
+        assert_eq!(embedder.dimension(), 384);
+        // The tokens the C reference implementation gives "query: hello world".
+        let Backend::E5(model, _) = &embedder.backend else { panic!("an E5S1 file loads the E5 backend") };
+        let ids = model.tokenizer().encode(model.normalise("query: hello world"), true).unwrap();
+        assert_eq!(ids.get_ids(), [0, 41, 1294, 12, 33600, 31, 8999, 2]);
+
+        let question = &embedder.embed_queries(&["How many vacation days do employees get per year?"]).unwrap()[0];
+        let passages = embedder
+            .embed(&[
+                "Jede Vollzeitkraft hat Anspruch auf 28 Urlaubstage im Jahr.",
+                "每位全职员工每年享有28天带薪年假。",
+                "Ein verlorener Laptop muss innerhalb einer Stunde gemeldet werden.",
+            ])
+            .unwrap();
+        let close: Vec<f32> = passages.iter().map(|p| embedder.calibrate(cosine(question, p))).collect();
+        assert!(close[0] > close[2] + 0.2 && close[1] > close[2] + 0.2, "German and Chinese answers above the unrelated: {close:?}");
+        // The instruction matters: the same text read as a query is another vector.
+        let as_query = &embedder.embed_queries(&["Jede Vollzeitkraft hat Anspruch auf 28 Urlaubstage im Jahr."]).unwrap()[0];
+        assert!(cosine(as_query, &passages[0]) < 0.999);
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl CorpusIndex {
     /// Embed query texts in one go (a search then needs no model call).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
         let embedder = Arc::clone(&self.pipeline.embedder);
-        crate::blocking(move || embedder.embed(&texts)).await?
+        crate::blocking(move || embedder.embed_queries(&texts)).await?
     }
 
     /// The `k` best chunks for `query` in `mode`, through the same retrieval stages as a search

@@ -172,7 +172,7 @@ pub(crate) fn check(
     for list in &source_sentences {
         texts.extend(list.iter().map(|(text, _)| text.clone()));
     }
-    let mut sentence_vectors = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
+    let mut sentence_vectors = if texts.is_empty() { Vec::new() } else { embedder.embed_queries(&texts)? };
     if sentence_vectors.len() != texts.len() {
         return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", sentence_vectors.len(), texts.len())));
     }
@@ -180,7 +180,7 @@ pub(crate) fn check(
     let claim_vectors: Vec<Vec<f32>> = sentence_vectors.drain(..claims.len()).collect();
     // The first claim answers (the prompt asks for the answer first), and so does any claim at
     // least as close to the question.
-    let closeness: Vec<f32> = claim_vectors.iter().map(|v| dot(v, &question_vector)).collect();
+    let closeness: Vec<f32> = claim_vectors.iter().map(|v| embedder.calibrate(dot(v, &question_vector))).collect();
     let answers = |i: usize| i == 0 || closeness[i] >= closeness[0];
     let mut per_source: Vec<Vec<Vec<f32>>> = Vec::new();
     for list in &source_sentences {
@@ -261,7 +261,7 @@ pub(crate) fn check(
                 {
                     continue;
                 }
-                let similarity = dot(claim_vector, v);
+                let similarity = embedder.calibrate(dot(claim_vector, v));
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
                 if best.as_ref().is_none_or(|(_, b, _, _)| similarity + cited_bonus > *b) {
                     let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated.figures));
@@ -270,7 +270,7 @@ pub(crate) fn check(
             }
         }
         let supported = names_ok
-            && best.as_ref().is_some_and(|(s, sim, _, row_with_its_period)| {
+            && best.as_ref().is_some_and(|(s, sim, sentence, row_with_its_period)| {
                 let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
                 // A table row's cell has already shown the claim's figure, its line item and its
                 // period or date (`RowFact`); meaning only has to agree, not match a sentence a
@@ -281,7 +281,15 @@ pub(crate) fn check(
                 // The source's words include its context: a table's title and units ("Apple Inc.
                 // … (In millions)") stand in its heading, not in each row.
                 let source = &sources[*s];
-                let coverage = word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")));
+                // A claim in the question's language checked against a source in its own (a
+                // multilingual embedder): their words cannot be compared, so meaning must agree
+                // as closely as a same-language claim's with its words found; its figures and
+                // names are still required in the source (above).
+                let coverage = if embedder.reads_across_languages() && languages_differ(&piece.text, sentence) {
+                    1.0
+                } else {
+                    word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
+                };
                 if is_computed {
                     sim >= MIN_CLAIM_SIMILARITY
                 } else if terse {
@@ -584,6 +592,40 @@ fn named_in(text: &str, name: &str) -> bool {
 
 /// The share of the claim's content words (four letters or more, not common words) found in
 /// the source, compared by their first five letters (so "reimbursed" meets "reimbursement").
+/// Whether two texts are in different languages, as far as words can tell: written in different
+/// scripts, or sharing no word of three letters or more at all (two sentences of one language
+/// share "the", "and", "die", "des" even when their subjects differ). Written here rather than
+/// with a language identifier: one over the words suffices for this decision, and the crate
+/// for it (whatlang) changes the features of a hash map LanceDB builds on, rebuilding it.
+fn languages_differ(a: &str, b: &str) -> bool {
+    if script_of(a) != script_of(b) {
+        return true;
+    }
+    let words = |t: &str| -> HashSet<String> {
+        t.unicode_words().filter(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic)).map(str::to_lowercase).collect()
+    };
+    let (x, y) = (words(a), words(b));
+    !x.is_empty() && !y.is_empty() && x.is_disjoint(&y)
+}
+
+/// The script most of a text's letters are in: Han, kana and hangul (CJK), Cyrillic, Greek,
+/// Arabic, Hebrew, or other (Latin and the rest).
+fn script_of(text: &str) -> u8 {
+    let mut counts = [0usize; 6];
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        let k = match c as u32 {
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF => 1,
+            0x0400..=0x04FF => 2,
+            0x0370..=0x03FF => 3,
+            0x0600..=0x06FF => 4,
+            0x0590..=0x05FF => 5,
+            _ => 0,
+        };
+        counts[k] += 1;
+    }
+    (0..6).max_by_key(|&k| counts[k]).unwrap_or(0) as u8
+}
+
 fn word_coverage(claim: &str, source: &str) -> f32 {
     const COMMON: &[&str] = &[
         "that", "this", "with", "from", "have", "were", "will", "your", "they", "their", "which", "there", "about", "been", "also", "each",
@@ -734,6 +776,17 @@ pub(crate) fn names(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_claim_and_its_translation_are_told_apart_from_one_language() {
+        let claim = "The maximum hotel cost per night in capital cities is 140 euros.";
+        assert!(languages_differ(claim, "Für Übernachtungen in Hauptstädten erstattet die Firma höchstens 140 Euro pro Nacht."));
+        assert!(languages_differ(claim, "首都城市的酒店每晚最多报销140欧元。"));
+        assert!(!languages_differ(claim, "Hotels in capital cities are refunded up to 140 euros per night."));
+        assert!(!languages_differ("Annual leave is 27 days.", "Annual leave: 27 days"));
+        // One language, another subject: still one language (the claim's words are compared).
+        assert!(!languages_differ("The meal allowance is 0.42 euros.", "The mileage rate is 0.42 euros per kilometre."));
+    }
     use super::*;
 
     #[test]

@@ -50,20 +50,36 @@ pub async fn warm_up_embedder(engine: &Engine) -> Result<()> {
 }
 
 /// The engine's embedder and the bare ONNX model it wraps (same files, tokenizer and threads),
-/// side by side: what the embedder costs over the model is the ratio of their times.
+/// side by side: what the embedder costs over the model is the ratio of their times. An
+/// embedder that is no ONNX model (E5) is set beside the default one's bare ONNX model instead:
+/// the ratio is then what it costs against all-MiniLM-L6-v2.
 pub struct EmbeddingReference {
     embedder: Arc<Embedder>,
     bare: RawModel,
+    /// The bare model's tokenizer (the embedder's own, unless the bare model is another).
+    bare_tokenizer: tokenizers::Tokenizer,
+    /// The bare model's directory.
+    pub bare_model: std::path::PathBuf,
 }
 
 impl EmbeddingReference {
     pub async fn load(engine: &Engine) -> Result<EmbeddingReference> {
         let embedder = engine.load_embedder().await?;
         let paths = engine.model_paths();
-        let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
         let threads = engine.settings().threads();
-        let bare = blocking(move || RawModel::load(&files, threads)).await?.map_err(EngineError::from)?;
-        Ok(EmbeddingReference { embedder, bare })
+        let other = brain_embed::e5::is_e5_file(&paths.embedder);
+        let model_dir = if other { engine.options().models_dir.join(crate::models::DEFAULT_EMBEDDER_DIR) } else { paths.embedder };
+        let files = EmbedderFiles { model_dir: model_dir.clone(), onnxruntime: paths.onnxruntime };
+        let (bare, other_tokenizer) = blocking(move || -> Result<(RawModel, Option<tokenizers::Tokenizer>)> {
+            let tokenizer = match other {
+                true => Some(Embedder::load(&files, brain_embed::EmbedderOptions { threads, ..Default::default() })?.tokenizer().clone()),
+                false => None,
+            };
+            Ok((RawModel::load(&files, threads)?, tokenizer))
+        })
+        .await??;
+        let bare_tokenizer = other_tokenizer.unwrap_or_else(|| embedder.tokenizer().clone());
+        Ok(EmbeddingReference { embedder, bare, bare_tokenizer, bare_model: model_dir })
     }
 
     /// Texts per batch, the embedder's and so the bare model's.
@@ -79,7 +95,7 @@ impl EmbeddingReference {
     /// Run the bare model over `texts` in the embedder's batches, outputs thrown away (blocking).
     pub fn run_bare(&mut self, texts: &[String]) -> Result<()> {
         let batch = self.embedder.batch_size();
-        self.bare.run(self.embedder.tokenizer(), texts, batch).map_err(EngineError::from)
+        self.bare.run(&self.bare_tokenizer, texts, batch).map_err(EngineError::from)
     }
 }
 

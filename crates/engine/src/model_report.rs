@@ -60,7 +60,9 @@ pub(crate) fn report(models_dir: &Path, settings: &Settings, paths: &ModelPaths)
             _ => Availability::Missing,
         },
     };
-    let embedder_present = brain_embed::MODEL_FILES.iter().all(|f| paths.embedder.join(f).is_file());
+    // An ONNX model directory with its files, or one E5S1 file.
+    let embedder_present =
+        brain_embed::MODEL_FILES.iter().all(|f| paths.embedder.join(f).is_file()) || brain_embed::e5::is_e5_file(&paths.embedder);
     let llm = state_of(&paths.llm, settings.llm.is_some(), paths.llm.is_file());
     let embedder = state_of(&paths.embedder, settings.embedder.is_some(), embedder_present);
     let onnxruntime = state_of(&paths.onnxruntime, settings.onnxruntime.is_some(), paths.onnxruntime.is_file());

@@ -133,24 +133,49 @@ impl Engine {
         *self.store.lock().await = None;
     }
 
-    /// The embedder, loaded on first use (blocking work runs off the async threads).
+    /// The embedder of the settings, loaded on first use (blocking work runs off the async
+    /// threads).
     pub(crate) async fn load_embedder(&self) -> Result<Arc<Embedder>> {
         let mut slot = self.embedder.lock().await;
         if let Some(e) = slot.as_ref() {
             return Ok(Arc::clone(e));
         }
-        let paths = self.model_paths();
+        let embedder = self.load_embedder_at(self.model_paths().embedder).await?;
+        *slot = Some(Arc::clone(&embedder));
+        Ok(embedder)
+    }
+
+    async fn load_embedder_at(&self, model: std::path::PathBuf) -> Result<Arc<Embedder>> {
+        let onnxruntime = self.model_paths().onnxruntime;
         let models_dir = self.options.models_dir.clone();
         let threads = self.settings().threads();
-        let embedder = tokio::task::spawn_blocking(move || -> Result<Arc<Embedder>> {
-            models::verify_if_pinned(&models_dir, &paths.onnxruntime)?;
-            models::verify_if_pinned(&models_dir, &paths.embedder)?;
-            let files = EmbedderFiles { model_dir: paths.embedder, onnxruntime: paths.onnxruntime };
+        tokio::task::spawn_blocking(move || -> Result<Arc<Embedder>> {
+            models::verify_if_pinned(&models_dir, &onnxruntime)?;
+            models::verify_if_pinned(&models_dir, &model)?;
+            let files = EmbedderFiles { model_dir: model, onnxruntime };
             let options = EmbedderOptions { threads, ..EmbedderOptions::default() };
             Ok(Arc::new(Embedder::load(&files, options)?))
         })
         .await
-        .map_err(|e| EngineError::Internal(e.to_string()))??;
+        .map_err(|e| EngineError::Internal(e.to_string()))?
+    }
+
+    /// The embedder to search the index with: the settings' one, or while the index is still
+    /// the one built with another (the next sync builds it again), that other one.
+    pub(crate) async fn search_embedder(&self) -> Result<Arc<Embedder>> {
+        let built_with = self.meta()?.and_then(|m| m.embedder_path).filter(|p| *p != self.model_paths().embedder && p.exists());
+        let Some(path) = built_with else { return self.index_embedder().await };
+        let mut slot = self.built_with.lock().await;
+        let embedder = match slot.as_ref() {
+            Some(e) => Arc::clone(e),
+            None => self.load_embedder_at(path).await?,
+        };
+        self.store().await?;
+        if let Some(meta) = self.meta()?
+            && meta.embedder != embedder.identity()
+        {
+            return Err(EngineError::EmbedderChanged { built_with: meta.embedder, current: embedder.identity().to_string() });
+        }
         *slot = Some(Arc::clone(&embedder));
         Ok(embedder)
     }

@@ -98,7 +98,7 @@ impl Engine {
     pub(crate) async fn searchable_index(&self, mode: SearchMode) -> Result<SearchableIndex> {
         let embedder: Option<Arc<dyn EmbedText>> = match mode {
             SearchMode::Keyword => None,
-            _ => Some(self.index_embedder().await?),
+            _ => Some(self.search_embedder().await?),
         };
         Ok(SearchableIndex { store: self.store().await?, embedder })
     }

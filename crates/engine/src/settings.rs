@@ -40,7 +40,9 @@ impl EngineOptions {
 pub struct Settings {
     /// A GGUF file to answer with, instead of the default model in the models dir.
     pub llm: Option<PathBuf>,
-    /// An ONNX sentence-embedding model directory, instead of the default.
+    /// The embedder, instead of the default: an ONNX sentence-embedding model directory, or an
+    /// E5S1 file (multilingual-e5-small). A change builds the index again at the next sync,
+    /// beside the old one, which answers until the new one is complete.
     pub embedder: Option<PathBuf>,
     /// The ONNX Runtime library, instead of the one in the models dir.
     pub onnxruntime: Option<PathBuf>,

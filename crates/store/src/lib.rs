@@ -36,6 +36,7 @@ mod identities;
 mod indexes;
 pub mod integrity;
 mod journal;
+mod keywords;
 mod lock;
 mod maintenance;
 mod policy;

@@ -45,6 +45,14 @@ impl Store {
         Ok(self.chunks.count_rows(Some(format!("path = {}", sql_string(path)))).await?)
     }
 
+    /// Chunks stored for the files at `paths`, together (one query).
+    pub async fn chunk_count_within(&self, paths: &[String]) -> Result<usize> {
+        if paths.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.chunks.count_rows(Some(in_list("path", paths))).await?)
+    }
+
     /// Every chunk's text and location by file, in chunk order.
     pub async fn chunk_contents(&self) -> Result<BTreeMap<String, Vec<(String, Location)>>> {
         let batches: Vec<RecordBatch> =

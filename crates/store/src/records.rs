@@ -113,12 +113,12 @@ impl ChunkRecord {
             .collect()
     }
 
-    /// What the keyword index sees: heading context and text.
+    /// What the keyword index sees: heading context and text, CJK split into bigrams.
     fn search_text(&self) -> String {
-        match &self.context {
+        crate::keywords::with_cjk_bigrams(&match &self.context {
             Some(c) => format!("{c}\n{}", self.text),
             None => self.text.clone(),
-        }
+        })
     }
 }
 

@@ -107,7 +107,7 @@ impl Store {
         if !query.chars().any(char::is_alphanumeric) || self.chunks.count_rows(None).await? == 0 {
             return Ok(Vec::new());
         }
-        let fts = lancedb::index::scalar::FullTextSearchQuery::new(query.to_string());
+        let fts = lancedb::index::scalar::FullTextSearchQuery::new(crate::keywords::with_cjk_bigrams(query));
         let mut q = self.chunks.query().full_text_search(fts).limit(k).select(Select::columns(HIT_COLUMNS));
         if let Some(f) = filter.sql() {
             q = q.only_if(f);

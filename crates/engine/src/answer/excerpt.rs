@@ -48,7 +48,7 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
     let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text, &asked_terms)).collect();
     let mut texts = vec![question.to_string()];
     texts.extend(units.iter().flatten().map(|u| u.text.clone()));
-    let mut vectors = embedder.embed(&texts)?;
+    let mut vectors = embedder.embed_queries(&texts)?;
     if vectors.len() != texts.len() {
         return Err(EngineError::Internal(format!("the embedder gave {} vectors for {} texts", vectors.len(), texts.len())));
     }
@@ -61,7 +61,7 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
             list.iter()
                 .map(|u| {
                     let v = vectors.next().unwrap_or_default();
-                    let meaning: f32 = v.iter().zip(&question_vector).map(|(a, b)| a * b).sum();
+                    let meaning = embedder.calibrate(v.iter().zip(&question_vector).map(|(a, b)| a * b).sum());
                     meaning + KEYWORD_WEIGHT * keyword_overlap(&question_words, &u.text)
                 })
                 .collect()

@@ -222,7 +222,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     paths.sort_unstable();
     paths.dedup();
     let documents = engine.store().await?.identities(Some(&paths)).await?;
-    let embedder = engine.index_embedder().await?;
+    let embedder = engine.search_embedder().await?;
     let load_started = Instant::now();
     let llm = engine.load_llm().await?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;

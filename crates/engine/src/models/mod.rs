@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::settings::Settings;
 
-pub use fetch::{FetchStep, fetch};
+pub use fetch::{FetchStep, fetch, fetch_embedder};
 pub use manifest::{DEFAULT_EMBEDDER_DIR, DEFAULT_ONNXRUNTIME, catalog, manifest};
 pub(crate) use verify::verify_if_pinned;
 pub use verify::{FileState, verify_all};
@@ -63,6 +63,11 @@ impl ModelPaths {
 /// The path of an answer model picked by catalog name, or `None` if no model has that name.
 pub fn llm_path(models_dir: &Path, name: &str) -> Option<PathBuf> {
     manifest().llm_named(name).map(|m| models_dir.join(&m.file))
+}
+
+/// The path of an embedder picked by catalog name, or `None` if no embedder has that name.
+pub fn embedder_path(models_dir: &Path, name: &str) -> Option<PathBuf> {
+    manifest().embedder_named(name).map(|m| models_dir.join(&m.file))
 }
 
 /// Whether a model file is there and intact.

@@ -58,6 +58,7 @@ pub(crate) fn verify_if_pinned(models_dir: &Path, path: &Path) -> Result<()> {
     let llms: Vec<ManifestFile> = manifest
         .llm
         .iter()
+        .chain(&manifest.embedder)
         .map(|m| ManifestFile { member: String::new(), inner: None, dest: m.file.clone(), sha256: m.sha256.clone() })
         .collect();
     let pinned: Vec<&ManifestFile> = manifest

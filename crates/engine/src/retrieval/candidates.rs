@@ -1,5 +1,12 @@
 //! Stage 2, candidates: the chunks nearest to the query vector and the chunks BM25 ranks first,
 //! each list from the store (its indexes do the work).
+//!
+//! A keyword list whose best hits are far less close in meaning to the query than the vector
+//! list's best is left out of hybrid search: the question's words are not the passages' words
+//! (a Spanish question over English documents matches "de", names and numbers), and fused
+//! with equal weight such a list halves the depth of the one that found the answer. Measured on
+//! XQuAD with the multilingual embedder: Spanish questions over English paragraphs found their
+//! paragraph in the top 5 98.5 % of the time by vector, 62 % fused with that keyword list.
 
 use brain_store::Hit;
 
@@ -12,7 +19,7 @@ pub(crate) async fn find(index: &SearchableIndex, query: &Query, request: &Retri
     let store = &index.store;
     let filter = &request.filter;
     let vector = query.vector.as_deref();
-    Ok(match (request.mode, vector) {
+    let mut lists = match (request.mode, vector) {
         (SearchMode::Keyword, v) => vec![store.search_keyword(&query.text, depth, filter, v).await?],
         (SearchMode::Vector, Some(v)) => vec![store.search_vector(v, depth, filter).await?],
         (SearchMode::Hybrid, Some(v)) => {
@@ -21,5 +28,57 @@ pub(crate) async fn find(index: &SearchableIndex, query: &Query, request: &Retri
             vec![by_vector, by_keyword]
         }
         (_, None) => unreachable!("Query::new embeds for the vector modes"),
-    })
+    };
+    // Every later stage (the gate, the answer) reads similarities on one scale, whatever the model.
+    if let Some(embedder) = &index.embedder {
+        for hit in lists.iter_mut().flatten() {
+            hit.similarity = hit.similarity.map(|s| embedder.calibrate(s));
+        }
+    }
+    if request.mode == SearchMode::Hybrid && lists.len() == 2 && keywords_miss_the_meaning(&lists[0], &lists[1]) {
+        lists.truncate(1);
+    }
+    Ok(lists)
+}
+
+/// Hits looked at at the head of each list.
+const HEAD: usize = 5;
+/// The keyword list is left out when its best hits are less close in meaning than this share of
+/// the vector list's best (similarities on the calibrated scale: unrelated text about 0).
+const MIN_KEYWORD_MEANING_SHARE: f32 = 0.5;
+
+/// Whether the keyword list's head is far less similar to the query than the vector list's.
+fn keywords_miss_the_meaning(by_vector: &[Hit], by_keyword: &[Hit]) -> bool {
+    let head = |list: &[Hit]| {
+        let s: Vec<f32> = list.iter().take(HEAD).filter_map(|h| h.similarity).collect();
+        (!s.is_empty()).then(|| s.iter().sum::<f32>() / s.len() as f32)
+    };
+    match (head(by_vector), head(by_keyword)) {
+        (Some(vector), Some(keyword)) if vector > 0.0 => keyword < vector * MIN_KEYWORD_MEANING_SHARE,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(similarities: &[f32]) -> Vec<Hit> {
+        similarities
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| Hit { similarity: Some(s), ..crate::retrieval::test_hit(&format!("/d/{i}.txt"), &format!("text {i} {s}")) })
+            .collect()
+    }
+
+    #[test]
+    fn a_keyword_list_far_from_the_meaning_is_left_out() {
+        // Passages in the question's language: the words find what the meaning finds.
+        assert!(!keywords_miss_the_meaning(&hits(&[0.62, 0.55, 0.5]), &hits(&[0.58, 0.41, 0.3])));
+        // Another language: the words find passages about nothing asked.
+        assert!(keywords_miss_the_meaning(&hits(&[0.6, 0.52, 0.5]), &hits(&[0.1, 0.05, 0.12])));
+        // Nothing to compare: kept.
+        assert!(!keywords_miss_the_meaning(&hits(&[0.6]), &[]));
+        assert!(!keywords_miss_the_meaning(&hits(&[-0.1]), &hits(&[-0.3])));
+    }
 }

@@ -30,6 +30,6 @@ impl Query {
 /// Embed the query on a worker thread (ONNX Runtime work, off the async threads).
 async fn embed(embedder: Arc<dyn EmbedText>, text: &str) -> Result<Vec<f32>> {
     let text = text.to_string();
-    let mut vectors = crate::blocking(move || embedder.embed(&[text])).await??;
+    let mut vectors = crate::blocking(move || embedder.embed_queries(&[text])).await??;
     vectors.pop().ok_or_else(|| EngineError::Internal("the embedder returned no vector".into()))
 }
