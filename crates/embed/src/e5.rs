@@ -274,20 +274,21 @@ impl E5Model {
     /// SentencePiece's normalisation: every code point through the file's map, runs of spaces
     /// folded to one, no space at the end.
     pub fn normalise(&self, text: &str) -> String {
+        // One pass: each code point mapped, then pushed unless it is a space after a space.
         let mut out = String::with_capacity(text.len());
+        let mut push = |c: char| {
+            if !(c == ' ' && out.ends_with(' ')) {
+                out.push(c);
+            }
+        };
         for c in text.chars() {
             match self.normalisation.get(&c) {
-                Some(replacement) => out.push_str(replacement),
-                None => out.push(c),
+                Some(replacement) => replacement.chars().for_each(&mut push),
+                None => push(c),
             }
         }
-        let mut folded = String::with_capacity(out.len());
-        for c in out.chars() {
-            if !(c == ' ' && folded.ends_with(' ')) {
-                folded.push(c);
-            }
-        }
-        folded.trim_end_matches(' ').to_string()
+        out.truncate(out.trim_end_matches(' ').len());
+        out
     }
 
     /// Unit vectors for `texts`, each read as `kind`. One forward pass over the batch, padded to

@@ -216,14 +216,14 @@ impl Embedder {
         self.embed_kind(texts, TextKind::Query, &|| {})
     }
 
-    /// [`Embedder::embed`], calling `pause` before each batch with the model free:
-    /// a caller that must yield the CPU (indexing while an answer is generated) waits there, and
-    /// the query embeddings of that answer can use the model meanwhile.
     /// Texts per model call.
     pub fn batch_size(&self) -> usize {
         self.batch_size
     }
 
+    /// [`Embedder::embed`], calling `pause` before each batch with the model free:
+    /// a caller that must yield the CPU (indexing while an answer is generated) waits there, and
+    /// the query embeddings of that answer can use the model meanwhile.
     pub fn embed_with_pauses<S: AsRef<str> + Send + Sync>(&self, texts: &[S], pause: &dyn Fn()) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.embed_kind(texts, TextKind::Passage, pause)
     }

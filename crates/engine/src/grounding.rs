@@ -614,7 +614,7 @@ fn script_of(text: &str) -> u8 {
     let mut counts = [0usize; 6];
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         let k = match c as u32 {
-            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF => 1,
+            _ if brain_store::is_cjk(c) => 1,
             0x0400..=0x04FF => 2,
             0x0370..=0x03FF => 3,
             0x0600..=0x06FF => 4,

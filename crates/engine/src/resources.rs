@@ -163,17 +163,19 @@ impl Engine {
     /// The embedder to search the index with: the settings' one, or while the index is still
     /// the one built with another (the next sync builds it again), that other one.
     pub(crate) async fn search_embedder(&self) -> Result<Arc<Embedder>> {
-        let built_with = self.meta()?.and_then(|m| m.embedder_path).filter(|p| *p != self.model_paths().embedder && p.exists());
-        let Some(path) = built_with else { return self.index_embedder().await };
+        let current = self.model_paths().embedder;
+        let Some((meta, path)) = self.meta()?.and_then(|m| m.embedder_path.clone().filter(|p| *p != current && p.exists()).map(|p| (m, p)))
+        else {
+            return self.index_embedder().await;
+        };
         let mut slot = self.built_with.lock().await;
-        let embedder = match slot.as_ref() {
+        // The one kept is reused while it is still the index's (another process may have moved a
+        // new index into place since).
+        let embedder = match slot.as_ref().filter(|e| e.identity() == meta.embedder) {
             Some(e) => Arc::clone(e),
             None => self.load_embedder_at(path).await?,
         };
-        self.store().await?;
-        if let Some(meta) = self.meta()?
-            && meta.embedder != embedder.identity()
-        {
+        if meta.embedder != embedder.identity() {
             return Err(EngineError::EmbedderChanged { built_with: meta.embedder, current: embedder.identity().to_string() });
         }
         *slot = Some(Arc::clone(&embedder));

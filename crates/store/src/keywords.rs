@@ -8,7 +8,7 @@
 
 /// Han ideographs, kana and hangul: scripts whose words are not separated by spaces (or, for
 /// hangul, run together with their particles).
-fn is_cjk(c: char) -> bool {
+pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
         0x3040..=0x30FF      // hiragana, katakana
         | 0x3400..=0x4DBF    // CJK extension A

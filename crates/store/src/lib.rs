@@ -37,6 +37,7 @@ mod indexes;
 pub mod integrity;
 mod journal;
 mod keywords;
+pub use keywords::is_cjk;
 mod lock;
 mod maintenance;
 mod policy;
