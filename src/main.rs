@@ -106,6 +106,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Learn a query adapter for the embedder from the indexed documents: questions the answer
+    /// model writes, headings with their sections, labelled pairs; used for searches only when it
+    /// ranks held-out pairs better than the plain embedder (`status` says so).
+    Tune(commands::tune::TuneArgs),
     /// Measure retrieval and answer quality: BEIR sets, and question sets with gold answers (`eval qa`).
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -127,6 +131,7 @@ impl Command {
             | Command::Inspect { json } => *json,
             Command::Bench(speed) => speed.json,
             Command::Eval(e) => e.wants_json(),
+            Command::Tune(t) => t.wants_json(),
             Command::Models(m) => m.wants_json(),
             Command::Folders(f) => f.wants_json(),
             Command::Watch { .. } | Command::Settings => false,
@@ -170,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Search { query, k, mode, folder, json } => query::search(&engine, query, k, mode, folder, json).await,
         Command::Ask { question, k, folder, json } => query::ask(&engine, question, k, folder, json).await,
         Command::Eval(command) => eval::run(&engine, command).await,
+        Command::Tune(args) => commands::tune::tune(&engine, args).await,
         Command::Bench(speed) => bench::speed(&engine, speed).await,
         Command::Settings => models::settings(&engine),
     }

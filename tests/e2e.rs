@@ -564,3 +564,161 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
         assert!(absent["claims"].as_array().unwrap().iter().any(|c| c["supported"] == false), "{absent}");
     }
 }
+
+/// Projects a company calls by code names that say nothing of what they are: the language a
+/// general embedder cannot know and a tuned query adapter can learn. (code name, subject, lead)
+const PROJECTS: &[(&str, &str, &str)] = &[
+    ("Bluebird", "the customer loyalty programme and its reward points", "Maria Okafor"),
+    ("Granite", "the migration of the payroll system to the new vendor", "Tomas Lindqvist"),
+    ("Lantern", "the solar panels on the roofs of the northern depots", "Aiko Tanaka"),
+    ("Marmalade", "the redesign of the delivery van interiors for driver comfort", "Pedro Alves"),
+    ("Nightjar", "the overnight sorting shift at the central hub", "Fatima Zahra"),
+    ("Quartz", "the audit of supplier contracts for hidden fees", "Jonas Becker"),
+    ("Saffron", "the canteen menu and the food waste composting scheme", "Leila Haddad"),
+    ("Tundra", "the cold storage expansion for frozen pharmaceuticals", "Oskar Nilsen"),
+    ("Velvet", "the graduate recruitment and mentoring scheme", "Chloe Martin"),
+    ("Wombat", "the replacement of paper delivery notes with handheld scanners", "Daniel Reyes"),
+    ("Aurora", "the electric charging points in the staff car park", "Ingrid Berg"),
+    ("Cobalt", "the cyber security training for warehouse staff", "Samuel Osei"),
+    ("Driftwood", "the sale of the old harbour warehouse", "Nora Kowalski"),
+    ("Ember", "the fire safety inspection of every depot", "Victor Dubois"),
+    ("Falcon", "the drone deliveries to the offshore islands", "Hana Novak"),
+    ("Juniper", "the employee wellbeing and counselling service", "Ravi Menon"),
+    ("Kestrel", "the route planning software for regional drivers", "Elena Petrova"),
+    ("Lighthouse", "the customer complaints hotline and its response times", "Omar Farouk"),
+    ("Mosaic", "the translation of the staff handbook into six languages", "Julia Rossi"),
+    ("Orchard", "the tree planting programme to offset fleet emissions", "Liam Byrne"),
+    ("Pebble", "the small parcel lockers at railway stations", "Sofia Lindgren"),
+    ("Riverstone", "the flood defences around the riverside depot", "Kwame Asante"),
+    ("Thistle", "the pension scheme changes for part-time staff", "Ewan Campbell"),
+    ("Zephyr", "the ventilation upgrade in the sorting halls", "Mina Park"),
+];
+
+/// Ways of asking about a project by its code name (the last one only at the end, by search).
+const ASKING: &[&str] = &[
+    "Who leads {}?",
+    "What is {} about?",
+    "What is the budget of {}?",
+    "When did {} start?",
+    "Where can I read about project {}?",
+    "Is {} finished yet?",
+    "Tell me more about the {} project",
+];
+
+#[test]
+fn a_query_adapter_learns_the_companys_code_names_and_is_used_only_when_it_wins() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = std::fs::canonicalize(docs.path()).unwrap();
+    for (i, (_, subject, lead)) in PROJECTS.iter().enumerate() {
+        // The documents never use the code names: their titles say what the projects are.
+        write(
+            &root.join(format!("projects/project-{i:02}.md")),
+            format!(
+                "# {}\n\nThis project covers {subject}. It is led by {lead} and started in {} 2025 with a budget of {} thousand.\n\n\
+                 ## Progress\n\nThe team reports monthly to the operations board; the next milestone is due in the autumn.\n",
+                &subject[4..],
+                ["January", "March", "May", "July", "September", "November"][i % 6],
+                120 + 15 * i
+            ),
+        );
+    }
+    brain.add_folder(&root);
+    brain.run(&["index"]);
+    let path_of = |i: usize| root.join(format!("projects/project-{i:02}.md")).display().to_string();
+
+    // The plain embedder cannot know what a code name stands for.
+    let top_file = |brain: &Brain, query: &str| brain.search(query, "vector").first().map(|h| h["path"].as_str().unwrap().to_string());
+    let found = |brain: &Brain| {
+        PROJECTS.iter().enumerate().filter(|(i, (code, _, _))| top_file(brain, &ASKING[6].replace("{}", code)) == Some(path_of(*i))).count()
+    };
+    let plain_found = found(&brain);
+
+    // Labelled pairs: every project asked about in all but the last way.
+    let pairs: String = PROJECTS
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (code, _, _))| {
+            ASKING[..6]
+                .iter()
+                .map(move |ask| serde_json::json!({ "query": ask.replace("{}", code), "path": path_of(i) }).to_string() + "\n")
+        })
+        .collect();
+    let pairs_file = docs.path().join("pairs.jsonl");
+    write(&pairs_file, pairs);
+    let report = brain.json(&["tune", "--questions", "0", "--pairs", pairs_file.to_str().unwrap()]);
+    let adapter = &report["adapter"];
+    assert_eq!(report["pairs"]["labelled"], PROJECTS.len() * 6, "{report}");
+    assert!(adapter["held_out_pairs"].as_u64().unwrap() >= 20, "{report}");
+    assert!(adapter["adapted_mrr"].as_f64().unwrap() > adapter["plain_mrr"].as_f64().unwrap(), "{report}");
+    assert_eq!(adapter["in_use"], true, "{report}");
+    assert_eq!(brain.json(&["status"])["adapter"]["in_use"], true);
+
+    // Searches now rank by it, also for a way of asking it never saw.
+    let tuned_found = found(&brain);
+    eprintln!("found by code name: {plain_found} plain, {tuned_found} tuned of {}; {adapter}", PROJECTS.len());
+    assert!(tuned_found > plain_found + PROJECTS.len() / 4, "found by code name: {plain_found} plain, {tuned_found} tuned");
+    // The similarity the gate reads is still the plain one: the same hit scores the same.
+    let query = ASKING[6].replace("{}", PROJECTS[0].0);
+    let tuned_hits = brain.search(&query, "vector");
+
+    // Dropped, searches go back to the plain embedder; a damaged adapter is left out, not fatal.
+    assert_eq!(brain.json(&["tune", "--remove"])["removed"], true);
+    assert_eq!(found(&brain), plain_found);
+    let plain_hits = brain.search(&query, "vector");
+    let similarity = |hits: &[Value], path: &str| hits.iter().find(|h| h["path"] == path).map(|h| h["similarity"].as_f64().unwrap());
+    if let (Some(a), Some(b)) = (similarity(&tuned_hits, &path_of(0)), similarity(&plain_hits, &path_of(0))) {
+        assert!((a - b).abs() < 1e-4, "similarity {a} with the adapter, {b} without");
+    }
+    brain.run(&["tune", "--questions", "0"]);
+    std::fs::write(brain.data.path().join("tune/adapter.safetensors"), b"damaged").unwrap();
+    assert_eq!(brain.search(&query, "vector").len(), 5, "searches go on without a damaged adapter");
+
+    // Questions the (smallest) answer model writes: kept as they come, never twice for a passage.
+    let small = brain.models.join(brain_testkit::llm_file("smollm2-135m"));
+    let small = small.to_str().unwrap();
+    let first = brain.json(&["--llm", small, "tune", "--questions", "3"]);
+    let second = brain.json(&["--llm", small, "tune", "--questions", "3"]);
+    let written = first["questions_written"].as_u64().unwrap() + second["questions_written"].as_u64().unwrap();
+    assert_eq!(second["pairs"]["questions"].as_u64().unwrap(), written, "{second}");
+    let kept = std::fs::read_to_string(brain.data.path().join("tune/pairs.jsonl")).unwrap();
+    let asked: Vec<String> = kept
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|p| p["origin"] == "question")
+        .map(|p| p["chunk_hash"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(asked.len() as u64, written);
+    assert_eq!(asked.iter().collect::<std::collections::HashSet<_>>().len(), asked.len(), "a passage asked about twice");
+    assert!(written >= 2, "the model wrote {written} questions for 6 passages: {kept}");
+
+    // A training set for the answer model: every kept pair, its passage among distractors in the
+    // engine's own prompt, the answer quoting and citing it (or, one in five, a refusal).
+    let out = docs.path().join("training.jsonl");
+    let export = brain.json(&["tune", "export", out.to_str().unwrap()]);
+    let total = PROJECTS.len() as u64 * 6 + written;
+    assert_eq!(export["examples"].as_u64().unwrap(), total, "{export}");
+    let examples: Vec<Value> = std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(examples.len() as u64, total);
+    let (mut cited, mut refused) = (0, 0);
+    for example in &examples {
+        let m = example["messages"].as_array().unwrap();
+        let roles: Vec<&str> = m.iter().map(|x| x["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["system", "user", "assistant"]);
+        let (user, answer) = (m[1]["content"].as_str().unwrap(), m[2]["content"].as_str().unwrap());
+        assert!(user.starts_with("Sources:\n[1] ("), "{user}");
+        if answer == "I could not find this in your documents." {
+            refused += 1;
+            continue;
+        }
+        // Labelled pairs: the file the answer cites is the pair's own.
+        let Some((i, _)) = PROJECTS.iter().enumerate().find(|(_, (code, _, _))| user.contains(&ASKING[0].replace("{}", code))) else {
+            continue;
+        };
+        let n = answer.rsplit('[').next().unwrap().trim_end_matches(']');
+        assert!(user.contains(&format!("[{n}] (project-{i:02}.md")), "cites [{n}] for project {i}: {user}\n{answer}");
+        cited += 1;
+    }
+    assert_eq!(refused, export["refusals"].as_u64().unwrap());
+    assert!(refused > 0 && cited > 0, "{refused} refusals, {cited} checked citations");
+}

@@ -4,8 +4,9 @@
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
-    AnswerStop, Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus, IndexEvent,
-    IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, StageTimes, Status, SyncSummary,
+    AdapterStatus, AnswerStop, Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus,
+    IndexEvent, IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, StageTimes, Status,
+    SyncSummary,
 };
 use ts_rs::{Config, TS};
 
@@ -41,6 +42,7 @@ fn generate() -> String {
         declaration::<FolderStatus>(&cfg),
         declaration::<IntegrityStatus>(&cfg),
         declaration::<OcrStatus>(&cfg),
+        declaration::<AdapterStatus>(&cfg),
         declaration::<Status>(&cfg),
         declaration::<StageTimes>(&cfg),
         declaration::<SyncSummary>(&cfg),

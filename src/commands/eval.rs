@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use brain_bench::beir::{self, EvalStep};
+use brain_bench::beir::{self, EvalStep, Tuning};
 use brain_bench::qa::{QaOptions, QaReport, Rates, misses_table};
-use brain_engine::Engine;
+use brain_engine::{Engine, PairOrigin};
 use clap::Subcommand;
 
 use crate::output::{print_json, spinner};
@@ -12,10 +12,29 @@ use crate::output::{print_json, spinner};
 #[derive(Subcommand)]
 pub enum EvalCommand {
     /// nDCG@10, recall@10/100 and MRR@10 of each search mode on a BEIR-format folder.
+    ///
+    /// The corpus's index keeps a query adapter (`brain tune`'s) when one is trained with the
+    /// `--tune-*` options; searches use it when it won its held-out pairs, and are then run
+    /// without it too, as the reference.
     Beir {
         dir: PathBuf,
         #[arg(long, default_value = "test")]
         split: String,
+        /// Train the query adapter on this split's judgements (e.g. `train`) first.
+        #[arg(long, value_name = "SPLIT")]
+        tune_labels: Option<String>,
+        /// Have the answer model write this many questions over the corpus and train on them.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        tune_questions: usize,
+        /// Pair the documents' titles with their text and train on them.
+        #[arg(long)]
+        tune_headings: bool,
+        /// Train on pairs of these origins only (question, heading, labelled), comma-separated.
+        #[arg(long, value_delimiter = ',', value_parser = parse_origin)]
+        tune_only: Vec<PairOrigin>,
+        /// Search without the query adapter, even when one is in use.
+        #[arg(long)]
+        no_adapter: bool,
         #[arg(long)]
         json: bool,
     },
@@ -64,7 +83,16 @@ impl EvalCommand {
 
 pub async fn run(engine: &Engine, command: EvalCommand) -> anyhow::Result<i32> {
     match command {
-        EvalCommand::Beir { dir, split, json } => beir(engine, dir, split, json).await,
+        EvalCommand::Beir { dir, split, tune_labels, tune_questions, tune_headings, tune_only, no_adapter, json } => {
+            let tuning = Tuning {
+                labels: tune_labels,
+                questions: tune_questions,
+                headings: tune_headings,
+                only: tune_only,
+                use_adapter: !no_adapter,
+            };
+            beir(engine, dir, split, tuning, json).await
+        }
         EvalCommand::Squad { passages, questions, json } => squad(engine, passages, questions, json).await,
         EvalCommand::Qa { file, k, retrieval_only, every, limit, json } => {
             qa(engine, file, QaOptions { k, retrieval_only, every: every.max(1), limit }, json).await
@@ -72,16 +100,23 @@ pub async fn run(engine: &Engine, command: EvalCommand) -> anyhow::Result<i32> {
     }
 }
 
-fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(EvalStep) + '_ {
+/// A pair origin as the command line spells it.
+pub fn parse_origin(s: &str) -> Result<PairOrigin, String> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_string()))
+        .map_err(|_| format!("unknown pair origin {s:?} (question, heading or labelled)"))
+}
+
+fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(EvalStep) + Send + '_ {
     |step| match step {
         EvalStep::Indexing { done, total } => bar.set_message(format!("indexing corpus {done}/{total}")),
+        EvalStep::Tuning(step) => bar.set_message(crate::commands::tune::describe(&step)),
         EvalStep::Searching { mode, done, total } => bar.set_message(format!("{mode} search {done}/{total}")),
     }
 }
 
-async fn beir(engine: &Engine, dir: PathBuf, split: String, json: bool) -> anyhow::Result<i32> {
+async fn beir(engine: &Engine, dir: PathBuf, split: String, tuning: Tuning, json: bool) -> anyhow::Result<i32> {
     let bar = spinner();
-    let report = beir::beir(engine, &dir, &split, progress(&bar)).await?;
+    let report = beir::beir(engine, &dir, &split, &tuning, progress(&bar)).await?;
     bar.finish_and_clear();
     print_retrieval(&report, json)
 }
@@ -107,14 +142,35 @@ fn print_retrieval(report: &beir::EvalReport, json: bool) -> anyhow::Result<i32>
         report.queries,
         report.index_ms as f64 / 1000.0
     );
+    if let Some(t) = &report.tuning {
+        println!(
+            "tuned: {} questions written ({:.0} s), pairs kept: {} questions, {} headings, {} labelled; trained in {:.1} s",
+            t.questions_written,
+            t.questions_ms as f64 / 1000.0,
+            t.pairs.questions,
+            t.pairs.headings,
+            t.pairs.labelled,
+            t.train_ms as f64 / 1000.0
+        );
+        println!("adapter {}: {}", if t.adapter.in_use { "in use" } else { "not used" }, t.adapter.reason);
+    }
     println!("| mode | recall@5 | nDCG@10 | recall@10 | recall@100 | MRR@10 |");
     println!("|---|---|---|---|---|---|");
-    for mode in ["hybrid", "vector", "keyword"] {
-        let m = &report.modes[mode];
-        println!(
-            "| {mode} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
-            m.recall_at_5, m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10
-        );
+    let rows = |modes: &std::collections::HashMap<String, beir::ModeScores>, suffix: &str| {
+        for mode in ["hybrid", "vector", "keyword"] {
+            let m = &modes[mode];
+            println!(
+                "| {mode}{suffix} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} |",
+                m.recall_at_5, m.ndcg_at_10, m.recall_at_10, m.recall_at_100, m.mrr_at_10
+            );
+        }
+    };
+    match &report.without_adapter {
+        Some(without) => {
+            rows(without, " (plain)");
+            rows(&report.modes, " (adapter)");
+        }
+        None => rows(&report.modes, ""),
     }
     Ok(0)
 }

@@ -200,6 +200,14 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
             None => println!("OCR: reads {} (installed: {})", o.languages.join("+"), o.installed.join(", ")),
             Some(problem) => println!("OCR: {problem}"),
         }
+        if let Some(a) = &status.adapter {
+            println!(
+                "query adapter (brain tune): {} — {}; trained on {} pairs",
+                if a.in_use { "in use" } else { "not used" },
+                a.reason,
+                a.trained_pairs
+            );
+        }
         if status.rebuild_needed {
             println!("the index was built with another embedding model: `brain index --rebuild` rebuilds it with this one");
         }

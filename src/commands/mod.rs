@@ -6,3 +6,4 @@ pub mod folders;
 pub mod index;
 pub mod models;
 pub mod query;
+pub mod tune;

@@ -45,6 +45,15 @@ pub enum ModelsCommand {
         embedder_dir: Option<PathBuf>,
         #[arg(long = "onnxruntime-lib", value_name = "LIB")]
         onnxruntime_lib: Option<PathBuf>,
+        /// A LoRA adapter (GGUF) to apply to the answer model; it is loaded once to check it.
+        #[arg(long, value_name = "GGUF", conflicts_with = "no_lora")]
+        lora: Option<PathBuf>,
+        /// How strongly the adapter is applied (1: as trained, 0: not at all).
+        #[arg(long, value_name = "S", default_value_t = 1.0, requires = "lora")]
+        scale: f32,
+        /// Stop applying a LoRA adapter.
+        #[arg(long)]
+        no_lora: bool,
         /// Go back to the default models.
         #[arg(long)]
         defaults: bool,
@@ -62,7 +71,7 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
         ModelsCommand::Fetch { llm, embedder } => fetch(engine, llm, embedder).await,
         ModelsCommand::List { json } => list(engine, json).await,
         ModelsCommand::Status { json } => status(engine, json).await,
-        ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, defaults } => {
+        ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, lora, scale, no_lora, defaults } => {
             let mut s = engine.settings();
             if defaults {
                 (s.llm, s.embedder, s.onnxruntime) = (None, None, None);
@@ -80,6 +89,9 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
             engine.update_settings(s).await?;
             if let Some(llm) = llm {
                 engine.use_llm(&llm).await?;
+            }
+            if lora.is_some() || no_lora || defaults {
+                engine.use_lora(lora.as_deref(), scale).await?;
             }
             status(engine, false).await
         }
@@ -131,8 +143,10 @@ async fn list(engine: &Engine, json: bool) -> anyhow::Result<i32> {
 async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
     let paths = engine.model_paths();
     let files = engine.pinned_models().await?;
+    let settings = engine.settings();
     if json {
-        print_json(&serde_json::json!({ "in_use": paths, "pinned": files }))?;
+        let lora = settings.llm_lora.as_ref().map(|p| serde_json::json!({ "path": p, "scale": settings.llm_lora_scale }));
+        print_json(&serde_json::json!({ "in_use": paths, "lora": lora, "pinned": files }))?;
         return Ok(0);
     }
     println!(
@@ -141,6 +155,9 @@ async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
         paths.embedder.display(),
         paths.onnxruntime.display()
     );
+    if let Some(lora) = &settings.llm_lora {
+        println!("  lora:        {} (scale {})", lora.display(), settings.llm_lora_scale);
+    }
     println!("pinned defaults in {}:", engine.options().models_dir.display());
     for f in &files {
         println!("  {:8} {}  ({})", f.state.to_string(), f.path.display(), f.package);

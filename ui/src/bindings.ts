@@ -38,6 +38,15 @@ export type Settings = {
  */
 llm: string | null, 
 /**
+ * A LoRA adapter (GGUF) applied to the answer model: a house style or a domain's language
+ * learned elsewhere (see the README's recipe).
+ */
+llm_lora: string | null, 
+/**
+ * How strongly the LoRA adapter is applied (1: as trained, 0: not at all).
+ */
+llm_lora_scale: number, 
+/**
  * The embedder, instead of the default: an ONNX sentence-embedding model directory, or an
  * E5S1 file (multilingual-e5-small). A change builds the index again at the next sync,
  * beside the old one, which answers until the new one is complete.
@@ -178,6 +187,28 @@ installed: Array<string>,
  */
 languages: Array<string>, };
 
+export type AdapterStatus = { in_use: boolean, 
+/**
+ * Why it is, or is not, in use.
+ */
+reason: string, 
+/**
+ * The embedder it was trained for.
+ */
+embedder: string, trained_pairs: number, held_out_pairs: number, 
+/**
+ * MRR@10 of the held-out pairs' files by vector search, without and with the adapter.
+ */
+plain_mrr: number, adapted_mrr: number, 
+/**
+ * How far the map is from the identity (Frobenius norm of its residual).
+ */
+change: number, 
+/**
+ * When it was trained, milliseconds since the Unix epoch.
+ */
+trained_at_ms: number, };
+
 export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, integrity: IntegrityStatus, 
 /**
  * The embedding model in use is not the one the index was built with: searching by meaning
@@ -192,7 +223,12 @@ notes: Array<FailedFile>,
 /**
  * Whether scanned pages and images can be read, and in which languages.
  */
-ocr: OcrStatus, };
+ocr: OcrStatus, 
+/**
+ * The tuned query adapter (`brain tune`): whether searches use it, and by how much it won
+ * on its held-out pairs; `null` when none was trained.
+ */
+adapter: AdapterStatus | null, };
 
 export type StageTimes = { parse_wait_ms: number, embed_ms: number, write_wait_ms: number, maintain_ms: number, };
 

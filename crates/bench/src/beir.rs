@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use brain_engine::{CorpusDocument, Engine, SearchMode};
+use brain_engine::{AdapterStatus, CorpusDocument, CorpusIndex, Engine, LabelledPair, PairOrigin, SearchMode, TuneReport, TuneRequest};
 use serde::Serialize;
 
 use crate::BenchError;
@@ -39,7 +39,17 @@ pub struct EvalReport {
     pub documents: usize,
     pub chunks: usize,
     pub queries: usize,
+    /// Each mode as the product searches: with the index's query adapter when one is in use.
     pub modes: HashMap<String, ModeScores>,
+    /// The query adapter the figures were measured with (`None`: the plain embedder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterStatus>,
+    /// With an adapter in use, the same searches without it (the reference run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub without_adapter: Option<HashMap<String, ModeScores>>,
+    /// What tuning did before the searches, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<TuneReport>,
     /// Time to build the index (0 when a cached one was used), and to run all searches.
     pub index_ms: u64,
     pub search_ms: u64,
@@ -50,7 +60,35 @@ pub struct EvalReport {
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum EvalStep {
     Indexing { done: usize, total: usize },
+    Tuning(brain_engine::TuneStep),
     Searching { mode: String, done: usize, total: usize },
+}
+
+/// Tuning the corpus index's query adapter before the searches, and whether to use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// Train on this split's judgements (`train`) as labelled pairs.
+    pub labels: Option<String>,
+    /// Questions the answer model writes for passages of the corpus.
+    pub questions: usize,
+    /// Headings (the documents' titles) paired with their text.
+    pub headings: bool,
+    /// Train on pairs of these origins only (empty: all the index has kept).
+    pub only: Vec<PairOrigin>,
+    /// Search with the adapter when it won its held-out pairs (`false`: never).
+    pub use_adapter: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { labels: None, questions: 0, headings: false, only: Vec::new(), use_adapter: true }
+    }
+}
+
+impl Tuning {
+    fn trains(&self) -> bool {
+        self.labels.is_some() || self.questions > 0 || self.headings
+    }
 }
 
 /// A retrieval set: documents (id, title, text), queries (id, text) and graded judgements.
@@ -94,17 +132,51 @@ fn load(dir: &Path, split: &str) -> Result<Dataset> {
     Ok(Dataset { name, corpus, queries, qrels })
 }
 
-/// Evaluate retrieval on a BEIR dataset in every mode.
-pub async fn beir(engine: &Engine, dir: &Path, split: &str, progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
+/// Evaluate retrieval on a BEIR dataset in every mode, after tuning the query adapter when
+/// `tuning` asks for it.
+pub async fn beir(engine: &Engine, dir: &Path, split: &str, tuning: &Tuning, progress: impl FnMut(EvalStep) + Send) -> Result<EvalReport> {
     let dataset = {
         let (dir, split) = (dir.to_path_buf(), split.to_string());
         tokio::task::spawn_blocking(move || load(&dir, &split)).await??
     };
-    evaluate(engine, dataset, split, progress).await
+    let labelled = match &tuning.labels {
+        Some(labels) if labels == split => {
+            return Err(BenchError::Dataset(format!(
+                "the adapter would learn the {split} split it is measured on: train on another split"
+            )));
+        }
+        Some(labels) => {
+            let (dir, labels) = (dir.to_path_buf(), labels.clone());
+            let train = tokio::task::spawn_blocking(move || load(&dir, &labels)).await??;
+            labelled_pairs(&train)
+        }
+        None => Vec::new(),
+    };
+    evaluate(engine, dataset, split, tuning, labelled, progress).await
 }
 
-/// Index `dataset`'s corpus (or reuse its index) and score every query in every mode.
-pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut progress: impl FnMut(EvalStep)) -> Result<EvalReport> {
+/// Each query of `dataset` with a relevant document, paired with each such document.
+fn labelled_pairs(dataset: &Dataset) -> Vec<LabelledPair> {
+    let mut pairs = Vec::new();
+    for (id, text) in &dataset.queries {
+        let Some(relevant) = dataset.qrels.get(id) else { continue };
+        let mut documents: Vec<&String> = relevant.iter().filter(|(_, s)| **s > 0).map(|(d, _)| d).collect();
+        documents.sort();
+        pairs.extend(documents.into_iter().map(|d| LabelledPair { query: text.clone(), path: d.clone() }));
+    }
+    pairs
+}
+
+/// Index `dataset`'s corpus (or reuse its index), tune its adapter when asked, and score every
+/// query in every mode (and without the adapter too, when one is in use).
+pub(crate) async fn evaluate(
+    engine: &Engine,
+    dataset: Dataset,
+    split: &str,
+    tuning: &Tuning,
+    labelled: Vec<LabelledPair>,
+    mut progress: impl FnMut(EvalStep) + Send,
+) -> Result<EvalReport> {
     let key = {
         let mut h = blake3::Hasher::new();
         for (id, title, text) in &dataset.corpus {
@@ -127,6 +199,16 @@ pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut
         index_ms = index_started.elapsed().as_millis() as u64;
     }
     let chunks = index.chunk_count().await?;
+    let tuned = if tuning.trains() {
+        let request = TuneRequest { questions: tuning.questions, headings: tuning.headings, labelled, only: tuning.only.clone() };
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Some(index.tune(engine, request, cancel, |step| progress(EvalStep::Tuning(step))).await?)
+    } else {
+        None
+    };
+    // The index's directory is keyed by its embedder: an adapter kept there was trained for it.
+    let adapter = index.adapter_status()?.filter(|a| tuning.use_adapter && a.in_use);
+    index.use_adapter(tuning.use_adapter);
 
     let queries: Vec<&(String, String)> =
         dataset.queries.iter().filter(|(id, _)| dataset.qrels.get(id).is_some_and(|r| r.values().any(|&s| s > 0))).collect();
@@ -135,10 +217,41 @@ pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut
     }
     let query_vectors = index.embed(queries.iter().map(|(_, q)| q.clone()).collect()).await?;
     let search_started = std::time::Instant::now();
+    let modes = score_modes(&index, &dataset.qrels, &queries, &query_vectors, &mut progress).await?;
+    let without_adapter = match adapter {
+        Some(_) => {
+            index.use_adapter(false);
+            Some(score_modes(&index, &dataset.qrels, &queries, &query_vectors, &mut progress).await?)
+        }
+        None => None,
+    };
+    Ok(EvalReport {
+        dataset: dataset.name,
+        split: split.to_string(),
+        documents: dataset.corpus.len(),
+        chunks,
+        queries: queries.len(),
+        modes,
+        adapter,
+        without_adapter,
+        tuning: tuned,
+        index_ms,
+        search_ms: search_started.elapsed().as_millis() as u64,
+    })
+}
+
+/// Every query searched in every mode, scored against its judgements.
+async fn score_modes(
+    index: &CorpusIndex,
+    qrels: &HashMap<String, HashMap<String, u32>>,
+    queries: &[&(String, String)],
+    query_vectors: &[Vec<f32>],
+    progress: &mut (impl FnMut(EvalStep) + Send),
+) -> Result<HashMap<String, ModeScores>> {
     let mut modes = HashMap::new();
     for mode in SearchMode::ALL {
         let mut sums = ModeScores::default();
-        for (i, ((qid, text), vector)) in queries.iter().zip(&query_vectors).enumerate() {
+        for (i, ((qid, text), vector)) in queries.iter().map(|q| (&q.0, &q.1)).zip(query_vectors).enumerate() {
             // Several chunks may come from one document: fetch enough to still rank 100 documents.
             let hits = index.search(text, Some(vector.clone()), mode, 300).await?;
             let mut ranked: Vec<String> = Vec::new();
@@ -148,7 +261,7 @@ pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut
                     ranked.push(h.path);
                 }
             }
-            let scores = score(&ranked, &dataset.qrels[qid.as_str()]);
+            let scores = score(&ranked, &qrels[qid.as_str()]);
             sums.recall_at_5 += scores.recall_at_5;
             sums.ndcg_at_10 += scores.ndcg_at_10;
             sums.recall_at_10 += scores.recall_at_10;
@@ -171,16 +284,7 @@ pub(crate) async fn evaluate(engine: &Engine, dataset: Dataset, split: &str, mut
             },
         );
     }
-    Ok(EvalReport {
-        dataset: dataset.name,
-        split: split.to_string(),
-        documents: dataset.corpus.len(),
-        chunks,
-        queries: queries.len(),
-        modes,
-        index_ms,
-        search_ms: search_started.elapsed().as_millis() as u64,
-    })
+    Ok(modes)
 }
 
 /// Metrics of one ranked list of document ids against graded relevance judgements.

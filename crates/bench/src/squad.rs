@@ -84,7 +84,7 @@ pub async fn squad(
     engine: &Engine,
     passages: &Path,
     questions: Option<&Path>,
-    progress: impl FnMut(EvalStep),
+    progress: impl FnMut(EvalStep) + Send,
 ) -> Result<EvalReport, BenchError> {
     let questions = questions.unwrap_or(passages);
     let dataset = {
@@ -92,7 +92,7 @@ pub async fn squad(
         tokio::task::spawn_blocking(move || load(&p, &q)).await??
     };
     let split = format!("questions {}", stem(questions));
-    evaluate(engine, dataset, &split, progress).await
+    evaluate(engine, dataset, &split, &crate::beir::Tuning::default(), Vec::new(), progress).await
 }
 
 #[cfg(test)]

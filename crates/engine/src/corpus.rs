@@ -137,6 +137,10 @@ pub struct CorpusIndex {
     /// This index's one writer, made at the first write and kept (with the index's lock) while
     /// the index is open: writes after the first do not wait for the lock or check the store.
     writer: OnceCell<Arc<StoreWriter>>,
+    /// The query adapter trained for this index ([`CorpusIndex::tune`]), used while
+    /// `adapter_on` (an evaluation compares with and without it in one run).
+    adapter: crate::tune::AdapterSlot,
+    adapter_on: AtomicBool,
 }
 
 const COMPLETE: &str = "complete";
@@ -150,16 +154,64 @@ pub(crate) async fn open(engine: &Engine, name: &str) -> Result<CorpusIndex> {
     let key = blake3::hash(key.as_bytes()).to_hex();
     let dir = engine.data_dir().join("eval").join(format!("{name}-{}", &key[..12]));
     let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?;
-    Ok(CorpusIndex { dir, store, pipeline, writer: OnceCell::new() })
+    Ok(CorpusIndex::new(dir, store, pipeline))
 }
 
 pub(crate) async fn open_at(engine: &Engine, dir: &Path, policy: IndexPolicy) -> Result<CorpusIndex> {
     let pipeline = engine.pipeline_for_corpus().await?;
     let store = Store::open(&dir.join("lancedb"), pipeline.embedder.dimension()).await?.with_policy(policy);
-    Ok(CorpusIndex { dir: dir.to_path_buf(), store, pipeline, writer: OnceCell::new() })
+    Ok(CorpusIndex::new(dir.to_path_buf(), store, pipeline))
 }
 
 impl CorpusIndex {
+    fn new(dir: PathBuf, store: Store, pipeline: Pipeline) -> CorpusIndex {
+        CorpusIndex {
+            dir,
+            store,
+            pipeline,
+            writer: OnceCell::new(),
+            adapter: crate::tune::AdapterSlot::default(),
+            adapter_on: AtomicBool::new(true),
+        }
+    }
+
+    /// Train a query adapter for this index as [`Engine::tune`] does for the user's (its pairs
+    /// and adapter kept in this index's directory); the engine's answer model writes questions.
+    pub async fn tune(
+        &self,
+        engine: &Engine,
+        request: crate::TuneRequest,
+        cancel: Arc<AtomicBool>,
+        mut progress: impl FnMut(crate::TuneStep) + Send,
+    ) -> Result<crate::TuneReport> {
+        let llm: Option<Arc<dyn crate::inference::Generate>> = match request.questions {
+            0 => None,
+            _ => Some(engine.load_llm().await?),
+        };
+        let target = crate::tune::TuneTarget {
+            store: self.store.clone(),
+            embedder: Arc::clone(&self.pipeline.embedder),
+            dir: self.tune_dir(),
+            data_dir: engine.data_dir().to_path_buf(),
+        };
+        crate::tune::run(&target, llm, request, cancel, &mut progress).await
+    }
+
+    /// Whether searches use the adapter trained for this index, when it won its held-out pairs
+    /// (on by default).
+    pub fn use_adapter(&self, on: bool) {
+        self.adapter_on.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The adapter trained for this index, as trained.
+    pub fn adapter_status(&self) -> Result<Option<crate::AdapterStatus>> {
+        crate::tune::status(&self.tune_dir())
+    }
+
+    fn tune_dir(&self) -> PathBuf {
+        self.dir.join("tune")
+    }
+
     /// Whether an earlier run built the whole index (then [`CorpusIndex::add`] is not needed).
     pub fn is_built(&self) -> bool {
         self.dir.join(COMPLETE).exists()
@@ -226,7 +278,13 @@ impl CorpusIndex {
         k: usize,
         folder: Option<&str>,
     ) -> Result<Vec<SearchResult>> {
-        let index = SearchableIndex { store: self.store.clone(), embedder: Some(Arc::clone(&self.pipeline.embedder)) };
+        let embedder = Arc::clone(&self.pipeline.embedder);
+        let adapter = if self.adapter_on.load(std::sync::atomic::Ordering::Relaxed) {
+            self.adapter.in_use(&self.tune_dir(), &*embedder)
+        } else {
+            None
+        };
+        let index = SearchableIndex { store: self.store.clone(), embedder: Some(embedder), adapter };
         let filter = SearchFilter { folder: folder.map(str::to_string), paths: None };
         let request = RetrievalRequest { text: query.to_string(), mode, k, filter, vector };
         Ok(retrieval::best_chunks(&index, &request).await?.into_iter().map(SearchResult::from).collect())

@@ -52,6 +52,7 @@ mod status;
 mod sync;
 mod table_row;
 mod terms;
+mod tune;
 mod watch;
 mod yielding;
 
@@ -74,6 +75,7 @@ pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
+pub use tune::{AdapterStatus, ExportReport, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,6 +109,8 @@ pub struct Engine {
     /// The cancel flags of the answers being generated ([`Engine::stop_answering`]).
     answering: std::sync::Mutex<Vec<Arc<AtomicBool>>>,
     ocr_counts: Arc<resources::OcrCounts>,
+    /// The tuned query adapter, read again when `brain tune` (any process) makes a new one.
+    adapter: tune::AdapterSlot,
 }
 
 /// One file as the index holds it.
@@ -206,6 +210,7 @@ impl Engine {
             parsers,
             answering: std::sync::Mutex::new(Vec::new()),
             ocr_counts: Arc::new(resources::OcrCounts::default()),
+            adapter: tune::AdapterSlot::default(),
         })
     }
 
@@ -248,9 +253,8 @@ impl Engine {
         if runtime(&old) != runtime(&settings) || (old.chunk_tokens, old.chunk_overlap) != (settings.chunk_tokens, settings.chunk_overlap) {
             *self.chunker.lock().await = None;
         }
-        if (&old.llm, old.context_size, old.gpu_layers, old.threads)
-            != (&settings.llm, settings.context_size, settings.gpu_layers, settings.threads)
-        {
+        let llm = |s: &Settings| (s.llm.clone(), s.llm_lora.clone(), s.llm_lora_scale, s.context_size, s.gpu_layers, s.threads);
+        if llm(&old) != llm(&settings) {
             *self.llm.lock().await = None;
         }
         Ok(())
@@ -301,6 +305,28 @@ impl Engine {
         let models_dir = self.options.models_dir.clone();
         blocking(move || models::fetch(&models_dir, llm.as_deref(), progress)).await??;
         self.model_report().await
+    }
+
+    /// Apply the LoRA adapter `path` (GGUF) to the answer model from now on, with `scale`
+    /// (`None`: no adapter). The model is loaded with it first: an adapter llama.cpp refuses (made
+    /// for another model, damaged) is an error and the settings stay as they were.
+    pub async fn use_lora(&self, path: Option<&Path>, scale: f32) -> Result<()> {
+        let mut settings = self.settings();
+        settings.llm_lora = match path {
+            Some(p) => Some(std::fs::canonicalize(p).map_err(|e| EngineError::io(p, e))?),
+            None => None,
+        };
+        settings.llm_lora_scale = scale;
+        settings.validate()?;
+        let previous = self.settings();
+        self.apply_settings(settings.clone()).await?;
+        if settings.llm_lora.is_some()
+            && let Err(e) = self.load_llm().await
+        {
+            self.apply_settings(previous).await?;
+            return Err(e);
+        }
+        settings.save(&self.options.data_dir)
     }
 
     /// Answer with `model` from now on: a catalog name (see [`ModelReport::llms`]) or the path of
@@ -491,6 +517,66 @@ impl Engine {
 
     pub fn delete_conversation(&self, id: &str) -> Result<()> {
         conversations::delete(self.data_dir(), id)
+    }
+
+    // ---- tuning ----
+
+    /// Learn a query adapter for the embedder from the index's own documents (see [`tune`]):
+    /// add the request's pairs (labelled ones, headings, questions the answer model writes —
+    /// yielding to answers), train, and use the adapter for searches only if it ranks the
+    /// held-out pairs' files higher than the plain embedder. Stopped by `cancel`, it keeps every
+    /// pair made so far.
+    pub async fn tune(
+        &self,
+        request: TuneRequest,
+        cancel: Arc<AtomicBool>,
+        mut progress: impl FnMut(TuneStep) + Send,
+    ) -> Result<TuneReport> {
+        if !self.has_index() {
+            return Err(EngineError::InvalidArgument("there is no index to tune for yet: index a folder first".into()));
+        }
+        let llm: Option<Arc<dyn inference::Generate>> = match request.questions {
+            0 => None,
+            _ => Some(self.load_llm().await?),
+        };
+        let target = tune::TuneTarget {
+            store: self.store().await?,
+            embedder: self.search_embedder().await?,
+            dir: self.tune_dir(),
+            data_dir: self.data_dir().to_path_buf(),
+        };
+        tune::run(&target, llm, request, cancel, &mut progress).await
+    }
+
+    /// Write a training set for fine-tuning an answer model elsewhere from the pairs `tune`
+    /// kept (see `tune::export`): each question with its passage among `distractors` others, in
+    /// this engine's prompt, and an answer that quotes and cites it; a fifth of them refusals.
+    pub async fn export_training_set(&self, out: &Path, distractors: usize) -> Result<ExportReport> {
+        if !self.has_index() {
+            return Err(EngineError::InvalidArgument("there is no index to export from yet: index a folder first".into()));
+        }
+        let target = tune::TuneTarget {
+            store: self.store().await?,
+            embedder: self.search_embedder().await?,
+            dir: self.tune_dir(),
+            data_dir: self.data_dir().to_path_buf(),
+        };
+        tune::export(&target, out, distractors).await
+    }
+
+    /// The query adapter as last trained (`None`: never trained, or dropped).
+    pub fn adapter_status(&self) -> Result<Option<AdapterStatus>> {
+        tune::status(&self.tune_dir())
+    }
+
+    /// Stop using the query adapter and delete it (the pairs it was trained on are kept for
+    /// the next `tune`). Returns whether there was one.
+    pub fn remove_adapter(&self) -> Result<bool> {
+        tune::remove(&self.tune_dir())
+    }
+
+    fn tune_dir(&self) -> PathBuf {
+        self.data_dir().join("tune")
     }
 
     // ---- the state of the index ----

@@ -100,6 +100,7 @@ impl Engine {
             SearchMode::Keyword => None,
             _ => Some(self.search_embedder().await?),
         };
-        Ok(SearchableIndex { store: self.store().await?, embedder })
+        let adapter = embedder.as_deref().and_then(|e| self.adapter.in_use(&self.tune_dir(), e));
+        Ok(SearchableIndex { store: self.store().await?, embedder, adapter })
     }
 }

@@ -40,6 +40,11 @@ impl EngineOptions {
 pub struct Settings {
     /// A GGUF file to answer with, instead of the default model in the models dir.
     pub llm: Option<PathBuf>,
+    /// A LoRA adapter (GGUF) applied to the answer model: a house style or a domain's language
+    /// learned elsewhere (see the README's recipe).
+    pub llm_lora: Option<PathBuf>,
+    /// How strongly the LoRA adapter is applied (1: as trained, 0: not at all).
+    pub llm_lora_scale: f32,
     /// The embedder, instead of the default: an ONNX sentence-embedding model directory, or an
     /// E5S1 file (multilingual-e5-small). A change builds the index again at the next sync,
     /// beside the old one, which answers until the new one is complete.
@@ -93,6 +98,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             llm: None,
+            llm_lora: None,
+            llm_lora_scale: 1.0,
             embedder: None,
             onnxruntime: None,
             max_file_size: 16 * 1024 * 1024,
@@ -139,6 +146,9 @@ impl Settings {
         }
         if self.chunk_overlap * 2 > self.chunk_tokens {
             return Err(EngineError::Settings("chunk_overlap must be at most half of chunk_tokens".into()));
+        }
+        if !(0.0..=4.0).contains(&self.llm_lora_scale) {
+            return Err(EngineError::Settings("llm_lora_scale must be between 0 and 4".into()));
         }
         if self.sources == 0 {
             return Err(EngineError::Settings("sources must be at least 1".into()));

@@ -65,6 +65,9 @@ pub struct Status {
     pub notes: Vec<FailedFile>,
     /// Whether scanned pages and images can be read, and in which languages.
     pub ocr: crate::ocr::OcrStatus,
+    /// The tuned query adapter (`brain tune`): whether searches use it, and by how much it won
+    /// on its held-out pairs; `null` when none was trained.
+    pub adapter: Option<crate::tune::AdapterStatus>,
 }
 
 /// Most violations listed by `status` (a full list: `check`).
@@ -164,6 +167,11 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let rebuild_needed = engine.meta()?.and_then(|m| m.embedder_path).is_some_and(|built| built != engine.model_paths().embedder);
     notes.sort_by(|a, b| a.path.cmp(&b.path));
     let ocr = crate::ocr::status(&ocr_languages);
+    // A damaged adapter file is not the index's health: searches go on without it.
+    let adapter = engine.adapter_status().unwrap_or_else(|e| {
+        tracing::warn!("{e}");
+        None
+    });
     Ok(Status {
         folders,
         files: total,
@@ -174,5 +182,6 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         rebuild_needed,
         notes,
         ocr,
+        adapter,
     })
 }

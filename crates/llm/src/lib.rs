@@ -13,6 +13,9 @@
 //!   template and the system prompt, for every question) computes only what follows. A new
 //!   model computes the system prompt once up front ([`Llm::prime`]), before the first question.
 //! - CPU by default; the `cuda` feature builds llama.cpp with CUDA and `gpu_layers` offloads.
+//! - A LoRA adapter (llama.cpp's GGUF adapter format) is applied at load with a scale; llama.cpp
+//!   checks it against the model (architecture, tensor names and shapes) and a refusal is an
+//!   error naming the adapter, so a wrong file never half-applies.
 
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
@@ -35,6 +38,8 @@ pub enum LlmError {
     MissingModel(PathBuf),
     #[error("{0} is not a GGUF model file (it does not start with the GGUF magic)")]
     NotGguf(PathBuf),
+    #[error("{path} is not a LoRA adapter of this model: {reason}")]
+    Lora { path: PathBuf, reason: String },
     #[error("llama.cpp could not load {path}: {reason}")]
     Load { path: PathBuf, reason: String },
     #[error("the prompt has {prompt} tokens but the context holds {context}")]
@@ -57,12 +62,22 @@ pub struct LlmConfig {
     pub gpu_layers: u32,
     /// CPU threads; `None` = all cores.
     pub threads: Option<usize>,
+    /// A LoRA adapter applied to the model.
+    pub lora: Option<LoraConfig>,
 }
 
 impl LlmConfig {
     pub fn new(model_path: impl Into<PathBuf>) -> Self {
-        LlmConfig { model_path: model_path.into(), context_size: 0, gpu_layers: 0, threads: None }
+        LlmConfig { model_path: model_path.into(), context_size: 0, gpu_layers: 0, threads: None, lora: None }
     }
+}
+
+/// A LoRA adapter (GGUF, as llama.cpp's `convert_lora_to_gguf.py` writes it) and the scale its
+/// change is applied with (0: the plain model, 1: as trained).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoraConfig {
+    pub path: PathBuf,
+    pub scale: f32,
 }
 
 /// A chat turn.
@@ -193,7 +208,11 @@ impl Llm {
         let backend = backend()?;
         let load_error = |reason: String| LlmError::Load { path: config.model_path.clone(), reason };
         let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
-        let model = LlamaModel::load_from_file(backend, &config.model_path, &params).map_err(|e| load_error(e.to_string()))?;
+        let mut model = LlamaModel::load_from_file(backend, &config.model_path, &params).map_err(|e| load_error(e.to_string()))?;
+        let lora = match &config.lora {
+            Some(lora) => Some((load_lora(&mut model, &lora.path)?, lora.scale)),
+            None => None,
+        };
         let model = Arc::new(model);
         let template = model
             .chat_template(None)
@@ -208,7 +227,7 @@ impl Llm {
         let owner_model = Arc::clone(&model);
         std::thread::Builder::new()
             .name("llm-owner".into())
-            .spawn(move || owner_thread(backend, owner_model, context_size, threads, receiver, ready_tx))
+            .spawn(move || owner_thread(backend, owner_model, lora, context_size, threads, receiver, ready_tx))
             .map_err(|e| load_error(e.to_string()))?;
         ready_rx.recv().map_err(|_| LlmError::WorkerGone)?.map_err(load_error)?;
         Ok(Llm { model, template, context_size, jobs, path: config.model_path.clone() })
@@ -271,9 +290,25 @@ impl Llm {
     }
 }
 
+/// Read a LoRA adapter for `model`: a GGUF file that llama.cpp accepts as an adapter of it.
+fn load_lora(model: &mut LlamaModel, path: &Path) -> Result<LlamaLoraAdapter, LlmError> {
+    match check_model_file(path) {
+        Err(LlmError::MissingModel(_)) => return Err(LlmError::Lora { path: path.into(), reason: "the file does not exist".into() }),
+        Err(_) => return Err(LlmError::Lora { path: path.into(), reason: "it is not a GGUF file".into() }),
+        Ok(()) => {}
+    }
+    model.lora_adapter_init(path).map_err(|e| LlmError::Lora {
+        path: path.into(),
+        reason: format!(
+            "llama.cpp refused it ({e}): an adapter made for another model (architecture, tensor names or shapes), or a damaged file"
+        ),
+    })
+}
+
 fn owner_thread(
     backend: &'static LlamaBackend,
     model: Arc<LlamaModel>,
+    lora: Option<(LlamaLoraAdapter, f32)>,
     context_size: u32,
     threads: i32,
     jobs: mpsc::Receiver<Job>,
@@ -288,15 +323,24 @@ fn owner_thread(
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
     let mut context = match model.new_context(backend, params) {
-        Ok(c) => {
-            let _ = ready.send(Ok(()));
-            c
-        }
+        Ok(c) => c,
         Err(e) => {
             let _ = ready.send(Err(e.to_string()));
             return;
         }
     };
+    // The adapter lives as long as the context that applies it (this thread).
+    let _lora = match lora {
+        Some((mut adapter, scale)) => match context.lora_adapter_set(&mut adapter, scale) {
+            Ok(()) => Some(adapter),
+            Err(e) => {
+                let _ = ready.send(Err(format!("the LoRA adapter could not be applied: {e}")));
+                return;
+            }
+        },
+        None => None,
+    };
+    let _ = ready.send(Ok(()));
     // The tokens whose KV state sequence 0 holds, position by position. A prompt that starts
     // like the last one (the same system prompt: every question does) keeps that prefix and
     // computes only the rest — llama-server's prompt cache, for one conversation at a time.
@@ -514,6 +558,75 @@ mod tests {
         assert_eq!(m.push("uick"), ("\nQuick".into(), false), "held text that turns out not to be a stop comes out");
         assert_eq!(m.push("\nQu"), ("".into(), false));
         assert_eq!(m.finish(), "\nQu", "held text comes out at the end");
+    }
+
+    /// A LoRA adapter for the smallest catalog model, written here: every layer's query
+    /// projection gets `B·A` of rank 4 with deterministic values. `widen` adds columns to A, so
+    /// the adapter no longer fits the model.
+    fn write_lora(model: &Path, path: &Path, widen: usize) {
+        use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
+        let content = gguf_file::Content::read(&mut std::fs::File::open(model).unwrap()).unwrap();
+        let arch = content.metadata["general.architecture"].to_string().unwrap().clone();
+        let layers = content.metadata[&format!("{arch}.block_count")].to_u32().unwrap() as usize;
+        // candle's dims are ggml's reversed: (outputs, inputs).
+        let (outputs, inputs) = content.tensor_infos["blk.0.attn_q.weight"].shape.dims2().unwrap();
+        let rank = 4;
+        let values =
+            |n: usize, seed: usize| -> Vec<f32> { (0..n).map(|i| ((i * 7919 + seed * 104729) as f32 * 0.618).sin() * 0.5).collect() };
+        let mut tensors = Vec::new();
+        for layer in 0..layers {
+            let dev = candle_core::Device::Cpu;
+            let a = candle_core::Tensor::from_vec(values(rank * (inputs + widen), layer), (rank, inputs + widen), &dev).unwrap();
+            let b = candle_core::Tensor::from_vec(values(outputs * rank, layer + 1000), (outputs, rank), &dev).unwrap();
+            tensors.push((format!("blk.{layer}.attn_q.weight.lora_a"), QTensor::quantize(&a, GgmlDType::F32).unwrap()));
+            tensors.push((format!("blk.{layer}.attn_q.weight.lora_b"), QTensor::quantize(&b, GgmlDType::F32).unwrap()));
+        }
+        let (arch, general, lora, alpha) = (
+            gguf_file::Value::String(arch),
+            gguf_file::Value::String("adapter".into()),
+            gguf_file::Value::String("lora".into()),
+            gguf_file::Value::F32(rank as f32),
+        );
+        let metadata =
+            [("general.architecture", &arch), ("general.type", &general), ("adapter.type", &lora), ("adapter.lora.alpha", &alpha)];
+        let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        gguf_file::write(&mut std::fs::File::create(path).unwrap(), &metadata, &tensors).unwrap();
+    }
+
+    fn greedy(model: &Path, lora: Option<LoraConfig>) -> Result<String, LlmError> {
+        let llm = Llm::load(&LlmConfig { context_size: 512, lora, ..LlmConfig::new(model) })?;
+        let prompt = llm.format_chat(&[ChatMessage { role: Role::User, content: "Name three colours.".into() }])?;
+        let mut out = String::new();
+        let options = GenerateOptions { max_tokens: 16, ..GenerateOptions::default() };
+        llm.generate(&prompt, options, Arc::new(AtomicBool::new(false)), |t| out.push_str(t))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_lora_adapter_changes_generation_and_at_scale_zero_is_the_plain_model() {
+        let model = brain_testkit::models_dir().join(brain_testkit::llm_file("smollm2-135m"));
+        let dir = tempfile::tempdir().unwrap();
+        let adapter = dir.path().join("house-style.gguf");
+        write_lora(&model, &adapter, 0);
+        let plain = greedy(&model, None).unwrap();
+        let adapted = greedy(&model, Some(LoraConfig { path: adapter.clone(), scale: 1.0 })).unwrap();
+        let at_zero = greedy(&model, Some(LoraConfig { path: adapter, scale: 0.0 })).unwrap();
+        assert!(!plain.is_empty());
+        assert_ne!(adapted, plain, "the adapter changes what is generated");
+        assert_eq!(at_zero, plain, "scale 0 is the plain model");
+
+        let mismatched = dir.path().join("other-model.gguf");
+        write_lora(&model, &mismatched, 8);
+        let refused = greedy(&model, Some(LoraConfig { path: mismatched.clone(), scale: 1.0 })).unwrap_err();
+        assert!(matches!(&refused, LlmError::Lora { path, .. } if *path == mismatched), "{refused}");
+        let damaged = dir.path().join("damaged.gguf");
+        std::fs::write(&damaged, b"GGUF\x03\x00\x00\x00 and then nothing a GGUF holds").unwrap();
+        assert!(matches!(greedy(&model, Some(LoraConfig { path: damaged, scale: 1.0 })), Err(LlmError::Lora { .. })));
+        let not_gguf = dir.path().join("notes.txt");
+        std::fs::write(&not_gguf, "not an adapter").unwrap();
+        let refused = greedy(&model, Some(LoraConfig { path: not_gguf, scale: 1.0 })).unwrap_err().to_string();
+        assert!(refused.contains("not a GGUF file"), "{refused}");
+        assert_eq!(greedy(&model, None).unwrap(), plain, "the plain model keeps working");
     }
 
     #[test]

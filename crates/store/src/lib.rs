@@ -54,6 +54,7 @@ pub use indexes::{IndexInfo, IndexType, VectorIndexState, VectorIndexType};
 pub use integrity::{CheckScope, IntegrityReport, RepairSummary, Violation};
 pub use lock::{IndexLock, LockHolder};
 pub use policy::{INDEX_SEGMENTS_MAX, IndexPolicy, VectorIndexKind};
+pub use reads::ChunkVector;
 pub use records::{DocStatus, DocumentRecord, NewChunk};
 pub use search::{Hit, SearchFilter};
 pub use writer::{DocumentWrite, Recovery, StoreWriter, WriteBatch};

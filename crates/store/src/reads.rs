@@ -16,6 +16,33 @@ use crate::records::{self, DocumentRecord, NewChunk};
 use crate::sql::{in_list, sql_string};
 use crate::{Location, Result, Store, StoreError};
 
+/// A stored chunk's vector with what identifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkVector {
+    pub path: String,
+    pub chunk_hash: String,
+    pub vector: Vec<f32>,
+}
+
+const CHUNK_VECTOR_COLUMNS: &[&str] = &["path", "chunk_hash", "vector"];
+
+fn chunk_vectors(batches: &[RecordBatch]) -> Result<Vec<ChunkVector>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let path = records::string_column(b, "path")?;
+        let hash = records::string_column(b, "chunk_hash")?;
+        let vectors = records::vectors_column(b)?.ok_or_else(|| StoreError::Corrupt("a chunk row without a vector".into()))?;
+        for i in 0..b.num_rows() {
+            out.push(ChunkVector {
+                path: path.value(i).to_string(),
+                chunk_hash: hash.value(i).to_string(),
+                vector: records::f32_values(vectors, i),
+            });
+        }
+    }
+    Ok(out)
+}
+
 impl Store {
     /// Bytes the store takes on disk (every version LanceDB still keeps).
     pub fn disk_bytes(&self) -> u64 {
@@ -124,6 +151,41 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Every chunk of the files at `paths` with its vector (the passages a tuning pair names).
+    pub async fn chunk_vectors_of(&self, paths: &[String]) -> Result<Vec<ChunkVector>> {
+        let mut out = Vec::new();
+        for group in paths.chunks(512) {
+            let batches: Vec<RecordBatch> = self
+                .chunks
+                .query()
+                .only_if(in_list("path", group))
+                .select(Select::columns(CHUNK_VECTOR_COLUMNS))
+                .execute()
+                .await?
+                .try_collect()
+                .await?;
+            out.extend(chunk_vectors(&batches)?);
+        }
+        Ok(out)
+    }
+
+    /// The `k` chunks nearest to `query` with their vectors (through the ANN index where there
+    /// is one): the hard negatives a query adapter is trained against.
+    pub async fn nearest_chunk_vectors(&self, query: &[f32], k: usize) -> Result<Vec<ChunkVector>> {
+        let batches: Vec<RecordBatch> = self
+            .chunks
+            .query()
+            .nearest_to(query)?
+            .distance_type(lancedb::DistanceType::Cosine)
+            .limit(k)
+            .select(Select::columns(CHUNK_VECTOR_COLUMNS))
+            .execute()
+            .await?
+            .try_collect()
+            .await?;
+        chunk_vectors(&batches)
     }
 
     /// Stored vectors for these chunk hashes (equal hash, equal embedded text, equal vector):

@@ -77,16 +77,29 @@ impl Store {
     /// Vector search: the `k` chunks nearest to `query` (a normalised vector), through the ANN
     /// index where there is one (rows not yet in it are scanned exactly, so they are found).
     pub async fn search_vector(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
-        self.vector_query(query, k, filter, false).await
+        self.vector_query(query, query, k, filter, false).await
+    }
+
+    /// [`Store::search_vector`] ranked by `rank_by` (a query vector mapped by a tuned adapter)
+    /// with each hit's similarity measured to `similarity_to` (the plain query vector), so the
+    /// gate and the answer's checks keep reading the embedder's own scale.
+    pub async fn search_vector_ranked_by(
+        &self,
+        rank_by: &[f32],
+        similarity_to: &[f32],
+        k: usize,
+        filter: &SearchFilter,
+    ) -> Result<Vec<Hit>> {
+        self.vector_query(rank_by, similarity_to, k, filter, false).await
     }
 
     /// Vector search by an exact scan of every row, whatever indexes exist (the reference the
     /// ANN index's recall is measured against).
     pub async fn search_vector_exact(&self, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<Hit>> {
-        self.vector_query(query, k, filter, true).await
+        self.vector_query(query, query, k, filter, true).await
     }
 
-    async fn vector_query(&self, query: &[f32], k: usize, filter: &SearchFilter, exact: bool) -> Result<Vec<Hit>> {
+    async fn vector_query(&self, query: &[f32], similarity_to: &[f32], k: usize, filter: &SearchFilter, exact: bool) -> Result<Vec<Hit>> {
         let mut q = self
             .chunks
             .query()
@@ -99,7 +112,7 @@ impl Store {
             q = q.only_if(f);
         }
         let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
-        hits_from_batches(&batches, Some(query), ScoreColumn::Distance)
+        hits_from_batches(&batches, Some(similarity_to), ScoreColumn::Distance)
     }
 
     /// Keyword search (BM25 over text and heading context).
@@ -114,6 +127,41 @@ impl Store {
         }
         let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
         hits_from_batches(&batches, query_vector, ScoreColumn::Bm25)
+    }
+}
+
+impl Store {
+    /// The chunks with these hashes (one per hash), as hits without scores: the passages a
+    /// training set quotes.
+    pub async fn chunks_by_hash(&self, hashes: &[String]) -> Result<std::collections::HashMap<String, Hit>> {
+        let mut out = std::collections::HashMap::new();
+        let mut unique: Vec<String> = hashes.to_vec();
+        unique.sort();
+        unique.dedup();
+        for group in unique.chunks(512) {
+            let columns = ["id", "path", "ordinal", "text", "context", "location", "chunk_hash"];
+            let q = self.chunks.query().only_if(in_list("chunk_hash", group)).select(Select::columns(&columns));
+            let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+            for b in &batches {
+                let (id, path, text) = (string_column(b, "id")?, string_column(b, "path")?, string_column(b, "text")?);
+                let (context, location, hash) =
+                    (string_column(b, "context")?, string_column(b, "location")?, string_column(b, "chunk_hash")?);
+                let ordinal = typed_column::<UInt32Array>(b, "ordinal")?;
+                for i in 0..b.num_rows() {
+                    out.entry(hash.value(i).to_string()).or_insert_with(|| Hit {
+                        id: id.value(i).to_string(),
+                        path: path.value(i).to_string(),
+                        ordinal: ordinal.value(i),
+                        text: text.value(i).to_string(),
+                        context: (!context.is_null(i)).then(|| context.value(i).to_string()),
+                        location: location_from_json(location.value(i)),
+                        score: 0.0,
+                        similarity: None,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

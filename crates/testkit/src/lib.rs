@@ -32,20 +32,27 @@ pub fn models_dir() -> PathBuf {
     dir
 }
 
+const MANIFEST: &str = include_str!("../../../assets/models.toml");
+
 /// The file name of the default answer model, as `assets/models.toml` names it.
 pub fn default_llm_file() -> String {
-    const MANIFEST: &str = include_str!("../../../assets/models.toml");
     let default = MANIFEST.lines().find_map(|l| l.strip_prefix("default_llm = ")).expect("default_llm in the manifest").trim_matches('"');
+    llm_file(default)
+}
+
+/// The file name of the catalog's answer model `name` (`smollm2-135m`: the smallest, for tests
+/// of generation itself).
+pub fn llm_file(name: &str) -> String {
     let mut in_it = false;
     for line in MANIFEST.lines() {
-        if let Some(name) = line.strip_prefix("name = ") {
-            in_it = name.trim_matches('"') == default;
+        if let Some(n) = line.strip_prefix("name = ") {
+            in_it = n.trim_matches('"') == name;
         }
         if in_it && let Some(file) = line.strip_prefix("file = ") {
             return file.trim_matches('"').to_string();
         }
     }
-    panic!("the default answer model {default} has no file in the manifest")
+    panic!("the answer model {name} has no file in the manifest")
 }
 
 /// Write a file, creating its folders.

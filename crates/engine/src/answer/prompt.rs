@@ -63,6 +63,16 @@ fn user_message(question: &str, blocks: &[String]) -> String {
     format!("Sources:\n{}\nQuestion: {question}", blocks.join("\n"))
 }
 
+/// The chat of a first question over `sources` as the model is given it (before its chat
+/// template): what a training set for the answer model must look like (`tune::export`).
+pub(crate) fn messages(question: &str, sources: &[Hit]) -> Vec<ChatMessage> {
+    let blocks: Vec<String> = sources.iter().enumerate().map(|(i, hit)| source_block(i + 1, hit)).collect();
+    vec![
+        ChatMessage { role: Role::System, content: SYSTEM_PROMPT.to_string() },
+        ChatMessage { role: Role::User, content: user_message(question, &blocks) },
+    ]
+}
+
 /// Build the prompt with as many sources as fit in the context, leaving room for the answer.
 /// Returns the prompt and the sources it numbers.
 pub(crate) fn build(

@@ -356,7 +356,7 @@ mod tests {
             }
 
             fn searchable(&self) -> SearchableIndex {
-                SearchableIndex { store: self.store.clone(), embedder: Some(Arc::new(WordVectors::default())) }
+                SearchableIndex { store: self.store.clone(), embedder: Some(Arc::new(WordVectors::default())), adapter: None }
             }
 
             /// The hits of the global lists alone, as retrieval was without this stage.

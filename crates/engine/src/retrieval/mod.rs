@@ -92,10 +92,11 @@ pub(crate) struct RetrievalRequest {
 }
 
 /// Where retrieval reads from: a store and the embedder its vectors were made with (`None`
-/// for keyword search, which needs no model).
+/// for keyword search, which needs no model), and the tuned query adapter when one is in use.
 pub(crate) struct SearchableIndex {
     pub store: Store,
     pub embedder: Option<Arc<dyn EmbedText>>,
+    pub adapter: Option<Arc<crate::tune::QueryAdapter>>,
 }
 
 /// query → candidates (global, and within the documents the query names) → fuse → rows: the `k`

@@ -8,7 +8,10 @@ use crate::inference::EmbedText;
 
 pub(crate) struct Query {
     pub text: String,
+    /// The query's embedding: what similarities are measured to.
     pub vector: Option<Vec<f32>>,
+    /// What the vector search ranks by when a tuned adapter is in use: `vector` mapped by it.
+    pub ranking_vector: Option<Vec<f32>>,
 }
 
 impl Query {
@@ -23,7 +26,8 @@ impl Query {
             (true, None) => return Err(EngineError::Internal("a vector search needs the embedder".into())),
             (false, _) => None,
         };
-        Ok(Query { text, vector })
+        let ranking_vector = index.adapter.as_ref().zip(vector.as_ref()).map(|(adapter, v)| adapter.apply(v));
+        Ok(Query { text, vector, ranking_vector })
     }
 }
 
