@@ -403,6 +403,15 @@ fn answer_models_are_picked_by_name_or_file() {
     assert_eq!(in_use(&brain), file.to_str().unwrap());
     brain.run(&["models", "use", "--defaults"]);
     assert_eq!(in_use(&brain), default["path"].as_str().unwrap());
+
+    // A LoRA adapter the model refuses is an error naming it, and nothing changes.
+    let not_an_adapter = brain.data.path().join("house-style.gguf");
+    write(&not_an_adapter, "not a GGUF file");
+    let out = brain.command(&["models", "use", "--lora", not_an_adapter.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("house-style.gguf is not a LoRA adapter of this model: it is not a GGUF file"), "{error}");
+    assert_eq!(brain.json(&["models", "status"])["lora"], Value::Null);
 }
 
 /// A fleet of 200 depots, one row each: name, region, vans, fuel budget. The figures follow a

@@ -183,7 +183,7 @@ pub(crate) async fn run(
         train.sort_by_key(|p| *blake3::hash(p.query.as_bytes()).as_bytes());
         train.truncate(MAX_TRAINING_PAIRS);
     }
-    progress(TuneStep::Preparing { pairs: pairs.len() });
+    progress(TuneStep::Preparing { pairs: train.len() + held.len() });
     let (training, stale_train) = examples(target, &train, true).await?;
     let (judged, stale_held) = examples(target, &held, false).await?;
     let pool: Vec<PoolChunk> =
@@ -218,6 +218,9 @@ pub(crate) async fn run(
         change: f64::from(trained.distance_from_identity()),
         trained_at_ms: crate::fsutil::now_ms(),
     };
+    // The status goes first and comes back last: a search in another process meanwhile finds no
+    // adapter in use, never new weights under the old verdict.
+    remove(&target.dir)?;
     trained.save(&target.dir.join(ADAPTER_FILE))?;
     let json = serde_json::to_vec_pretty(&status).map_err(|e| EngineError::Internal(e.to_string()))?;
     crate::fsutil::write_atomic(&target.dir.join(STATUS_FILE), &json)?;
