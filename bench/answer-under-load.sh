@@ -3,6 +3,7 @@
 # folder into the same data dir (as the app's watcher does while people ask), as a ratio.
 #
 #   bench/answer-under-load.sh [BRAIN] [LARGE_FOLDER] [QUESTIONS_PER_SIDE]
+#   LOAD=tune bench/answer-under-load.sh   the load is `brain tune` writing questions instead
 #
 # BRAIN defaults to the release build, LARGE_FOLDER to the staff handbook of ../shared/data.
 # Every ask loads the model (a fresh process), so model loading is reported apart from
@@ -31,14 +32,21 @@ run_side() {
 
 echo "idle:"
 idle=$(run_side); echo "$idle"
-"$BRAIN" folders add "$LARGE" >/dev/null
-"$BRAIN" index >/dev/null 2>&1 &
-indexer=$!
-sleep 8 # the indexer is past loading its models and embedding
-echo "while indexing $LARGE:"
+if [ "${LOAD:-index}" = tune ]; then
+  "$BRAIN" tune --questions 100 >/dev/null 2>&1 &
+  indexer=$!
+  sleep 8 # the model is loaded and writing questions
+  echo "while brain tune writes questions:"
+else
+  "$BRAIN" folders add "$LARGE" >/dev/null
+  "$BRAIN" index >/dev/null 2>&1 &
+  indexer=$!
+  sleep 8 # the indexer is past loading its models and embedding
+  echo "while indexing $LARGE:"
+fi
 busy=$(run_side); echo "$busy"
 still=$(kill -0 $indexer 2>/dev/null && echo yes || echo no)
-echo "indexer still running at the end: $still"
+echo "load still running at the end: $still"
 python3 - "$idle" "$busy" <<'EOF'
 import statistics, sys
 def cols(s):

@@ -61,6 +61,11 @@ impl Yield {
         Yield { data_dir: data_dir.to_path_buf() }
     }
 
+    /// Whether an answer is being generated now (in any process on the data dir).
+    pub(crate) fn answer_now(&self) -> bool {
+        open(&self.data_dir).is_ok_and(|file| answer_in_progress(&file))
+    }
+
     /// Block (this is called on worker threads) while an answer is generated.
     pub(crate) fn wait(&self) {
         let Ok(file) = open(&self.data_dir) else { return };

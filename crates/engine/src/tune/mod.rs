@@ -265,19 +265,17 @@ async fn write_questions(
     let total = passages.len();
     let mut written = 0;
     for (done, (chunk, path)) in passages.into_iter().enumerate() {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(EngineError::Cancelled);
-        }
-        let (llm, cancel, waiting) = (Arc::clone(&llm), Arc::clone(cancel), crate::yielding::Yield::new(&target.data_dir));
-        let (text, context) = (chunk.text.clone(), chunk.context.clone());
-        let output = crate::blocking(move || -> Result<String> {
-            waiting.wait();
-            let prompt = llm.format_chat(&questions::prompt(&text, context.as_deref()))?;
-            let mut output = String::new();
-            llm.generate(&prompt, questions::options(), cancel, &mut |piece| output.push_str(piece))?;
-            Ok(output)
-        })
-        .await??;
+        // A question interrupted by an answer is asked again once the answer is done.
+        let output = loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            let (llm, cancel, yielding) = (Arc::clone(&llm), Arc::clone(cancel), crate::yielding::Yield::new(&target.data_dir));
+            let (text, context) = (chunk.text.clone(), chunk.context.clone());
+            if let Some(output) = crate::blocking(move || ask_for_question(&*llm, &text, context.as_deref(), &yielding, &cancel)).await?? {
+                break output;
+            }
+        };
         if let Some(query) = questions::parse_question(&output) {
             let pair = TuningPair { query, path, chunk_hash: Some(chunk.chunk_hash), origin: PairOrigin::Question };
             pairs::append(pairs_path, std::slice::from_ref(&pair))?;
@@ -287,6 +285,41 @@ async fn write_questions(
         progress(TuneStep::Questions { done: done + 1, total });
     }
     Ok(written)
+}
+
+/// Ask the model for a question about `text` once no answer is being generated, and stop it as
+/// soon as one starts (llama.cpp's threads busy-wait: beside an answer, both would crawl).
+/// Returns its output, or `None` when an answer interrupted it.
+fn ask_for_question(
+    llm: &dyn Generate,
+    text: &str,
+    context: Option<&str>,
+    yielding: &crate::yielding::Yield,
+    cancel: &AtomicBool,
+) -> Result<Option<String>> {
+    yielding.wait();
+    let prompt = llm.format_chat(&questions::prompt(text, context))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (finished, answered) = (AtomicBool::new(false), AtomicBool::new(false));
+    let mut output = String::new();
+    let generated = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !finished.load(Ordering::Relaxed) {
+                let answering = yielding.answer_now();
+                if answering || cancel.load(Ordering::Relaxed) {
+                    answered.store(answering, Ordering::Relaxed);
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let generated = llm.generate(&prompt, questions::options(), Arc::clone(&stop), &mut |piece| output.push_str(piece));
+        finished.store(true, Ordering::Relaxed);
+        generated
+    });
+    generated?;
+    Ok((!answered.load(Ordering::Relaxed)).then_some(output))
 }
 
 /// The pairs as training examples: the query's plain vector, its passages' vectors and (when
@@ -490,6 +523,66 @@ mod tests {
     ];
     const CODES: &[&str] =
         &["granite", "lantern", "saffron", "falcon", "riverstone", "pebble", "thistle", "ember", "velvet", "aurora", "quartz", "tundra"];
+
+    /// A model that writes a token every 10 ms until it is stopped or has written 100.
+    struct SlowModel;
+
+    impl Generate for SlowModel {
+        fn context_size(&self) -> u32 {
+            4096
+        }
+        fn count_tokens(&self, text: &str) -> usize {
+            text.split_whitespace().count()
+        }
+        fn format_chat(&self, messages: &[brain_llm::ChatMessage]) -> Result<String> {
+            Ok(messages.iter().map(|m| m.content.as_str()).collect())
+        }
+        fn generate(
+            &self,
+            _prompt: &str,
+            _options: brain_llm::GenerateOptions,
+            cancel: Arc<AtomicBool>,
+            on_token: &mut dyn FnMut(&str),
+        ) -> Result<brain_llm::GenerationStats> {
+            let started = std::time::Instant::now();
+            let mut generated = 0;
+            while generated < 100 && !cancel.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                on_token("word ");
+                generated += 1;
+            }
+            let stop = if generated < 100 { brain_llm::StopReason::Cancelled } else { brain_llm::StopReason::MaxTokens };
+            Ok(brain_llm::GenerationStats {
+                prompt_tokens: 1,
+                reused_prompt_tokens: 0,
+                generated_tokens: generated,
+                time_to_first_token: None,
+                total: started.elapsed(),
+                stop,
+            })
+        }
+    }
+
+    #[test]
+    fn a_question_being_written_stops_as_soon_as_an_answer_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let yielding = crate::yielding::Yield::new(dir.path());
+        let not_cancelled = AtomicBool::new(false);
+        let whole = ask_for_question(&SlowModel, "a passage", None, &yielding, &not_cancelled).unwrap();
+        assert_eq!(whole.map(|o| o.split_whitespace().count()), Some(100), "no answer: the question is written whole");
+
+        let data_dir = dir.path().to_path_buf();
+        let answer = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+            let _answering = crate::yielding::begin(&data_dir).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(400));
+        });
+        let started = std::time::Instant::now();
+        let interrupted = ask_for_question(&SlowModel, "a passage", None, &yielding, &not_cancelled).unwrap();
+        assert_eq!(interrupted, None, "an answer started: the question is dropped, to be asked again");
+        assert!(started.elapsed() < std::time::Duration::from_millis(900), "stopped at once, not after 100 tokens");
+        answer.join().unwrap();
+    }
 
     async fn tuned(request: TuneRequest, store: Store, dir: &Path) -> TuneReport {
         let target = TuneTarget { store, embedder: Arc::new(WordVectors::default()), dir: dir.join("tune"), data_dir: dir.join("data") };

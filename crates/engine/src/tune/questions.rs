@@ -2,9 +2,9 @@
 //! (the "synthetic questions" of LlamaIndex's `finetune_embedding` and of InPars).
 //!
 //! One short greedy generation per passage (a question ends at its first line), so the same
-//! passage gives the same question on every run. The writer yields the CPU to answers exactly as
-//! indexing does (`yielding`): before each passage it waits while an answer is being generated in
-//! any process on the data dir.
+//! passage gives the same question on every run. The writer yields the CPU to answers (`yielding`,
+//! as indexing does): it starts a question only while no answer is being generated in any process
+//! on the data dir, and stops one the moment an answer starts (`tune::ask_for_question`).
 
 use brain_llm::{ChatMessage, GenerateOptions, Role};
 
