@@ -217,11 +217,15 @@ pub(crate) async fn evaluate(
     }
     let query_vectors = index.embed(queries.iter().map(|(_, q)| q.clone()).collect()).await?;
     let search_started = std::time::Instant::now();
-    let modes = score_modes(&index, &dataset.qrels, &queries, &query_vectors, &mut progress).await?;
+    let modes = score_modes(&index, &SearchMode::ALL, &dataset.qrels, &queries, &query_vectors, &mut progress).await?;
     let without_adapter = match adapter {
         Some(_) => {
+            // Keyword search reads no vector: its scores are the same, not searched again.
             index.use_adapter(false);
-            Some(score_modes(&index, &dataset.qrels, &queries, &query_vectors, &mut progress).await?)
+            let by_meaning = [SearchMode::Hybrid, SearchMode::Vector];
+            let mut without = score_modes(&index, &by_meaning, &dataset.qrels, &queries, &query_vectors, &mut progress).await?;
+            without.insert(SearchMode::Keyword.as_str().to_string(), modes[SearchMode::Keyword.as_str()].clone());
+            Some(without)
         }
         None => None,
     };
@@ -240,16 +244,17 @@ pub(crate) async fn evaluate(
     })
 }
 
-/// Every query searched in every mode, scored against its judgements.
+/// Every query searched in each of `modes`, scored against its judgements.
 async fn score_modes(
     index: &CorpusIndex,
+    modes: &[SearchMode],
     qrels: &HashMap<String, HashMap<String, u32>>,
     queries: &[&(String, String)],
     query_vectors: &[Vec<f32>],
     progress: &mut (impl FnMut(EvalStep) + Send),
 ) -> Result<HashMap<String, ModeScores>> {
-    let mut modes = HashMap::new();
-    for mode in SearchMode::ALL {
+    let mut scores_by_mode = HashMap::new();
+    for &mode in modes {
         let mut sums = ModeScores::default();
         for (i, ((qid, text), vector)) in queries.iter().map(|q| (&q.0, &q.1)).zip(query_vectors).enumerate() {
             // Several chunks may come from one document: fetch enough to still rank 100 documents.
@@ -273,7 +278,7 @@ async fn score_modes(
         }
         let n = queries.len() as f64;
         let round = |x: f64| (x / n * 10000.0).round() / 10000.0;
-        modes.insert(
+        scores_by_mode.insert(
             mode.as_str().to_string(),
             ModeScores {
                 recall_at_5: round(sums.recall_at_5),
@@ -284,7 +289,7 @@ async fn score_modes(
             },
         );
     }
-    Ok(modes)
+    Ok(scores_by_mode)
 }
 
 /// Metrics of one ranked list of document ids against graded relevance judgements.

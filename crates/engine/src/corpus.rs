@@ -184,10 +184,7 @@ impl CorpusIndex {
         cancel: Arc<AtomicBool>,
         mut progress: impl FnMut(crate::TuneStep) + Send,
     ) -> Result<crate::TuneReport> {
-        let llm: Option<Arc<dyn crate::inference::Generate>> = match request.questions {
-            0 => None,
-            _ => Some(engine.load_llm().await?),
-        };
+        let llm = engine.llm_for_questions(request.questions).await?;
         let target = crate::tune::TuneTarget {
             store: self.store.clone(),
             embedder: Arc::clone(&self.pipeline.embedder),

@@ -532,19 +532,8 @@ impl Engine {
         cancel: Arc<AtomicBool>,
         mut progress: impl FnMut(TuneStep) + Send,
     ) -> Result<TuneReport> {
-        if !self.has_index() {
-            return Err(EngineError::InvalidArgument("there is no index to tune for yet: index a folder first".into()));
-        }
-        let llm: Option<Arc<dyn inference::Generate>> = match request.questions {
-            0 => None,
-            _ => Some(self.load_llm().await?),
-        };
-        let target = tune::TuneTarget {
-            store: self.store().await?,
-            embedder: self.search_embedder().await?,
-            dir: self.tune_dir(),
-            data_dir: self.data_dir().to_path_buf(),
-        };
+        let target = self.tune_target().await?;
+        let llm = self.llm_for_questions(request.questions).await?;
         tune::run(&target, llm, request, cancel, &mut progress).await
     }
 
@@ -552,16 +541,7 @@ impl Engine {
     /// kept (see `tune::export`): each question with its passage among `distractors` others, in
     /// this engine's prompt, and an answer that quotes and cites it; a fifth of them refusals.
     pub async fn export_training_set(&self, out: &Path, distractors: usize) -> Result<ExportReport> {
-        if !self.has_index() {
-            return Err(EngineError::InvalidArgument("there is no index to export from yet: index a folder first".into()));
-        }
-        let target = tune::TuneTarget {
-            store: self.store().await?,
-            embedder: self.search_embedder().await?,
-            dir: self.tune_dir(),
-            data_dir: self.data_dir().to_path_buf(),
-        };
-        tune::export(&target, out, distractors).await
+        tune::export(&self.tune_target().await?, out, distractors).await
     }
 
     /// The query adapter as last trained (`None`: never trained, or dropped).
@@ -577,6 +557,27 @@ impl Engine {
 
     fn tune_dir(&self) -> PathBuf {
         self.data_dir().join("tune")
+    }
+
+    /// The user's index as tuning reads it.
+    async fn tune_target(&self) -> Result<tune::TuneTarget> {
+        if !self.has_index() {
+            return Err(EngineError::InvalidArgument("there is no index yet: index a folder first".into()));
+        }
+        Ok(tune::TuneTarget {
+            store: self.store().await?,
+            embedder: self.search_embedder().await?,
+            dir: self.tune_dir(),
+            data_dir: self.data_dir().to_path_buf(),
+        })
+    }
+
+    /// The answer model when a tuning run writes questions (none loaded otherwise).
+    pub(crate) async fn llm_for_questions(&self, questions: usize) -> Result<Option<Arc<dyn inference::Generate>>> {
+        Ok(match questions {
+            0 => None,
+            _ => Some(self.load_llm().await?),
+        })
     }
 
     // ---- the state of the index ----

@@ -143,21 +143,9 @@ impl Store {
             let q = self.chunks.query().only_if(in_list("chunk_hash", group)).select(Select::columns(&columns));
             let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
             for b in &batches {
-                let (id, path, text) = (string_column(b, "id")?, string_column(b, "path")?, string_column(b, "text")?);
-                let (context, location, hash) =
-                    (string_column(b, "context")?, string_column(b, "location")?, string_column(b, "chunk_hash")?);
-                let ordinal = typed_column::<UInt32Array>(b, "ordinal")?;
+                let (rows, hash) = (HitColumns::of(b)?, string_column(b, "chunk_hash")?);
                 for i in 0..b.num_rows() {
-                    out.entry(hash.value(i).to_string()).or_insert_with(|| Hit {
-                        id: id.value(i).to_string(),
-                        path: path.value(i).to_string(),
-                        ordinal: ordinal.value(i),
-                        text: text.value(i).to_string(),
-                        context: (!context.is_null(i)).then(|| context.value(i).to_string()),
-                        location: location_from_json(location.value(i)),
-                        score: 0.0,
-                        similarity: None,
-                    });
+                    out.entry(hash.value(i).to_string()).or_insert_with(|| rows.hit(i, 0.0, None));
                 }
             }
         }
@@ -172,15 +160,46 @@ enum ScoreColumn {
     Bm25,
 }
 
+/// The columns of a batch of chunk rows that make a [`Hit`].
+struct HitColumns<'a> {
+    id: &'a arrow_array::StringArray,
+    path: &'a arrow_array::StringArray,
+    ordinal: &'a UInt32Array,
+    text: &'a arrow_array::StringArray,
+    context: &'a arrow_array::StringArray,
+    location: &'a arrow_array::StringArray,
+}
+
+impl<'a> HitColumns<'a> {
+    fn of(b: &'a RecordBatch) -> Result<HitColumns<'a>> {
+        Ok(HitColumns {
+            id: string_column(b, "id")?,
+            path: string_column(b, "path")?,
+            ordinal: typed_column::<UInt32Array>(b, "ordinal")?,
+            text: string_column(b, "text")?,
+            context: string_column(b, "context")?,
+            location: string_column(b, "location")?,
+        })
+    }
+
+    fn hit(&self, i: usize, score: f32, similarity: Option<f32>) -> Hit {
+        Hit {
+            id: self.id.value(i).to_string(),
+            path: self.path.value(i).to_string(),
+            ordinal: self.ordinal.value(i),
+            text: self.text.value(i).to_string(),
+            context: (!self.context.is_null(i)).then(|| self.context.value(i).to_string()),
+            location: location_from_json(self.location.value(i)),
+            score,
+            similarity,
+        }
+    }
+}
+
 fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, score: ScoreColumn) -> Result<Vec<Hit>> {
     let mut hits = Vec::new();
     for b in batches {
-        let id = string_column(b, "id")?;
-        let path = string_column(b, "path")?;
-        let ordinal = typed_column::<UInt32Array>(b, "ordinal")?;
-        let text = string_column(b, "text")?;
-        let context = string_column(b, "context")?;
-        let location = string_column(b, "location")?;
+        let rows = HitColumns::of(b)?;
         let vectors = vectors_column(b)?;
         let scores = match score {
             ScoreColumn::Distance => typed_column::<Float32Array>(b, "_distance")?,
@@ -195,16 +214,7 @@ fn hits_from_batches(batches: &[RecordBatch], query: Option<&[f32]>, score: Scor
                 ScoreColumn::Distance => 1.0 - scores.value(i),
                 ScoreColumn::Bm25 => scores.value(i),
             };
-            hits.push(Hit {
-                id: id.value(i).to_string(),
-                path: path.value(i).to_string(),
-                ordinal: ordinal.value(i),
-                text: text.value(i).to_string(),
-                context: (!context.is_null(i)).then(|| context.value(i).to_string()),
-                location: location_from_json(location.value(i)),
-                score,
-                similarity,
-            });
+            hits.push(rows.hit(i, score, similarity));
         }
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));

@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use brain_embed::cosine;
 use brain_llm::{ChatMessage, Role};
 use brain_store::SearchFilter;
 use serde::Serialize;
@@ -120,17 +121,13 @@ async fn passages_of(target: &TuneTarget, kept: &[TuningPair], vectors: &[Vec<f3
             None => file_chunks
                 .iter()
                 .filter(|c| c.path == pair.path)
-                .max_by(|a, b| dot(&a.vector, vector).total_cmp(&dot(&b.vector, vector)))
+                .max_by(|a, b| cosine(&a.vector, vector).total_cmp(&cosine(&b.vector, vector)))
                 .map(|c| c.chunk_hash.clone()),
         })
         .collect();
     let hashes: Vec<String> = chosen.iter().flatten().cloned().collect();
     let by_hash = target.store.chunks_by_hash(&hashes).await?;
     Ok(chosen.into_iter().map(|hash| hash.and_then(|h| by_hash.get(&h).cloned())).collect())
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The passage's sentence closest in meaning to the question (the passage itself when it has
@@ -145,7 +142,7 @@ async fn closest_sentence(target: &TuneTarget, text: &str, question: &[f32]) -> 
     let embedder = std::sync::Arc::clone(&target.embedder);
     let texts = sentences.clone();
     let vectors = crate::blocking(move || embedder.embed_queries(&texts)).await??;
-    let best = vectors.iter().enumerate().max_by(|a, b| dot(a.1, question).total_cmp(&dot(b.1, question))).map_or(0, |(i, _)| i);
+    let best = vectors.iter().enumerate().max_by(|a, b| cosine(a.1, question).total_cmp(&cosine(b.1, question))).map_or(0, |(i, _)| i);
     Ok(sentences[best].clone())
 }
 

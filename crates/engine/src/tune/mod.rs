@@ -347,9 +347,8 @@ async fn examples(target: &TuneTarget, pairs: &[&TuningPair], with_negatives: bo
             if pair.chunk_hash.is_some() || !group.contains(&pair.path) {
                 continue;
             }
-            let closeness = |v: &[f32]| -> f32 { v.iter().zip(query).map(|(a, b)| a * b).sum() };
             let mut of_file: Vec<&Vec<f32>> = chunks.iter().filter(|c| c.path == pair.path).map(|c| &c.vector).collect();
-            of_file.sort_by(|a, b| closeness(b).total_cmp(&closeness(a)));
+            of_file.sort_by(|a, b| brain_embed::cosine(b, query).total_cmp(&brain_embed::cosine(a, query)));
             kept.extend(of_file.into_iter().take(MAX_POSITIVES).cloned());
         }
     }
