@@ -91,6 +91,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a file as the app's viewer does, around a passage (the text of a search result or
+    /// citation): a PDF page drawn (`--png`) with the passage's boxes, a sheet's rows, or the
+    /// document's text with the passage marked »like this«. Only files in registered folders.
+    View {
+        path: PathBuf,
+        /// The passage to mark.
+        #[arg(long, default_value = "")]
+        passage: String,
+        /// The PDF page (default: 1), or the page of a document's location.
+        #[arg(long)]
+        page: Option<u32>,
+        /// The sheet of a spreadsheet, and its cited rows (`--rows 12-14`).
+        #[arg(long)]
+        sheet: Option<String>,
+        #[arg(long, value_name = "FIRST-LAST")]
+        rows: Option<String>,
+        /// Write a PDF page's drawing here (PNG).
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Folders, file counts, failures, and whether the index is intact.
     Status {
         #[arg(long)]
@@ -128,7 +150,8 @@ impl Command {
             | Command::Ask { json, .. }
             | Command::Status { json }
             | Command::Check { json, .. }
-            | Command::Inspect { json } => *json,
+            | Command::Inspect { json }
+            | Command::View { json, .. } => *json,
             Command::Bench(speed) => speed.json,
             Command::Eval(e) => e.wants_json(),
             Command::Tune(t) => t.wants_json(),
@@ -174,6 +197,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check { repair, json } => index::check(&engine, repair, json).await,
         Command::Search { query, k, mode, folder, json } => query::search(&engine, query, k, mode, folder, json).await,
         Command::Ask { question, k, folder, json } => query::ask(&engine, question, k, folder, json).await,
+        Command::View { path, passage, page, sheet, rows, png, json } => {
+            query::view(&engine, query::ViewArgs { path, passage, page, sheet, rows, png }, json).await
+        }
         Command::Eval(command) => eval::run(&engine, command).await,
         Command::Tune(args) => commands::tune::tune(&engine, args).await,
         Command::Bench(speed) => bench::speed(&engine, speed).await,

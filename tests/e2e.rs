@@ -731,3 +731,144 @@ fn a_query_adapter_learns_the_companys_code_names_and_is_used_only_when_it_wins(
     assert_eq!(refused, export["refusals"].as_u64().unwrap());
     assert!(refused > 0 && cited > 0, "{refused} refusals, {cited} checked citations");
 }
+
+/// `brain view PATH --passage TEXT …` as JSON, for a search hit: its page, or its sheet and rows.
+fn view_of(brain: &Brain, hit: &Value) -> Value {
+    let location = &hit["location"];
+    let mut args =
+        vec!["view".to_string(), hit["path"].as_str().unwrap().to_string(), "--passage".into(), hit["text"].as_str().unwrap().into()];
+    if let Some(page) = location["page"].as_u64() {
+        args.extend(["--page".into(), page.to_string()]);
+    }
+    if let Some(sheet) = location["sheet"].as_str() {
+        let rows = &location["rows"];
+        args.extend(["--sheet".into(), sheet.into(), "--rows".into(), format!("{}-{}", rows[0], rows[1])]);
+    }
+    brain.json(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn top_hit_in(brain: &Brain, query: &str, file: &str) -> Value {
+    let hits = brain.search(query, "hybrid");
+    hits.iter().find(|h| file_name(h) == file).cloned().unwrap_or_else(|| panic!("no hit in {file} for {query:?}: {hits:?}"))
+}
+
+/// What a text view marks, and all it shows.
+fn marked_and_shown(view: &Value) -> (String, String) {
+    let pieces = || view["document"]["content"]["blocks"].as_array().unwrap().iter().flat_map(|b| b["pieces"].as_array().unwrap().iter());
+    let marked = pieces().filter(|p| p["cited"] == true).map(|p| p["text"].as_str().unwrap()).collect::<Vec<_>>().join(" ");
+    let shown = pieces().map(|p| p["text"].as_str().unwrap()).collect::<Vec<_>>().join("");
+    (marked, shown)
+}
+
+#[test]
+fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands() {
+    use brain_testkit::{PdfPage, docx_with, pdf_with, xlsx_with};
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    write(
+        &root.join("review.pdf"),
+        pdf_with(&[
+            PdfPage::Text(&["Quarterly review of Northwind Trading."]),
+            PdfPage::Text(&[
+                "Revenue grew eleven percent.",
+                "The Rotterdam warehouse expansion added 4000 square metres of storage.",
+                "Staff numbers stayed the same.",
+            ]),
+        ]),
+    );
+    write(
+        &root.join("memo.pdf"),
+        pdf_with(&[PdfPage::Scan(&["Facilities memo", "The Dunmore depot closes for maintenance", "from 14 March to 28 March 2027."])]),
+    );
+    write(
+        &root.join("travel.docx"),
+        docx_with(&[
+            (Some("Heading1"), "Travel Policy"),
+            (None, "Book trains in second class for any journey under four hours."),
+            (Some("Heading2"), "Flights"),
+            (None, "Flights need the finance director's approval before anything is booked."),
+        ]),
+    );
+    let mut depots: Vec<Vec<String>> = vec![vec!["Depot".into(), "Vans".into(), "Manager".into()]];
+    depots.extend((1..=80).map(|i| vec![format!("Depot {i}"), (i % 17 + 3).to_string(), format!("Manager {i}")]));
+    depots[61] = vec!["Larchfield".into(), "12".into(), "Tomasz Nowak".into()];
+    let depot_rows: Vec<Vec<&str>> = depots.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    write(&root.join("depots.xlsx"), xlsx_with("Depots", &depot_rows.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+    write(&root.join("broken.pdf"), b"%PDF-1.7\nnot really a PDF\n");
+    brain.add_folder(&root);
+    let index = brain.json(&["index"]);
+    assert_eq!((index["summary"]["indexed"].as_u64(), index["summary"]["failed"].as_u64()), (Some(4), Some(1)), "{index}");
+
+    // A PDF page: drawn, the passage's line boxed where it stands on the page (the second line of
+    // text, about a sixth of the way down an A4 page), its words and no others.
+    let hit = top_hit_in(&brain, "Rotterdam warehouse expansion", "review.pdf");
+    assert_eq!(hit["location"]["page"], 2, "{hit}");
+    let png = docs.path().join("page.png");
+    let mut args = vec!["view", hit["path"].as_str().unwrap(), "--passage", hit["text"].as_str().unwrap(), "--page", "2", "--png"];
+    args.push(png.to_str().unwrap());
+    let view = brain.json(&args);
+    assert_eq!(view["document"]["content"], serde_json::json!({ "kind": "pages", "pages": 2, "cited": 2 }), "{view}");
+    let page = &view["page"];
+    assert_eq!((page["page"].as_u64(), page["ocr"].as_bool()), (Some(2), Some(false)), "{view}");
+    assert!(page["marked_text"].as_str().unwrap().contains("Rotterdam warehouse expansion added 4000 square metres"), "{view}");
+    let marks = page["marks"].as_array().unwrap();
+    assert!(!marks.is_empty(), "{view}");
+    for mark in marks {
+        let (top, height) = (mark["top"].as_f64().unwrap(), mark["height"].as_f64().unwrap());
+        assert!(top > 0.12 && top + height < 0.26 && mark["width"].as_f64().unwrap() > 0.2, "a box over the page's lines of text: {mark}");
+    }
+    let drawn = std::fs::read(&png).unwrap();
+    assert!(drawn.starts_with(b"\x89PNG") && drawn.len() > 5_000, "the page drawn as a PNG");
+    assert_eq!(u32::from_be_bytes(drawn[20..24].try_into().unwrap()), 1400, "an A4 page drawn 1400 pixels high");
+
+    // A scanned page: the passage's words found by OCR and boxed.
+    let hit = top_hit_in(&brain, "When does the Dunmore depot close for maintenance?", "memo.pdf");
+    let view = view_of(&brain, &hit);
+    assert_eq!(view["page"]["ocr"], true, "{view}");
+    let marked = view["page"]["marked_text"].as_str().unwrap();
+    assert!(marked.contains("Dunmore depot closes for maintenance"), "{view}");
+    assert!(!view["page"]["marks"].as_array().unwrap().is_empty());
+
+    // A Word document: its text with its headings, the passage marked and nothing else.
+    let hit = top_hit_in(&brain, "Who approves flights?", "travel.docx");
+    let view = view_of(&brain, &hit);
+    assert_eq!(view["document"]["content"]["kind"], "text", "{view}");
+    assert_eq!(view["document"]["content"]["found"], true, "{view}");
+    let (marked, shown) = marked_and_shown(&view);
+    assert!(marked.contains("Flights need the finance director's approval before anything is booked."), "{marked}");
+    assert!(shown.contains("Book trains in second class"), "{shown}");
+    let headings: Vec<&str> = view["document"]["content"]["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["heading"] == true)
+        .map(|b| b["pieces"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(headings, ["Travel Policy", "Flights"], "{view}");
+
+    // A sheet: its rows as a table, the cited rows marked (Larchfield's among them), not all.
+    let hit = top_hit_in(&brain, "Larchfield depot manager", "depots.xlsx");
+    let view = view_of(&brain, &hit);
+    let content = &view["document"]["content"];
+    assert_eq!((content["kind"].as_str(), content["sheet"].as_str()), (Some("sheet"), Some("Depots")), "{view}");
+    assert_eq!(content["columns"], serde_json::json!(["Depot", "Vans", "Manager"]));
+    let rows = content["rows"].as_array().unwrap();
+    let cited: Vec<&Value> = rows.iter().filter(|r| r["cited"] == true).collect();
+    assert!(cited.iter().any(|r| r["cells"] == serde_json::json!(["Larchfield", "12", "Tomasz Nowak"])), "{view}");
+    assert!(!cited.is_empty() && cited.len() < rows.len(), "{} of {} rows cited", cited.len(), rows.len());
+    assert_eq!(rows.len(), 80, "every row of a small sheet is shown");
+
+    // Files outside the folders are refused; a file poppler cannot read is a clear error.
+    let refused = brain.command(&["view", "/etc/passwd", "--json"]).output().unwrap();
+    let refused: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(refused["error"]["code"], "not_openable", "{refused}");
+    let broken = root.join("broken.pdf");
+    let broken = brain.command(&["view", broken.to_str().unwrap(), "--json"]).output().unwrap();
+    let broken: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    assert_eq!(broken["error"]["code"], "not_viewable", "{broken}");
+    assert!(
+        broken["error"]["message"].as_str().unwrap().contains("broken.pdf cannot be shown: pdfinfo could not read this file"),
+        "{broken}"
+    );
+}

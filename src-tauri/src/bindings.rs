@@ -4,9 +4,9 @@
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
-    AdapterStatus, AnswerStop, Availability, ConversationSummary, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts, FolderStatus,
-    IndexEvent, IntegrityStatus, LlmChoice, Location, ModelReport, ModelState, OcrStatus, SearchMode, Settings, StageTimes, Status,
-    SyncSummary,
+    AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts,
+    FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView, SearchMode,
+    Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, ViewContent,
 };
 use ts_rs::{Config, TS};
 
@@ -63,6 +63,13 @@ fn generate() -> String {
         declaration::<AskOutcome>(&cfg),
         declaration::<AskEvent>(&cfg),
         declaration::<SearchResultView>(&cfg),
+        declaration::<TextPiece>(&cfg),
+        declaration::<TextBlock>(&cfg),
+        declaration::<SheetRow>(&cfg),
+        declaration::<ViewContent>(&cfg),
+        declaration::<DocumentView>(&cfg),
+        declaration::<MarkBox>(&cfg),
+        declaration::<PageView>(&cfg),
         format!("export {}\n", events::typescript_declaration(&cfg)),
         command_names(),
     ] {

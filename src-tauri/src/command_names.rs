@@ -28,4 +28,6 @@ app_commands! {
     search,
     open_file,
     reveal_file,
+    view_document,
+    view_page,
 }

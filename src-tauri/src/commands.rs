@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_engine::{
-    AnswerEvent, AskRequest, ConversationSummary, EngineError, ErrorCode, ErrorPayload, FetchStep, ModelReport, SearchMode, SearchRequest,
-    Settings, Status, SyncSummary,
+    AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, FetchStep, Location, ModelReport,
+    PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -206,4 +206,16 @@ pub fn open_file(state: State<'_, AppState>, path: PathBuf, page: Option<u32>) -
 pub fn reveal_file(state: State<'_, AppState>, path: PathBuf) -> Result<()> {
     let path = state.engine.resolve_openable(&path)?;
     opener::reveal(&path).map_err(|e| CommandError::new(ErrorCode::OpenFailed, e))
+}
+
+/// The document a passage stands in, the passage marked. Only files inside registered folders.
+#[tauri::command]
+pub async fn view_document(state: State<'_, AppState>, path: PathBuf, location: Location, passage: String) -> Result<DocumentView> {
+    Ok(state.engine.view_document(&path, &location, &passage).await?)
+}
+
+/// A page of a PDF, drawn, with the passage's boxes. Only files inside registered folders.
+#[tauri::command]
+pub async fn view_page(state: State<'_, AppState>, path: PathBuf, page: u32, passage: String) -> Result<PageView> {
+    Ok(state.engine.view_page(&path, page, &passage).await?)
 }

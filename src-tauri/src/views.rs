@@ -49,6 +49,8 @@ pub struct PassageView {
     pub place: String,
     /// The passage as sanitised HTML.
     pub html: String,
+    /// The passage as indexed (plain text: the viewer finds it in its document by its words).
+    pub text: String,
 }
 
 impl PassageView {
@@ -59,6 +61,7 @@ impl PassageView {
             place: location.describe(),
             location: location.clone(),
             html: brain_render::passage(text),
+            text: text.to_string(),
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use brain_testkit::{models_dir, pdf_with_pages, write};
+use brain_testkit::{PdfPage, docx_with, models_dir, pdf_with, pdf_with_pages, write, xlsx_with};
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -204,6 +204,24 @@ fn write_fixtures(root: &Path) {
             "The Rotterdam warehouse expansion added 4000 square metres of storage.",
         ]),
     );
+    write(
+        &root.join("handbook/travel-policy.docx"),
+        docx_with(&[
+            (Some("Heading1"), "Travel Policy"),
+            (None, "Book trains in second class for any journey under four hours."),
+            (Some("Heading2"), "Flights"),
+            (None, "Flights need the finance director's approval before anything is booked."),
+        ]),
+    );
+    let mut depots: Vec<Vec<String>> = vec![vec!["Depot".into(), "Vans".into(), "Manager".into()]];
+    depots.extend((1..=40).map(|i| vec![format!("Depot {i}"), (i % 17 + 3).to_string(), format!("Manager {i}")]));
+    depots[27] = vec!["Larchfield".into(), "12".into(), "Tomasz Nowak".into()];
+    let rows: Vec<Vec<&str>> = depots.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    write(&root.join("reports/depots.xlsx"), xlsx_with("Depots", &rows.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+    write(
+        &root.join("reports/depot-memo.pdf"),
+        pdf_with(&[PdfPage::Scan(&["Facilities memo", "The Dunmore depot closes for maintenance", "from 14 March to 28 March 2027."])]),
+    );
     write(&root.join("reports/scanned-contract.pdf"), b"%PDF-1.7\nthis is not really a PDF\n");
     // A file whose parser crashes the process it runs in (fault injection: the app's parse
     // worker aborts on it, as a C library can on a hostile file). The app must survive it.
@@ -280,6 +298,48 @@ fn click_citation_of(driver: &Driver, file: &str) -> u64 {
     n
 }
 
+/// The text the viewer marks in the document it shows (waiting for it to be shown).
+fn viewer_marks(driver: &Driver) -> String {
+    driver.wait_for(
+        "the passage marked in its document",
+        "document.getElementById('viewer-body').dataset.shown === 'true' && document.querySelectorAll('#viewer-body mark.cited').length > 0",
+        Duration::from_secs(30),
+    );
+    // The mark is scrolled into the viewer's view.
+    let visible = driver.js(
+        "const m = document.querySelector('#viewer-body mark.cited').getBoundingClientRect(); const v = document.getElementById('viewer-body').getBoundingClientRect();\
+         return m.top >= v.top - 1 && m.top < v.bottom;",
+    );
+    assert_eq!(visible, json!(true), "the marked passage is in view");
+    driver
+        .js("return [...document.querySelectorAll('#viewer-body mark.cited')].map(m => m.textContent).join(' ')")
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The words boxed on page `page` of the PDF the viewer shows (drawn, boxes over it).
+fn page_marks(driver: &Driver, page: u32, ocr: bool) -> String {
+    let selector = format!("#viewer-body .page[data-page=\"{page}\"]");
+    driver.wait_for(
+        "the page drawn with its marks",
+        &format!(
+            "document.getElementById('viewer-body').dataset.shown === 'true' && document.querySelector('{selector} img')?.complete && document.querySelectorAll('{selector} .mark').length > 0"
+        ),
+        Duration::from_secs(60),
+    );
+    let read_by_ocr = driver.js(&format!("return document.querySelector('{selector}').classList.contains('ocr')"));
+    assert_eq!(read_by_ocr, json!(ocr), "the page's words read by OCR: {ocr}");
+    let drawn = driver.js(&format!("return document.querySelector('{selector} img').naturalHeight"));
+    assert_eq!(drawn, json!(1400), "the page is drawn");
+    let visible = driver.js(&format!(
+        "const m = document.querySelector('{selector} .mark').getBoundingClientRect(); const v = document.getElementById('viewer-body').getBoundingClientRect();\
+         return m.top >= v.top - 1 && m.bottom <= v.bottom + 1;"
+    ));
+    assert_eq!(visible, json!(true), "the first box is in view");
+    driver.js(&format!("return document.querySelector('{selector}').dataset.marked")).as_str().unwrap_or_default().to_string()
+}
+
 #[test]
 fn the_desktop_app_end_to_end() {
     let models = models_dir();
@@ -347,7 +407,7 @@ fn the_desktop_app_end_to_end() {
     driver.wait_for(
         "indexing to finish",
         "(() => { const c = document.querySelector('#folder-list .folder');\
-           return c && c.querySelector('.badge').textContent === 'Up to date' && c.querySelector('.count.indexed').textContent === '4 indexed'\
+           return c && c.querySelector('.badge').textContent === 'Up to date' && c.querySelector('.count.indexed').textContent === '7 indexed'\
              && c.querySelector('.count.failed').textContent === '2 failed'; })()",
         Duration::from_secs(240),
     );
@@ -361,20 +421,27 @@ fn the_desktop_app_end_to_end() {
         "{failures}"
     );
     let progress = driver.js("const p = document.querySelector('#folder-list .folder progress'); return [p.value, p.max]");
-    assert_eq!(progress, json!([6, 6]), "the folder's bar is full");
+    assert_eq!(progress, json!([9, 9]), "the folder's bar is full");
     driver.screenshot(&screenshots, "folders.png");
 
     // Ask: the answer streams, with citations; a citation opens its passage and place.
     driver.click("#nav-ask");
     let steps = ask(&driver, "How long can a sabbatical last?");
     assert!(steps >= 3, "the answer appeared token by token, not at once ({steps} steps)");
+    // The answer the README's screenshot shows: right, from the sentence that says it.
     let answer = driver.text(".answer:last-child .answer-body");
-    assert!(!answer.trim().is_empty());
+    assert!(answer.contains("eight weeks"), "the sabbatical's length: {answer}");
+    assert_eq!(driver.js("return document.querySelectorAll('.answer:last-child .answer-body .unsupported').length"), json!(0), "{answer}");
     let n = click_citation_of(&driver, "leave-policy.md");
     assert_eq!(driver.text("#panel-file"), format!("[{n}] leave-policy.md"));
     let place = driver.text("#panel-place");
     assert!(place.starts_with("Leave Policy > Sabbatical, lines "), "{place}");
     assert!(driver.text("#panel-passage").contains("eight weeks"));
+    // The viewer: the whole handbook page with its headings, the cited passage marked in it.
+    let marked = viewer_marks(&driver);
+    assert!(marked.contains("employees may take a sabbatical of up to eight weeks"), "{marked}");
+    assert!(!marked.contains("27 days"), "only the passage is marked: {marked}");
+    assert!(driver.text("#viewer-body").contains("Every employee gets 27 days of annual leave"), "the rest of the document is there");
     driver.screenshot(&screenshots, "ask.png");
 
     // 'Open' runs the opener (here the recorder) on the cited file; 'Show in folder' reveals it.
@@ -395,6 +462,61 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(driver.js("return document.querySelectorAll('.question').length"), json!(2));
     assert_eq!(driver.js("return document.querySelectorAll('#conversation-list li').length"), json!(1));
 
+    // Citations of a PDF, a Word document, a sheet and a scanned page, each shown where it
+    // stands in its document with the cited passage marked (each asked in a conversation of
+    // its own: a follow-up would search with the question before it too).
+    driver.click("#new-conversation");
+    ask(&driver, "How much storage did the Rotterdam warehouse expansion add?");
+    click_citation_of(&driver, "quarterly-review.pdf");
+    // Pages read better in the wide panel, which lies over the chat until it is narrowed again.
+    driver.click("#panel-wide");
+    let marked = page_marks(&driver, 2, false);
+    assert!(marked.contains("Rotterdam warehouse expansion added 4000 square metres of storage"), "{marked}");
+    driver.screenshot(&screenshots, "viewer-pdf.png");
+    driver.click("#panel-wide");
+
+    driver.click("#new-conversation");
+    ask(&driver, "When does the Dunmore depot close for maintenance?");
+    click_citation_of(&driver, "depot-memo.pdf");
+    driver.click("#panel-wide");
+    let marked = page_marks(&driver, 1, true);
+    assert!(marked.contains("Dunmore depot closes for maintenance"), "{marked}");
+    driver.screenshot(&screenshots, "viewer-scan.png");
+    driver.click("#panel-wide");
+    assert_eq!(driver.js("return document.getElementById('panel').classList.contains('wide')"), json!(false));
+
+    driver.click("#new-conversation");
+    ask(&driver, "Whose approval do flights need?");
+    click_citation_of(&driver, "travel-policy.docx");
+    let marked = viewer_marks(&driver);
+    assert!(marked.contains("Flights need the finance director's approval before anything is booked."), "{marked}");
+    assert!(!marked.contains("second class"), "{marked}");
+    assert_eq!(
+        driver.js("return [...document.querySelectorAll('#viewer-body h3')].map(h => h.textContent)"),
+        json!(["Travel Policy", "Flights"])
+    );
+    driver.screenshot(&screenshots, "viewer-docx.png");
+
+    driver.click("#new-conversation");
+    ask(&driver, "Who is the manager of the Larchfield depot?");
+    click_citation_of(&driver, "depots.xlsx");
+    driver.wait_for(
+        "the sheet",
+        "document.getElementById('viewer-body').dataset.shown === 'true' && document.querySelectorAll('#viewer-body table.sheet tr.cited').length > 0",
+        Duration::from_secs(30),
+    );
+    let cited = driver.js("return [...document.querySelectorAll('#viewer-body tr.cited')].map(r => [...r.cells].slice(1).map(c => c.textContent).join(' | '))");
+    let all_rows = driver.js("return document.querySelectorAll('#viewer-body tbody tr').length");
+    assert!(
+        cited.as_array().unwrap().iter().any(|r| r == "Larchfield | 12 | Tomasz Nowak"),
+        "{cited}: {} / {} / {}",
+        driver.text(".answer:last-child"),
+        driver.text("#panel-place"),
+        driver.text("#panel-passage")
+    );
+    assert!(cited.as_array().unwrap().len() < all_rows.as_u64().unwrap() as usize, "{cited} of {all_rows} rows");
+    driver.screenshot(&screenshots, "viewer-sheet.png");
+
     // Search without the LLM: a PDF passage with its page; 'Open' passes the page.
     driver.click("#nav-search");
     driver.type_into("#search-query", "Rotterdam warehouse expansion\u{E007}");
@@ -414,8 +536,11 @@ fn the_desktop_app_end_to_end() {
     click_citation_of(&driver, "hostile-notes.md");
     let passage = driver.text("#panel-passage");
     assert!(passage.contains("<script>window.__pwned = 'script'</script>"), "the markup is shown as text: {passage}");
+    viewer_marks(&driver);
+    let shown = driver.text("#viewer-body");
+    assert!(shown.contains("<script>window.__pwned = 'script'</script>"), "the viewer shows the markup as text too: {shown}");
     let inert = driver.js(
-        "const roots = [document.getElementById('panel-passage'), ...document.querySelectorAll('.answer-body')];\
+        "const roots = [document.getElementById('panel-passage'), document.getElementById('viewer-body'), ...document.querySelectorAll('.answer-body')];\
          return { scripts: roots.map(r => r.querySelectorAll('script, img, iframe, object, embed, style').length).reduce((a, b) => a + b, 0),\
                   handlers: roots.map(r => [...r.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on') || a.name === 'style' || a.name === 'src')).length).reduce((a, b) => a + b, 0),\
                   badLinks: roots.map(r => [...r.querySelectorAll('a[href]')].filter(a => !/^https?:/.test(a.getAttribute('href'))).length).reduce((a, b) => a + b, 0),\
@@ -440,7 +565,7 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(recorded(&record).len(), 3);
 
     // Conversations are listed; Settings shows the models and the data location.
-    assert_eq!(driver.js("return document.querySelectorAll('#conversation-list li').length"), json!(2));
+    assert_eq!(driver.js("return document.querySelectorAll('#conversation-list li').length"), json!(6));
     // The settings screen on its own: the source panel closed, the link notices gone.
     driver.click("#panel-close");
     assert_eq!(driver.js("return document.getElementById('panel').hidden"), json!(true));

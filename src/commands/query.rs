@@ -1,9 +1,10 @@
-//! `brain search` and `brain ask`.
+//! `brain search`, `brain ask` and `brain view`.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, SearchMode, SearchRequest};
+use anyhow::Context;
+use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, Location, SearchMode, SearchRequest, ViewContent};
 
 use crate::output::{cancel_flag, print_json, snippet};
 
@@ -88,4 +89,68 @@ fn print_checked(answer: &brain_engine::Answer) {
     for c in unsupported {
         println!("  not in the sources: {}", c.text);
     }
+}
+
+/// What `brain view` shows.
+pub struct ViewArgs {
+    pub path: PathBuf,
+    pub passage: String,
+    pub page: Option<u32>,
+    pub sheet: Option<String>,
+    pub rows: Option<String>,
+    pub png: Option<PathBuf>,
+}
+
+fn parse_rows(rows: &str) -> anyhow::Result<[u32; 2]> {
+    let (a, b) = rows.split_once('-').unwrap_or((rows, rows));
+    let parse = |n: &str| n.trim().parse::<u32>().with_context(|| format!("--rows {rows}: expected FIRST-LAST, e.g. 12-14"));
+    Ok([parse(a)?, parse(b)?])
+}
+
+pub async fn view(engine: &Engine, args: ViewArgs, json: bool) -> anyhow::Result<i32> {
+    let path = std::path::absolute(&args.path).with_context(|| args.path.display().to_string())?;
+    let rows = args.rows.as_deref().map(parse_rows).transpose()?;
+    let location = Location { page: args.page, sheet: args.sheet, rows, ..Default::default() };
+    let document = engine.view_document(&path, &location, &args.passage).await?;
+    let page = match document.content {
+        ViewContent::Pages { cited, .. } => Some(engine.view_page(&path, cited, &args.passage).await?),
+        _ => None,
+    };
+    if let (Some(file), Some(page)) = (&args.png, &page) {
+        std::fs::write(file, &page.png).with_context(|| file.display().to_string())?;
+    }
+    if json {
+        // The drawing goes to --png, not into the JSON.
+        let page = page.map(|p| serde_json::json!({ "page": p.page, "width": p.width, "height": p.height, "marks": p.marks, "marked_text": p.marked_text, "ocr": p.ocr }));
+        print_json(&serde_json::json!({ "document": document, "page": page }))?;
+        return Ok(0);
+    }
+    match (&document.content, page) {
+        (ViewContent::Pages { pages, .. }, Some(page)) => {
+            let read = if page.ocr { ", words read by OCR" } else { "" };
+            println!("{}: page {} of {pages} ({} × {} px{read})", document.path, page.page, page.width, page.height);
+            match page.marks.len() {
+                0 => println!("the passage is not on this page"),
+                n => println!("marked in {n} boxes: {}", page.marked_text),
+            }
+        }
+        (ViewContent::Sheet { sheet, columns, rows, rows_before, rows_after }, _) => {
+            println!("{}: sheet {sheet} ({rows_before} rows above, {rows_after} below not shown)", document.path);
+            println!("     {}", columns.join("\t"));
+            for row in rows {
+                println!("{} {:>4} {}", if row.cited { "▶" } else { " " }, row.row, row.cells.join("\t"));
+            }
+        }
+        (ViewContent::Text { blocks, found }, _) => {
+            for block in blocks {
+                let text: String = block.pieces.iter().map(|p| if p.cited { format!("»{}«", p.text) } else { p.text.clone() }).collect();
+                println!("{}{text}\n", if block.heading { "# " } else { "" });
+            }
+            if !found && !args.passage.is_empty() {
+                println!("(the passage is no longer in this file)");
+            }
+        }
+        (ViewContent::Pages { .. }, None) => unreachable!("a PDF's page is always drawn"),
+    }
+    Ok(0)
 }

@@ -1,6 +1,6 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
 
-export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "conversation_not_found" | "cancelled" | "internal";
+export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "not_viewable" | "conversation_not_found" | "cancelled" | "internal";
 
 export type ErrorPayload = { code: ErrorCode, message: string, };
 
@@ -315,7 +315,11 @@ place: string,
 /**
  * The passage as sanitised HTML.
  */
-html: string, };
+html: string, 
+/**
+ * The passage as indexed (plain text: the viewer finds it in its document by its words).
+ */
+text: string, };
 
 export type CitationView = { n: number, cited: boolean, similarity: number, path: string, file_name: string, location: Location, 
 /**
@@ -325,7 +329,11 @@ place: string,
 /**
  * The passage as sanitised HTML.
  */
-html: string, };
+html: string, 
+/**
+ * The passage as indexed (plain text: the viewer finds it in its document by its words).
+ */
+text: string, };
 
 export type AnswerStop = "end" | "max_tokens" | "context_full" | "cancelled" | "not_found" | "refused" | "unsupported";
 
@@ -356,9 +364,47 @@ place: string,
 /**
  * The passage as sanitised HTML.
  */
-html: string, };
+html: string, 
+/**
+ * The passage as indexed (plain text: the viewer finds it in its document by its words).
+ */
+text: string, };
+
+export type TextPiece = { text: string, cited: boolean, };
+
+export type TextBlock = { heading: boolean, pieces: Array<TextPiece>, };
+
+export type SheetRow = { row: number, cells: Array<string>, cited: boolean, };
+
+export type ViewContent = { "kind": "pages", pages: number, cited: number, } | { "kind": "text", blocks: Array<TextBlock>, found: boolean, } | { "kind": "sheet", sheet: string, columns: Array<string>, rows: Array<SheetRow>, rows_before: number, rows_after: number, };
+
+export type DocumentView = { path: string, 
+/**
+ * The format's name ("PDF", "Word document").
+ */
+format: string, content: ViewContent, };
+
+export type MarkBox = { left: number, top: number, width: number, height: number, };
+
+export type PageView = { page: number, width: number, height: number, 
+/**
+ * The page as a PNG (base64 in JSON and across the app's IPC).
+ */
+png: string, 
+/**
+ * Boxes over the passage, one per line of it.
+ */
+marks: Array<MarkBox>, 
+/**
+ * The page's words inside the marks, in reading order.
+ */
+marked_text: string, 
+/**
+ * The words were read by OCR (a scanned page).
+ */
+ocr: boolean, };
 
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
-export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file";
+export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page";
 

@@ -1,7 +1,9 @@
-// The side panel: one passage (a citation or a search result) with its file and place, and
-// Open / Show in folder (the Rust side checks the path is inside a registered folder).
+// The side panel: one passage (a citation or a search result) with its file and place, Open /
+// Show in folder (the Rust side checks the path is inside a registered folder), and the passage
+// where it stands in its document (viewer.ts).
 import { api, type PassageView } from "./api";
 import { $, showError, toast } from "./dom";
+import { clearViewer, recentre, showInDocument } from "./viewer";
 
 let shown: PassageView | null = null;
 
@@ -13,11 +15,13 @@ export function openPanel(p: PassageView, label?: string) {
   $("panel-passage").innerHTML = p.html; // sanitised on the Rust side
   $("panel").hidden = false;
   $("panel-open").focus();
+  void showInDocument(p);
 }
 
 export function closePanel() {
   $("panel").hidden = true;
   shown = null;
+  clearViewer();
 }
 
 export function panelIsOpen() {
@@ -26,6 +30,11 @@ export function panelIsOpen() {
 
 export function setUpPanel() {
   $("panel-close").addEventListener("click", closePanel);
+  $("panel-wide").addEventListener("click", () => {
+    const wide = $("panel").classList.toggle("wide");
+    $("panel-wide").setAttribute("aria-pressed", String(wide));
+    requestAnimationFrame(recentre);
+  });
   $("panel-open").addEventListener("click", async () => {
     if (!shown) return;
     try {

@@ -40,6 +40,9 @@ pub enum EngineError {
     InvalidArgument(String),
     #[error("{0} is not inside a registered folder; only indexed folders' files are opened")]
     NotOpenable(PathBuf),
+    /// A file that cannot be shown in the viewer (its page cannot be drawn, it cannot be parsed).
+    #[error("{path} cannot be shown: {reason}")]
+    NotViewable { path: PathBuf, reason: String },
     #[error("conversation not found: {0}")]
     ConversationNotFound(String),
     #[error("cancelled")]
@@ -73,6 +76,7 @@ pub enum ErrorCode {
     NotOpenable,
     /// The system could not open a file (the app's opener).
     OpenFailed,
+    NotViewable,
     ConversationNotFound,
     Cancelled,
     Internal,
@@ -99,6 +103,7 @@ impl ErrorCode {
             ErrorCode::InvalidArgument => "invalid_argument",
             ErrorCode::NotOpenable => "not_openable",
             ErrorCode::OpenFailed => "open_failed",
+            ErrorCode::NotViewable => "not_viewable",
             ErrorCode::ConversationNotFound => "conversation_not_found",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::Internal => "internal",
@@ -138,6 +143,7 @@ impl EngineError {
             EngineError::Dataset(_) => ErrorCode::Dataset,
             EngineError::InvalidArgument(_) => ErrorCode::InvalidArgument,
             EngineError::NotOpenable(_) => ErrorCode::NotOpenable,
+            EngineError::NotViewable { .. } => ErrorCode::NotViewable,
             EngineError::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
             EngineError::Internal(_) => ErrorCode::Internal,
         }

@@ -53,6 +53,7 @@ mod sync;
 mod table_row;
 mod terms;
 mod tune;
+mod viewer;
 mod watch;
 mod yielding;
 
@@ -76,6 +77,7 @@ pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
 pub use tune::{AdapterStatus, ExportReport, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep};
+pub use viewer::{DocumentView, MarkBox, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

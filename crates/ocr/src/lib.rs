@@ -67,6 +67,18 @@ pub struct OcrText {
     pub sure_words: usize,
 }
 
+/// One word Tesseract read, with its box in the image's pixels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrWord {
+    pub text: String,
+    pub left: u32,
+    pub top: u32,
+    pub width: u32,
+    pub height: u32,
+    /// 0–100.
+    pub confidence: u8,
+}
+
 /// A word read with at least this confidence (0–100) counts as read.
 pub const SURE_WORD: i32 = 60;
 
@@ -359,6 +371,33 @@ impl Turn {
     }
 }
 
+/// The words of Tesseract's TSV output (`tesseract IMAGE stdout tsv`: `level page block
+/// paragraph line word left top width height confidence text`; level 5 is a word), in reading
+/// order: for drawing a passage's words on a scanned page.
+pub fn words_of_tsv(tsv: &str) -> Vec<OcrWord> {
+    tsv.lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.splitn(12, '\t').collect();
+            if fields.len() < 12 || fields[0] != "5" {
+                return None;
+            }
+            let number = |i: usize| fields[i].trim().parse::<f32>().ok();
+            let text = fields[11].trim();
+            if text.is_empty() {
+                return None;
+            }
+            Some(OcrWord {
+                text: text.to_string(),
+                left: number(6)? as u32,
+                top: number(7)? as u32,
+                width: number(8)? as u32,
+                height: number(9)? as u32,
+                confidence: number(10)?.clamp(0.0, 100.0) as u8,
+            })
+        })
+        .collect()
+}
+
 fn too_big() -> OcrError {
     OcrError::Failed("the image is too large".into())
 }
@@ -434,6 +473,16 @@ mod tests {
         assert_eq!(missing.to_string(), "the OCR language zzz is not installed (install the Debian package tesseract-ocr-zzz)");
         assert!(installed_languages().contains(&"eng".to_string()));
         assert!(default_languages().starts_with(&["eng".to_string()]));
+    }
+
+    #[test]
+    fn tsv_rows_other_than_words_and_broken_rows_are_skipped() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t600\t800\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t96.5\tDunmore\n\
+                   5\t1\t1\t1\t1\t2\tx\t20\t30\t12\t96\tbroken\n\
+                   5\t1\t1\t1\t1\t3\t50\t20\t30\t12\t91\t \n";
+        assert_eq!(words_of_tsv(tsv), vec![OcrWord { text: "Dunmore".into(), left: 10, top: 20, width: 30, height: 12, confidence: 96 }]);
     }
 
     #[test]
