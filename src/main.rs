@@ -99,6 +99,10 @@ enum Command {
         /// The passage to mark.
         #[arg(long, default_value = "")]
         passage: String,
+        /// A sentence inside the passage that an answer rests on, marked more strongly
+        /// (repeatable).
+        #[arg(long)]
+        evidence: Vec<String>,
         /// The PDF page (default: 1), or the page of a document's location.
         #[arg(long)]
         page: Option<u32>,
@@ -197,8 +201,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Check { repair, json } => index::check(&engine, repair, json).await,
         Command::Search { query, k, mode, folder, json } => query::search(&engine, query, k, mode, folder, json).await,
         Command::Ask { question, k, folder, json } => query::ask(&engine, question, k, folder, json).await,
-        Command::View { path, passage, page, sheet, rows, png, json } => {
-            query::view(&engine, query::ViewArgs { path, passage, page, sheet, rows, png }, json).await
+        Command::View { path, passage, evidence, page, sheet, rows, png, json } => {
+            query::view(&engine, query::ViewArgs { path, passage, evidence, page, sheet, rows, png }, json).await
         }
         Command::Eval(command) => eval::run(&engine, command).await,
         Command::Tune(args) => commands::tune::tune(&engine, args).await,

@@ -733,10 +733,13 @@ fn a_query_adapter_learns_the_companys_code_names_and_is_used_only_when_it_wins(
 }
 
 /// `brain view PATH --passage TEXT …` as JSON, for a search hit: its page, or its sheet and rows.
-fn view_of(brain: &Brain, hit: &Value) -> Value {
+fn view_of(brain: &Brain, hit: &Value, evidence: Option<&str>) -> Value {
     let location = &hit["location"];
     let mut args =
         vec!["view".to_string(), hit["path"].as_str().unwrap().to_string(), "--passage".into(), hit["text"].as_str().unwrap().into()];
+    if let Some(evidence) = evidence {
+        args.extend(["--evidence".into(), evidence.into()]);
+    }
     if let Some(page) = location["page"].as_u64() {
         args.extend(["--page".into(), page.to_string()]);
     }
@@ -806,7 +809,7 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
     assert_eq!(hit["location"]["page"], 2, "{hit}");
     let png = docs.path().join("page.png");
     let mut args = vec!["view", hit["path"].as_str().unwrap(), "--passage", hit["text"].as_str().unwrap(), "--page", "2", "--png"];
-    args.push(png.to_str().unwrap());
+    args.extend([png.to_str().unwrap(), "--evidence", "The Rotterdam warehouse expansion added 4000 square metres of storage."]);
     let view = brain.json(&args);
     assert_eq!(view["document"]["content"], serde_json::json!({ "kind": "pages", "pages": 2, "cited": 2 }), "{view}");
     let page = &view["page"];
@@ -818,13 +821,17 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
         let (top, height) = (mark["top"].as_f64().unwrap(), mark["height"].as_f64().unwrap());
         assert!(top > 0.12 && top + height < 0.26 && mark["width"].as_f64().unwrap() > 0.2, "a box over the page's lines of text: {mark}");
     }
+    // The evidence is boxed again, on the same line.
+    let evidence = page["evidence_marks"].as_array().unwrap();
+    assert_eq!(evidence.len(), 1, "{view}");
+    assert!((evidence[0]["top"].as_f64().unwrap() - marks[0]["top"].as_f64().unwrap()).abs() < 0.05, "{view}");
     let drawn = std::fs::read(&png).unwrap();
     assert!(drawn.starts_with(b"\x89PNG") && drawn.len() > 5_000, "the page drawn as a PNG");
     assert_eq!(u32::from_be_bytes(drawn[20..24].try_into().unwrap()), 1400, "an A4 page drawn 1400 pixels high");
 
     // A scanned page: the passage's words found by OCR and boxed.
     let hit = top_hit_in(&brain, "When does the Dunmore depot close for maintenance?", "memo.pdf");
-    let view = view_of(&brain, &hit);
+    let view = view_of(&brain, &hit, None);
     assert_eq!(view["page"]["ocr"], true, "{view}");
     let marked = view["page"]["marked_text"].as_str().unwrap();
     assert!(marked.contains("Dunmore depot closes for maintenance"), "{view}");
@@ -832,12 +839,16 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
 
     // A Word document: its text with its headings, the passage marked and nothing else.
     let hit = top_hit_in(&brain, "Who approves flights?", "travel.docx");
-    let view = view_of(&brain, &hit);
+    let view = view_of(&brain, &hit, Some("Flights need the finance director's approval before anything is booked."));
     assert_eq!(view["document"]["content"]["kind"], "text", "{view}");
     assert_eq!(view["document"]["content"]["found"], true, "{view}");
     let (marked, shown) = marked_and_shown(&view);
     assert!(marked.contains("Flights need the finance director's approval before anything is booked."), "{marked}");
     assert!(shown.contains("Book trains in second class"), "{shown}");
+    let pieces: Vec<&Value> =
+        view["document"]["content"]["blocks"].as_array().unwrap().iter().flat_map(|b| b["pieces"].as_array().unwrap().iter()).collect();
+    let evidence: String = pieces.iter().filter(|p| p["evidence"] == true).map(|p| p["text"].as_str().unwrap()).collect();
+    assert_eq!(evidence, "Flights need the finance director's approval before anything is booked.", "{view}");
     let headings: Vec<&str> = view["document"]["content"]["blocks"]
         .as_array()
         .unwrap()
@@ -849,7 +860,7 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
 
     // A sheet: its rows as a table, the cited rows marked (Larchfield's among them), not all.
     let hit = top_hit_in(&brain, "Larchfield depot manager", "depots.xlsx");
-    let view = view_of(&brain, &hit);
+    let view = view_of(&brain, &hit, Some("Depot: Larchfield | Vans: 12 | Manager: Tomasz Nowak"));
     let content = &view["document"]["content"];
     assert_eq!((content["kind"].as_str(), content["sheet"].as_str()), (Some("sheet"), Some("Depots")), "{view}");
     assert_eq!(content["columns"], serde_json::json!(["Depot", "Vans", "Manager"]));
@@ -857,6 +868,8 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
     let cited: Vec<&Value> = rows.iter().filter(|r| r["cited"] == true).collect();
     assert!(cited.iter().any(|r| r["cells"] == serde_json::json!(["Larchfield", "12", "Tomasz Nowak"])), "{view}");
     assert!(!cited.is_empty() && cited.len() < rows.len(), "{} of {} rows cited", cited.len(), rows.len());
+    let evidence: Vec<&Value> = rows.iter().filter(|r| r["evidence"] == true).map(|r| &r["cells"]).collect();
+    assert_eq!(evidence, [&serde_json::json!(["Larchfield", "12", "Tomasz Nowak"])], "the one row the evidence is");
     assert_eq!(rows.len(), 80, "every row of a small sheet is shown");
 
     // Files outside the folders are refused; a file poppler cannot read is a clear error.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_engine::{
-    AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, FetchStep, Location, ModelReport,
-    PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
+    AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, FetchStep, Location, Marked,
+    ModelReport, PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -208,14 +208,21 @@ pub fn reveal_file(state: State<'_, AppState>, path: PathBuf) -> Result<()> {
     opener::reveal(&path).map_err(|e| CommandError::new(ErrorCode::OpenFailed, e))
 }
 
-/// The document a passage stands in, the passage marked. Only files inside registered folders.
+/// The document a passage stands in, the passage (and the evidence in it) marked. Only files
+/// inside registered folders.
 #[tauri::command]
-pub async fn view_document(state: State<'_, AppState>, path: PathBuf, location: Location, passage: String) -> Result<DocumentView> {
-    Ok(state.engine.view_document(&path, &location, &passage).await?)
+pub async fn view_document(
+    state: State<'_, AppState>,
+    path: PathBuf,
+    location: Location,
+    passage: String,
+    evidence: Vec<String>,
+) -> Result<DocumentView> {
+    Ok(state.engine.view_document(&path, &location, Marked { passage: &passage, evidence: &evidence }).await?)
 }
 
 /// A page of a PDF, drawn, with the passage's boxes. Only files inside registered folders.
 #[tauri::command]
-pub async fn view_page(state: State<'_, AppState>, path: PathBuf, page: u32, passage: String) -> Result<PageView> {
-    Ok(state.engine.view_page(&path, page, &passage).await?)
+pub async fn view_page(state: State<'_, AppState>, path: PathBuf, page: u32, passage: String, evidence: Vec<String>) -> Result<PageView> {
+    Ok(state.engine.view_page(&path, page, Marked { passage: &passage, evidence: &evidence }).await?)
 }

@@ -71,6 +71,9 @@ pub struct CitationView {
     pub n: usize,
     pub cited: bool,
     pub similarity: f32,
+    /// The source sentences the answer's supported claims citing this source rest on (the
+    /// check's evidence), for the viewer to mark; empty until the answer is checked.
+    pub evidence: Vec<String>,
     #[serde(flatten)]
     #[ts(flatten)]
     pub passage: PassageView,
@@ -78,7 +81,13 @@ pub struct CitationView {
 
 impl From<&Citation> for CitationView {
     fn from(c: &Citation) -> Self {
-        CitationView { n: c.n, cited: c.cited, similarity: c.similarity, passage: PassageView::new(&c.path, &c.location, &c.text) }
+        CitationView {
+            n: c.n,
+            cited: c.cited,
+            similarity: c.similarity,
+            evidence: Vec::new(),
+            passage: PassageView::new(&c.path, &c.location, &c.text),
+        }
     }
 }
 
@@ -111,7 +120,19 @@ impl AnswerView {
         AnswerView {
             text: text.to_string(),
             html: answer_html(text, claims),
-            citations: citations.iter().map(CitationView::from).collect(),
+            citations: citations
+                .iter()
+                .map(|c| {
+                    let mut view = CitationView::from(c);
+                    view.evidence = claims
+                        .iter()
+                        .filter(|claim| claim.supported && claim.sources.contains(&c.n))
+                        .flat_map(|claim| claim.evidence_lines())
+                        .collect();
+                    view.evidence.dedup();
+                    view
+                })
+                .collect(),
             found,
             stop,
             claims: claims.len(),

@@ -472,6 +472,10 @@ fn the_desktop_app_end_to_end() {
     driver.click("#panel-wide");
     let marked = page_marks(&driver, 2, false);
     assert!(marked.contains("Rotterdam warehouse expansion added 4000 square metres of storage"), "{marked}");
+    // The sentence the answer rests on (the check's evidence) is boxed more strongly.
+    assert!(
+        driver.js("return document.querySelectorAll('#viewer-body .page[data-page=\"2\"] .mark.evidence').length").as_u64().unwrap() >= 1
+    );
     driver.screenshot(&screenshots, "viewer-pdf.png");
     driver.click("#panel-wide");
 
@@ -491,6 +495,8 @@ fn the_desktop_app_end_to_end() {
     let marked = viewer_marks(&driver);
     assert!(marked.contains("Flights need the finance director's approval before anything is booked."), "{marked}");
     assert!(!marked.contains("second class"), "{marked}");
+    let evidence = driver.js("return [...document.querySelectorAll('#viewer-body mark.evidence')].map(m => m.textContent).join(' ')");
+    assert!(evidence.as_str().unwrap().contains("finance director's approval"), "the evidence marked: {evidence}");
     assert_eq!(
         driver.js("return [...document.querySelectorAll('#viewer-body h3')].map(h => h.textContent)"),
         json!(["Travel Policy", "Flights"])
@@ -515,6 +521,14 @@ fn the_desktop_app_end_to_end() {
         driver.text("#panel-passage")
     );
     assert!(cited.as_array().unwrap().len() < all_rows.as_u64().unwrap() as usize, "{cited} of {all_rows} rows");
+    // Of the cited rows, the one the answer rests on is marked more strongly, and scrolled to.
+    let evidence = driver.js("return [...document.querySelectorAll('#viewer-body tr.evidence')].map(r => [...r.cells].slice(1).map(c => c.textContent).join(' | '))");
+    assert_eq!(evidence, json!(["Larchfield | 12 | Tomasz Nowak"]), "{}", driver.text(".answer:last-child"));
+    let visible = driver.js(
+        "const r = document.querySelector('#viewer-body tr.evidence').getBoundingClientRect(); const v = document.getElementById('viewer-body').getBoundingClientRect();\
+         return r.top >= v.top && r.bottom <= v.bottom;",
+    );
+    assert_eq!(visible, json!(true), "the evidence row is in view");
     driver.screenshot(&screenshots, "viewer-sheet.png");
 
     // Search without the LLM: a PDF passage with its page; 'Open' passes the page.

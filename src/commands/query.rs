@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, Location, SearchMode, SearchRequest, ViewContent};
+use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, Location, Marked, SearchMode, SearchRequest, ViewContent};
 
 use crate::output::{cancel_flag, print_json, snippet};
 
@@ -91,10 +91,11 @@ fn print_checked(answer: &brain_engine::Answer) {
     }
 }
 
-/// What `brain view` shows.
+/// What `brain view` shows (»passage«, »»evidence««, ▶ cited rows, ▶▶ evidence rows).
 pub struct ViewArgs {
     pub path: PathBuf,
     pub passage: String,
+    pub evidence: Vec<String>,
     pub page: Option<u32>,
     pub sheet: Option<String>,
     pub rows: Option<String>,
@@ -111,9 +112,10 @@ pub async fn view(engine: &Engine, args: ViewArgs, json: bool) -> anyhow::Result
     let path = std::path::absolute(&args.path).with_context(|| args.path.display().to_string())?;
     let rows = args.rows.as_deref().map(parse_rows).transpose()?;
     let location = Location { page: args.page, sheet: args.sheet, rows, ..Default::default() };
-    let document = engine.view_document(&path, &location, &args.passage).await?;
+    let marked = Marked { passage: &args.passage, evidence: &args.evidence };
+    let document = engine.view_document(&path, &location, marked).await?;
     let page = match document.content {
-        ViewContent::Pages { cited, .. } => Some(engine.view_page(&path, cited, &args.passage).await?),
+        ViewContent::Pages { cited, .. } => Some(engine.view_page(&path, cited, marked).await?),
         _ => None,
     };
     if let (Some(file), Some(page)) = (&args.png, &page) {
@@ -121,7 +123,10 @@ pub async fn view(engine: &Engine, args: ViewArgs, json: bool) -> anyhow::Result
     }
     if json {
         // The drawing goes to --png, not into the JSON.
-        let page = page.map(|p| serde_json::json!({ "page": p.page, "width": p.width, "height": p.height, "marks": p.marks, "marked_text": p.marked_text, "ocr": p.ocr }));
+        let page = page.map(|p| {
+            serde_json::json!({ "page": p.page, "width": p.width, "height": p.height, "marks": p.marks,
+                                "evidence_marks": p.evidence_marks, "marked_text": p.marked_text, "ocr": p.ocr })
+        });
         print_json(&serde_json::json!({ "document": document, "page": page }))?;
         return Ok(0);
     }
@@ -131,19 +136,32 @@ pub async fn view(engine: &Engine, args: ViewArgs, json: bool) -> anyhow::Result
             println!("{}: page {} of {pages} ({} × {} px{read})", document.path, page.page, page.width, page.height);
             match page.marks.len() {
                 0 => println!("the passage is not on this page"),
-                n => println!("marked in {n} boxes: {}", page.marked_text),
+                n => println!("marked in {n} boxes ({} over the evidence): {}", page.evidence_marks.len(), page.marked_text),
             }
         }
         (ViewContent::Sheet { sheet, columns, rows, rows_before, rows_after }, _) => {
             println!("{}: sheet {sheet} ({rows_before} rows above, {rows_after} below not shown)", document.path);
             println!("     {}", columns.join("\t"));
             for row in rows {
-                println!("{} {:>4} {}", if row.cited { "▶" } else { " " }, row.row, row.cells.join("\t"));
+                let mark = match (row.cited, row.evidence) {
+                    (_, true) => "▶▶",
+                    (true, false) => "▶ ",
+                    _ => "  ",
+                };
+                println!("{mark} {:>4} {}", row.row, row.cells.join("\t"));
             }
         }
         (ViewContent::Text { blocks, found }, _) => {
             for block in blocks {
-                let text: String = block.pieces.iter().map(|p| if p.cited { format!("»{}«", p.text) } else { p.text.clone() }).collect();
+                let text: String = block
+                    .pieces
+                    .iter()
+                    .map(|p| match (p.cited, p.evidence) {
+                        (_, true) => format!("»»{}««", p.text),
+                        (true, false) => format!("»{}«", p.text),
+                        _ => p.text.clone(),
+                    })
+                    .collect();
                 println!("{}{text}\n", if block.heading { "# " } else { "" });
             }
             if !found && !args.passage.is_empty() {

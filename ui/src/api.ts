@@ -71,6 +71,7 @@ export const api = {
   search: (query: string, mode: SearchMode | null) => invoke<SearchResultView[]>("search", { query, mode, k: 20 }),
   openFile: (path: string, page: number | null) => invoke<null>("open_file", { path, page }),
   revealFile: (path: string) => invoke<null>("reveal_file", { path }),
-  viewDocument: (path: string, location: Location, passage: string) => invoke<DocumentView>("view_document", { path, location, passage }),
-  viewPage: (path: string, page: number, passage: string) => invoke<PageView>("view_page", { path, page, passage }),
+  viewDocument: (path: string, location: Location, passage: string, evidence: string[]) =>
+    invoke<DocumentView>("view_document", { path, location, passage, evidence }),
+  viewPage: (path: string, page: number, passage: string, evidence: string[]) => invoke<PageView>("view_page", { path, page, passage, evidence }),
 };

@@ -321,7 +321,12 @@ html: string,
  */
 text: string, };
 
-export type CitationView = { n: number, cited: boolean, similarity: number, path: string, file_name: string, location: Location, 
+export type CitationView = { n: number, cited: boolean, similarity: number, 
+/**
+ * The source sentences the answer's supported claims citing this source rest on (the
+ * check's evidence), for the viewer to mark; empty until the answer is checked.
+ */
+evidence: Array<string>, path: string, file_name: string, location: Location, 
 /**
  * The location in words ("page 3", "Leave > Sick, lines 10–24").
  */
@@ -370,11 +375,11 @@ html: string,
  */
 text: string, };
 
-export type TextPiece = { text: string, cited: boolean, };
+export type TextPiece = { text: string, cited: boolean, evidence: boolean, };
 
 export type TextBlock = { heading: boolean, pieces: Array<TextPiece>, };
 
-export type SheetRow = { row: number, cells: Array<string>, cited: boolean, };
+export type SheetRow = { row: number, cells: Array<string>, cited: boolean, evidence: boolean, };
 
 export type ViewContent = { "kind": "pages", pages: number, cited: number, } | { "kind": "text", blocks: Array<TextBlock>, found: boolean, } | { "kind": "sheet", sheet: string, columns: Array<string>, rows: Array<SheetRow>, rows_before: number, rows_after: number, };
 
@@ -395,6 +400,10 @@ png: string,
  * Boxes over the passage, one per line of it.
  */
 marks: Array<MarkBox>, 
+/**
+ * Boxes over the evidence inside the passage.
+ */
+evidence_marks: Array<MarkBox>, 
 /**
  * The page's words inside the marks, in reading order.
  */

@@ -7,7 +7,8 @@ import { clearViewer, recentre, showInDocument } from "./viewer";
 
 let shown: PassageView | null = null;
 
-export function openPanel(p: PassageView, label?: string) {
+/** Show a passage; `evidence`: the sentences of it an answer's claims rest on. */
+export function openPanel(p: PassageView, label?: string, evidence: string[] = []) {
   shown = p;
   $("panel-file").textContent = label ? `${label} ${p.file_name}` : p.file_name;
   $("panel-place").textContent = p.place || "whole file";
@@ -15,7 +16,7 @@ export function openPanel(p: PassageView, label?: string) {
   $("panel-passage").innerHTML = p.html; // sanitised on the Rust side
   $("panel").hidden = false;
   $("panel-open").focus();
-  void showInDocument(p);
+  void showInDocument(p, evidence);
 }
 
 export function closePanel() {

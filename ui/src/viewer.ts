@@ -1,8 +1,10 @@
 // The document a passage stands in, shown in the side panel with the passage marked: a PDF page
 // by page (pages drawn by the Rust side, boxes over the passage's lines), a sheet as a table with
-// the cited rows marked, anything else as its text with headings. Everything arrives as text or
-// a PNG and is put into the page as text or as an image: nothing of a document runs here.
-import { api, type DocumentView, type PageView, type PassageView } from "./api";
+// the cited rows marked, anything else as its text with headings. Inside the passage, the
+// sentences an answer's claims rest on (the check's evidence) are marked more strongly and shown
+// first. Everything arrives as text or a PNG and is put into the page as text or as an image:
+// nothing of a document runs here.
+import { api, type DocumentView, type MarkBox, type PageView, type PassageView } from "./api";
 import { $, el, explain } from "./dom";
 
 /** Bumped for every passage shown: answers for an earlier one are dropped. */
@@ -18,7 +20,8 @@ export function clearViewer() {
   $("viewer-status").textContent = "";
 }
 
-export async function showInDocument(p: PassageView) {
+/** Show `p` in its document; `evidence`: the sentences of it an answer rests on. */
+export async function showInDocument(p: PassageView, evidence: string[] = []) {
   const id = ++shownId;
   const body = $("viewer-body");
   const status = $("viewer-status");
@@ -28,7 +31,7 @@ export async function showInDocument(p: PassageView) {
   status.textContent = "Opening the document…";
   let view: DocumentView;
   try {
-    view = await api.viewDocument(p.path, p.location, p.text);
+    view = await api.viewDocument(p.path, p.location, p.text, evidence);
   } catch (e) {
     if (current(id)) status.textContent = `This file cannot be shown here: ${explain(e)}`;
     return;
@@ -40,7 +43,10 @@ export async function showInDocument(p: PassageView) {
       status.textContent = view.content.found ? `${view.format}, the passage marked` : `${view.format}: the passage is no longer in this file (changed since it was indexed)`;
       body.append(...view.content.blocks.map((b) => {
         const node = b.heading ? el("h3") : el("p");
-        for (const piece of b.pieces) node.append(piece.cited ? el("mark", { class: "cited" }, piece.text) : document.createTextNode(piece.text));
+        for (const piece of b.pieces) {
+          const kind = piece.evidence ? "cited evidence" : "cited";
+          node.append(piece.cited || piece.evidence ? el("mark", { class: kind }, piece.text) : document.createTextNode(piece.text));
+        }
         return node;
       }));
       recentre();
@@ -54,7 +60,7 @@ export async function showInDocument(p: PassageView) {
       table.append(el("thead"), el("tbody"));
       table.tHead!.append(head);
       for (const row of c.rows) {
-        const tr = el("tr", row.cited ? { class: "cited" } : {});
+        const tr = el("tr", row.cited ? { class: row.evidence ? "cited evidence" : "cited" } : {});
         tr.append(el("td", { class: "row-number" }, String(row.row)), ...row.cells.map((cell) => el("td", {}, cell)));
         table.tBodies[0].append(tr);
       }
@@ -63,7 +69,7 @@ export async function showInDocument(p: PassageView) {
       break;
     }
     case "pages":
-      showPages(id, p, view.content.pages, view.content.cited);
+      showPages(id, p, evidence, view.content.pages, view.content.cited);
       break;
   }
 }
@@ -71,7 +77,8 @@ export async function showInDocument(p: PassageView) {
 /** Scroll the viewer to the passage again (after the panel changed its width), and say it is shown. */
 export function recentre() {
   const body = $("viewer-body");
-  scrollTo(body, body.querySelector("mark.cited, tr.cited, .page .mark") ?? body.querySelector(".page.cited"));
+  const first = (selector: string) => body.querySelector(selector);
+  scrollTo(body, first(".evidence") ?? first("mark.cited, tr.cited, .page .mark") ?? first(".page.cited"));
   body.dataset.shown = "true";
 }
 
@@ -84,7 +91,7 @@ function scrollTo(container: HTMLElement, target: Element | null) {
 }
 
 /** Every page as a placeholder, drawn when it scrolls near; the cited page first, in view. */
-function showPages(id: number, p: PassageView, pages: number, cited: number) {
+function showPages(id: number, p: PassageView, evidence: string[], pages: number, cited: number) {
   const body = $("viewer-body");
   $("viewer-status").textContent = `PDF, page ${cited} of ${pages}`;
   const drawn = new Set<number>();
@@ -97,7 +104,7 @@ function showPages(id: number, p: PassageView, pages: number, cited: number) {
     drawn.add(n);
     const holder = placeholders.get(n)!;
     try {
-      showPage(holder, await api.viewPage(p.path, n, n === cited ? p.text : ""));
+      showPage(holder, n === cited ? await api.viewPage(p.path, n, p.text, evidence) : await api.viewPage(p.path, n, "", []));
     } catch (e) {
       if (current(id)) holder.append(el("p", { class: "muted" }, `Page ${n} cannot be shown: ${explain(e)}`));
     }
@@ -121,12 +128,14 @@ function showPage(holder: HTMLElement, page: PageView) {
   holder.classList.toggle("ocr", page.ocr);
   holder.dataset.marked = page.marked_text;
   holder.append(el("img", { src: `data:image/png;base64,${page.png}`, alt: `Page ${page.page}` }));
-  for (const m of page.marks) {
-    const mark = el("div", { class: "mark", title: page.marked_text });
+  const draw = (m: MarkBox, kind: string) => {
+    const mark = el("div", { class: kind, title: page.marked_text });
     mark.style.left = `${m.left * 100}%`;
     mark.style.top = `${m.top * 100}%`;
     mark.style.width = `${m.width * 100}%`;
     mark.style.height = `${m.height * 100}%`;
     holder.append(mark);
-  }
+  };
+  for (const m of page.marks) draw(m, "mark");
+  for (const m of page.evidence_marks) draw(m, "mark evidence");
 }

@@ -74,6 +74,31 @@ impl Claim {
     pub fn figures_in(text: &str) -> HashSet<String> {
         figures(text)
     }
+
+    /// The evidence as a viewer marks it: a source "sentence" runs on across the lines of a
+    /// table (rows end without a full stop), so of its lines only those sharing the most of the
+    /// claim's names and figures (words of four letters or more, numbers) are kept — the row the
+    /// claim states, not its neighbours. Prose, one line, is kept whole.
+    pub fn evidence_lines(&self) -> Vec<String> {
+        let Some(evidence) = &self.evidence else { return Vec::new() };
+        let lines: Vec<&str> = evidence.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.len() <= 1 {
+            return vec![evidence.clone()];
+        }
+        let telling = |text: &str| -> HashSet<String> {
+            text.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let claimed = telling(&self.text);
+        let shared: Vec<usize> = lines.iter().map(|l| telling(l).intersection(&claimed).count()).collect();
+        let best = shared.iter().copied().max().unwrap_or(0);
+        if best == 0 {
+            return vec![evidence.clone()];
+        }
+        lines.iter().zip(&shared).filter(|(_, n)| **n == best).map(|(l, _)| l.to_string()).collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -517,11 +542,12 @@ fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
             }
         }
     }
-    // Table rows split across lines: a window of two lines catches a row and its heading.
+    // Table rows split across lines: a window of two lines catches a row and its heading (kept
+    // on two lines: a viewer marks the one the claim states, `Claim::evidence_lines`).
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !crate::table_row::names_its_columns(l)).collect();
     for pair in lines.windows(2) {
         if pair.iter().all(|l| l.chars().any(|c| c.is_ascii_digit())) {
-            out.push((format!("{} {}", pair[0], pair[1]), None));
+            out.push((format!("{}\n{}", pair[0], pair[1]), None));
         }
     }
     if out.is_empty() {
@@ -776,6 +802,28 @@ pub(crate) fn names(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_evidence_of_a_table_is_the_row_the_claim_states() {
+        let claim = |text: &str, evidence: &str| super::Claim {
+            text: text.into(),
+            start: 0,
+            end: text.len(),
+            supported: true,
+            sources: vec![1],
+            evidence: Some(evidence.into()),
+            answers: true,
+        };
+        let rows = "Depot 26 | 12 | Manager 26\nLarchfield | 12 | Tomasz Nowak\nDepot 28 | 14 | Manager 28";
+        assert_eq!(claim("Tomasz Nowak manages the Larchfield depot.", rows).evidence_lines(), ["Larchfield | 12 | Tomasz Nowak"]);
+        assert_eq!(
+            claim("Depots 26 and 28 hold 12 and 14 vans.", rows).evidence_lines(),
+            ["Depot 26 | 12 | Manager 26", "Depot 28 | 14 | Manager 28"]
+        );
+        let prose = "After five years of service, employees may take a sabbatical of up to eight weeks.";
+        assert_eq!(claim("A sabbatical lasts up to eight weeks.", prose).evidence_lines(), [prose]);
+        assert_eq!(claim("Yes.", rows).evidence_lines(), [rows], "nothing shared: the evidence as it is");
+        assert!(super::Claim { evidence: None, ..claim("x", "") }.evidence_lines().is_empty());
+    }
 
     #[test]
     fn a_claim_and_its_translation_are_told_apart_from_one_language() {

@@ -77,7 +77,7 @@ pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
 pub use tune::{AdapterStatus, ExportReport, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep};
-pub use viewer::{DocumentView, MarkBox, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
+pub use viewer::{DocumentView, MarkBox, Marked, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

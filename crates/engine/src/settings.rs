@@ -22,16 +22,28 @@ pub struct EngineOptions {
 
 impl EngineOptions {
     /// Directories from the arguments, else the environment (`BRAIN_DATA_DIR`,
-    /// `BRAIN_MODELS_DIR`), else the platform defaults.
+    /// `BRAIN_MODELS_DIR`), else the platform defaults; for the models, the machine's
+    /// [`SYSTEM_MODELS_DIR`] when the user has no models folder of their own.
     pub fn resolve(data_dir: Option<PathBuf>, models_dir: Option<PathBuf>, parsers: Parsers) -> Self {
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("corporate-brain");
         EngineOptions {
             data_dir: data_dir.or_else(|| env("BRAIN_DATA_DIR")).unwrap_or_else(|| base.join("index")),
-            models_dir: models_dir.or_else(|| env("BRAIN_MODELS_DIR")).unwrap_or_else(|| base.join("models")),
+            models_dir: models_dir
+                .or_else(|| env("BRAIN_MODELS_DIR"))
+                .unwrap_or_else(|| default_models_dir(&base.join("models"), Path::new(SYSTEM_MODELS_DIR))),
             parsers,
         }
     }
+}
+
+/// Where IT may put the model files once for every user of a machine (readable by all; the
+/// package does not ship models): used by anyone who has no models folder of their own.
+pub const SYSTEM_MODELS_DIR: &str = "/usr/share/corporate-brain/models";
+
+/// The user's models folder, unless it does not exist and the machine's does.
+fn default_models_dir(user: &Path, system: &Path) -> PathBuf {
+    if !user.exists() && system.is_dir() { system.to_path_buf() } else { user.to_path_buf() }
 }
 
 /// User settings. Field names are the keys of `settings.toml`.
@@ -163,6 +175,18 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_machines_models_are_used_by_a_user_without_models_of_their_own() {
+        let (user, system) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let mine = user.path().join("models");
+        assert_eq!(super::default_models_dir(&mine, system.path()), system.path());
+        std::fs::create_dir(&mine).unwrap();
+        assert_eq!(super::default_models_dir(&mine, system.path()), mine, "the user's own folder wins once it exists");
+        let nowhere = system.path().join("missing");
+        std::fs::remove_dir(&mine).unwrap();
+        assert_eq!(super::default_models_dir(&mine, &nowhere), mine, "fetching writes to the user's folder");
+    }
+
     use super::*;
 
     #[test]

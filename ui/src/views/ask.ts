@@ -175,7 +175,7 @@ export function setUpAsk() {
     const citations = answer ? citationsOf.get(answer) : undefined;
     const n = Number(chip.dataset.cite);
     const c = citations?.find((x) => x.n === n);
-    if (c) openPanel(c, `[${n}]`);
+    if (c) openPanel(c, `[${n}]`, c.evidence);
   });
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -56,19 +56,31 @@ pub struct TextBlock {
     pub pieces: Vec<TextPiece>,
 }
 
-/// A run of text, inside the passage or not.
+/// A run of text, inside the passage or not, and inside the evidence of an answer's claim.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct TextPiece {
     pub text: String,
     pub cited: bool,
+    pub evidence: bool,
 }
 
-/// A row of a sheet and its number in the sheet.
+/// A row of a sheet and its number in the sheet; `evidence`: a cited row an answer's claim
+/// rests on.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SheetRow {
     pub row: u32,
     pub cells: Vec<String>,
     pub cited: bool,
+    pub evidence: bool,
+}
+
+/// What to mark in a document: a cited passage (the text of a citation or a search result) and,
+/// inside it, the sentences an answer's claims rest on (the check's evidence), marked more
+/// strongly.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Marked<'a> {
+    pub passage: &'a str,
+    pub evidence: &'a [String],
 }
 
 /// A PDF page drawn, and where the passage is on it.
@@ -83,6 +95,8 @@ pub struct PageView {
     pub png: Vec<u8>,
     /// Boxes over the passage, one per line of it.
     pub marks: Vec<MarkBox>,
+    /// Boxes over the evidence inside the passage.
+    pub evidence_marks: Vec<MarkBox>,
     /// The page's words inside the marks, in reading order.
     pub marked_text: String,
     /// The words were read by OCR (a scanned page).
@@ -106,6 +120,18 @@ fn not_viewable(path: &Path, reason: impl Into<String>) -> EngineError {
     EngineError::NotViewable { path: path.to_path_buf(), reason: reason.into() }
 }
 
+/// A page's words normalised as the passage is, and for each normalised word its page word.
+fn normalised_page(words: &[pdf_page::PageWord]) -> (Vec<String>, Vec<usize>) {
+    let mut normalised = Vec::with_capacity(words.len());
+    let mut word_of = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let before = normalised.len();
+        passage::push_normalised(&word.text, &mut normalised);
+        word_of.extend(std::iter::repeat_n(i, normalised.len() - before));
+    }
+    (normalised, word_of)
+}
+
 fn is_pdf(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 5];
@@ -114,9 +140,9 @@ fn is_pdf(path: &Path) -> bool {
 }
 
 impl Engine {
-    /// The document at `path` as the viewer shows it, around `passage` (the text of a citation
-    /// or search result) at `location`. Only files inside registered folders.
-    pub async fn view_document(&self, path: &Path, location: &Location, passage: &str) -> Result<DocumentView> {
+    /// The document at `path` as the viewer shows it, around the passage at `location`, marked.
+    /// Only files inside registered folders.
+    pub async fn view_document(&self, path: &Path, location: &Location, marked: Marked<'_>) -> Result<DocumentView> {
         let path = self.resolve_openable(path)?;
         if !path.is_file() {
             return Err(not_viewable(&path, "not a file"));
@@ -135,25 +161,25 @@ impl Engine {
         {
             let tables = self.sheet_tables(&path).await.map_err(|e| not_viewable(&path, e))?;
             if let Some(table) = text::sheet_table(&tables, sheet, location.rows) {
-                let (rows, rows_before, rows_after) = text::sheet_rows(table, location.rows);
+                let (rows, rows_before, rows_after) = text::sheet_rows(table, location.rows, marked.evidence);
                 let content = ViewContent::Sheet { sheet: sheet.clone(), columns: text::columns(table), rows, rows_before, rows_after };
                 return Ok(DocumentView { path: shown, format: label, content });
             }
         }
         let parsed = self.parse_again(&path).await.map_err(|e| not_viewable(&path, e))?;
-        let passage = passage.to_string();
-        let (blocks, found) = blocking(move || text::blocks(&parsed.sections, &passage)).await?;
+        let (passage, evidence) = (marked.passage.to_string(), marked.evidence.to_vec());
+        let (blocks, found) = blocking(move || text::blocks(&parsed.sections, Marked { passage: &passage, evidence: &evidence })).await?;
         Ok(DocumentView { path: shown, format: label, content: ViewContent::Text { blocks, found } })
     }
 
-    /// Page `page` of the PDF at `path`, drawn, with `passage` marked where it stands on it.
-    pub async fn view_page(&self, path: &Path, page: u32, passage: &str) -> Result<PageView> {
+    /// Page `page` of the PDF at `path`, drawn, with the passage marked where it stands on it.
+    pub async fn view_page(&self, path: &Path, page: u32, marked: Marked<'_>) -> Result<PageView> {
         let path = self.resolve_openable(path)?;
         if !is_pdf(&path) {
             return Err(not_viewable(&path, "not a PDF"));
         }
         let languages = crate::ocr::languages(&self.settings().ocr_languages);
-        let (passage, pdf) = (passage.to_string(), path.clone());
+        let (passage, evidence, pdf) = (marked.passage.to_string(), marked.evidence.to_vec(), path.clone());
         blocking(move || -> std::result::Result<PageView, String> {
             let pages = pdf_page::page_count(&pdf)?;
             if page == 0 || page > pages {
@@ -166,32 +192,30 @@ impl Engine {
                 words = pdf_page::scanned_words(&pdf, page, &languages)?;
             }
             // The passage in the page's reading order (prose, columns) or line by line (a
-            // table's rows), whichever holds more of it.
+            // table's rows), whichever holds more of it; the evidence inside it.
             let by_lines = pdf_page::by_lines(&words);
-            let (words, range) = [words, by_lines]
+            let found = [words, by_lines]
                 .into_iter()
                 .filter_map(|words| {
-                    let mut normalised = Vec::with_capacity(words.len());
-                    let mut word_of = Vec::with_capacity(words.len());
-                    for (i, word) in words.iter().enumerate() {
-                        let before = normalised.len();
-                        passage::push_normalised(&word.text, &mut normalised);
-                        word_of.extend(std::iter::repeat_n(i, normalised.len() - before));
-                    }
+                    let (normalised, word_of) = normalised_page(&words);
                     let (range, count) = passage::find_counted(&normalised, &passage)?;
-                    Some((words, word_of[*range.start()]..=word_of[*range.end()], count))
+                    let evidence: Vec<_> = evidence
+                        .iter()
+                        .filter_map(|e| passage::find(&normalised[range.clone()], e))
+                        .map(|r| word_of[range.start() + r.start()]..=word_of[range.start() + r.end()])
+                        .collect();
+                    Some((count, word_of[*range.start()]..=word_of[*range.end()], evidence, words))
                 })
-                .max_by_key(|(_, _, count)| *count)
-                .map(|(words, range, _)| (words, Some(range)))
-                .unwrap_or_default();
-            let (marks, marked_text) = match range {
-                Some(range) => {
+                .max_by_key(|(count, ..)| *count);
+            let (marks, evidence_marks, marked_text) = match found {
+                Some((_, range, evidence, words)) => {
                     let text = words[range.clone()].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
-                    (pdf_page::line_boxes(&words, range), text)
+                    let evidence_marks = evidence.into_iter().flat_map(|r| pdf_page::line_boxes(&words, r)).collect();
+                    (pdf_page::line_boxes(&words, range), evidence_marks, text)
                 }
-                None => (Vec::new(), String::new()),
+                None => (Vec::new(), Vec::new(), String::new()),
             };
-            Ok(PageView { page, width, height, png, marks, marked_text, ocr })
+            Ok(PageView { page, width, height, png, marks, evidence_marks, marked_text, ocr })
         })
         .await?
         .map_err(|e| not_viewable(&path, e))

@@ -22,7 +22,7 @@ const MAX_GAP: usize = 8;
 /// ("Net income | Three Months Ended June 25, 2022: $19,442 | …") is its item and its values
 /// ("Net income $19,442 …"), as the statement's line reads; the column headers stand once
 /// above the table, not in the row.
-fn as_printed(passage: &str) -> String {
+pub(crate) fn as_printed(passage: &str) -> String {
     passage
         .lines()
         .map(|line| match Row::parse(line) {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use brain_parse::{Location, Section, Table};
 
 use super::passage;
-use super::{SheetRow, TextBlock, TextPiece};
+use super::{Marked, SheetRow, TextBlock, TextPiece};
 
 /// The most blocks shown of one document (a paragraph each): a long file is shown around the
 /// passage.
@@ -53,9 +53,9 @@ fn heading_text(paragraph: &str, section_heading: Option<&str>) -> Option<String
     (paragraph.trim() == title).then(|| title.to_string())
 }
 
-/// The document's sections as blocks (headings and paragraphs), the passage marked, and whether
-/// it was found.
-pub(crate) fn blocks(sections: &[Section], passage: &str) -> (Vec<TextBlock>, bool) {
+/// The document's sections as blocks (headings and paragraphs), the passage and its evidence
+/// marked, and whether the passage was found.
+pub(crate) fn blocks(sections: &[Section], marked: Marked) -> (Vec<TextBlock>, bool) {
     // Paragraphs first, as (is a heading, text), then the words of all of them in order.
     let mut paragraphs: Vec<(bool, String)> = Vec::new();
     let mut last_part: Option<String> = None;
@@ -82,28 +82,43 @@ pub(crate) fn blocks(sections: &[Section], passage: &str) -> (Vec<TextBlock>, bo
             places.extend(std::iter::repeat_n((i, start..start + token.len()), words.len() - before));
         }
     }
-    let found = passage::find(&words, passage);
-    let mut marked: Vec<Vec<Range<usize>>> = vec![Vec::new(); paragraphs.len()];
-    if let Some(range) = &found {
-        for (paragraph, span) in &places[range.clone()] {
-            let spans = &mut marked[*paragraph];
-            match spans.last_mut() {
-                // Words of one mark, and the spaces and punctuation between them.
-                Some(last) if last.end <= span.start => last.end = span.end,
-                Some(last) => last.end = last.end.max(span.end),
-                None => spans.push(span.clone()),
+    let found = passage::find(&words, marked.passage);
+    // The evidence is looked for inside the passage only.
+    let evidence: Vec<std::ops::RangeInclusive<usize>> = match &found {
+        Some(range) => marked
+            .evidence
+            .iter()
+            .filter_map(|e| passage::find(&words[range.clone()], e))
+            .map(|r| range.start() + r.start()..=range.start() + r.end())
+            .collect(),
+        None => Vec::new(),
+    };
+    let spans_of = |ranges: &mut dyn Iterator<Item = std::ops::RangeInclusive<usize>>| {
+        let mut spans: Vec<Vec<Range<usize>>> = vec![Vec::new(); paragraphs.len()];
+        for range in ranges {
+            for (paragraph, span) in &places[range] {
+                let spans = &mut spans[*paragraph];
+                match spans.last_mut() {
+                    // Words of one mark, and the spaces and punctuation between them.
+                    Some(last) if last.end <= span.start && last.start <= span.start => last.end = span.end,
+                    Some(last) if last.start <= span.start => last.end = last.end.max(span.end),
+                    _ => spans.push(span.clone()),
+                }
             }
         }
-    }
+        spans
+    };
+    let cited = spans_of(&mut found.clone().into_iter());
+    let evidence = spans_of(&mut evidence.into_iter());
     // Around the passage when the document is long.
     let centre = found.as_ref().map_or(0, |r| places[*r.start()].0);
     let first = centre.saturating_sub(MAX_BLOCKS / 2).min(paragraphs.len().saturating_sub(MAX_BLOCKS));
     let blocks = paragraphs
         .into_iter()
-        .zip(marked)
+        .zip(cited.into_iter().zip(evidence))
         .skip(first)
         .take(MAX_BLOCKS)
-        .map(|((heading, text), spans)| TextBlock { heading, pieces: pieces(&text, &spans) })
+        .map(|((heading, text), (cited, evidence))| TextBlock { heading, pieces: pieces(&text, &cited, &evidence) })
         .collect();
     (blocks, found.is_some())
 }
@@ -113,26 +128,32 @@ fn token_spans(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.split_whitespace().map(move |token| (token.as_ptr() as usize - text.as_ptr() as usize, token))
 }
 
-/// `text` cut into plain and marked pieces at `spans` (sorted, not overlapping).
-fn pieces(text: &str, spans: &[Range<usize>]) -> Vec<TextPiece> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    for span in spans {
-        if span.start > at {
-            out.push(TextPiece { text: text[at..span.start].to_string(), cited: false });
+/// `text` cut into pieces at the edges of the `cited` and `evidence` spans (each sorted), each
+/// piece knowing whether it lies in either.
+fn pieces(text: &str, cited: &[Range<usize>], evidence: &[Range<usize>]) -> Vec<TextPiece> {
+    let inside = |spans: &[Range<usize>], at: usize| spans.iter().any(|s| s.contains(&at));
+    let mut edges: Vec<usize> = cited.iter().chain(evidence).flat_map(|s| [s.start, s.end]).chain([0, text.len()]).collect();
+    edges.sort_unstable();
+    edges.dedup();
+    let mut out: Vec<TextPiece> = Vec::new();
+    for pair in edges.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let (is_cited, is_evidence) = (inside(cited, a), inside(evidence, a));
+        match out.last_mut() {
+            Some(last) if last.cited == is_cited && last.evidence == is_evidence => last.text.push_str(&text[a..b]),
+            _ => out.push(TextPiece { text: text[a..b].to_string(), cited: is_cited, evidence: is_evidence }),
         }
-        out.push(TextPiece { text: text[span.clone()].to_string(), cited: true });
-        at = span.end;
     }
-    if at < text.len() || out.is_empty() {
-        out.push(TextPiece { text: text[at..].to_string(), cited: false });
+    if out.is_empty() {
+        out.push(TextPiece { text: String::new(), cited: false, evidence: false });
     }
     out
 }
 
-/// A sheet's rows, those of `cited` (first and last row, inclusive) marked, at most
-/// [`MAX_ROWS`] around them; and how many rows were left out before and after.
-pub(crate) fn sheet_rows(table: &Table, cited: Option<[u32; 2]>) -> (Vec<SheetRow>, u32, u32) {
+/// A sheet's rows, those of `cited` (first and last row, inclusive) marked and, among them, those
+/// the `evidence` is (a row's words, the evidence's run of three or its figures and names), at
+/// most [`MAX_ROWS`] around them; and how many rows were left out before and after.
+pub(crate) fn sheet_rows(table: &Table, cited: Option<[u32; 2]>, evidence: &[String]) -> (Vec<SheetRow>, u32, u32) {
     let is_cited = |row: u32| cited.is_some_and(|[a, b]| (a..=b).contains(&row));
     let centre = table.rows.iter().position(|r| is_cited(r.row)).unwrap_or(0);
     let first = centre.saturating_sub(MAX_ROWS / 5).min(table.rows.len().saturating_sub(MAX_ROWS));
@@ -141,10 +162,22 @@ pub(crate) fn sheet_rows(table: &Table, cited: Option<[u32; 2]>) -> (Vec<SheetRo
         .iter()
         .skip(first)
         .take(MAX_ROWS)
-        .map(|r| SheetRow { row: r.row, cells: r.cells.iter().take(MAX_COLUMNS).cloned().collect(), cited: is_cited(r.row) })
+        .map(|r| {
+            let cited = is_cited(r.row);
+            let evidence = cited && is_evidence(r, evidence);
+            SheetRow { row: r.row, cells: r.cells.iter().take(MAX_COLUMNS).cloned().collect(), cited, evidence }
+        })
         .collect();
     let after = table.rows.len() - first - shown.len();
     (shown, first as u32, after as u32)
+}
+
+/// The row is in one of the evidence texts: its words, in order, in the evidence's (a row indexed
+/// with its columns named read as printed).
+fn is_evidence(row: &brain_parse::TableRow, evidence: &[String]) -> bool {
+    let words = passage::normalised_words(&row.cells.join(" "));
+    !words.is_empty()
+        && evidence.iter().any(|e| passage::normalised_words(&passage::as_printed(e)).windows(words.len()).any(|w| w == words.as_slice()))
 }
 
 /// The table of `sheet` that holds the cited rows (a sheet with a repeated header is several).
@@ -169,8 +202,10 @@ mod tests {
         Section { text: text.into(), location, first_line: None, context: None }
     }
 
+    /// The marked text of each block, blocks joined by " | ".
     fn marked(blocks: &[TextBlock]) -> String {
-        blocks.iter().flat_map(|b| &b.pieces).filter(|p| p.cited).map(|p| p.text.as_str()).collect::<Vec<_>>().join(" | ")
+        let of_block = |b: &TextBlock| b.pieces.iter().filter(|p| p.cited).map(|p| p.text.as_str()).collect::<String>();
+        blocks.iter().map(of_block).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" | ")
     }
 
     #[test]
@@ -185,8 +220,12 @@ mod tests {
             section("Parental leave follows the law.", heading("Leave Policy > Parental Leave")),
         ];
         let passage = "Sabbatical\n\nAfter five years of service, employees may take a sabbatical of up to eight weeks. The sabbatical is unpaid and must be approved by the department head three months ahead.";
-        let (blocks, found) = blocks(&sections, passage);
+        let evidence = ["employees may take a sabbatical of up to eight weeks.".to_string()];
+        let (blocks, found) = blocks(&sections, Marked { passage, evidence: &evidence });
         assert!(found);
+        let strongly: Vec<&str> = blocks.iter().flat_map(|b| &b.pieces).filter(|p| p.evidence).map(|p| p.text.as_str()).collect();
+        assert_eq!(strongly, ["employees may take a sabbatical of up to eight weeks."]);
+        assert!(blocks.iter().flat_map(|b| &b.pieces).all(|p| p.cited || !p.evidence), "evidence only inside the passage");
         let headings: Vec<String> =
             blocks.iter().filter(|b| b.heading).map(|b| b.pieces.iter().map(|p| p.text.as_str()).collect()).collect();
         assert_eq!(headings, ["Leave Policy", "Sabbatical"]);
@@ -206,7 +245,7 @@ mod tests {
         let slide = |n: u32| Location { slide: Some(n), ..Default::default() };
         let sections =
             [section("Quarterly review", slide(1)), section("Revenue grew eleven percent.\n\nNotes: mention Rotterdam.", slide(2))];
-        let (blocks, found) = blocks(&sections, "Revenue grew eleven percent.");
+        let (blocks, found) = blocks(&sections, Marked { passage: "Revenue grew eleven percent.", evidence: &[] });
         assert!(found);
         assert_eq!(blocks[0].pieces[0].text, "Slide 1");
         assert!(blocks[0].heading && blocks[2].heading && blocks[2].pieces[0].text == "Slide 2");
@@ -216,7 +255,9 @@ mod tests {
     }
 
     fn blocks_without(sections: &[Section]) -> (Vec<TextBlock>, bool) {
-        blocks(sections, "The warehouse in Hamburg closes on Fridays at noon.")
+        // Evidence outside a passage that is not there is not marked either.
+        let evidence = ["Revenue grew eleven percent.".to_string()];
+        blocks(sections, Marked { passage: "The warehouse in Hamburg closes on Fridays at noon.", evidence: &evidence })
     }
 
     #[test]
@@ -235,7 +276,9 @@ mod tests {
         let tables = [table("Staff", 1, rows(2, 30)), table("Staff", 32, rows(33, 1200)), table("Other", 1, rows(2, 5))];
         let chosen = sheet_table(&tables, "Staff", Some([300, 301])).unwrap();
         assert_eq!(chosen.header_row, 32);
-        let (shown, before, after) = sheet_rows(chosen, Some([300, 301]));
+        let evidence = ["Person 301 | Sales: 3010".to_string(), "Person 3 | 30".to_string()];
+        let (shown, before, after) = sheet_rows(chosen, Some([300, 301]), &evidence);
+        assert_eq!(shown.iter().filter(|r| r.evidence).map(|r| r.row).collect::<Vec<_>>(), [301]);
         assert_eq!(shown.len(), MAX_ROWS);
         assert_eq!(shown.iter().filter(|r| r.cited).map(|r| r.row).collect::<Vec<_>>(), [300, 301]);
         assert_eq!(before as usize + shown.len() + after as usize, 1168);
