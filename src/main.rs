@@ -97,11 +97,11 @@ enum Command {
     View {
         path: PathBuf,
         /// The passage to mark.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
         passage: String,
         /// A sentence inside the passage that an answer rests on, marked more strongly
         /// (repeatable).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         evidence: Vec<String>,
         /// The PDF page (default: 1), or the page of a document's location.
         #[arg(long)]

@@ -871,6 +871,14 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
     let evidence: Vec<&Value> = rows.iter().filter(|r| r["evidence"] == true).map(|r| &r["cells"]).collect();
     assert_eq!(evidence, [&serde_json::json!(["Larchfield", "12", "Tomasz Nowak"])], "the one row the evidence is");
     assert_eq!(rows.len(), 80, "every row of a small sheet is shown");
+    // A passage of the header row only is marked in the sheet's text instead.
+    let xlsx = root.join("depots.xlsx");
+    let header = brain.json(&["view", xlsx.to_str().unwrap(), "--passage", "Depot | Vans | Manager", "--sheet", "Depots", "--rows", "1-1"]);
+    assert_eq!(
+        (header["document"]["content"]["kind"].as_str(), header["document"]["content"]["found"].as_bool()),
+        (Some("text"), Some(true)),
+        "{header}"
+    );
 
     // Files outside the folders are refused; a file poppler cannot read is a clear error.
     let refused = brain.command(&["view", "/etc/passwd", "--json"]).output().unwrap();

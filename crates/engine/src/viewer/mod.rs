@@ -160,7 +160,11 @@ impl Engine {
             && matches!(format, Some(Format::Xlsx | Format::Xls | Format::Ods | Format::Csv))
         {
             let tables = self.sheet_tables(&path).await.map_err(|e| not_viewable(&path, e))?;
-            if let Some(table) = text::sheet_table(&tables, sheet, location.rows) {
+            // A passage of header rows only (a sheet of repeated headers, a header chunk) is
+            // marked in the sheet's text instead.
+            if let Some(table) = text::sheet_table(&tables, sheet, location.rows)
+                && table.rows.iter().any(|r| location.rows.is_some_and(|[a, b]| (a..=b).contains(&r.row)))
+            {
                 let (rows, rows_before, rows_after) = text::sheet_rows(table, location.rows, marked.evidence);
                 let content = ViewContent::Sheet { sheet: sheet.clone(), columns: text::columns(table), rows, rows_before, rows_after };
                 return Ok(DocumentView { path: shown, format: label, content });

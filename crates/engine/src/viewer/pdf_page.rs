@@ -42,7 +42,7 @@ fn run(program: &str, args: &[&OsStr], input: Option<Vec<u8>>) -> Result<Vec<u8>
         .env("OMP_THREAD_LIMIT", "1")
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
@@ -56,6 +56,13 @@ fn run(program: &str, args: &[&OsStr], input: Option<Vec<u8>>) -> Result<Vec<u8>
         Some(std::thread::spawn(move || {
             let _ = stdin.write_all(&bytes);
         }))
+    });
+    // What the tool says when it fails ("Incorrect password"): its first line, read bounded.
+    let mut stderr = child.stderr.take().expect("piped");
+    let complaint = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = (&mut stderr).take(4096).read_to_end(&mut out);
+        String::from_utf8_lossy(&out).lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string()
     });
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
@@ -79,8 +86,12 @@ fn run(program: &str, args: &[&OsStr], input: Option<Vec<u8>>) -> Result<Vec<u8>
     if let Some(writer) = writer {
         let _ = writer.join();
     }
+    let complaint = complaint.join().unwrap_or_default();
     if !status.success() {
-        return Err(format!("{program} could not read this file ({status})"));
+        return Err(match complaint.is_empty() {
+            true => format!("{program} could not read this file ({status})"),
+            false => format!("{program} could not read this file: {complaint}"),
+        });
     }
     if out.len() > MAX_OUTPUT {
         return Err(format!("{program} wrote more than {} MB for this page", MAX_OUTPUT >> 20));
