@@ -136,6 +136,19 @@ enum Command {
     /// model writes, headings with their sections, labelled pairs; used for searches only when it
     /// ranks held-out pairs better than the plain embedder (`status` says so).
     Tune(commands::tune::TuneArgs),
+    /// Say whether an answer's sources answer its question (or that you opened them to check):
+    /// kept as pairs the next `brain tune` learns from — helpful sources for the question,
+    /// wrong ones held against it.
+    Feedback {
+        question: String,
+        #[command(flatten)]
+        verdict: commands::tune::VerdictArgs,
+        /// The sources' files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure retrieval and answer quality: BEIR sets, and question sets with gold answers (`eval qa`).
     #[command(subcommand)]
     Eval(commands::eval::EvalCommand),
@@ -155,7 +168,8 @@ impl Command {
             | Command::Status { json }
             | Command::Check { json, .. }
             | Command::Inspect { json }
-            | Command::View { json, .. } => *json,
+            | Command::View { json, .. }
+            | Command::Feedback { json, .. } => *json,
             Command::Bench(speed) => speed.json,
             Command::Eval(e) => e.wants_json(),
             Command::Tune(t) => t.wants_json(),
@@ -206,6 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Eval(command) => eval::run(&engine, command).await,
         Command::Tune(args) => commands::tune::tune(&engine, args).await,
+        Command::Feedback { question, verdict, files, json } => commands::tune::feedback(&engine, question, verdict, files, json),
         Command::Bench(speed) => bench::speed(&engine, speed).await,
         Command::Settings => models::settings(&engine),
     }

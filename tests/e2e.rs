@@ -730,6 +730,28 @@ fn a_query_adapter_learns_the_companys_code_names_and_is_used_only_when_it_wins(
     }
     assert_eq!(refused, export["refusals"].as_u64().unwrap());
     assert!(refused > 0 && cited > 0, "{refused} refusals, {cited} checked citations");
+
+    // What people say of answers trains it too: 👍 on the sources of answers about the code
+    // names (brain feedback, as the app's buttons), and nothing else.
+    assert_eq!(brain.json(&["tune", "--remove"])["removed"], true);
+    for (i, (code, _, _)) in PROJECTS.iter().enumerate() {
+        for ask in &ASKING[..6] {
+            let kept = brain.json(&["feedback", &ask.replace("{}", code), "--helpful", &path_of(i)]);
+            assert_eq!(kept["new_pairs"], 1, "{kept}");
+        }
+    }
+    let again = brain.json(&["feedback", &ASKING[0].replace("{}", PROJECTS[0].0), "--helpful", &path_of(0)]);
+    assert_eq!(again["new_pairs"], 0, "a verdict given twice is kept once");
+    // A source marked wrong is held against its question, not trained for it.
+    let wrong = brain.json(&["feedback", &ASKING[0].replace("{}", PROJECTS[0].0), "--wrong", &path_of(1)]);
+    assert_eq!(wrong["new_pairs"], 1);
+    let outside = brain.command(&["feedback", "anything?", "--helpful", "/etc/passwd", "--json"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&outside.stdout).contains("not_openable"), "only files in the folders");
+    let report = brain.json(&["tune", "--questions", "0", "--only", "feedback"]);
+    assert_eq!(report["pairs"]["feedback"], PROJECTS.len() * 6 + 1, "{report}");
+    assert_eq!(report["adapter"]["in_use"], true, "{report}");
+    let from_feedback = found(&brain);
+    assert!(from_feedback > plain_found + PROJECTS.len() / 4, "found by code name: {plain_found} plain, {from_feedback} from feedback");
 }
 
 /// `brain view PATH --passage TEXT …` as JSON, for a search hit: its page, or its sheet and rows.

@@ -4,9 +4,9 @@
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
-    AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, FetchStep, FileCounts,
-    FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView, SearchMode,
-    Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, ViewContent,
+    AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, Feedback, FetchStep,
+    FileCounts, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView,
+    SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, Verdict, ViewContent,
 };
 use ts_rs::{Config, TS};
 
@@ -70,6 +70,8 @@ fn generate() -> String {
         declaration::<DocumentView>(&cfg),
         declaration::<MarkBox>(&cfg),
         declaration::<PageView>(&cfg),
+        declaration::<Verdict>(&cfg),
+        declaration::<Feedback>(&cfg),
         format!("export {}\n", events::typescript_declaration(&cfg)),
         command_names(),
     ] {

@@ -30,4 +30,5 @@ app_commands! {
     reveal_file,
     view_document,
     view_page,
+    feedback,
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_engine::{
-    AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, FetchStep, Location, Marked,
-    ModelReport, PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
+    AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, Feedback, FetchStep, Location,
+    Marked, ModelReport, PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -225,4 +225,11 @@ pub async fn view_document(
 #[tauri::command]
 pub async fn view_page(state: State<'_, AppState>, path: PathBuf, page: u32, passage: String, evidence: Vec<String>) -> Result<PageView> {
     Ok(state.engine.view_page(&path, page, Marked { passage: &passage, evidence: &evidence }).await?)
+}
+
+/// A person's verdict on an answer's sources (👍/👎), or a source opened from it: kept as pairs
+/// the next tuning learns from. Returns how many were new.
+#[tauri::command(async)]
+pub fn feedback(state: State<'_, AppState>, feedback: Feedback) -> Result<usize> {
+    Ok(state.engine.feedback(&feedback)?)
 }

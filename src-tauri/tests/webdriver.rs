@@ -444,6 +444,30 @@ fn the_desktop_app_end_to_end() {
     assert!(driver.text("#viewer-body").contains("Every employee gets 27 days of annual leave"), "the rest of the document is there");
     driver.screenshot(&screenshots, "ask.png");
 
+    // 👍 on the answer: its cited source is kept as the question's for tuning, beside the
+    // citation the person opened to check it.
+    driver.click(".answer:last-child .feedback button.helpful");
+    driver.wait_for(
+        "the verdict kept",
+        "document.querySelector('.answer:last-child .feedback button.helpful').getAttribute('aria-pressed') === 'true'",
+        Duration::from_secs(10),
+    );
+    let pairs = std::fs::read_to_string(data.join("tune/pairs.jsonl")).unwrap_or_default();
+    let kept: Vec<(String, String, String)> = pairs
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|p| (p["query"].as_str().unwrap().into(), p["path"].as_str().unwrap().into(), p["origin"].as_str().unwrap().into()))
+        .collect();
+    let leave_policy = docs.join("handbook/leave-policy.md").display().to_string();
+    for origin in ["opened", "feedback"] {
+        assert!(
+            kept.contains(&("How long can a sabbatical last?".into(), leave_policy.clone(), origin.into())),
+            "no {origin} pair kept: {pairs}"
+        );
+    }
+    // The panel asks the same of the one source shown.
+    assert_eq!(driver.js("return document.getElementById('panel-feedback').hidden"), json!(false));
+
     // 'Open' runs the opener (here the recorder) on the cited file; 'Show in folder' reveals it.
     driver.click("#panel-open");
     let lines = wait_recorded(&record, 1);

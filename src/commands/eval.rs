@@ -103,7 +103,7 @@ pub async fn run(engine: &Engine, command: EvalCommand) -> anyhow::Result<i32> {
 /// A pair origin as the command line spells it.
 pub fn parse_origin(s: &str) -> Result<PairOrigin, String> {
     serde_json::from_value(serde_json::Value::String(s.trim().to_string()))
-        .map_err(|_| format!("unknown pair origin {s:?} (question, heading or labelled)"))
+        .map_err(|_| format!("unknown pair origin {s:?} (question, heading, labelled, feedback or opened)"))
 }
 
 fn progress(bar: &indicatif::ProgressBar) -> impl FnMut(EvalStep) + Send + '_ {

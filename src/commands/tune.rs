@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use brain_engine::{Engine, LabelledPair, PairOrigin, TuneReport, TuneRequest, TuneStep};
+use brain_engine::{Engine, Feedback, LabelledPair, PairOrigin, TuneReport, TuneRequest, TuneStep, Verdict};
 use clap::{Args, Subcommand};
 
 use crate::output::{cancel_flag, print_json, spinner};
@@ -25,7 +25,8 @@ pub struct TuneArgs {
     /// Labelled pairs to add: a JSON-lines file of {"query", "path"} (the path of an indexed file).
     #[arg(long, value_name = "FILE")]
     pub pairs: Option<PathBuf>,
-    /// Train on pairs of these origins only (question, heading, labelled), comma-separated.
+    /// Train on pairs of these origins only (question, heading, labelled, feedback, opened),
+    /// comma-separated.
     #[arg(long, value_delimiter = ',', value_parser = crate::commands::eval::parse_origin)]
     pub only: Vec<PairOrigin>,
     /// Stop using the adapter and delete it (its pairs are kept).
@@ -118,15 +119,52 @@ fn read_pairs(file: &std::path::Path) -> anyhow::Result<Vec<LabelledPair>> {
 
 fn print_report(r: &TuneReport) {
     println!(
-        "pairs kept: {} questions ({} new, {:.0} s), {} headings, {} labelled{}",
+        "pairs kept: {} questions ({} new, {:.0} s), {} headings, {} labelled, {} verdicts on sources, {} sources opened{}",
         r.pairs.questions,
         r.questions_written,
         r.questions_ms as f64 / 1000.0,
         r.pairs.headings,
         r.pairs.labelled,
+        r.pairs.feedback,
+        r.pairs.opened,
         if r.stale_pairs > 0 { format!("; {} no longer in the index", r.stale_pairs) } else { String::new() }
     );
     let a = &r.adapter;
     println!("trained on {} pairs in {:.1} s, judged on {} held-out pairs", a.trained_pairs, r.train_ms as f64 / 1000.0, a.held_out_pairs);
     println!("query adapter {}: {}", if a.in_use { "in use" } else { "not used" }, a.reason);
+}
+
+/// What `brain feedback` says of an answer's sources.
+#[derive(Args)]
+#[group(required = true, multiple = false, id = "verdict")]
+pub struct VerdictArgs {
+    /// The sources answer the question.
+    #[arg(long)]
+    helpful: bool,
+    /// The sources do not answer it.
+    #[arg(long)]
+    wrong: bool,
+    /// The sources were opened to check the answer (a weaker "these").
+    #[arg(long)]
+    opened: bool,
+}
+
+/// `brain feedback QUESTION --helpful|--wrong|--opened FILE...`: a verdict kept as tuning pairs.
+pub fn feedback(engine: &Engine, question: String, verdict: VerdictArgs, files: Vec<PathBuf>, json: bool) -> anyhow::Result<i32> {
+    let verdict = match (verdict.helpful, verdict.wrong) {
+        (true, _) => Verdict::Helpful,
+        (_, true) => Verdict::Wrong,
+        _ => Verdict::Opened,
+    };
+    let paths = files
+        .iter()
+        .map(|f| std::path::absolute(f).map(|p| p.display().to_string()).with_context(|| f.display().to_string()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let kept = engine.feedback(&Feedback { question, paths, verdict })?;
+    if json {
+        print_json(&serde_json::json!({ "new_pairs": kept }))?;
+    } else {
+        println!("{kept} new pair(s) kept; the next `brain tune` learns from them");
+    }
+    Ok(0)
 }

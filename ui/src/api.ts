@@ -13,6 +13,7 @@ import type {
   ConversationView,
   DocumentView,
   ErrorPayload,
+  Feedback,
   FetchStep,
   Location,
   ModelReport,
@@ -74,4 +75,5 @@ export const api = {
   viewDocument: (path: string, location: Location, passage: string, evidence: string[]) =>
     invoke<DocumentView>("view_document", { path, location, passage, evidence }),
   viewPage: (path: string, page: number, passage: string, evidence: string[]) => invoke<PageView>("view_page", { path, page, passage, evidence }),
+  feedback: (feedback: Feedback) => invoke<number>("feedback", { feedback }),
 };

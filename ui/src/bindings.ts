@@ -413,7 +413,11 @@ marked_text: string,
  */
 ocr: boolean, };
 
+export type Verdict = "helpful" | "wrong" | "opened";
+
+export type Feedback = { question: string, paths: Array<string>, verdict: Verdict, };
+
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
-export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page";
+export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback";
 

@@ -6,10 +6,18 @@ import { $, showError, toast } from "./dom";
 import { clearViewer, recentre, showInDocument } from "./viewer";
 
 let shown: PassageView | null = null;
+/** The question of the answer the shown passage was opened from (none for a search result). */
+let shownFor: string | null = null;
 
-/** Show a passage; `evidence`: the sentences of it an answer's claims rest on. */
-export function openPanel(p: PassageView, label?: string, evidence: string[] = []) {
+/** Show a passage; `evidence`: the sentences of it an answer's claims rest on; `question`: the
+ * question of the answer it was opened from (the engine keeps the opening as a weak "this one",
+ * and 👍 / 👎 ask whether it answers the question). */
+export function openPanel(p: PassageView, label?: string, evidence: string[] = [], question?: string) {
   shown = p;
+  shownFor = question ?? null;
+  $("panel-feedback").hidden = shownFor === null;
+  for (const b of $("panel-feedback").querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
+  if (shownFor !== null) void api.feedback({ question: shownFor, paths: [p.path], verdict: "opened" }).catch(() => {});
   $("panel-file").textContent = label ? `${label} ${p.file_name}` : p.file_name;
   $("panel-place").textContent = p.place || "whole file";
   $("panel-path").textContent = p.path;
@@ -22,6 +30,7 @@ export function openPanel(p: PassageView, label?: string, evidence: string[] = [
 export function closePanel() {
   $("panel").hidden = true;
   shown = null;
+  shownFor = null;
   clearViewer();
 }
 
@@ -45,6 +54,18 @@ export function setUpPanel() {
       showError(e);
     }
   });
+  for (const verdict of ["helpful", "wrong"] as const) {
+    $(`panel-${verdict}`).addEventListener("click", async () => {
+      if (!shown || shownFor === null) return;
+      try {
+        await api.feedback({ question: shownFor, paths: [shown.path], verdict });
+        for (const b of $("panel-feedback").querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.id === `panel-${verdict}`));
+        toast(verdict === "helpful" ? "Thanks: kept for questions like this." : "Thanks: this source will count less for questions like this.");
+      } catch (e) {
+        showError(e);
+      }
+    });
+  }
   $("panel-reveal").addEventListener("click", async () => {
     if (!shown) return;
     try {

@@ -76,7 +76,7 @@ pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
-pub use tune::{AdapterStatus, ExportReport, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep};
+pub use tune::{AdapterStatus, ExportReport, Feedback, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep, Verdict};
 pub use viewer::{DocumentView, MarkBox, Marked, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
 
 use std::path::{Path, PathBuf};
@@ -544,6 +544,17 @@ impl Engine {
     /// this engine's prompt, and an answer that quotes and cites it; a fifth of them refusals.
     pub async fn export_training_set(&self, out: &Path, distractors: usize) -> Result<ExportReport> {
         tune::export(&self.tune_target().await?, out, distractors).await
+    }
+
+    /// Keep a person's verdict on an answer's sources (or a source they opened from it) as pairs
+    /// the next [`Engine::tune`] learns from: helpful sources as the question's, sources marked
+    /// wrong held against it. Only files inside registered folders. Returns how many pairs were
+    /// new.
+    pub fn feedback(&self, feedback: &Feedback) -> Result<usize> {
+        for path in &feedback.paths {
+            self.resolve_openable(Path::new(path))?;
+        }
+        tune::record(&self.tune_dir(), feedback)
     }
 
     /// The query adapter as last trained (`None`: never trained, or dropped).

@@ -2,13 +2,15 @@
 // (tokens appended as text, the whole answer rendered once it is done) with citation chips and
 // the sources they point to.
 import { api, type AnswerView, type CitationView, type ConversationSummary } from "../api";
-import { $, el, explain, showError } from "../dom";
+import { $, el, explain, showError, toast } from "../dom";
 import { closePanel, openPanel, panelIsOpen } from "../panel";
 
 let conversationId: string | null = null;
 let asking = false;
 /** Citations of each rendered answer, by answer element. */
 const citationsOf = new WeakMap<Element, CitationView[]>();
+/** The question each answer element answers. */
+const questionOf = new WeakMap<Element, string>();
 
 function setAsking(on: boolean) {
   asking = on;
@@ -30,6 +32,31 @@ function sourcesRow(citations: CitationView[]): HTMLElement {
   return row;
 }
 
+/** Yes / No ("did this answer help?") under an answer: the person's verdict on its sources (those it cites, or all it was
+ * given), kept by the engine as pairs its tuning learns from; the last one given counts. */
+function feedbackRow(question: string, citations: CitationView[]): HTMLElement {
+  const row = el("div", { class: "feedback" });
+  const cited = citations.filter((c) => c.cited);
+  const paths = [...new Set((cited.length ? cited : citations).map((c) => c.path))];
+  if (paths.length === 0) return row;
+  row.append(el("span", { class: "muted small" }, "Did this answer help?"));
+  // Words, not emoji: a desktop without an emoji font shows nothing for 👍.
+  for (const [verdict, label, text] of [["helpful", "It helped", "Yes"], ["wrong", "It did not help", "No"]] as const) {
+    const button = el("button", { type: "button", class: `verdict ${verdict}`, "aria-label": label, "aria-pressed": "false", title: label }, text);
+    button.addEventListener("click", async () => {
+      try {
+        await api.feedback({ question, paths, verdict });
+        for (const b of row.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === button));
+        toast(verdict === "helpful" ? "Thanks: kept to make search better at questions like this." : "Thanks: these sources will count less for questions like this.");
+      } catch (e) {
+        showError(e);
+      }
+    });
+    row.append(button);
+  }
+  return row;
+}
+
 /** What the check against the sources found, said above the answer when it matters. */
 function checkNote(answer: AnswerView): string | null {
   if (answer.stop === "unsupported") return "The sources do not support what the model wrote, so here are the closest passages instead.";
@@ -46,6 +73,9 @@ function renderAnswer(container: HTMLElement, answer: AnswerView) {
   body.classList.toggle("not-found", !answer.found);
   container.querySelector(".sources")?.remove();
   container.append(sourcesRow(answer.citations));
+  container.querySelector(".feedback")?.remove();
+  const question = questionOf.get(container);
+  if (question !== undefined) container.append(feedbackRow(question, answer.citations));
   if (answer.stop === "cancelled") container.append(el("p", { class: "muted small" }, "Stopped."));
   citationsOf.set(container, answer.citations);
 }
@@ -55,6 +85,7 @@ function addTurn(question: string): HTMLElement {
   const messages = $("messages");
   messages.append(el("div", { class: "question" }, question));
   const answer = el("div", { class: "answer" });
+  questionOf.set(answer, question);
   const body = el("div", { class: "answer-body rendered" });
   body.append(el("span", { class: "thinking" }, "Searching your documents…"));
   answer.append(body);
@@ -175,7 +206,7 @@ export function setUpAsk() {
     const citations = answer ? citationsOf.get(answer) : undefined;
     const n = Number(chip.dataset.cite);
     const c = citations?.find((x) => x.n === n);
-    if (c) openPanel(c, `[${n}]`, c.evidence);
+    if (c) openPanel(c, `[${n}]`, c.evidence, answer ? questionOf.get(answer) : undefined);
   });
   $("composer").addEventListener("submit", (e) => {
     e.preventDefault();

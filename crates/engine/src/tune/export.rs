@@ -54,7 +54,9 @@ fn placement(query: &str, sources: usize) -> Option<usize> {
 
 /// Write the training set of every kept pair to `out`.
 pub(crate) async fn export(target: &TuneTarget, out: &Path, distractors: usize) -> Result<ExportReport> {
-    let kept = pairs::read(&target.dir.join(super::PAIRS_FILE))?;
+    let all = pairs::read(&target.dir.join(super::PAIRS_FILE))?;
+    // A source marked wrong answers nothing: only what stands as a pair is exported.
+    let kept: Vec<pairs::TuningPair> = pairs::latest_verdicts(&all).into_iter().filter(|p| !p.negative).cloned().collect();
     if kept.is_empty() {
         return Err(EngineError::InvalidArgument("no pairs are kept yet: run `tune` first (it writes questions)".into()));
     }

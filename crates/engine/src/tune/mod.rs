@@ -39,7 +39,7 @@ use adapter::{Example, PoolChunk, TrainOptions};
 pub use export::ExportReport;
 pub(crate) use export::export;
 use pairs::TuningPair;
-pub use pairs::{LabelledPair, PairOrigin};
+pub use pairs::{Feedback, LabelledPair, PairOrigin, Verdict};
 
 use crate::error::{EngineError, Result};
 use crate::inference::{EmbedText, Generate};
@@ -53,6 +53,8 @@ const MIN_HELD_OUT: usize = 20;
 /// dozen pairs. Measured: an adapter of SciFact's synthetic questions that won by 0.0096 on its
 /// 28 held-out pairs lost 0.002 nDCG@10 on the 300 test queries.
 const MIN_GAIN: f64 = 0.01;
+/// Passages of a file marked wrong for a question held against it in training.
+const MARKED_WRONG_NEGATIVES: usize = 4;
 /// Nearest chunks looked up per pair as hard negatives (those of the pair's own file dropped).
 const HARD_NEGATIVES: usize = 40;
 /// Random chunks every pair is also contrasted with.
@@ -105,6 +107,9 @@ pub struct PairCounts {
     pub questions: usize,
     pub headings: usize,
     pub labelled: usize,
+    /// Verdicts on answers' sources (👍/👎), and sources opened from answers.
+    pub feedback: usize,
+    pub opened: usize,
 }
 
 /// What a tuning run did.
@@ -138,6 +143,25 @@ pub(crate) struct TuneTarget {
     pub data_dir: PathBuf,
 }
 
+/// Keep a person's feedback as pairs for the next run (appended to the pairs file; the same
+/// verdict twice is kept once). Returns how many pairs were new.
+pub(crate) fn record(dir: &Path, feedback: &Feedback) -> Result<usize> {
+    if feedback.question.trim().is_empty() || feedback.paths.is_empty() {
+        return Err(EngineError::InvalidArgument("feedback needs the question and at least one source's file".into()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+    let path = dir.join(PAIRS_FILE);
+    let known = pairs::read(&path)?;
+    // A verdict repeated after another on the same source is new (the last one counts).
+    let last_same = |p: &TuningPair| {
+        known.iter().rev().find(|k| k.origin == p.origin && k.path == p.path && k.query.trim().eq_ignore_ascii_case(p.query.trim()))
+            == Some(p)
+    };
+    let new: Vec<TuningPair> = feedback.pairs().into_iter().filter(|p| !last_same(p)).collect();
+    pairs::append(&path, &new)?;
+    Ok(new.len())
+}
+
 /// Collect pairs, train an adapter, judge it, keep it.
 pub(crate) async fn run(
     target: &TuneTarget,
@@ -159,7 +183,7 @@ pub(crate) async fn run(
         .labelled
         .into_iter()
         .filter(|l| !l.query.trim().is_empty())
-        .map(|l| TuningPair { query: l.query, path: l.path, chunk_hash: None, origin: PairOrigin::Labelled })
+        .map(|l| TuningPair { query: l.query, path: l.path, chunk_hash: None, origin: PairOrigin::Labelled, negative: false })
         .collect();
     add(&mut pairs, labelled)?;
     if request.headings {
@@ -177,15 +201,18 @@ pub(crate) async fn run(
     let questions_ms = started.elapsed().as_millis() as u64;
 
     let started = Instant::now();
-    let used = pairs.iter().filter(|p| request.only.is_empty() || request.only.contains(&p.origin));
-    let (held, mut train): (Vec<&TuningPair>, Vec<&TuningPair>) = used.partition(|p| pairs::is_held_out(&p.query));
+    let current = pairs::latest_verdicts(&pairs);
+    let used: Vec<&TuningPair> = current.into_iter().filter(|p| request.only.is_empty() || request.only.contains(&p.origin)).collect();
+    // Sources marked wrong train as negatives of their question, never as examples.
+    let (wrong, used): (Vec<&TuningPair>, Vec<&TuningPair>) = used.into_iter().partition(|p| p.negative);
+    let (held, mut train): (Vec<&TuningPair>, Vec<&TuningPair>) = used.into_iter().partition(|p| pairs::is_held_out(&p.query));
     if train.len() > MAX_TRAINING_PAIRS {
         train.sort_by_key(|p| *blake3::hash(p.query.as_bytes()).as_bytes());
         train.truncate(MAX_TRAINING_PAIRS);
     }
     progress(TuneStep::Preparing { pairs: train.len() + held.len() });
-    let (training, stale_train) = examples(target, &train, true).await?;
-    let (judged, stale_held) = examples(target, &held, false).await?;
+    let (training, stale_train) = examples(target, &train, Some(&wrong)).await?;
+    let (judged, stale_held) = examples(target, &held, None).await?;
     let pool: Vec<PoolChunk> =
         target.store.sample_chunks_with_vectors(POOL).await?.into_iter().map(|(c, path)| PoolChunk { path, vector: c.vector }).collect();
     progress(TuneStep::Training { pairs: training.len() });
@@ -230,6 +257,8 @@ pub(crate) async fn run(
             questions: count(PairOrigin::Question),
             headings: count(PairOrigin::Heading),
             labelled: count(PairOrigin::Labelled),
+            feedback: count(PairOrigin::Feedback),
+            opened: count(PairOrigin::Opened),
         },
         questions_written,
         stale_pairs: stale_train + stale_held,
@@ -277,7 +306,7 @@ async fn write_questions(
             }
         };
         if let Some(query) = questions::parse_question(&output) {
-            let pair = TuningPair { query, path, chunk_hash: Some(chunk.chunk_hash), origin: PairOrigin::Question };
+            let pair = TuningPair { query, path, chunk_hash: Some(chunk.chunk_hash), origin: PairOrigin::Question, negative: false };
             pairs::append(pairs_path, std::slice::from_ref(&pair))?;
             pairs.push(pair);
             written += 1;
@@ -322,13 +351,21 @@ fn ask_for_question(
     Ok((!answered.load(Ordering::Relaxed)).then_some(output))
 }
 
-/// The pairs as training examples: the query's plain vector, its passages' vectors and (when
-/// `with_negatives`) the nearest passages of other files. Returns them and the number of pairs
-/// whose file or passage is gone.
-async fn examples(target: &TuneTarget, pairs: &[&TuningPair], with_negatives: bool) -> Result<(Vec<Example>, usize)> {
+/// The pairs as training examples: the query's plain vector, its passages' vectors and (for
+/// training: `marked_wrong` given) negatives — the nearest passages of other files, and the
+/// passages nearest the query of the files people marked wrong for it. Returns them and the
+/// number of pairs whose file or passage is gone.
+async fn examples(target: &TuneTarget, pairs: &[&TuningPair], marked_wrong: Option<&[&TuningPair]>) -> Result<(Vec<Example>, usize)> {
     if pairs.is_empty() {
         return Ok((Vec::new(), 0));
     }
+    let with_negatives = marked_wrong.is_some();
+    let marked_wrong = marked_wrong.unwrap_or_default();
+    let mut wrong_files: Vec<String> = marked_wrong.iter().map(|p| p.path.clone()).collect();
+    wrong_files.sort();
+    wrong_files.dedup();
+    let wrong_chunks = if wrong_files.is_empty() { Vec::new() } else { target.store.chunk_vectors_of(&wrong_files).await? };
+    let same_query = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
     let queries: Vec<String> = pairs.iter().map(|p| p.query.clone()).collect();
     let embedder = Arc::clone(&target.embedder);
     let vectors = crate::blocking(move || embedder.embed_queries(&queries)).await??;
@@ -359,12 +396,17 @@ async fn examples(target: &TuneTarget, pairs: &[&TuningPair], with_negatives: bo
             stale += 1;
             continue;
         }
-        let negatives = if with_negatives {
+        let mut negatives: Vec<Vec<f32>> = if with_negatives {
             let nearest = target.store.nearest_chunk_vectors(&query, HARD_NEGATIVES).await?;
             nearest.into_iter().filter(|c| c.path != pair.path).map(|c| c.vector).collect()
         } else {
             Vec::new()
         };
+        for wrong in marked_wrong.iter().filter(|w| same_query(&w.query, &pair.query) && w.path != pair.path) {
+            let mut of_file: Vec<&Vec<f32>> = wrong_chunks.iter().filter(|c| c.path == wrong.path).map(|c| &c.vector).collect();
+            of_file.sort_by(|a, b| brain_embed::cosine(b, &query).total_cmp(&brain_embed::cosine(a, &query)));
+            negatives.extend(of_file.into_iter().take(MARKED_WRONG_NEGATIVES).cloned());
+        }
         out.push(Example { query, positives, negatives, path: pair.path.clone() });
     }
     Ok((out, stale))
@@ -475,6 +517,26 @@ mod tests {
     use brain_store::IndexLock;
 
     use super::*;
+
+    #[test]
+    fn feedback_is_kept_as_pairs_and_a_repeated_verdict_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let feedback = |verdict, paths: &[&str]| Feedback {
+            question: "Who approves flights?".into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            verdict,
+        };
+        assert_eq!(record(dir.path(), &feedback(Verdict::Helpful, &["/d/travel.docx", "/d/it.md"])).unwrap(), 2);
+        assert_eq!(record(dir.path(), &feedback(Verdict::Helpful, &["/d/travel.docx"])).unwrap(), 0, "said already");
+        assert_eq!(record(dir.path(), &feedback(Verdict::Wrong, &["/d/it.md"])).unwrap(), 1);
+        assert_eq!(record(dir.path(), &feedback(Verdict::Opened, &["/d/travel.docx"])).unwrap(), 1);
+        let kept = pairs::read(&dir.path().join(PAIRS_FILE)).unwrap();
+        let standing: Vec<(&str, PairOrigin, bool)> =
+            pairs::latest_verdicts(&kept).iter().map(|p| (p.path.as_str(), p.origin, p.negative)).collect();
+        assert_eq!(standing, [("/d/travel.docx", PairOrigin::Feedback, false), ("/d/it.md", PairOrigin::Feedback, true)]);
+        assert!(record(dir.path(), &feedback(Verdict::Helpful, &[])).is_err());
+        assert!(record(dir.path(), &Feedback { question: "  ".into(), ..feedback(Verdict::Helpful, &["/d/a.md"]) }).is_err());
+    }
     use crate::inference::fakes::{DIMENSION, WordVectors};
     use crate::pipeline::tests::fake_pipeline;
     use crate::pipeline::{Work, batches};

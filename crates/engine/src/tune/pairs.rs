@@ -27,6 +27,10 @@ pub enum PairOrigin {
     Heading,
     /// Given by the user (a labelled set: questions and the files that answer them).
     Labelled,
+    /// A person's verdict on an answer's sources (the app's 👍/👎, `brain feedback`).
+    Feedback,
+    /// A source a person opened from an answer to check it: a weaker "this one".
+    Opened,
 }
 
 /// A query and what answers it.
@@ -40,6 +44,49 @@ pub(crate) struct TuningPair {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_hash: Option<String>,
     pub origin: PairOrigin,
+    /// The file does *not* answer the query (a source marked wrong): its passages are held
+    /// against the query in training, never for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub negative: bool,
+}
+
+/// What a person said of an answer's sources, or did with one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 👍: these sources answer the question.
+    Helpful,
+    /// 👎: these sources do not answer it.
+    Wrong,
+    /// The person opened this source from the answer to check it.
+    Opened,
+}
+
+/// Feedback on an answer (the app's 👍/👎 on an answer or a source, `brain feedback`): the
+/// question asked and the files of the sources it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Feedback {
+    pub question: String,
+    pub paths: Vec<String>,
+    pub verdict: Verdict,
+}
+
+impl Feedback {
+    /// The pairs it makes: the question with each file (file-level: the answer's sources are
+    /// whole passages of them, and a file's passages nearest the question train).
+    pub(crate) fn pairs(&self) -> Vec<TuningPair> {
+        let origin = if self.verdict == Verdict::Opened { PairOrigin::Opened } else { PairOrigin::Feedback };
+        self.paths
+            .iter()
+            .map(|path| TuningPair {
+                query: self.question.trim().to_string(),
+                path: path.clone(),
+                chunk_hash: None,
+                origin,
+                negative: self.verdict == Verdict::Wrong,
+            })
+            .collect()
+    }
 }
 
 /// A query and the file that answers it, as a user gives them (`{"query", "path"}` lines).
@@ -93,8 +140,29 @@ pub(crate) fn not_yet_known(known: &[TuningPair], new: Vec<TuningPair>) -> Vec<T
 
 impl std::hash::Hash for TuningPair {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (&self.query, &self.path, &self.chunk_hash, self.origin).hash(state);
+        (&self.query, &self.path, &self.chunk_hash, self.origin, self.negative).hash(state);
     }
+}
+
+/// The pairs as they stand after every verdict: of a person's verdicts on one query and file
+/// only the last counts (marked helpful, then wrong: wrong), and a source opened counts only
+/// while no verdict was given on it. Other pairs are kept as they are, in order.
+pub(crate) fn latest_verdicts(pairs: &[TuningPair]) -> Vec<&TuningPair> {
+    let key = |p: &TuningPair| (p.query.trim().to_lowercase(), p.path.clone());
+    let last_of = |origin: PairOrigin| -> std::collections::HashMap<(String, String), usize> {
+        pairs.iter().enumerate().filter(|(_, p)| p.origin == origin).map(|(i, p)| (key(p), i)).collect()
+    };
+    let (verdicts, opened) = (last_of(PairOrigin::Feedback), last_of(PairOrigin::Opened));
+    pairs
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| match p.origin {
+            PairOrigin::Feedback => verdicts.get(&key(p)) == Some(i),
+            PairOrigin::Opened => !verdicts.contains_key(&key(p)) && opened.get(&key(p)) == Some(i),
+            _ => true,
+        })
+        .map(|(_, p)| p)
+        .collect()
 }
 
 /// Headings with fewer words say too little to be a query ("Scope", "Overview").
@@ -123,6 +191,7 @@ pub(crate) fn heading_pairs(chunks: &[(String, Option<String>, String)]) -> Vec<
             path: path.clone(),
             chunk_hash: Some(chunk_hash.clone()),
             origin: PairOrigin::Heading,
+            negative: false,
         });
     }
     pairs
@@ -133,7 +202,7 @@ mod tests {
     use super::*;
 
     fn pair(query: &str, origin: PairOrigin) -> TuningPair {
-        TuningPair { query: query.into(), path: "/d/a.md".into(), chunk_hash: Some("h1".into()), origin }
+        TuningPair { query: query.into(), path: "/d/a.md".into(), chunk_hash: Some("h1".into()), origin, negative: false }
     }
 
     #[test]
@@ -150,6 +219,36 @@ mod tests {
         assert_eq!(pairs, vec![pair("What is the per diem?", PairOrigin::Question), pair("Travel per diem rates", PairOrigin::Heading)]);
         let labelled = TuningPair { chunk_hash: None, ..pair("q", PairOrigin::Labelled) };
         assert!(!serde_json::to_string(&labelled).unwrap().contains("chunk_hash"));
+    }
+
+    #[test]
+    fn the_last_verdict_on_a_source_counts_and_an_opened_one_only_without_a_verdict() {
+        let verdict = |query: &str, path: &str, origin, negative| TuningPair {
+            query: query.into(),
+            path: path.into(),
+            chunk_hash: None,
+            origin,
+            negative,
+        };
+        let pairs = vec![
+            verdict("Who approves flights?", "/d/travel.docx", PairOrigin::Feedback, false),
+            verdict("Who approves flights?", "/d/old-travel.docx", PairOrigin::Opened, false),
+            verdict("who approves flights? ", "/d/travel.docx", PairOrigin::Feedback, true),
+            verdict("Who approves flights?", "/d/travel.docx", PairOrigin::Opened, false),
+            verdict("Who approves flights?", "/d/it.md", PairOrigin::Question, false),
+        ];
+        let kept: Vec<(&str, PairOrigin, bool)> = latest_verdicts(&pairs).iter().map(|p| (p.path.as_str(), p.origin, p.negative)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("/d/old-travel.docx", PairOrigin::Opened, false),
+                ("/d/travel.docx", PairOrigin::Feedback, true),
+                ("/d/it.md", PairOrigin::Question, false),
+            ]
+        );
+        // A negative pair says so in its line; a positive one keeps the old line's form.
+        assert!(serde_json::to_string(&pairs[2]).unwrap().contains("\"negative\":true"));
+        assert!(!serde_json::to_string(&pairs[0]).unwrap().contains("negative"));
     }
 
     #[test]
