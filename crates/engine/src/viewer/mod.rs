@@ -192,7 +192,8 @@ impl Engine {
             let (png, width, height) = pdf_page::draw(&pdf, page)?;
             let mut words = pdf_page::text_layer_words(&pdf, page)?;
             let ocr = words.is_empty();
-            if ocr {
+            // A scanned page is read by Tesseract only when there is a passage to mark on it.
+            if ocr && !passage.trim().is_empty() {
                 words = pdf_page::scanned_words(&pdf, page, &languages)?;
             }
             // The passage in the page's reading order (prose, columns) or line by line (a

@@ -93,18 +93,25 @@ pub(crate) fn blocks(sections: &[Section], marked: Marked) -> (Vec<TextBlock>, b
             .collect(),
         None => Vec::new(),
     };
+    // Each range one span per paragraph it crosses: the words of one mark and the spaces and
+    // punctuation between them, never the text between two ranges.
     let spans_of = |ranges: &mut dyn Iterator<Item = std::ops::RangeInclusive<usize>>| {
         let mut spans: Vec<Vec<Range<usize>>> = vec![Vec::new(); paragraphs.len()];
         for range in ranges {
+            let mut open: Option<usize> = None;
             for (paragraph, span) in &places[range] {
-                let spans = &mut spans[*paragraph];
-                match spans.last_mut() {
-                    // Words of one mark, and the spaces and punctuation between them.
-                    Some(last) if last.end <= span.start && last.start <= span.start => last.end = span.end,
-                    Some(last) if last.start <= span.start => last.end = last.end.max(span.end),
-                    _ => spans.push(span.clone()),
+                let of_paragraph = &mut spans[*paragraph];
+                match of_paragraph.last_mut() {
+                    Some(last) if open == Some(*paragraph) => last.end = last.end.max(span.end),
+                    _ => {
+                        of_paragraph.push(span.clone());
+                        open = Some(*paragraph);
+                    }
                 }
             }
+        }
+        for of_paragraph in &mut spans {
+            of_paragraph.sort_by_key(|s| s.start);
         }
         spans
     };
@@ -220,11 +227,12 @@ mod tests {
             section("Parental leave follows the law.", heading("Leave Policy > Parental Leave")),
         ];
         let passage = "Sabbatical\n\nAfter five years of service, employees may take a sabbatical of up to eight weeks. The sabbatical is unpaid and must be approved by the department head three months ahead.";
-        let evidence = ["employees may take a sabbatical of up to eight weeks.".to_string()];
+        let evidence =
+            ["employees may take a sabbatical of up to eight weeks.".to_string(), "must be approved by the department head".to_string()];
         let (blocks, found) = blocks(&sections, Marked { passage, evidence: &evidence });
         assert!(found);
         let strongly: Vec<&str> = blocks.iter().flat_map(|b| &b.pieces).filter(|p| p.evidence).map(|p| p.text.as_str()).collect();
-        assert_eq!(strongly, ["employees may take a sabbatical of up to eight weeks."]);
+        assert_eq!(strongly, ["employees may take a sabbatical of up to eight weeks.", "must be approved by the department head"]);
         assert!(blocks.iter().flat_map(|b| &b.pieces).all(|p| p.cited || !p.evidence), "evidence only inside the passage");
         let headings: Vec<String> =
             blocks.iter().filter(|b| b.heading).map(|b| b.pieces.iter().map(|p| p.text.as_str()).collect()).collect();
