@@ -6,7 +6,8 @@
 use brain_engine::{
     AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, Feedback, FetchStep,
     FileCounts, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView,
-    SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, Verdict, ViewContent,
+    PairCounts, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport, TuneStep, Verdict,
+    ViewContent,
 };
 use ts_rs::{Config, TS};
 
@@ -72,6 +73,9 @@ fn generate() -> String {
         declaration::<PageView>(&cfg),
         declaration::<Verdict>(&cfg),
         declaration::<Feedback>(&cfg),
+        declaration::<PairCounts>(&cfg),
+        declaration::<TuneStep>(&cfg),
+        declaration::<TuneReport>(&cfg),
         format!("export {}\n", events::typescript_declaration(&cfg)),
         command_names(),
     ] {

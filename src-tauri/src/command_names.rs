@@ -31,4 +31,7 @@ app_commands! {
     view_document,
     view_page,
     feedback,
+    tune,
+    stop_tuning,
+    remove_adapter,
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use brain_engine::{
     AnswerEvent, AskRequest, ConversationSummary, DocumentView, EngineError, ErrorCode, ErrorPayload, Feedback, FetchStep, Location,
-    Marked, ModelReport, PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary,
+    Marked, ModelReport, PageView, SearchMode, SearchRequest, Settings, Status, SyncSummary, TuneReport, TuneRequest, TuneStep,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -232,4 +232,34 @@ pub async fn view_page(state: State<'_, AppState>, path: PathBuf, page: u32, pas
 #[tauri::command(async)]
 pub fn feedback(state: State<'_, AppState>, feedback: Feedback) -> Result<usize> {
     Ok(state.engine.feedback(&feedback)?)
+}
+
+/// Learn the query adapter now (see `Engine::tune`): `questions` new questions written by the
+/// answer model (yielding to answers), then trained on every kept pair; progress on
+/// `on_progress`. `stop_tuning` stops it, keeping the pairs made so far.
+#[tauri::command]
+pub async fn tune(state: State<'_, AppState>, questions: usize, on_progress: Channel<TuneStep>) -> Result<TuneReport> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    *state.tuning.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&cancel));
+    let report =
+        state.engine.tune(TuneRequest { questions, ..TuneRequest::default() }, cancel, move |step| drop(on_progress.send(step))).await;
+    *state.tuning.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    Ok(report?)
+}
+
+/// Stop the tuning run in progress; true if there was one.
+#[tauri::command]
+pub fn stop_tuning(state: State<'_, AppState>) -> bool {
+    state
+        .tuning
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_some_and(|flag| !flag.swap(true, std::sync::atomic::Ordering::SeqCst))
+}
+
+/// Stop using the query adapter and delete it (its pairs are kept); true if there was one.
+#[tauri::command(async)]
+pub fn remove_adapter(state: State<'_, AppState>) -> Result<bool> {
+    Ok(state.engine.remove_adapter()?)
 }

@@ -48,6 +48,8 @@ pub struct AppState {
     pub models_dir_from_env: bool,
     /// Set on exit: stops the watcher.
     pub watch_stop: Arc<AtomicBool>,
+    /// The stop flag of the tuning run in progress, if one is.
+    pub tuning: std::sync::Mutex<Option<Arc<AtomicBool>>>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
             data_dir_from_env: from_env("BRAIN_DATA_DIR"),
             models_dir_from_env: from_env("BRAIN_MODELS_DIR"),
             watch_stop: Arc::new(AtomicBool::new(false)),
+            tuning: std::sync::Mutex::new(None),
         }
     }
 }

@@ -613,4 +613,22 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(driver.text("#data-dir"), data.canonicalize().unwrap().display().to_string());
     assert!(driver.text("#data-dir-source").contains("BRAIN_DATA_DIR"));
     driver.screenshot(&screenshots, "settings.png");
+
+    // Learn the company's language from the app: the pairs kept from the verdict and the
+    // citations opened above are too few to judge an adapter by, and the app says so.
+    assert!(driver.text("#adapter-status").contains("Not learned yet"), "{}", driver.text("#adapter-status"));
+    driver.js("const q = document.getElementById('tune-questions'); q.value = '0';");
+    driver.click("#tune-now");
+    driver.wait_for(
+        "tuning to finish",
+        "document.getElementById('tune-progress').textContent.startsWith('Done:')",
+        Duration::from_secs(120),
+    );
+    let progress = driver.text("#tune-progress");
+    assert!(progress.contains("1 verdicts") && !progress.contains(" 0 opened"), "{progress}");
+    let status = driver.text("#adapter-status");
+    assert!(status.starts_with("Not used: too few held-out pairs"), "{status}");
+    assert_eq!(driver.js("return document.getElementById('tune-now').hidden"), json!(false));
+    driver.js("document.getElementById('adapter-status').closest('fieldset').scrollIntoView()");
+    driver.screenshot(&screenshots, "tune.png");
 }

@@ -23,6 +23,8 @@ import type {
   Settings,
   Status,
   SyncSummary,
+  TuneReport,
+  TuneStep,
 } from "./bindings";
 
 export type * from "./bindings";
@@ -76,4 +78,7 @@ export const api = {
     invoke<DocumentView>("view_document", { path, location, passage, evidence }),
   viewPage: (path: string, page: number, passage: string, evidence: string[]) => invoke<PageView>("view_page", { path, page, passage, evidence }),
   feedback: (feedback: Feedback) => invoke<number>("feedback", { feedback }),
+  tune: (questions: number, onProgress: (s: TuneStep) => void) => invoke<TuneReport>("tune", { questions, onProgress: channel(onProgress) }),
+  stopTuning: () => invoke<boolean>("stop_tuning"),
+  removeAdapter: () => invoke<boolean>("remove_adapter"),
 };

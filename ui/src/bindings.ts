@@ -417,7 +417,21 @@ export type Verdict = "helpful" | "wrong" | "opened";
 
 export type Feedback = { question: string, paths: Array<string>, verdict: Verdict, };
 
+export type PairCounts = { questions: number, headings: number, labelled: number, 
+/**
+ * Verdicts on answers' sources (👍/👎), and sources opened from answers.
+ */
+feedback: number, opened: number, };
+
+export type TuneStep = { "step": "questions", done: number, total: number, } | { "step": "preparing", pairs: number, } | { "step": "training", pairs: number, } | { "step": "judging", pairs: number, };
+
+export type TuneReport = { pairs: PairCounts, questions_written: number, 
+/**
+ * Pairs whose file or passage is no longer in the index (left out).
+ */
+stale_pairs: number, adapter: AdapterStatus, questions_ms: number, train_ms: number, };
+
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
-export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback";
+export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter";
 

@@ -1,6 +1,6 @@
 // The Settings view: models (with the answer model picker), answers and search, indexing, where
 // the data lives, rebuild.
-import { api, type ModelReport, type SearchMode, type Settings } from "../api";
+import { api, type AdapterStatus, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
 import { $, el, fileName, showError, toast } from "../dom";
 import { chooseModel, refreshStatus } from "./folders";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
@@ -37,6 +37,7 @@ export async function loadSettings() {
     $("models-dir").textContent = info.models_dir;
     $("models-dir-source").textContent = info.models_dir_from_env ? "(from BRAIN_MODELS_DIR)" : "(default)";
     $("settings-saved").textContent = "";
+    void showAdapter();
     void refreshModels();
   } catch (e) {
     showError(e);
@@ -120,6 +121,7 @@ function setUpLlmChoice() {
 }
 
 export function setUpSettings() {
+  setUpTuning();
   onModelReport(renderModels);
   setUpLlmChoice();
   $("settings-form").addEventListener("submit", async (e) => {
@@ -161,6 +163,66 @@ export function setUpSettings() {
       await api.rebuildIndex();
       toast("The index was rebuilt.");
       await refreshStatus();
+    } catch (e) {
+      showError(e);
+    }
+  });
+}
+
+// ---- Learn the company's language (the query adapter) ----
+
+function describeAdapter(a: AdapterStatus | null): string {
+  if (!a) return "Not learned yet: search uses the embedding model as it is.";
+  const verdict = a.in_use ? "In use" : "Not used";
+  return `${verdict}: ${a.reason}. Learned from ${a.trained_pairs} pairs, judged on ${a.held_out_pairs}.`;
+}
+
+function describeTuneStep(s: TuneStep): string {
+  switch (s.step) {
+    case "questions":
+      return `Writing questions ${s.done} of ${s.total}…`;
+    case "preparing":
+      return `Finding the passages of ${s.pairs} pairs…`;
+    case "training":
+      return `Learning from ${s.pairs} pairs…`;
+    case "judging":
+      return `Checking it on ${s.pairs} held-back questions…`;
+  }
+}
+
+export async function showAdapter() {
+  try {
+    $("adapter-status").textContent = describeAdapter((await api.status()).adapter ?? null);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function setUpTuning() {
+  $("tune-now").addEventListener("click", async () => {
+    const questions = Math.max(0, Number($<HTMLInputElement>("tune-questions").value || "0"));
+    $("tune-now").hidden = true;
+    $("tune-stop").hidden = false;
+    $("tune-progress").textContent = "Starting…";
+    try {
+      const report = await api.tune(questions, (step) => ($("tune-progress").textContent = describeTuneStep(step)));
+      const p = report.pairs;
+      $("tune-progress").textContent = `Done: ${report.questions_written} new questions; pairs kept: ${p.questions} questions, ${p.feedback} verdicts, ${p.opened} opened sources, ${p.labelled} labelled.`;
+      $("adapter-status").textContent = describeAdapter(report.adapter);
+    } catch (e) {
+      $("tune-progress").textContent = "";
+      showError(e);
+    } finally {
+      $("tune-now").hidden = false;
+      $("tune-stop").hidden = true;
+    }
+  });
+  $("tune-stop").addEventListener("click", () => void api.stopTuning());
+  $("tune-remove").addEventListener("click", async () => {
+    try {
+      const removed = await api.removeAdapter();
+      toast(removed ? "Search uses the embedding model as it is again." : "Nothing was learned yet.");
+      await showAdapter();
     } catch (e) {
       showError(e);
     }

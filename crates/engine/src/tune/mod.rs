@@ -102,7 +102,7 @@ pub struct AdapterStatus {
 }
 
 /// Pairs kept, by where they came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PairCounts {
     pub questions: usize,
     pub headings: usize,
@@ -113,7 +113,7 @@ pub struct PairCounts {
 }
 
 /// What a tuning run did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct TuneReport {
     pub pairs: PairCounts,
     pub questions_written: usize,
@@ -125,7 +125,7 @@ pub struct TuneReport {
 }
 
 /// Progress of a tuning run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum TuneStep {
     Questions { done: usize, total: usize },
