@@ -34,3 +34,23 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos() as i64)
 }
+
+/// Whether files can be created in `dir` (made if missing): a probe file is written and removed.
+pub(crate) fn is_writable_dir(dir: &Path) -> bool {
+    std::fs::create_dir_all(dir).is_ok() && tempfile::NamedTempFile::new_in(dir).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_writable_when_a_file_can_be_made_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(is_writable_dir(&dir.path().join("models/new")), "made when missing");
+        assert_eq!(std::fs::read_dir(dir.path().join("models/new")).unwrap().count(), 0, "the probe is removed");
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(!is_writable_dir(&file), "a file is not a folder");
+    }
+}

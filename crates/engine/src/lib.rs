@@ -305,6 +305,15 @@ impl Engine {
     /// and the answer model `llm` (a catalog name; the default one when `None`).
     pub async fn fetch_models(&self, llm: Option<String>, progress: impl FnMut(FetchStep) + Send + 'static) -> Result<ModelReport> {
         let models_dir = self.options.models_dir.clone();
+        // A folder the machine's administrator filled for everyone (read-only for the user):
+        // say so before anything is downloaded.
+        if !fsutil::is_writable_dir(&models_dir) {
+            return Err(EngineError::Fetch(format!(
+                "the models folder {} cannot be written by you (it is shared by this machine's administrator): ask them to add \
+                 the model files there, or set BRAIN_MODELS_DIR to a folder of your own",
+                models_dir.display()
+            )));
+        }
         blocking(move || models::fetch(&models_dir, llm.as_deref(), progress)).await??;
         self.model_report().await
     }
