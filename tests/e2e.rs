@@ -787,7 +787,7 @@ fn marked_and_shown(view: &Value) -> (String, String) {
 
 #[test]
 fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands() {
-    use brain_testkit::{PdfPage, docx_with, pdf_with, xlsx_with};
+    use brain_testkit::{PdfPage, depot_memo_pdf, depots_xlsx, pdf_with, travel_policy_docx};
     let brain = Brain::new();
     let docs = tempfile::tempdir().unwrap();
     let root = docs.path().canonicalize().unwrap();
@@ -802,24 +802,9 @@ fn the_viewer_shows_every_format_with_the_cited_passage_marked_where_it_stands()
             ]),
         ]),
     );
-    write(
-        &root.join("memo.pdf"),
-        pdf_with(&[PdfPage::Scan(&["Facilities memo", "The Dunmore depot closes for maintenance", "from 14 March to 28 March 2027."])]),
-    );
-    write(
-        &root.join("travel.docx"),
-        docx_with(&[
-            (Some("Heading1"), "Travel Policy"),
-            (None, "Book trains in second class for any journey under four hours."),
-            (Some("Heading2"), "Flights"),
-            (None, "Flights need the finance director's approval before anything is booked."),
-        ]),
-    );
-    let mut depots: Vec<Vec<String>> = vec![vec!["Depot".into(), "Vans".into(), "Manager".into()]];
-    depots.extend((1..=80).map(|i| vec![format!("Depot {i}"), (i % 17 + 3).to_string(), format!("Manager {i}")]));
-    depots[61] = vec!["Larchfield".into(), "12".into(), "Tomasz Nowak".into()];
-    let depot_rows: Vec<Vec<&str>> = depots.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
-    write(&root.join("depots.xlsx"), xlsx_with("Depots", &depot_rows.iter().map(Vec::as_slice).collect::<Vec<_>>()));
+    write(&root.join("memo.pdf"), depot_memo_pdf());
+    write(&root.join("travel.docx"), travel_policy_docx());
+    write(&root.join("depots.xlsx"), depots_xlsx(80, 61));
     write(&root.join("broken.pdf"), b"%PDF-1.7\nnot really a PDF\n");
     brain.add_folder(&root);
     let index = brain.json(&["index"]);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use brain_testkit::{PdfPage, docx_with, models_dir, pdf_with, pdf_with_pages, write, xlsx_with};
+use brain_testkit::{depot_memo_pdf, depots_xlsx, models_dir, pdf_with_pages, travel_policy_docx, write};
 use serde_json::{Value, json};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -204,24 +204,9 @@ fn write_fixtures(root: &Path) {
             "The Rotterdam warehouse expansion added 4000 square metres of storage.",
         ]),
     );
-    write(
-        &root.join("handbook/travel-policy.docx"),
-        docx_with(&[
-            (Some("Heading1"), "Travel Policy"),
-            (None, "Book trains in second class for any journey under four hours."),
-            (Some("Heading2"), "Flights"),
-            (None, "Flights need the finance director's approval before anything is booked."),
-        ]),
-    );
-    let mut depots: Vec<Vec<String>> = vec![vec!["Depot".into(), "Vans".into(), "Manager".into()]];
-    depots.extend((1..=40).map(|i| vec![format!("Depot {i}"), (i % 17 + 3).to_string(), format!("Manager {i}")]));
-    depots[27] = vec!["Larchfield".into(), "12".into(), "Tomasz Nowak".into()];
-    let rows: Vec<Vec<&str>> = depots.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
-    write(&root.join("reports/depots.xlsx"), xlsx_with("Depots", &rows.iter().map(Vec::as_slice).collect::<Vec<_>>()));
-    write(
-        &root.join("reports/depot-memo.pdf"),
-        pdf_with(&[PdfPage::Scan(&["Facilities memo", "The Dunmore depot closes for maintenance", "from 14 March to 28 March 2027."])]),
-    );
+    write(&root.join("handbook/travel-policy.docx"), travel_policy_docx());
+    write(&root.join("reports/depots.xlsx"), depots_xlsx(40, 27));
+    write(&root.join("reports/depot-memo.pdf"), depot_memo_pdf());
     write(&root.join("reports/scanned-contract.pdf"), b"%PDF-1.7\nthis is not really a PDF\n");
     // A file whose parser crashes the process it runs in (fault injection: the app's parse
     // worker aborts on it, as a C library can on a hostile file). The app must survive it.

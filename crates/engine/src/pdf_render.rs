@@ -58,7 +58,7 @@ impl RenderPage for Pdftoppm {
 }
 
 /// A binary greymap (P5, 8 bits): header "P5 width height maxval", then the pixels.
-fn parse_pgm(data: &[u8], dpi: u32) -> Option<PageImage> {
+pub(crate) fn parse_pgm(data: &[u8], dpi: u32) -> Option<PageImage> {
     let mut fields = Vec::new();
     let mut at = 0;
     while fields.len() < 4 && at < data.len() {

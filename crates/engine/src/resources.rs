@@ -257,14 +257,12 @@ impl Engine {
         let s = self.settings();
         let events = self.events.clone();
         let ocr_counts = Arc::clone(&self.ocr_counts);
+        let (timeout, memory_mb) = parse_limits(&s);
         let budget = ParseBudget {
-            timeout: Duration::from_secs(s.parse_timeout_secs.max(1)),
-            memory_mb: s.parse_memory_mb.max(64),
+            timeout,
+            memory_mb,
             parsers: Arc::clone(&self.parsers),
-            ocr: OcrConfig {
-                cache_dir: Some(self.options.data_dir.join(OCR_CACHE_DIR)),
-                languages: crate::ocr::languages(&s.ocr_languages),
-            },
+            ocr: self.ocr_config(&s),
             on_ocr_page: Arc::new(move |path: &str, page: crate::ocr::PageRead| {
                 if !page.cached {
                     ocr_counts.add(page.ms);
@@ -275,16 +273,35 @@ impl Engine {
         Ok(Pipeline { embedder, chunker, budget, pause: crate::yielding::Yield::new(&self.options.data_dir) })
     }
 
+    /// OCR as indexing does it: the settings' languages, pages read once and cached.
+    fn ocr_config(&self, s: &crate::Settings) -> OcrConfig {
+        OcrConfig { cache_dir: Some(self.options.data_dir.join(OCR_CACHE_DIR)), languages: crate::ocr::languages(&s.ocr_languages) }
+    }
+
     /// The sheets of a spreadsheet or CSV as tables, parsed again from the file in a parse worker
-    /// under the indexing budget (for a question answered by a query over a sheet).
+    /// under the indexing budget (for a question answered by a query over a sheet, a sheet shown).
     pub(crate) async fn sheet_tables(&self, path: &std::path::Path) -> std::result::Result<Vec<brain_parse::Table>, String> {
+        self.parse_again(path, true).await.map(|doc| doc.tables)
+    }
+
+    /// The file parsed again as indexing parses it (in a parse worker, under its time and memory
+    /// budget; scanned pages from the OCR cache), for the viewer.
+    pub(crate) async fn parsed_again(&self, path: &std::path::Path) -> std::result::Result<brain_parse::ParsedDocument, String> {
+        self.parse_again(path, false).await
+    }
+
+    async fn parse_again(&self, path: &std::path::Path, keep_tables: bool) -> std::result::Result<brain_parse::ParsedDocument, String> {
         let s = self.settings();
-        let (timeout, memory_mb) = (Duration::from_secs(s.parse_timeout_secs.max(1)), s.parse_memory_mb.max(64));
+        let (timeout, memory_mb) = parse_limits(&s);
+        let ocr = self.ocr_config(&s);
         let parsers = Arc::clone(&self.parsers);
         let path = path.to_path_buf();
         crate::blocking(move || {
             let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            parsers.parse_keeping_tables(&path, bytes, timeout, memory_mb).map(|doc| doc.tables)
+            match keep_tables {
+                true => parsers.parse_keeping_tables(&path, bytes, timeout, memory_mb),
+                false => parsers.parse(&path, bytes, timeout, memory_mb, &ocr, &mut |_| {}),
+            }
         })
         .await
         .map_err(|e| e.to_string())?
@@ -330,4 +347,9 @@ impl Engine {
         }
         Ok((writer, recovery))
     }
+}
+
+/// The time (between two signs of progress) and memory a parse worker gets for one file.
+fn parse_limits(s: &crate::Settings) -> (Duration, u64) {
+    (Duration::from_secs(s.parse_timeout_secs.max(1)), s.parse_memory_mb.max(64))
 }

@@ -305,6 +305,28 @@ fn xml_escaped(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// An Office Open XML package: its main part (path and XML, the officeDocument) and the one part
+/// the main part relates to (the relationship's type, the part's path beside the main part, XML).
+fn office_package(main: (&str, &str), related: (&str, &str, &str)) -> Vec<u8> {
+    const RELATIONSHIPS: &str = "http://schemas.openxmlformats.org/package/2006/relationships";
+    const TYPES: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let ((main_path, main_xml), (kind, target, related_xml)) = (main, related);
+    let (folder, file) = main_path.rsplit_once('/').expect("the main part lies in a folder");
+    let root_rels = format!(
+        r#"<?xml version="1.0"?><Relationships xmlns="{RELATIONSHIPS}"><Relationship Id="rId1" Type="{TYPES}/officeDocument" Target="{main_path}"/></Relationships>"#
+    );
+    let main_rels = format!(
+        r#"<?xml version="1.0"?><Relationships xmlns="{RELATIONSHIPS}"><Relationship Id="rId1" Type="{TYPES}/{kind}" Target="{target}"/></Relationships>"#
+    );
+    zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("_rels/.rels", root_rels.as_bytes()),
+        (main_path, main_xml.as_bytes()),
+        (&format!("{folder}/_rels/{file}.rels"), main_rels.as_bytes()),
+        (&format!("{folder}/{target}"), related_xml.as_bytes()),
+    ])
+}
+
 /// A Word document of paragraphs, each with its style (`Some("Heading1")`) or none.
 pub fn docx_with(paragraphs: &[(Option<&str>, &str)]) -> Vec<u8> {
     const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
@@ -320,15 +342,7 @@ pub fn docx_with(paragraphs: &[(Option<&str>, &str)]) -> Vec<u8> {
     let styles = format!(
         r#"<w:styles {W}><w:style w:type="paragraph" w:styleId="Heading1"><w:name w:val="heading 1"/></w:style><w:style w:type="paragraph" w:styleId="Heading2"><w:name w:val="heading 2"/></w:style></w:styles>"#
     );
-    let rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#;
-    let root_rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
-    zip_of(&[
-        ("[Content_Types].xml", b"<Types/>"),
-        ("_rels/.rels", root_rels.as_bytes()),
-        ("word/document.xml", document.as_bytes()),
-        ("word/styles.xml", styles.as_bytes()),
-        ("word/_rels/document.xml.rels", rels.as_bytes()),
-    ])
+    office_package(("word/document.xml", &document), ("styles", "styles.xml", &styles))
 }
 
 /// An Excel workbook of one sheet named `sheet`: `rows` from the first, every cell text.
@@ -348,15 +362,33 @@ pub fn xlsx_with(sheet: &str, rows: &[&[&str]]) -> Vec<u8> {
         r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="{}" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
         xml_escaped(sheet)
     );
-    let workbook_rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
-    let root_rels = r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
-    zip_of(&[
-        ("[Content_Types].xml", b"<Types/>"),
-        ("_rels/.rels", root_rels.as_bytes()),
-        ("xl/workbook.xml", workbook.as_bytes()),
-        ("xl/_rels/workbook.xml.rels", workbook_rels.as_bytes()),
-        ("xl/worksheets/sheet1.xml", data.as_bytes()),
+    office_package(("xl/workbook.xml", &workbook), ("worksheet", "worksheets/sheet1.xml", &data))
+}
+
+/// The viewer's fixtures, one per kind of citation it shows, shared by the CLI's and the app's
+/// end-to-end tests: a Word travel policy (two headings, the flights rule under the second).
+pub fn travel_policy_docx() -> Vec<u8> {
+    docx_with(&[
+        (Some("Heading1"), "Travel Policy"),
+        (None, "Book trains in second class for any journey under four hours."),
+        (Some("Heading2"), "Flights"),
+        (None, "Flights need the finance director's approval before anything is booked."),
     ])
+}
+
+/// A sheet "Depots" (Depot, Vans, Manager) of `depots` made-up depots, the `larchfield`-th of them
+/// (1-based) Larchfield with 12 vans, managed by Tomasz Nowak.
+pub fn depots_xlsx(depots: usize, larchfield: usize) -> Vec<u8> {
+    let mut rows: Vec<Vec<String>> = vec![vec!["Depot".into(), "Vans".into(), "Manager".into()]];
+    rows.extend((1..=depots).map(|i| vec![format!("Depot {i}"), (i % 17 + 3).to_string(), format!("Manager {i}")]));
+    rows[larchfield] = vec!["Larchfield".into(), "12".into(), "Tomasz Nowak".into()];
+    let rows: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
+    xlsx_with("Depots", &rows.iter().map(Vec::as_slice).collect::<Vec<_>>())
+}
+
+/// A scanned one-page memo (no text layer): the Dunmore depot's closure for maintenance.
+pub fn depot_memo_pdf() -> Vec<u8> {
+    pdf_with(&[PdfPage::Scan(&["Facilities memo", "The Dunmore depot closes for maintenance", "from 14 March to 28 March 2027."])])
 }
 
 /// A multi-page TIFF (8-bit grey, one frame per page), as a fax or a scanned contract comes.

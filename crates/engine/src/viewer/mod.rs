@@ -18,7 +18,6 @@ mod pdf_page;
 mod text;
 
 use std::path::Path;
-use std::time::Duration;
 
 use base64::Engine as _;
 use brain_parse::{Format, Location};
@@ -170,7 +169,7 @@ impl Engine {
                 return Ok(DocumentView { path: shown, format: label, content });
             }
         }
-        let parsed = self.parse_again(&path).await.map_err(|e| not_viewable(&path, e))?;
+        let parsed = self.parsed_again(&path).await.map_err(|e| not_viewable(&path, e))?;
         let (passage, evidence) = (marked.passage.to_string(), marked.evidence.to_vec());
         let (blocks, found) = blocking(move || text::blocks(&parsed.sections, Marked { passage: &passage, evidence: &evidence })).await?;
         Ok(DocumentView { path: shown, format: label, content: ViewContent::Text { blocks, found } })
@@ -185,9 +184,10 @@ impl Engine {
         let languages = crate::ocr::languages(&self.settings().ocr_languages);
         let (passage, evidence, pdf) = (marked.passage.to_string(), marked.evidence.to_vec(), path.clone());
         blocking(move || -> std::result::Result<PageView, String> {
-            let pages = pdf_page::page_count(&pdf)?;
-            if page == 0 || page > pages {
-                return Err(format!("there is no page {page} (the PDF has {pages})"));
+            // A page past the end is poppler's to refuse ("Wrong page range given"): the page
+            // count was read once, for the document.
+            if page == 0 {
+                return Err("pages are counted from 1".into());
             }
             let (png, width, height) = pdf_page::draw(&pdf, page)?;
             let mut words = pdf_page::text_layer_words(&pdf, page)?;
@@ -224,24 +224,5 @@ impl Engine {
         })
         .await?
         .map_err(|e| not_viewable(&path, e))
-    }
-
-    /// The file parsed again as indexing parses it (in a parse worker, under its time and memory
-    /// budget; scanned pages from the OCR cache).
-    async fn parse_again(&self, path: &Path) -> std::result::Result<brain_parse::ParsedDocument, String> {
-        let s = self.settings();
-        let (timeout, memory_mb) = (Duration::from_secs(s.parse_timeout_secs.max(1)), s.parse_memory_mb.max(64));
-        let ocr = crate::ocr::OcrConfig {
-            cache_dir: Some(self.options.data_dir.join(crate::resources::OCR_CACHE_DIR)),
-            languages: crate::ocr::languages(&s.ocr_languages),
-        };
-        let parsers = std::sync::Arc::clone(&self.parsers);
-        let path = path.to_path_buf();
-        blocking(move || {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            parsers.parse(&path, bytes, timeout, memory_mb, &ocr, &mut |_| {})
-        })
-        .await
-        .map_err(|e| e.to_string())?
     }
 }

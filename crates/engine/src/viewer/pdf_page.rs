@@ -210,7 +210,10 @@ pub(crate) fn scanned_words(pdf: &Path, page: u32, languages: &[String]) -> Resu
         ],
         None,
     )?;
-    let (width, height) = pgm_size(&image).ok_or_else(|| "pdftoppm drew no image of this page".to_string())?;
+    // The greymap as OCR reads it (pdf_render's reader): its size scales the word boxes.
+    let (width, height) = crate::pdf_render::parse_pgm(&image, OCR_DPI)
+        .map(|drawn| (drawn.width, drawn.height))
+        .ok_or_else(|| "pdftoppm drew no image of this page".to_string())?;
     let languages = if languages.is_empty() { "eng".to_string() } else { languages.join("+") };
     let tsv = run(
         "tesseract",
@@ -238,15 +241,6 @@ pub(crate) fn scanned_words(pdf: &Path, page: u32, languages: &[String]) -> Resu
             text: word.text,
         })
         .collect())
-}
-
-/// A binary PGM's (`P5`) width and height, from its header.
-fn pgm_size(pgm: &[u8]) -> Option<(u32, u32)> {
-    // The header is ASCII; the pixels after it are not, and are not read.
-    let head = String::from_utf8_lossy(&pgm[..pgm.len().min(64)]);
-    let mut fields = head.split_ascii_whitespace();
-    (fields.next()? == "P5").then_some(())?;
-    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
 }
 
 /// The words in the order of the page's lines, top to bottom and left to right, whatever their
@@ -339,15 +333,11 @@ mod tests {
     }
 
     #[test]
-    fn image_headers_give_their_size() {
+    fn a_png_header_gives_its_size() {
         let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
         png.extend_from_slice(&990u32.to_be_bytes());
         png.extend_from_slice(&1400u32.to_be_bytes());
         assert_eq!(png_size(&png), Some((990, 1400)));
         assert_eq!(png_size(b"GIF89a"), None);
-        let mut pgm = b"P5\n2480 3508\n255\n".to_vec();
-        pgm.extend_from_slice(&[200, 255, 0]);
-        assert_eq!(pgm_size(&pgm), Some((2480, 3508)));
-        assert_eq!(pgm_size(b"P6\n1 1\n255\n\xff\xff\xff"), None);
     }
 }

@@ -162,6 +162,8 @@ fn pieces(text: &str, cited: &[Range<usize>], evidence: &[Range<usize>]) -> Vec<
 /// most [`MAX_ROWS`] around them; and how many rows were left out before and after.
 pub(crate) fn sheet_rows(table: &Table, cited: Option<[u32; 2]>, evidence: &[String]) -> (Vec<SheetRow>, u32, u32) {
     let is_cited = |row: u32| cited.is_some_and(|[a, b]| (a..=b).contains(&row));
+    // Each evidence text's words, once for all rows.
+    let evidence: Vec<Vec<String>> = evidence.iter().map(|e| passage::normalised_words(&passage::as_printed(e))).collect();
     let centre = table.rows.iter().position(|r| is_cited(r.row)).unwrap_or(0);
     let first = centre.saturating_sub(MAX_ROWS / 5).min(table.rows.len().saturating_sub(MAX_ROWS));
     let shown: Vec<SheetRow> = table
@@ -171,20 +173,19 @@ pub(crate) fn sheet_rows(table: &Table, cited: Option<[u32; 2]>, evidence: &[Str
         .take(MAX_ROWS)
         .map(|r| {
             let cited = is_cited(r.row);
-            let evidence = cited && is_evidence(r, evidence);
-            SheetRow { row: r.row, cells: r.cells.iter().take(MAX_COLUMNS).cloned().collect(), cited, evidence }
+            let rests_on = cited && is_evidence(r, &evidence);
+            SheetRow { row: r.row, cells: r.cells.iter().take(MAX_COLUMNS).cloned().collect(), cited, evidence: rests_on }
         })
         .collect();
     let after = table.rows.len() - first - shown.len();
     (shown, first as u32, after as u32)
 }
 
-/// The row is in one of the evidence texts: its words, in order, in the evidence's (a row indexed
-/// with its columns named read as printed).
-fn is_evidence(row: &brain_parse::TableRow, evidence: &[String]) -> bool {
+/// The row is in one of the evidence texts (their words): its words, in order, in the evidence's
+/// (a row indexed with its columns named read as printed).
+fn is_evidence(row: &brain_parse::TableRow, evidence: &[Vec<String>]) -> bool {
     let words = passage::normalised_words(&row.cells.join(" "));
-    !words.is_empty()
-        && evidence.iter().any(|e| passage::normalised_words(&passage::as_printed(e)).windows(words.len()).any(|w| w == words.as_slice()))
+    !words.is_empty() && evidence.iter().any(|e| e.windows(words.len()).any(|w| w == words.as_slice()))
 }
 
 /// The table of `sheet` that holds the cited rows (a sheet with a repeated header is several).
