@@ -77,6 +77,9 @@ enum Command {
         /// Only files under this folder.
         #[arg(long, value_name = "DIR")]
         folder: Option<PathBuf>,
+        /// Search as this person: only files their account may read (root or the index's owner).
+        #[arg(long = "as", value_name = "USER")]
+        as_person: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -88,6 +91,10 @@ enum Command {
         k: Option<usize>,
         #[arg(long, value_name = "DIR")]
         folder: Option<PathBuf>,
+        /// Answer as this person: only from files their account may read (root or the index's
+        /// owner).
+        #[arg(long = "as", value_name = "USER")]
+        as_person: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -213,8 +220,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect { json } => index::inspect(&engine, json).await,
         Command::Status { json } => index::status(&engine, json).await,
         Command::Check { repair, json } => index::check(&engine, repair, json).await,
-        Command::Search { query, k, mode, folder, json } => query::search(&engine, query, k, mode, folder, json).await,
-        Command::Ask { question, k, folder, json } => query::ask(&engine, question, k, folder, json).await,
+        Command::Search { query, k, mode, folder, as_person, json } => {
+            query::search(&engine, query, k, mode, folder, as_person, json).await
+        }
+        Command::Ask { question, k, folder, as_person, json } => query::ask(&engine, question, k, folder, as_person, json).await,
         Command::View { path, passage, evidence, page, sheet, rows, png, json } => {
             query::view(&engine, query::ViewArgs { path, passage, evidence, page, sheet, rows, png }, json).await
         }

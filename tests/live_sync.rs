@@ -250,3 +250,142 @@ fn crash_test_kills_at_many_points_and_every_resume_equals_the_clean_index() {
     let check = brain.command(&["check", "--json"]).env("BRAIN_DATA_DIR", &copied).output().unwrap();
     assert!(check.status.success(), "no extra rows: {}", String::from_utf8_lossy(&check.stdout));
 }
+
+/// Run a system command (useradd, chown, setfacl …) and require success.
+fn system(program: &str, args: &[&str]) {
+    let out = std::process::Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A user of this machine, made for the test if it is not there (a second run reuses it).
+fn os_user(name: &str, groups: &[&str]) {
+    let exists = std::process::Command::new("id").arg(name).output().is_ok_and(|o| o.status.success());
+    if !exists {
+        system("useradd", &["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+    }
+    for g in groups {
+        system("usermod", &["--append", "--groups", g, name]);
+    }
+}
+
+fn os_group(name: &str) {
+    let exists = std::process::Command::new("getent").args(["group", name]).output().is_ok_and(|o| o.status.success());
+    if !exists {
+        system("groupadd", &[name]);
+    }
+}
+
+fn paths_as(brain: &Brain, person: &str, query: &str, mode: &str, k: &str) -> Vec<String> {
+    let results = brain.json(&["search", query, "--mode", mode, "--k", k, "--as", person]);
+    results["results"].as_array().unwrap().iter().map(|h| h["path"].as_str().unwrap().to_string()).collect()
+}
+
+/// Access as the file system grants it, with real accounts made by the test: what a person may
+/// not read is never among their results by any search mode nor in an answer's sources; the k
+/// results are the best k they may read even when the best 20 overall are someone else's; and
+/// `setfacl` / `chmod` open and close a file to them live, through the watcher, without
+/// re-embedding it. Needs root (useradd, chown); CI runs as root.
+#[test]
+fn a_person_sees_only_what_their_account_may_read_and_permissions_are_followed_live() {
+    if brain_access::effective_uid() != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test as root: it makes OS users");
+        eprintln!("skipped: making OS users needs root");
+        return;
+    }
+    os_group("cbfinance");
+    os_user("cbalice", &["cbfinance"]);
+    os_user("cbbob", &[]);
+
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&root, 0o755);
+    write(&root.join("open/cafeteria.md"), "# Cafeteria\n\nThe cafeteria serves lunch from noon until two.\n");
+    write(&root.join("open/pay.md"), "# Pay\n\nPay is reviewed once a year, in March, by each department.\n");
+    write(&root.join("finance/budget.md"), "# Budget\n\nThe finance team's travel budget for 2027 is 18,000 euros.\n");
+    let secret = root.join("private/bob-salary-review.md");
+    write(&secret, "# Salary review: Bob\n\nBob's salary review grants the quince-marmalade bonus of 4,200 euros.\n");
+    // Twenty-four more of bob's salary reviews: the best 20 results for "salary review" are his.
+    for i in 0..24 {
+        write(
+            &root.join(format!("private/review-{i:02}.md")),
+            format!("# Salary review {i}\n\nSalary review notes, meeting {i}: salary review pending.\n"),
+        );
+    }
+    for entry in std::fs::read_dir(root.join("private")).unwrap() {
+        let path = entry.unwrap().path();
+        system("chown", &["cbbob:cbbob", path.to_str().unwrap()]);
+        chmod(&path, 0o640);
+    }
+    chmod(&root.join("private"), 0o755);
+    system("chgrp", &["cbfinance", root.join("finance/budget.md").to_str().unwrap()]);
+    chmod(&root.join("finance/budget.md"), 0o640);
+    chmod(&root.join("finance"), 0o755);
+    for f in ["open/cafeteria.md", "open/pay.md"] {
+        chmod(&root.join(f), 0o644);
+    }
+    brain.add_folder(&root);
+    let mut watcher = brain.watch();
+    wait_for(&mut watcher, "idle", Duration::from_secs(120));
+
+    let private = root.join("private").display().to_string();
+    let secret_s = secret.display().to_string();
+    for mode in ["hybrid", "vector", "keyword"] {
+        let found = paths_as(&brain, "cbalice", "quince-marmalade bonus in Bob's salary review", mode, "20");
+        assert!(found.iter().all(|p| !p.starts_with(&private)), "{mode}: alice found bob's files: {found:?}");
+        assert!(paths_as(&brain, "cbbob", "quince-marmalade bonus", mode, "5").contains(&secret_s), "{mode}: bob finds his own file");
+    }
+    assert!(paths_as(&brain, "cbalice", "quince", "keyword", "20").is_empty(), "an exact secret word finds nothing");
+    // The owner of the index (root here) sees everything; alice sees her group's file.
+    assert!(brain.search("quince", "keyword").iter().any(|h| h["path"] == secret_s.as_str()));
+    assert_eq!(
+        paths_as(&brain, "cbalice", "travel budget 2027", "hybrid", "1"),
+        vec![root.join("finance/budget.md").display().to_string()]
+    );
+    assert!(
+        !paths_as(&brain, "cbbob", "travel budget 2027", "hybrid", "5").contains(&root.join("finance/budget.md").display().to_string())
+    );
+    // The best 20 for "salary review" are bob's; alice still gets the best she may read.
+    let everyone = brain.json(&["search", "salary review", "--mode", "hybrid", "--k", "20"])["results"].as_array().unwrap().clone();
+    let bobs = everyone.iter().filter(|h| h["path"].as_str().unwrap().starts_with(&private)).count();
+    assert_eq!(bobs, 20, "the fixture's premise: {everyone:?}");
+    let alices = paths_as(&brain, "cbalice", "salary review", "hybrid", "3");
+    assert_eq!(alices.first(), Some(&root.join("open/pay.md").display().to_string()), "{alices:?}");
+    assert!(alices.iter().all(|p| !p.starts_with(&private)), "{alices:?}");
+
+    // An answer for alice: nothing of bob's among its sources, his figure nowhere in it.
+    let answer = brain.json(&["ask", "What is the quince-marmalade bonus in Bob's salary review?", "--as", "cbalice"]);
+    let sources: Vec<&str> = answer["citations"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    assert!(sources.iter().all(|p| !p.starts_with(&private)), "{sources:?}");
+    assert!(!answer["answer"].as_str().unwrap().contains("4,200"), "{answer}");
+
+    // setfacl opens bob's file to alice, live; chmod 600 (the ACL's mask) closes it again.
+    system("setfacl", &["-m", "u:cbalice:r", &secret_s]);
+    eventually("an ACL entry opens the file to alice", LIMIT, || {
+        paths_as(&brain, "cbalice", "quince", "keyword", "5") == vec![secret_s.clone()]
+    });
+    let readers_only = wait_for(&mut watcher, "idle", LIMIT);
+    assert_eq!((readers_only["readers_changed"].as_u64(), readers_only["embedded"].as_u64()), (Some(1), Some(0)), "{readers_only}");
+    chmod(&secret, 0o600);
+    eventually("chmod 600 closes it again", LIMIT, || paths_as(&brain, "cbalice", "quince", "keyword", "5").is_empty());
+    assert_eq!(paths_as(&brain, "cbbob", "quince", "keyword", "5"), vec![secret_s.clone()]);
+
+    // A share whose files only the indexing account may read, opened to a group by a folder
+    // policy (the registry change is followed by the watcher too).
+    let share = tempfile::tempdir().unwrap();
+    let share_root = share.path().canonicalize().unwrap();
+    chmod(&share_root, 0o700);
+    write(&share_root.join("forecast.md"), "# Forecast\n\nThe walrus-lantern forecast expects 7 % growth.\n");
+    chmod(&share_root.join("forecast.md"), 0o600);
+    brain.run(&["folders", "add", share_root.to_str().unwrap(), "--readers", "group:cbfinance"]);
+    let forecast = share_root.join("forecast.md").display().to_string();
+    eventually("the policy's group finds the share's file", LIMIT, || {
+        paths_as(&brain, "cbalice", "walrus-lantern", "keyword", "5") == vec![forecast.clone()]
+    });
+    assert!(paths_as(&brain, "cbbob", "walrus-lantern", "keyword", "5").is_empty(), "not in the policy's group");
+    assert!(terminate(watcher).success());
+}

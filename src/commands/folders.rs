@@ -12,6 +12,14 @@ pub enum FoldersCommand {
     Add {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Who may read the folders' files, in place of their file system permissions:
+        /// comma-separated `everyone`, `user:NAME`, `group:NAME` (`!user:NAME`, `!group:NAME`
+        /// to keep someone out). Given again for a registered folder, it replaces its policy.
+        #[arg(long, value_delimiter = ',', value_name = "READERS")]
+        readers: Option<Vec<String>>,
+        /// Back to the file system's permissions for these registered folders.
+        #[arg(long, conflicts_with = "readers")]
+        file_system_readers: bool,
     },
     Remove {
         path: PathBuf,
@@ -30,9 +38,18 @@ impl FoldersCommand {
 
 pub fn run(engine: &Engine, command: FoldersCommand) -> anyhow::Result<i32> {
     match command {
-        FoldersCommand::Add { paths } => {
+        FoldersCommand::Add { paths, readers, file_system_readers } => {
             for p in engine.add_folders(&paths)? {
                 println!("added {}", p.display());
+            }
+            if readers.is_some() || file_system_readers {
+                for p in &paths {
+                    let folder = engine.set_folder_readers(p, readers.clone())?;
+                    match &readers {
+                        Some(r) => println!("{}: readable by {} only", folder.display(), r.join(", ")),
+                        None => println!("{}: readable as its file system permissions say", folder.display()),
+                    }
+                }
             }
             println!("run `brain index` to index it");
         }

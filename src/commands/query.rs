@@ -14,9 +14,11 @@ pub async fn search(
     k: usize,
     mode: Option<SearchMode>,
     folder: Option<PathBuf>,
+    as_person: Option<String>,
     json: bool,
 ) -> anyhow::Result<i32> {
-    let results = engine.search(&SearchRequest { query, k, mode, folder }).await?;
+    let person = as_person.map(|name| engine.person_named(&name)).transpose()?;
+    let results = engine.search(&SearchRequest { query, k, mode, folder, person }).await?;
     if json {
         print_json(&serde_json::json!({ "results": results }))?;
     } else if results.is_empty() {
@@ -30,8 +32,16 @@ pub async fn search(
     Ok(0)
 }
 
-pub async fn ask(engine: &Engine, question: String, k: Option<usize>, folder: Option<PathBuf>, json: bool) -> anyhow::Result<i32> {
-    let request = AskRequest { question, k, folder, history: Vec::new() };
+pub async fn ask(
+    engine: &Engine,
+    question: String,
+    k: Option<usize>,
+    folder: Option<PathBuf>,
+    as_person: Option<String>,
+    json: bool,
+) -> anyhow::Result<i32> {
+    let person = as_person.map(|name| engine.person_named(&name)).transpose()?;
+    let request = AskRequest { question, k, folder, history: Vec::new(), person };
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
     // The answer streams to the terminal as it is generated.
     let printer = tokio::spawn(async move {

@@ -1,6 +1,6 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
 
-export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "not_viewable" | "conversation_not_found" | "cancelled" | "internal";
+export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "not_viewable" | "conversation_not_found" | "forbidden" | "unknown_user" | "cancelled" | "internal";
 
 export type ErrorPayload = { code: ErrorCode, message: string, };
 
@@ -266,6 +266,11 @@ embedded: number,
  * Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
  */
 ocr_pages: number, ocr_ms: number, 
+/**
+ * Files whose content was unchanged but whose readers changed (`chmod`, `chown`,
+ * `setfacl`): rewritten without parsing or embedding.
+ */
+readers_changed: number, 
 /**
  * Where the indexing time went, as the embedder (the stage that bounds it) saw it.
  */

@@ -10,13 +10,18 @@
 //! through the engine's retrieval stages (query → candidates → fuse) with the query vectors made
 //! beforehand by the real embedder, so the figures are the store's and fusion's, not the query
 //! embedding's (reported on its own).
+//!
+//! Every synthetic file has readers, as a sync records them: one of [`TEAMS`] groups. The
+//! searches are timed as the index's owner (no permission filter) and as a person in one team
+//! (the filter inside the vector and keyword searches, a seventh of the files theirs), and no
+//! hit of the person's searches may be another team's.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use brain_engine::harness::{self, IndexedChunk};
 use brain_engine::{
-    AnnIndexKind, CorpusIndex, EmbeddedChunk, EmbeddedDocument, Engine, IndexPolicy, SearchMode, SearchResult, VectorIndexState,
+    AnnIndexKind, CorpusIndex, EmbeddedChunk, EmbeddedDocument, Engine, IndexPolicy, Person, SearchMode, SearchResult, VectorIndexState,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +75,13 @@ pub struct SearchLatencies {
     pub keyword: Latency,
     pub hybrid_filtered: Latency,
     pub vector_filtered: Latency,
+    /// As a person who may read a seventh of the files (their team's).
+    #[serde(default)]
+    pub hybrid_as_person: Latency,
+    #[serde(default)]
+    pub vector_as_person: Latency,
+    #[serde(default)]
+    pub keyword_as_person: Latency,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -119,6 +131,9 @@ struct Built {
     write_s: f64,
     index_s: f64,
     seed: u64,
+    /// Built with readers on every file (an index built before is made again).
+    #[serde(default)]
+    readers: bool,
 }
 
 const BUILT: &str = "scale-built.json";
@@ -164,7 +179,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     let built: Option<Built> = std::fs::read(dir.join(BUILT))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|b: &Built| b.chunks == options.chunks && b.seed == options.seed);
+        .filter(|b: &Built| b.chunks == options.chunks && b.seed == options.seed && b.readers);
     let reused = built.is_some();
     if !reused {
         let _ = std::fs::remove_dir_all(dir.join("lancedb"));
@@ -182,27 +197,36 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
 
     progress("searching");
     let folder = folder_name(options.folders / 2);
+    let person = Person { user: "scale-reader".into(), groups: vec![team(PERSONS_TEAM)] };
     let mut search_ms = SearchLatencies::default();
-    for (slot, mode, filter) in [
-        (&mut search_ms.hybrid, SearchMode::Hybrid, None),
-        (&mut search_ms.vector, SearchMode::Vector, None),
-        (&mut search_ms.keyword, SearchMode::Keyword, None),
-        (&mut search_ms.hybrid_filtered, SearchMode::Hybrid, Some(folder.as_str())),
-        (&mut search_ms.vector_filtered, SearchMode::Vector, Some(folder.as_str())),
+    for (slot, mode, filter, as_person) in [
+        (&mut search_ms.hybrid, SearchMode::Hybrid, None, None),
+        (&mut search_ms.vector, SearchMode::Vector, None, None),
+        (&mut search_ms.keyword, SearchMode::Keyword, None, None),
+        (&mut search_ms.hybrid_filtered, SearchMode::Hybrid, Some(folder.as_str()), None),
+        (&mut search_ms.vector_filtered, SearchMode::Vector, Some(folder.as_str()), None),
+        (&mut search_ms.hybrid_as_person, SearchMode::Hybrid, None, Some(&person)),
+        (&mut search_ms.vector_as_person, SearchMode::Vector, None, Some(&person)),
+        (&mut search_ms.keyword_as_person, SearchMode::Keyword, None, Some(&person)),
     ] {
         // One warm-up query (opens the indexes), then every query timed.
         if let (Some(q), Some(v)) = (query_texts.first(), query_vectors.first()) {
-            index.search_in(q, Some(v.clone()), mode, 10, filter).await?;
+            index.search_in(q, Some(v.clone()), mode, 10, filter, as_person).await?;
         }
         let mut times = Vec::new();
         for (q, v) in query_texts.iter().zip(&query_vectors) {
             let t = Instant::now();
-            let hits = index.search_in(q, Some(v.clone()), mode, 10, filter).await?;
+            let hits = index.search_in(q, Some(v.clone()), mode, 10, filter, as_person).await?;
             times.push(ms(t.elapsed()));
             if let Some(f) = filter
                 && let Some(h) = hits.iter().find(|h| !h.path.starts_with(&format!("{f}/")))
             {
                 return Err(BenchError::FilterLeaked { folder: f.to_string(), path: h.path.clone() });
+            }
+            if as_person.is_some()
+                && let Some(h) = hits.iter().find(|h| team_of_path(&h.path) != Some(PERSONS_TEAM))
+            {
+                return Err(BenchError::FilterLeaked { folder: team(PERSONS_TEAM), path: h.path.clone() });
             }
         }
         times.sort_by(f64::total_cmp);
@@ -257,6 +281,26 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     })
 }
 
+/// Groups the synthetic files are spread over (file `i` belongs to team `i % TEAMS`): not a
+/// divisor of the folders, so a person's files lie in every folder.
+const TEAMS: usize = 7;
+/// The team of the person whose searches are timed.
+const PERSONS_TEAM: usize = 3;
+
+fn team(i: usize) -> String {
+    format!("team-{i}")
+}
+
+fn readers_of_file(file: usize) -> Vec<String> {
+    vec![format!("group:{}", team(file % TEAMS)), format!("user:owner-{}", file % 50)]
+}
+
+/// The team of a file of [`file_path`], from its number.
+fn team_of_path(path: &str) -> Option<usize> {
+    let number = path.rsplit("file-").next()?.strip_suffix(".txt")?;
+    number.parse::<usize>().ok().map(|n| n % TEAMS)
+}
+
 fn folder_name(i: usize) -> String {
     format!("/scale/folder-{i:02}")
 }
@@ -266,8 +310,8 @@ fn file_path(options: &ScaleOptions, file: usize) -> String {
 }
 
 /// A synthetic file of the scale index.
-fn document(path: String, chunks: Vec<EmbeddedChunk>) -> EmbeddedDocument {
-    EmbeddedDocument { path, folder: "/scale".into(), chunks }
+fn document(path: String, chunks: Vec<EmbeddedChunk>, readers: Vec<String>) -> EmbeddedDocument {
+    EmbeddedDocument { path, folder: "/scale".into(), chunks, readers: Some(readers) }
 }
 
 /// A synthetic chunk from two real ones: `a`'s words with the last third taken from `b`, and
@@ -322,7 +366,7 @@ async fn build(
             let n = per_file.min(options.chunks - written);
             let chunks: Vec<EmbeddedChunk> = (0..n).map(|_| random_chunk(sample, rng, None)).collect();
             written += n;
-            batch.push(document(file_path(options, f), chunks));
+            batch.push(document(file_path(options, f), chunks, readers_of_file(f)));
         }
         file += batch.len();
         index.write_embedded(batch, Vec::new()).await?;
@@ -332,7 +376,7 @@ async fn build(
     progress("building the indexes");
     let started = Instant::now();
     index.maintain().await?;
-    Ok(Built { chunks: options.chunks, files, write_s, index_s: started.elapsed().as_secs_f64(), seed: options.seed })
+    Ok(Built { chunks: options.chunks, files, write_s, index_s: started.elapsed().as_secs_f64(), seed: options.seed, readers: true })
 }
 
 /// Add a file of 1,000 chunks and remove another; the time until a search sees both, then the
@@ -345,11 +389,11 @@ async fn update(index: &CorpusIndex, options: &ScaleOptions, sample: &[IndexedCh
     // The file to remove: written first (untimed), so the index is left as it was built.
     let removed = format!("{}/to-remove-{marker}.txt", folder_name(1));
     let doomed: Vec<EmbeddedChunk> = (0..options.chunks_per_file.max(1)).map(|_| random_chunk(sample, rng, None)).collect();
-    index.write_embedded(vec![document(removed.clone(), doomed)], Vec::new()).await?;
+    index.write_embedded(vec![document(removed.clone(), doomed, readers_of_file(0))], Vec::new()).await?;
     let limit = Duration::from_secs(120);
     let started = Instant::now();
     // One write, as a sync writes a changed and a deleted file together.
-    index.write_embedded(vec![document(added_path.clone(), chunks)], vec![removed.clone()]).await?;
+    index.write_embedded(vec![document(added_path.clone(), chunks, readers_of_file(0))], vec![removed.clone()]).await?;
     loop {
         let by_keyword = index.search(&marker, None, SearchMode::Keyword, 10).await?;
         let by_vector = index.search(&marker, Some(probe.clone()), SearchMode::Vector, 1).await?;

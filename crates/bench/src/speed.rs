@@ -219,7 +219,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
     for mode in SearchMode::ALL {
         let mut times = Vec::new();
         for q in &queries {
-            let request = SearchRequest { query: q.clone(), k: 10, mode: Some(mode), folder: None };
+            let request = SearchRequest { k: 10, mode: Some(mode), ..SearchRequest::new(q.clone()) };
             let t = Instant::now();
             bench.search(&request).await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -383,7 +383,7 @@ pub async fn live(engine: &Engine, folder: &Path, edits: usize, idle_secs: u64, 
         content.push_str(&format!("\n\nFreshness probe {token}.\n"));
         let started = Instant::now();
         std::fs::write(file, content).map_err(|e| io(file, e))?;
-        let request = SearchRequest { query: token.clone(), k: 1, mode: Some(SearchMode::Keyword), folder: None };
+        let request = SearchRequest { k: 1, mode: Some(SearchMode::Keyword), ..SearchRequest::new(token.clone()) };
         loop {
             let hits = bench.search(&request).await?;
             if hits.first().is_some_and(|h| Path::new(&h.path) == file.as_path()) {

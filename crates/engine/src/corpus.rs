@@ -41,6 +41,8 @@ pub struct EmbeddedDocument {
     /// The folder it is listed under.
     pub folder: String,
     pub chunks: Vec<EmbeddedChunk>,
+    /// Who may read it (reader tokens, see `brain-access`); `None`: only the index's owner.
+    pub readers: Option<Vec<String>>,
 }
 
 /// A chunk with its vector (made by this index's embedder, or from vectors it made).
@@ -263,10 +265,11 @@ impl CorpusIndex {
     /// The `k` best chunks for `query` in `mode`, through the same retrieval stages as a search
     /// of the user's index; `vector` is the query's embedding when already made.
     pub async fn search(&self, query: &str, vector: Option<Vec<f32>>, mode: SearchMode, k: usize) -> Result<Vec<SearchResult>> {
-        self.search_in(query, vector, mode, k, None).await
+        self.search_in(query, vector, mode, k, None, None).await
     }
 
-    /// [`CorpusIndex::search`] limited to the files under `folder`.
+    /// [`CorpusIndex::search`] limited to the files under `folder` and to those `person` may
+    /// read.
     pub async fn search_in(
         &self,
         query: &str,
@@ -274,6 +277,7 @@ impl CorpusIndex {
         mode: SearchMode,
         k: usize,
         folder: Option<&str>,
+        person: Option<&brain_access::Person>,
     ) -> Result<Vec<SearchResult>> {
         let embedder = Arc::clone(&self.pipeline.embedder);
         let adapter = if self.adapter_on.load(std::sync::atomic::Ordering::Relaxed) {
@@ -282,7 +286,7 @@ impl CorpusIndex {
             None
         };
         let index = SearchableIndex { store: self.store.clone(), embedder: Some(embedder), adapter };
-        let filter = SearchFilter { folder: folder.map(str::to_string), paths: None };
+        let filter = SearchFilter { folder: folder.map(str::to_string), paths: None, person: person.cloned() };
         let request = RetrievalRequest { text: query.to_string(), mode, k, filter, vector };
         Ok(retrieval::best_chunks(&index, &request).await?.into_iter().map(SearchResult::from).collect())
     }
@@ -342,6 +346,7 @@ fn document_write(d: EmbeddedDocument) -> DocumentWrite {
         format: Some("text".into()),
         chunks: d.chunks.len() as u32,
         updated_ms: 0,
+        readers: d.readers,
     };
     let chunks = d
         .chunks
@@ -389,6 +394,7 @@ fn work(d: CorpusDocument) -> Work {
         format: Some("text".into()),
         chunks: 0,
         updated_ms: 0,
+        readers: None,
     };
     Work::Parsed { record, document }
 }
@@ -437,6 +443,7 @@ mod tests {
             path: "/scale/a.txt".into(),
             folder: "/scale".into(),
             chunks: vec![chunk("one"), chunk("two")],
+            readers: None,
         });
         assert_eq!(
             (write.record.path.as_str(), write.record.folder.as_str(), write.record.status),

@@ -45,6 +45,12 @@ pub enum EngineError {
     NotViewable { path: PathBuf, reason: String },
     #[error("conversation not found: {0}")]
     ConversationNotFound(String),
+    /// Asked for something only another person (root, the index's owner) may ask for.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// A person the system does not know.
+    #[error("{0}")]
+    Access(#[from] brain_access::AccessError),
     #[error("cancelled")]
     Cancelled,
     #[error("internal error: {0}")]
@@ -78,6 +84,8 @@ pub enum ErrorCode {
     OpenFailed,
     NotViewable,
     ConversationNotFound,
+    Forbidden,
+    UnknownUser,
     Cancelled,
     Internal,
 }
@@ -105,6 +113,8 @@ impl ErrorCode {
             ErrorCode::OpenFailed => "open_failed",
             ErrorCode::NotViewable => "not_viewable",
             ErrorCode::ConversationNotFound => "conversation_not_found",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownUser => "unknown_user",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::Internal => "internal",
         }
@@ -145,6 +155,9 @@ impl EngineError {
             EngineError::NotOpenable(_) => ErrorCode::NotOpenable,
             EngineError::NotViewable { .. } => ErrorCode::NotViewable,
             EngineError::ConversationNotFound(_) => ErrorCode::ConversationNotFound,
+            EngineError::Forbidden(_) => ErrorCode::Forbidden,
+            EngineError::Access(brain_access::AccessError::UnknownUser(_)) => ErrorCode::UnknownUser,
+            EngineError::Access(_) => ErrorCode::Io,
             EngineError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -61,6 +61,10 @@ pub struct SyncSummary {
     /// Pages read by OCR in this sync (cached pages not counted), and the time OCR took.
     pub ocr_pages: usize,
     pub ocr_ms: u64,
+    /// Files whose content was unchanged but whose readers changed (`chmod`, `chown`,
+    /// `setfacl`): rewritten without parsing or embedding.
+    #[serde(default)]
+    pub readers_changed: usize,
     /// Where the indexing time went, as the embedder (the stage that bounds it) saw it.
     pub stages: StageTimes,
     pub elapsed_ms: u64,

@@ -18,6 +18,12 @@ pub struct Folder {
     /// are (like a missing folder's) until it is resumed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub paused: bool,
+    /// Who may read its files, as set by an administrator (`brain folders add PATH --readers
+    /// group:finance`): replaces what the file system says, for shares whose permissions do not
+    /// name the company's people (every file owned by the indexing account). `None`: the file
+    /// system's permissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readers: Option<Vec<String>>,
 }
 
 const FILE: &str = "folders.json";
@@ -50,7 +56,7 @@ pub(crate) fn add(data_dir: &Path, paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if folders.iter().any(|f| f.path == canonical) {
             continue;
         }
-        folders.push(Folder { path: canonical.clone(), added_ms: fsutil::now_ms(), paused: false });
+        folders.push(Folder { path: canonical.clone(), added_ms: fsutil::now_ms(), paused: false, readers: None });
         added.push(canonical);
     }
     save(data_dir, &folders)?;
@@ -80,6 +86,27 @@ pub(crate) fn set_paused(data_dir: &Path, path: &Path, paused: bool) -> Result<P
         folder.paused = paused;
         save(data_dir, &folders)?;
     }
+    Ok(wanted)
+}
+
+/// Set (or, with `None`, drop) a registered folder's readers policy; returns its canonical path.
+/// Each token is `everyone`, `user:NAME`, `group:NAME`, `!user:NAME` or `!group:NAME`.
+pub(crate) fn set_readers(data_dir: &Path, path: &Path, readers: Option<Vec<String>>) -> Result<PathBuf> {
+    if let Some(tokens) = &readers {
+        if tokens.is_empty() {
+            return Err(EngineError::InvalidArgument("a readers policy names at least one reader".into()));
+        }
+        if let Some(bad) = tokens.iter().find(|t| !brain_access::is_reader_token(t)) {
+            return Err(EngineError::InvalidArgument(format!(
+                "{bad:?} is not a reader: use everyone, user:NAME, group:NAME, !user:NAME or !group:NAME"
+            )));
+        }
+    }
+    let mut folders = load(data_dir)?;
+    let wanted = fsutil::canonical(path).unwrap_or_else(|_| absolute(path));
+    let folder = folders.iter_mut().find(|f| f.path == wanted).ok_or_else(|| EngineError::FolderNotRegistered(wanted.clone()))?;
+    folder.readers = readers.map(|t| brain_access::Rule::from_tokens(&t).tokens());
+    save(data_dir, &folders)?;
     Ok(wanted)
 }
 
@@ -135,5 +162,20 @@ mod tests {
         assert!(!std::fs::read_to_string(data.path().join(FILE)).unwrap().contains("paused"), "an active folder is written as before");
         let other = tempfile::tempdir().unwrap();
         assert!(matches!(set_paused(data.path(), other.path(), true), Err(EngineError::FolderNotRegistered(_))));
+    }
+
+    #[test]
+    fn a_readers_policy_is_checked_kept_sorted_and_dropped() {
+        let data = tempfile::tempdir().unwrap();
+        let docs = tempfile::tempdir().unwrap();
+        add(data.path(), &[docs.path().to_path_buf()]).unwrap();
+        let tokens = |t: &[&str]| Some(t.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        set_readers(data.path(), docs.path(), tokens(&["user:carol", "group:finance"])).unwrap();
+        assert_eq!(load(data.path()).unwrap()[0].readers, tokens(&["group:finance", "user:carol"]));
+        let bad = set_readers(data.path(), docs.path(), tokens(&["finance"])).unwrap_err();
+        assert!(bad.to_string().contains("\"finance\" is not a reader"), "{bad}");
+        assert!(set_readers(data.path(), docs.path(), tokens(&[])).is_err());
+        set_readers(data.path(), docs.path(), None).unwrap();
+        assert_eq!(load(data.path()).unwrap()[0].readers, None);
     }
 }

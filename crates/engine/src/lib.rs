@@ -42,6 +42,7 @@ mod models;
 mod ocr;
 mod openable;
 mod pdf_render;
+mod people;
 mod pipeline;
 mod reembed;
 mod resources;
@@ -58,6 +59,7 @@ mod watch;
 mod yielding;
 
 pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Calculation, Citation, NOT_FOUND};
+pub use brain_access::{AccessError, Person};
 pub use brain_parse::Location;
 pub use brain_store::{IndexPolicy, VectorIndexKind};
 pub use check::{CheckOutcome, CheckReport, IndexViolation, OrphanCause, RepairSummary};
@@ -390,6 +392,12 @@ impl Engine {
     /// Unregister a folder; its files leave the index at the next sync.
     pub fn remove_folder(&self, path: &Path) -> Result<PathBuf> {
         folders::remove(&self.options.data_dir, path)
+    }
+
+    /// Set who may read a folder's files in place of its file system permissions (`None`: back
+    /// to the file system's); the next sync rewrites its files' readers, nothing is re-embedded.
+    pub fn set_folder_readers(&self, path: &Path, readers: Option<Vec<String>>) -> Result<PathBuf> {
+        folders::set_readers(&self.options.data_dir, path, readers)
     }
 
     /// Pause a folder: it is no longer synced or watched, and its indexed files are kept.

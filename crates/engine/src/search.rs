@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use brain_access::Person;
 use brain_parse::Location;
 use brain_store::{Hit, SearchFilter};
 use serde::Serialize;
@@ -22,11 +23,13 @@ pub struct SearchRequest {
     pub mode: Option<SearchMode>,
     /// Only files under this folder.
     pub folder: Option<PathBuf>,
+    /// Only files this person may read; `None`: the index's owner (everything indexed).
+    pub person: Option<Person>,
 }
 
 impl SearchRequest {
     pub fn new(query: impl Into<String>) -> Self {
-        SearchRequest { query: query.into(), k: 10, mode: None, folder: None }
+        SearchRequest { query: query.into(), k: 10, mode: None, folder: None, person: None }
     }
 }
 
@@ -75,22 +78,24 @@ pub(crate) async fn run(engine: &Engine, request: &SearchRequest) -> Result<Vec<
     if !engine.has_index() {
         return Ok(Vec::new());
     }
-    let retrieve = engine.retrieval_request(&request.query, request.mode, request.k, request.folder.as_deref());
+    let retrieve = engine.retrieval_request(&request.query, request.mode, request.k, request.folder.as_deref(), request.person.as_ref());
     let hits = retrieval::best_chunks(&engine.searchable_index(retrieve.mode).await?, &retrieve).await?;
     Ok(hits.into_iter().map(SearchResult::from).collect())
 }
 
 impl Engine {
-    /// A retrieval of `text` with the settings' defaults where the caller leaves them open.
+    /// A retrieval of `text` with the settings' defaults where the caller leaves them open,
+    /// limited to `folder` and to what `person` may read.
     pub(crate) fn retrieval_request(
         &self,
         text: &str,
         mode: Option<SearchMode>,
         k: usize,
         folder: Option<&std::path::Path>,
+        person: Option<&Person>,
     ) -> RetrievalRequest {
         let folder = folder.map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()).display().to_string());
-        let filter = SearchFilter { folder, paths: None };
+        let filter = SearchFilter { folder, paths: None, person: person.cloned() };
         RetrievalRequest { text: text.to_string(), mode: mode.unwrap_or(self.settings().search_mode), k, filter, vector: None }
     }
 

@@ -60,6 +60,7 @@ pub use search::{Hit, SearchFilter};
 pub use writer::{DocumentWrite, Recovery, StoreWriter, WriteBatch};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -92,6 +93,9 @@ pub enum StoreError {
     Journal { path: PathBuf, reason: String },
     #[error("cancelled")]
     Cancelled,
+    /// A search for a person over an index that does not yet record who may read what.
+    #[error("the index does not record who may read its files yet: index the folders again (brain index) to search as someone")]
+    NoReaders,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -137,6 +141,27 @@ impl Store {
 
     pub fn dimension(&self) -> usize {
         self.dimension
+    }
+}
+
+impl Store {
+    /// Give tables made before readers were recorded their `readers` column (null: no person's
+    /// search matches a row until the next sync writes who may read it). Run by the writer,
+    /// under the index lock, so that no two processes change a table's schema at once.
+    pub(crate) async fn add_readers_columns(&self) -> Result<()> {
+        for table in [&self.documents, &self.chunks] {
+            if table.schema().await?.field_with_name("readers").is_err() {
+                let column = Arc::new(Schema::new(vec![records::readers_field()]));
+                table.add_columns().transform(lancedb::table::NewColumnTransform::AllNulls(column)).execute().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the chunks table has its readers column (an index of an older build has not,
+    /// until a writer opens it).
+    pub(crate) async fn has_readers(&self) -> Result<bool> {
+        Ok(self.chunks.schema().await?.field_with_name("readers").is_ok())
     }
 }
 

@@ -80,6 +80,13 @@ impl StoreWriter {
             None => self.store.chunks.create_index(&["path"], Index::BTree(Default::default())).execute().await?,
             Some(name) => stale |= self.unindexed_rows(&name).await? > too_many_unindexed,
         }
+        // A person's search filters by the readers stored with each chunk: a label-list index
+        // answers its `array_has_any` tests, so the filter is a lookup before the nearest
+        // neighbours are chosen, not a scan.
+        match index_on("readers") {
+            None => self.store.chunks.create_index(&["readers"], Index::LabelList(Default::default())).execute().await?,
+            Some(name) => stale |= self.unindexed_rows(&name).await? > too_many_unindexed,
+        }
         self.maintain_identities().await?;
         let policy = self.store.policy;
         let trained = self.trained_vector_index();

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::types::Float32Type;
-use arrow_array::{Array, FixedSizeListArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{Array, FixedSizeListArray, Int64Array, ListArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use brain_parse::Location;
@@ -60,6 +61,10 @@ pub struct DocumentRecord {
     pub chunks: u32,
     /// When this row was written, milliseconds since the Unix epoch.
     pub updated_ms: i64,
+    /// Who may read the file, as reader tokens (see `brain_access::Rule`), copied onto every
+    /// chunk. `None`: not known (a row from before readers were recorded, a benchmark corpus):
+    /// no person's search matches it.
+    pub readers: Option<Vec<String>>,
 }
 
 /// A chunk of a document to store: what the pipeline made of it. The store numbers it and ties
@@ -90,6 +95,8 @@ pub(crate) struct ChunkRecord {
     /// blake3 of the embedded text: equal hashes, equal vectors.
     pub chunk_hash: String,
     pub vector: Vec<f32>,
+    /// Its document's readers (the search's pre-filter for a person).
+    pub readers: Option<Vec<String>>,
 }
 
 impl ChunkRecord {
@@ -109,6 +116,7 @@ impl ChunkRecord {
                 location: c.location,
                 chunk_hash: c.chunk_hash,
                 vector: c.vector,
+                readers: document.readers.clone(),
             })
             .collect()
     }
@@ -134,7 +142,39 @@ pub(crate) fn documents_schema() -> SchemaRef {
         Field::new("format", DataType::Utf8, true),
         Field::new("chunks", DataType::UInt32, false),
         Field::new("updated_ms", DataType::Int64, false),
+        readers_field(),
     ]))
+}
+
+/// The readers column of the documents and chunks tables: a list of tokens, null when unknown.
+pub(crate) fn readers_field() -> Field {
+    Field::new("readers", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true)
+}
+
+fn readers_array<'a>(rows: impl Iterator<Item = Option<&'a Vec<String>>>) -> ListArray {
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for readers in rows {
+        match readers {
+            Some(tokens) => {
+                for t in tokens {
+                    builder.values().append_value(t);
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    builder.finish()
+}
+
+fn readers_at(list: Option<&ListArray>, i: usize) -> Option<Vec<String>> {
+    let list = list?;
+    if list.is_null(i) {
+        return None;
+    }
+    let values = list.value(i);
+    let strings = values.as_any().downcast_ref::<StringArray>()?;
+    Some((0..strings.len()).filter(|&j| !strings.is_null(j)).map(|j| strings.value(j).to_string()).collect())
 }
 
 /// One row per indexed file: its path and its identity text (see `identities`).
@@ -164,6 +204,7 @@ pub(crate) fn chunks_schema(dimension: usize) -> SchemaRef {
         Field::new("location", DataType::Utf8, false),
         Field::new("chunk_hash", DataType::Utf8, false),
         Field::new("vector", DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32), false),
+        readers_field(),
     ]))
 }
 
@@ -182,6 +223,7 @@ pub(crate) fn documents_batch(docs: &[&DocumentRecord]) -> Result<RecordBatch> {
             strings(|d| d.format.as_deref()),
             Arc::new(UInt32Array::from_iter_values(docs.iter().map(|d| d.chunks))),
             Arc::new(Int64Array::from_iter_values(docs.iter().map(|d| d.updated_ms))),
+            Arc::new(readers_array(docs.iter().map(|d| d.readers.as_ref()))),
         ],
     )?)
 }
@@ -221,6 +263,7 @@ pub(crate) fn chunks_batch(chunks: &[&ChunkRecord], dimension: usize) -> Result<
             Arc::new(locations),
             strings(|c| Some(&c.chunk_hash)),
             Arc::new(vectors),
+            Arc::new(readers_array(chunks.iter().map(|c| c.readers.as_ref()))),
         ],
     )?)
 }
@@ -259,6 +302,8 @@ pub(crate) fn documents_from_batch(b: &RecordBatch) -> Result<Vec<DocumentRecord
     let format = string_column(b, "format")?;
     let chunks = typed_column::<UInt32Array>(b, "chunks")?;
     let updated = typed_column::<Int64Array>(b, "updated_ms")?;
+    // Absent in a table not yet given the column (see `Store::add_readers_columns`).
+    let readers = b.column_by_name("readers").and_then(|c| c.as_any().downcast_ref::<ListArray>());
     (0..b.num_rows())
         .map(|i| {
             Ok(DocumentRecord {
@@ -272,6 +317,7 @@ pub(crate) fn documents_from_batch(b: &RecordBatch) -> Result<Vec<DocumentRecord
                 format: opt(format, i),
                 chunks: chunks.value(i),
                 updated_ms: updated.value(i),
+                readers: readers_at(readers, i),
             })
         })
         .collect()

@@ -12,6 +12,7 @@ use arrow_array::{Array, Float32Array, RecordBatch, UInt32Array};
 use futures::TryStreamExt;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 
+use brain_access::Person;
 use brain_parse::Location;
 
 use crate::records::{f32_values, location_from_json, string_column, typed_column, vectors_column};
@@ -42,12 +43,20 @@ pub struct SearchFilter {
     pub folder: Option<String>,
     /// Only these files (the documents a question names); `None`: any file.
     pub paths: Option<Vec<String>>,
+    /// Only files this person may read (by the readers stored with each chunk); `None`: the
+    /// index's owner, who may read everything they indexed.
+    pub person: Option<Person>,
 }
 
 impl SearchFilter {
     /// Only files under `folder`.
     pub fn folder(folder: impl Into<String>) -> SearchFilter {
-        SearchFilter { folder: Some(folder.into()), paths: None }
+        SearchFilter { folder: Some(folder.into()), ..SearchFilter::default() }
+    }
+
+    /// This filter, further limited to what `person` may read.
+    pub fn for_person(&self, person: Person) -> SearchFilter {
+        SearchFilter { person: Some(person), ..self.clone() }
     }
 
     /// This filter, further limited to the files `paths`.
@@ -66,11 +75,33 @@ impl SearchFilter {
         });
         // An empty list allows no file; `IN ()` is not SQL.
         let paths = self.paths.as_ref().map(|p| if p.is_empty() { "false".to_string() } else { in_list("path", p) });
-        match (folder, paths) {
-            (Some(f), Some(p)) => Some(format!("{f} AND {p}")),
-            (f, p) => f.or(p),
-        }
+        let readers = self.person.as_ref().map(readers_sql);
+        let parts: Vec<String> = [folder, paths, readers].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join(" AND "))
     }
+}
+
+/// The readers test of `brain_access::Rule::allows` as SQL over the `readers` list column, in
+/// the same order (the user's grant, the user's denial, a group's grant, a group's denial,
+/// everyone), so that LanceDB's label-list index answers each `array_has_any` and the filter
+/// runs before the nearest neighbours are chosen. A null list (readers not known) matches no
+/// one: every comparison with it is null, and null is not true.
+fn readers_sql(person: &Person) -> String {
+    let any = |tokens: Vec<String>| {
+        let list: Vec<String> = tokens.iter().map(|t| sql_string(t)).collect();
+        format!("array_has_any(readers, make_array({}))", list.join(", "))
+    };
+    let user = any(vec![format!("user:{}", person.user)]);
+    let user_denied = any(vec![format!("!user:{}", person.user)]);
+    let everyone = any(vec![brain_access::EVERYONE.to_string()]);
+    let by_group = if person.groups.is_empty() {
+        everyone
+    } else {
+        let groups = any(person.groups.iter().map(|g| format!("group:{g}")).collect());
+        let groups_denied = any(person.groups.iter().map(|g| format!("!group:{g}")).collect());
+        format!("({groups} OR (NOT {groups_denied} AND {everyone}))")
+    };
+    format!("({user} OR (NOT {user_denied} AND {by_group}))")
 }
 
 impl Store {
@@ -108,7 +139,7 @@ impl Store {
             .limit(k)
             .select(Select::columns(HIT_COLUMNS));
         q = if exact { q.bypass_vector_index() } else { q.nprobes(self.policy.nprobes)?.refine_factor(self.policy.refine_factor) };
-        if let Some(f) = filter.sql() {
+        if let Some(f) = self.filter_sql(filter).await? {
             q = q.only_if(f);
         }
         let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
@@ -122,11 +153,37 @@ impl Store {
         }
         let fts = lancedb::index::scalar::FullTextSearchQuery::new(crate::keywords::with_cjk_bigrams(query));
         let mut q = self.chunks.query().full_text_search(fts).limit(k).select(Select::columns(HIT_COLUMNS));
-        if let Some(f) = filter.sql() {
+        if let Some(f) = self.filter_sql(filter).await? {
             q = q.only_if(f);
         }
         let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
         hits_from_batches(&batches, query_vector, ScoreColumn::Bm25)
+    }
+
+    /// Those of `paths` that `person` may read (by their documents' readers).
+    pub async fn readable_by(&self, paths: &[String], person: &Person) -> Result<std::collections::HashSet<String>> {
+        if paths.is_empty() {
+            return Ok(Default::default());
+        }
+        let filter = SearchFilter::default().within(paths.to_vec()).for_person(person.clone());
+        let Some(sql) = self.filter_sql(&filter).await? else { return Ok(Default::default()) };
+        let batches: Vec<RecordBatch> =
+            self.documents.query().only_if(sql).select(Select::columns(&["path"])).execute().await?.try_collect().await?;
+        let mut out = std::collections::HashSet::new();
+        for b in &batches {
+            let path = string_column(b, "path")?;
+            out.extend((0..b.num_rows()).map(|i| path.value(i).to_string()));
+        }
+        Ok(out)
+    }
+
+    /// The filter's SQL; a search for a person over a table without readers is refused rather
+    /// than run unfiltered.
+    async fn filter_sql(&self, filter: &SearchFilter) -> Result<Option<String>> {
+        if filter.person.is_some() && !self.has_readers().await? {
+            return Err(crate::StoreError::NoReaders);
+        }
+        Ok(filter.sql())
     }
 }
 
@@ -238,5 +295,130 @@ mod tests {
         assert_eq!(named.sql().as_deref(), Some("path >= '/docs/' AND path < '/docs0' AND path IN ('/docs/a.pdf', '/docs/o''b.pdf')"));
         assert_eq!(SearchFilter::default().within(vec!["/a".into()]).sql().as_deref(), Some("path IN ('/a')"));
         assert_eq!(SearchFilter::default().within(Vec::new()).sql().as_deref(), Some("false"));
+    }
+
+    #[test]
+    fn a_persons_filter_reads_the_tokens_in_posixs_order() {
+        let alice = Person { user: "alice".into(), groups: vec!["finance".into(), "o'neil".into()] };
+        let sql = SearchFilter::folder("/docs").for_person(alice).sql().unwrap();
+        assert_eq!(
+            sql,
+            "path >= '/docs/' AND path < '/docs0' AND (array_has_any(readers, make_array('user:alice')) OR \
+             (NOT array_has_any(readers, make_array('!user:alice')) AND \
+             (array_has_any(readers, make_array('group:finance', 'group:o''neil')) OR \
+             (NOT array_has_any(readers, make_array('!group:finance', '!group:o''neil')) AND array_has_any(readers, make_array('everyone'))))))"
+        );
+        let loner = Person { user: "loner".into(), groups: Vec::new() };
+        assert!(SearchFilter::default().for_person(loner).sql().unwrap().ends_with("AND array_has_any(readers, make_array('everyone'))))"));
+    }
+}
+
+/// A person's searches against real tables: the filter runs before the k nearest are chosen,
+/// a readers-only write changes who finds a file without touching its vectors, and an index
+/// from before readers were recorded is given the column by its writer.
+#[cfg(test)]
+mod person_tests {
+    use super::*;
+    use crate::test_support::{chunk, open_writer, paths, write_doc};
+    use crate::{DocumentWrite, Store, WriteBatch};
+
+    fn with_readers(mut batch: WriteBatch, readers: &[&str]) -> WriteBatch {
+        batch.documents[0].record.readers = Some(readers.iter().map(|s| s.to_string()).collect());
+        batch
+    }
+
+    fn alice() -> Person {
+        Person { user: "alice".into(), groups: vec!["alice".into(), "finance".into()] }
+    }
+
+    #[tokio::test]
+    async fn the_k_results_are_the_best_k_the_person_may_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, writer, _) = open_writer(dir.path()).await;
+        // Twenty of bob's files nearest the query, then three alice may read, farther away.
+        for i in 0..20 {
+            let path = format!("/docs/bob-{i:02}.txt");
+            let v = [1.0, 0.01 * i as f32, 0.0, 0.0];
+            writer
+                .write(with_readers(write_doc(&path, "hb", vec![chunk(&path, "hb", 0, "salary review secret", v)]), &["user:bob"]))
+                .await
+                .unwrap();
+        }
+        for (path, readers) in [("/docs/open.txt", "everyone"), ("/docs/finance.txt", "group:finance"), ("/docs/alice.txt", "user:alice")] {
+            let v = [0.5, 0.5, 0.5, 0.5];
+            writer
+                .write(with_readers(write_doc(path, "ho", vec![chunk(path, "ho", 0, "salary review public", v)]), &[readers]))
+                .await
+                .unwrap();
+        }
+        // Denied as a user although everyone may: closed to alice alone.
+        let v = [0.9, 0.0, 0.1, 0.0];
+        let path = "/docs/not-alice.txt";
+        writer
+            .write(with_readers(write_doc(path, "hn", vec![chunk(path, "hn", 0, "salary review", v)]), &["!user:alice", "everyone"]))
+            .await
+            .unwrap();
+        writer.maintain().await.unwrap();
+
+        let query = [1.0, 0.0, 0.0, 0.0];
+        let owner = store.search_vector(&query, 3, &SearchFilter::default()).await.unwrap();
+        assert!(paths(&owner).iter().all(|p| p.contains("bob") || p.contains("not-alice")), "{:?}", paths(&owner));
+        let as_alice = SearchFilter::default().for_person(alice());
+        let mut found = paths(&store.search_vector(&query, 3, &as_alice).await.unwrap()).into_iter().map(String::from).collect::<Vec<_>>();
+        found.sort();
+        assert_eq!(found, vec!["/docs/alice.txt", "/docs/finance.txt", "/docs/open.txt"]);
+        let mut by_keyword: Vec<String> =
+            paths(&store.search_keyword("salary review", 3, &as_alice, None).await.unwrap()).into_iter().map(String::from).collect();
+        by_keyword.sort();
+        assert_eq!(by_keyword, found);
+        assert!(store.search_keyword("secret", 10, &as_alice, None).await.unwrap().is_empty(), "bob's words find nothing of his");
+
+        // setfacl -m u:alice:r on one of bob's files: only its readers are written.
+        let mut record = store.documents().await.unwrap().into_iter().find(|d| d.path == "/docs/bob-00.txt").unwrap();
+        record.readers = Some(vec!["user:alice".into(), "user:bob".into()]);
+        writer
+            .write(WriteBatch { documents: vec![DocumentWrite { record, chunks: None, identity: None }], removed: vec![] })
+            .await
+            .unwrap();
+        let hits = store.search_vector(&query, 1, &as_alice).await.unwrap();
+        assert_eq!(paths(&hits), vec!["/docs/bob-00.txt"]);
+        assert!((hits[0].similarity.unwrap() - 1.0).abs() < 1e-5, "the stored vector is the one written before");
+        let stored = store.documents().await.unwrap().into_iter().find(|d| d.path == "/docs/bob-00.txt").unwrap();
+        assert_eq!(stored.readers, Some(vec!["user:alice".to_string(), "user:bob".to_string()]));
+    }
+
+    #[tokio::test]
+    async fn an_index_from_before_readers_gets_the_column_from_its_writer_and_matches_no_one_until_then() {
+        use arrow_schema::Schema;
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // The tables as an older build made them: no readers column.
+            let db = lancedb::connect(&dir.path().to_string_lossy()).execute().await.unwrap();
+            for (name, schema) in [("documents", crate::records::documents_schema()), ("chunks", crate::records::chunks_schema(4))] {
+                let fields: Vec<_> = schema.fields().iter().filter(|f| f.name() != "readers").cloned().collect();
+                db.create_empty_table(name, std::sync::Arc::new(Schema::new(fields))).execute().await.unwrap();
+            }
+        }
+        let store = Store::open(dir.path(), 4).await.unwrap();
+        let as_alice = SearchFilter::default().for_person(alice());
+        assert!(matches!(store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &as_alice).await, Err(crate::StoreError::NoReaders)));
+        let (store, writer, _) = open_writer(dir.path()).await;
+        writer.write(write_doc("/docs/a.txt", "ha", vec![chunk("/docs/a.txt", "ha", 0, "alpha", [1.0, 0.0, 0.0, 0.0])])).await.unwrap();
+        assert!(store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &as_alice).await.unwrap().is_empty(), "readers not known: nobody");
+        assert_eq!(store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &SearchFilter::default()).await.unwrap().len(), 1);
+        // Unknown again (None) after being known: written as null, not an error.
+        let mut record = store.documents().await.unwrap().remove(0);
+        record.readers = Some(vec!["everyone".into()]);
+        writer
+            .write(WriteBatch { documents: vec![DocumentWrite { record: record.clone(), chunks: None, identity: None }], removed: vec![] })
+            .await
+            .unwrap();
+        assert_eq!(store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &as_alice).await.unwrap().len(), 1);
+        record.readers = Some(Vec::new());
+        writer
+            .write(WriteBatch { documents: vec![DocumentWrite { record, chunks: None, identity: None }], removed: vec![] })
+            .await
+            .unwrap();
+        assert!(store.search_vector(&[1.0, 0.0, 0.0, 0.0], 3, &as_alice).await.unwrap().is_empty(), "nobody may");
     }
 }

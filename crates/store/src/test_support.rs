@@ -17,6 +17,7 @@ pub(crate) fn doc(path: &str, hash: &str, chunks: u32) -> DocumentRecord {
         format: Some("text".into()),
         chunks,
         updated_ms: 0,
+        readers: None,
     }
 }
 
@@ -31,6 +32,7 @@ pub(crate) fn chunk(path: &str, hash: &str, ordinal: u32, text: &str, vector: [f
         location: Location::page(1),
         chunk_hash: format!("{hash}-{ordinal}"),
         vector: vector.to_vec(),
+        readers: None,
     }
 }
 

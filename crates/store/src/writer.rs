@@ -13,7 +13,9 @@
 
 use crate::journal::JOURNAL_PATHS_MAX;
 use crate::records::{self, ChunkRecord, DocumentRecord, NewChunk};
-use crate::sql::in_list;
+use std::collections::BTreeMap;
+
+use crate::sql::{in_list, sql_string};
 use crate::{CheckScope, IndexLock, IntegrityReport, RepairSummary, Result, Store, crash};
 
 /// The one writer of a store: holds the [`IndexLock`] while it lives.
@@ -64,6 +66,7 @@ impl Store {
         self.documents.checkout_latest().await?;
         self.chunks.checkout_latest().await?;
         self.identities.checkout_latest().await?;
+        self.add_readers_columns().await?;
         let writer = StoreWriter { store: self.clone(), _lock: lock };
         let recovery = writer.recover().await?;
         Ok((writer, recovery))
@@ -91,14 +94,19 @@ impl StoreWriter {
         let mut replaced = Vec::new();
         let mut rows: Vec<ChunkRecord> = Vec::new();
         let mut identities: Vec<(String, String)> = Vec::new();
+        // Files whose chunks stay: their readers are written onto the chunks they have.
+        let mut kept: BTreeMap<Option<Vec<String>>, Vec<String>> = BTreeMap::new();
         for d in documents {
             if let Some(chunks) = d.chunks {
                 replaced.push(d.record.path.clone());
                 rows.extend(ChunkRecord::of_document(&d.record, chunks));
                 identities.extend(d.identity.map(|identity| (d.record.path.clone(), identity)));
+            } else {
+                kept.entry(d.record.readers.clone()).or_default().push(d.record.path.clone());
             }
             records.push(d.record);
         }
+        self.set_chunk_readers(&kept).await?;
         if !replaced.is_empty() {
             let path_filter = in_list("path", &replaced);
             if rows.is_empty() {
@@ -132,6 +140,26 @@ impl StoreWriter {
             crash::crash_point("store:removed-documents");
         }
         self.end_journal()
+    }
+
+    /// Write each group's readers onto the chunks of its files, in place: a `chmod` or
+    /// `setfacl` changes who may read, not what is embedded. One update per distinct list of
+    /// readers (usually one: a folder's files share them).
+    async fn set_chunk_readers(&self, groups: &BTreeMap<Option<Vec<String>>, Vec<String>>) -> Result<()> {
+        for (readers, paths) in groups {
+            let value = match readers {
+                Some(tokens) if !tokens.is_empty() => {
+                    format!("make_array({})", tokens.iter().map(|t| sql_string(t)).collect::<Vec<_>>().join(", "))
+                }
+                // Nobody, or not known: null matches no person (an empty `make_array()` has no
+                // element type to cast from).
+                _ => "NULL".to_string(),
+            };
+            for group in paths.chunks(512) {
+                self.store.chunks.update().only_if(in_list("path", group)).column("readers", value.as_str()).execute().await?;
+            }
+        }
+        Ok(())
     }
 
     /// Check what an interrupted write or an earlier writer may have left and repair it (see

@@ -42,6 +42,8 @@ pub struct AskRequest {
     pub folder: Option<PathBuf>,
     /// Earlier turns of the conversation (question, answer), oldest first, for follow-ups.
     pub history: Vec<(String, String)>,
+    /// Answer only from files this person may read; `None`: the index's owner.
+    pub person: Option<brain_access::Person>,
 }
 
 impl AskRequest {
@@ -175,7 +177,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         // A question that compares is searched whole and side by side (see `parts`).
         let mut lists = Vec::new();
         for text in std::iter::once(retrieval_query).chain(parts::parts(question)) {
-            let retrieve = engine.retrieval_request(&text, None, k, request.folder.as_deref());
+            let retrieve = engine.retrieval_request(&text, None, k, request.folder.as_deref(), request.person.as_ref());
             lists.push(retrieval::sources(&index, &retrieve, &gate).await?);
         }
         parts::interleave(lists, k)

@@ -35,8 +35,9 @@ pub(crate) use prepare::ParseBudget;
 
 /// One thing to index.
 pub(crate) enum Work {
-    /// A file on disk; `previous` is its row in the index, if it has one.
-    File { path: PathBuf, folder: PathBuf, size: u64, mtime_ns: i64, previous: Option<DocumentRecord> },
+    /// A file on disk; `previous` is its row in the index, if it has one; `readers` who may
+    /// read it, as the walk found (`None`: not known).
+    File { path: PathBuf, folder: PathBuf, size: u64, mtime_ns: i64, previous: Option<DocumentRecord>, readers: Option<Vec<String>> },
     /// A document already in memory (an evaluation corpus): `record.path` is its id.
     Parsed { record: DocumentRecord, document: ParsedDocument },
 }
@@ -226,7 +227,7 @@ pub(crate) mod tests {
 
     fn file_work(path: &Path, folder: &Path, previous: Option<DocumentRecord>) -> Work {
         let meta = std::fs::metadata(path).unwrap();
-        Work::File { path: path.to_path_buf(), folder: folder.to_path_buf(), size: meta.len(), mtime_ns: 0, previous }
+        Work::File { path: path.to_path_buf(), folder: folder.to_path_buf(), size: meta.len(), mtime_ns: 0, previous, readers: None }
     }
 
     async fn run_once(pipeline: &Pipeline, store: &Store, data: &Path, work: Vec<Work>) -> (Vec<IndexEvent>, BatchStats) {
@@ -300,7 +301,7 @@ pub(crate) mod tests {
 
     #[test]
     fn batches_are_bounded_by_files_and_bytes() {
-        let file = |size| Work::File { path: "/x".into(), folder: "/".into(), size, mtime_ns: 0, previous: None };
+        let file = |size| Work::File { path: "/x".into(), folder: "/".into(), size, mtime_ns: 0, previous: None, readers: None };
         let sizes: Vec<usize> = batches((0..70).map(|_| file(10)).collect()).iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![2, 4, 8, 16, 32, 8], "small batches first, so the embedder starts early");
         let big = vec![file(BATCH_BYTES - 1), file(10), file(BATCH_BYTES)];

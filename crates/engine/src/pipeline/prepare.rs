@@ -97,6 +97,7 @@ pub(crate) fn failed_record(path: &str, folder: &str, hash: Option<String>, size
         format: None,
         chunks: 0,
         updated_ms: fsutil::now_ms(),
+        readers: None,
     }
 }
 
@@ -110,10 +111,13 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
             Ok(_) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some("no text to index".into()), ..record }),
             Err(e) => Prepared::Failed(DocumentRecord { status: DocStatus::Failed, error: Some(e), ..record }),
         },
-        Work::File { path, folder, size: _, mtime_ns, previous } => {
+        Work::File { path, folder, size: _, mtime_ns, previous, readers } => {
             let (path_s, folder_s) = (path.display().to_string(), folder.display().to_string());
             let fail = |hash: Option<String>, size: u64, error: String| {
-                Prepared::Failed(failed_record(&path_s, &folder_s, hash, size, mtime_ns, error))
+                Prepared::Failed(DocumentRecord {
+                    readers: readers.clone(),
+                    ..failed_record(&path_s, &folder_s, hash, size, mtime_ns, error)
+                })
             };
             let bytes = match std::fs::read(&path) {
                 Ok(b) => b,
@@ -126,7 +130,7 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
                 && prev.status == DocStatus::Indexed
                 && prev.hash.as_deref() == Some(hash.as_str())
             {
-                return Prepared::Touch(DocumentRecord { size, mtime_ns, updated_ms: fsutil::now_ms(), ..prev });
+                return Prepared::Touch(DocumentRecord { size, mtime_ns, updated_ms: fsutil::now_ms(), readers, ..prev });
             }
             let identity = identity_of(&path);
             let mut on_page = |page: PageRead| (budget.on_ocr_page)(&path_s, page);
@@ -153,6 +157,7 @@ fn prepare(work: Work, chunker: &Arc<Chunker>, budget: &ParseBudget) -> Prepared
                 format: Some(doc.format.as_str().to_string()),
                 chunks: chunks.len() as u32,
                 updated_ms: fsutil::now_ms(),
+                readers,
             };
             Prepared::Chunks { record, chunks, identity }
         }

@@ -79,7 +79,14 @@ pub(crate) async fn named_by(index: &SearchableIndex, query: &Query, request: &R
     if request.mode != SearchMode::Hybrid {
         return Ok(Named::default());
     }
-    named(index, &query.text).await
+    let mut found = named(index, &query.text).await?;
+    // A search for a person names only documents they may read: one they may not would take
+    // its passages out of the global lists and so shape what they are shown.
+    if let Some(person) = &request.filter.person {
+        let readable = index.store.readable_by(&found.paths, person).await?;
+        found.paths.retain(|p| readable.contains(p));
+    }
+    Ok(found)
 }
 
 /// The candidate lists of `query` within the `named` documents; from the `global` lists, the
@@ -345,7 +352,7 @@ mod tests {
                         let path = self.docs.join(name);
                         std::fs::write(&path, text).unwrap();
                         let size = text.len() as u64;
-                        Work::File { previous: previous(&path), path, folder: self.docs.clone(), size, mtime_ns: 1 }
+                        Work::File { previous: previous(&path), path, folder: self.docs.clone(), size, mtime_ns: 1, readers: None }
                     })
                     .collect();
                 let writer = Arc::new(writer);

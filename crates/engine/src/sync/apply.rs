@@ -1,7 +1,7 @@
 //! Stage 3 of a sync, apply: the plan written to the index, under its writer lock.
 //!
 //! Order matters for crash safety and for reuse, and each step commits before the next:
-//! 1. failures found by the walk are recorded;
+//! 1. failures found by the walk are recorded, and new readers of unchanged files;
 //! 2. new and changed files go through the indexing [`pipeline`](crate::pipeline);
 //! 3. removals come after them, so that a renamed or moved file found the vectors of its old
 //!    path still there to reuse;
@@ -35,6 +35,7 @@ pub(crate) async fn apply(
     summary: &mut SyncSummary,
 ) -> Result<()> {
     record_failures(engine, &writer, &plan, summary).await?;
+    record_readers(&writer, &plan, summary).await?;
     let writer = index_queue(engine, writer, plan.queue, cancel, summary).await?;
     crash_point("engine:queue-written");
     if !plan.removed.is_empty() && !cancel.load(Ordering::Relaxed) {
@@ -53,7 +54,7 @@ pub(crate) async fn apply(
             tracing::info!(orphans = orphans_removed, "removed chunks left by an interrupted sync");
         }
     }
-    if summary.indexed + summary.removed + summary.failed + orphans_removed > 0 {
+    if summary.indexed + summary.removed + summary.failed + summary.readers_changed + orphans_removed > 0 {
         let indexing = Instant::now();
         writer.maintain().await?;
         summary.stages.maintain_ms = indexing.elapsed().as_millis() as u64;
@@ -70,8 +71,9 @@ async fn record_failures(engine: &Engine, writer: &StoreWriter, plan: &Plan, sum
         .failures
         .iter()
         .map(|f| {
-            let record =
+            let mut record =
                 failed_record(&f.path.display().to_string(), &f.folder.display().to_string(), None, f.size, f.mtime_ns, f.error.clone());
+            record.readers = f.readers.clone();
             DocumentWrite { record, chunks: Some(Vec::new()), identity: None }
         })
         .collect();
@@ -81,6 +83,17 @@ async fn record_failures(engine: &Engine, writer: &StoreWriter, plan: &Plan, sum
         engine.emit(IndexEvent::FileFailed { path: f.path.display().to_string(), error: f.error.clone() });
     }
     summary.failed += plan.failures.len();
+    Ok(())
+}
+
+/// Step 1b: files whose content stands but whose readers changed (`chmod`, `chown`,
+/// `setfacl`): their rows and their chunks' readers rewritten, nothing parsed or embedded.
+async fn record_readers(writer: &StoreWriter, plan: &Plan, summary: &mut SyncSummary) -> Result<()> {
+    for group in plan.readers_changed.chunks(512) {
+        let documents = group.iter().map(|record| DocumentWrite { record: record.clone(), chunks: None, identity: None }).collect();
+        writer.write(WriteBatch { documents, removed: Vec::new() }).await?;
+    }
+    summary.readers_changed = plan.readers_changed.len();
     Ok(())
 }
 
@@ -100,7 +113,14 @@ async fn index_queue(
     let writer = Arc::new(writer);
     let work: Vec<Work> = queue
         .into_iter()
-        .map(|q| Work::File { path: q.file.path, folder: q.file.folder, size: q.file.size, mtime_ns: q.file.mtime_ns, previous: q.indexed })
+        .map(|q| Work::File {
+            path: q.file.path,
+            folder: q.file.folder,
+            size: q.file.size,
+            mtime_ns: q.file.mtime_ns,
+            previous: q.indexed,
+            readers: q.file.readers,
+        })
         .collect();
     let mut done = 0;
     pipeline

@@ -68,6 +68,8 @@ pub(crate) struct Plan {
     pub failures: Vec<WalkFailure>,
     /// Indexed paths no longer on disk, sorted.
     pub removed: Vec<String>,
+    /// Rows of unchanged files whose readers changed, with the new readers.
+    pub readers_changed: Vec<DocumentRecord>,
     pub unchanged: usize,
 }
 
@@ -81,7 +83,13 @@ pub(crate) fn plan(walk: &Walk, existing: &HashMap<String, DocumentRecord>, fold
         let key = file.path.display().to_string();
         let row = existing.get(&key);
         match row {
-            Some(d) if is_current(d, file) && !(redo_indexed && d.status == DocStatus::Indexed) => plan.unchanged += 1,
+            Some(d) if is_current(d, file) && !(redo_indexed && d.status == DocStatus::Indexed) => {
+                if d.readers == file.readers {
+                    plan.unchanged += 1
+                } else {
+                    plan.readers_changed.push(DocumentRecord { readers: file.readers.clone(), ..d.clone() })
+                }
+            }
             _ => plan.queue.push(Queued { file: file.clone(), indexed: row.filter(|_| !redo_indexed).cloned() }),
         }
         on_disk.insert(key);
@@ -89,7 +97,12 @@ pub(crate) fn plan(walk: &Walk, existing: &HashMap<String, DocumentRecord>, fold
     for f in &walk.failures {
         let key = f.path.display().to_string();
         match existing.get(&key) {
-            Some(d) if d.status == DocStatus::Failed && d.error.as_deref() == Some(f.error.as_str()) && d.size == f.size => {
+            Some(d)
+                if d.status == DocStatus::Failed
+                    && d.error.as_deref() == Some(f.error.as_str())
+                    && d.size == f.size
+                    && d.readers == f.readers =>
+            {
                 plan.unchanged += 1
             }
             _ => plan.failures.push(f.clone()),
@@ -115,7 +128,7 @@ fn is_current(d: &DocumentRecord, file: &DiskFile) -> bool {
 impl Plan {
     /// Files the sync will process or record.
     pub(crate) fn work(&self) -> usize {
-        self.queue.len() + self.failures.len()
+        self.queue.len() + self.failures.len() + self.readers_changed.len()
     }
 }
 
@@ -126,7 +139,7 @@ mod tests {
     const DOCS: &str = "/docs";
 
     fn disk(path: &str, size: u64, mtime_ns: i64) -> DiskFile {
-        DiskFile { path: path.into(), folder: folder_of(path).into(), size, mtime_ns }
+        DiskFile { path: path.into(), folder: folder_of(path).into(), size, mtime_ns, readers: None }
     }
 
     fn folder_of(path: &str) -> &str {
@@ -145,6 +158,7 @@ mod tests {
             format: Some("markdown".into()),
             chunks: 1,
             updated_ms: 0,
+            readers: None,
         }
     }
 
@@ -176,6 +190,21 @@ mod tests {
         assert_eq!(queued(&plan), vec!["/docs/a.md", "/docs/b.md"]);
         assert_eq!(plan.unchanged, 0);
         assert!(plan.queue[1].indexed.is_some(), "a touched file may keep its row if its content is unchanged");
+    }
+
+    #[test]
+    fn new_readers_of_an_unchanged_file_are_written_without_indexing_it_again() {
+        let mut walked = disk("/docs/a.md", 10, 1);
+        walked.readers = Some(vec!["user:alice".into(), "user:bob".into()]);
+        let mut row = indexed("/docs/a.md", 10, 1);
+        row.readers = Some(vec!["user:bob".into()]);
+        let first = plan(&Walk { files: vec![walked.clone()], failures: vec![] }, &index(vec![row.clone()]), &present(), false);
+        assert!(first.queue.is_empty());
+        assert_eq!(first.unchanged, 0);
+        assert_eq!(first.readers_changed, vec![DocumentRecord { readers: walked.readers.clone(), ..row }]);
+        // Written: the next walk finds them equal.
+        let next = plan(&Walk { files: vec![walked.clone()], failures: vec![] }, &index(first.readers_changed.clone()), &present(), false);
+        assert_eq!((next.unchanged, next.readers_changed.len()), (1, 0));
     }
 
     #[test]
@@ -211,7 +240,7 @@ mod tests {
 
     #[test]
     fn folder_states_put_paused_before_missing() {
-        let folder = |path: &str, paused| Folder { path: path.into(), added_ms: 0, paused };
+        let folder = |path: &str, paused| Folder { path: path.into(), added_ms: 0, paused, readers: None };
         let folders = vec![folder("/docs", false), folder("/usb", false), folder("/paused-and-gone", true)];
         let states = FolderStates::of(&folders, |p| p == Path::new("/docs"));
         assert_eq!(states.present, vec![PathBuf::from("/docs")]);
@@ -233,8 +262,14 @@ mod tests {
 
     #[test]
     fn a_failure_is_recorded_once_and_again_when_its_reason_changes() {
-        let failure =
-            |error: &str| WalkFailure { path: "/docs/big.pdf".into(), folder: DOCS.into(), error: error.into(), size: 9, mtime_ns: 1 };
+        let failure = |error: &str| WalkFailure {
+            path: "/docs/big.pdf".into(),
+            folder: DOCS.into(),
+            error: error.into(),
+            size: 9,
+            mtime_ns: 1,
+            readers: None,
+        };
         let mut recorded = indexed("/docs/big.pdf", 9, 1);
         recorded.status = DocStatus::Failed;
         recorded.error = Some("too large: 9 B".into());

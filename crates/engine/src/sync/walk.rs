@@ -1,5 +1,6 @@
-//! Stage 1 of a sync, the walk: the files of the folders, by metadata only (size, mtime), and
-//! what cannot be indexed found on the way (symlink loops, broken links, files over the size
+//! Stage 1 of a sync, the walk: the files of the folders, by metadata only (size, mtime, and
+//! who may read them: owner, group, mode, POSIX ACL and the folders above, by `brain-access`),
+//! and what cannot be indexed found on the way (symlink loops, broken links, files over the size
 //! limit). Honours `.gitignore`/`.ignore` and the user's exclude patterns; hidden entries and
 //! files that are never documents are skipped silently.
 
@@ -16,6 +17,9 @@ pub(crate) struct DiskFile {
     pub folder: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
+    /// Who may read it (reader tokens); `None` where its permissions could not be read: no
+    /// person's search finds it.
+    pub readers: Option<Vec<String>>,
 }
 
 /// Something in a folder that cannot be indexed, found while walking.
@@ -26,6 +30,8 @@ pub(crate) struct WalkFailure {
     pub error: String,
     pub size: u64,
     pub mtime_ns: i64,
+    /// Who may read it: even a failure's name is shown only to them.
+    pub readers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +53,14 @@ fn is_not_a_document(path: &Path) -> bool {
 pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
     let mut out = Walk::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut readers_of = brain_access::ReadersOf::new();
+    let mut readers = |path: &Path| match readers_of.readers(path) {
+        Ok(tokens) => Some(tokens),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read who may read this file; it is shown to no one but the index's owner");
+            None
+        }
+    };
     for folder in folders {
         let mut builder = ignore::WalkBuilder::new(folder);
         builder
@@ -74,9 +88,10 @@ pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
             let entry = match entry {
                 Ok(e) => e,
                 Err(err) => {
-                    if let Some(f) = walk_failure(folder, &err)
+                    if let Some(mut f) = walk_failure(folder, &err)
                         && seen.insert(f.path.clone())
                     {
+                        f.readers = readers(&f.path);
                         out.failures.push(f);
                     }
                     continue;
@@ -93,6 +108,7 @@ pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
                 Ok(m) => m,
                 Err(e) => {
                     out.failures.push(WalkFailure {
+                        readers: readers(&path),
                         path,
                         folder: folder.clone(),
                         error: format!("cannot read: {e}"),
@@ -105,6 +121,7 @@ pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
             let (size, mtime_ns) = (meta.len(), fsutil::mtime_ns(&meta));
             if size > settings.max_file_size {
                 out.failures.push(WalkFailure {
+                    readers: readers(&path),
                     path,
                     folder: folder.clone(),
                     error: format!(
@@ -117,7 +134,7 @@ pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
                 });
                 continue;
             }
-            out.files.push(DiskFile { path, folder: folder.clone(), size, mtime_ns });
+            out.files.push(DiskFile { readers: readers(&path), path, folder: folder.clone(), size, mtime_ns });
         }
     }
     out
@@ -145,7 +162,23 @@ fn walk_failure(folder: &Path, err: &ignore::Error) -> Option<WalkFailure> {
         }
     }
     let (path, error) = inner(err, None)?;
-    Some(WalkFailure { path, folder: folder.to_path_buf(), error, size: 0, mtime_ns: 0 })
+    Some(WalkFailure { path, folder: folder.to_path_buf(), error, size: 0, mtime_ns: 0, readers: None })
+}
+
+/// Readers from the folders' policies (see [`Folder::readers`](crate::Folder)) in place of the
+/// file system's, for every file and failure under a folder that has one.
+pub(crate) fn apply_folder_readers(walk: &mut Walk, folders: &[crate::Folder]) {
+    let policy = |folder: &Path| folders.iter().find(|f| f.path == folder).and_then(|f| f.readers.clone());
+    for f in &mut walk.files {
+        if let Some(readers) = policy(&f.folder) {
+            f.readers = Some(readers);
+        }
+    }
+    for f in &mut walk.failures {
+        if let Some(readers) = policy(&f.folder) {
+            f.readers = Some(readers);
+        }
+    }
 }
 
 pub(crate) fn human_bytes(n: u64) -> String {

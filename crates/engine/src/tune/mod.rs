@@ -559,7 +559,7 @@ mod tests {
                 let path = docs.join(format!("{i}.txt"));
                 std::fs::write(&path, format!("{subject} report and plans")).unwrap();
                 paths.push(path.display().to_string());
-                Work::File { previous: None, path, folder: docs.clone(), size: 10, mtime_ns: 1 }
+                Work::File { previous: None, path, folder: docs.clone(), size: 10, mtime_ns: 1, readers: None }
             })
             .collect();
         let writer = Arc::new(writer);
