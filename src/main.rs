@@ -143,6 +143,9 @@ enum Command {
     /// model writes, headings with their sections, labelled pairs; used for searches only when it
     /// ranks held-out pairs better than the plain embedder (`status` says so).
     Tune(commands::tune::TuneArgs),
+    /// Serve the index to a team over HTTP: every request as the person its API token names,
+    /// who sees only what their account may read (`serve tokens add USER` makes a token).
+    Serve(commands::serve::ServeArgs),
     /// Say whether an answer's sources answer its question (or that you opened them to check):
     /// kept as pairs the next `brain tune` learns from — helpful sources for the question,
     /// wrong ones held against it.
@@ -182,7 +185,7 @@ impl Command {
             Command::Tune(t) => t.wants_json(),
             Command::Models(m) => m.wants_json(),
             Command::Folders(f) => f.wants_json(),
-            Command::Watch { .. } | Command::Settings => false,
+            Command::Watch { .. } | Command::Settings | Command::Serve(_) => false,
         }
     }
 }
@@ -232,5 +235,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Feedback { question, verdict, files, json } => commands::tune::feedback(&engine, question, verdict, files, json),
         Command::Bench(speed) => bench::speed(&engine, speed).await,
         Command::Settings => models::settings(&engine),
+        Command::Serve(args) => commands::serve::run(engine, args).await,
     }
 }

@@ -261,7 +261,12 @@ fn system(program: &str, args: &[&str]) {
 fn os_user(name: &str, groups: &[&str]) {
     let exists = std::process::Command::new("id").arg(name).output().is_ok_and(|o| o.status.success());
     if !exists {
-        system("useradd", &["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name]);
+        // Another test may make it at the same moment: "already exists" (9) is fine.
+        let status = std::process::Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name])
+            .status()
+            .unwrap();
+        assert!(status.success() || status.code() == Some(9), "useradd {name}: {status}");
     }
     for g in groups {
         system("usermod", &["--append", "--groups", g, name]);
@@ -271,7 +276,8 @@ fn os_user(name: &str, groups: &[&str]) {
 fn os_group(name: &str) {
     let exists = std::process::Command::new("getent").args(["group", name]).output().is_ok_and(|o| o.status.success());
     if !exists {
-        system("groupadd", &[name]);
+        let status = std::process::Command::new("groupadd").arg(name).status().unwrap();
+        assert!(status.success() || status.code() == Some(9), "groupadd {name}: {status}");
     }
 }
 
@@ -388,4 +394,136 @@ fn a_person_sees_only_what_their_account_may_read_and_permissions_are_followed_l
     });
     assert!(paths_as(&brain, "cbbob", "walrus-lantern", "keyword", "5").is_empty(), "not in the policy's group");
     assert!(terminate(watcher).success());
+}
+
+/// One HTTP/1.1 request over a plain socket (the test needs no HTTP client): the status and the
+/// raw body (chunked bodies are left as they came; the checks look for words in them).
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(300))).unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        request.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+fn url_encoded(path: &str) -> String {
+    path.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"/-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// `brain serve` for a team, with real accounts: each person's token gets only what their account
+/// may read, by search, answer and file; hostile requests get clear errors and leak nothing; a
+/// client leaving mid-answer does not leave the server stuck; every request is in the audit log.
+#[test]
+fn a_team_server_answers_each_person_only_from_what_they_may_read() {
+    if brain_access::effective_uid() != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test as root: it makes OS users");
+        eprintln!("skipped: making OS users needs root");
+        return;
+    }
+    os_group("cbfinance");
+    os_user("cbalice", &["cbfinance"]);
+    os_user("cbbob", &[]);
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    let chmod = |path: &Path, mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    chmod(&root, 0o755);
+    let open = root.join("cafeteria.md");
+    write(&open, "# Cafeteria\n\nThe cafeteria serves lunch from noon until two.\n");
+    chmod(&open, 0o644);
+    let secret = root.join("bob-salary-review.md");
+    write(&secret, "# Salary review: Bob\n\nBob's salary review grants the quince-marmalade bonus of 4,200 euros.\n");
+    system("chown", &["cbbob:cbbob", secret.to_str().unwrap()]);
+    chmod(&secret, 0o640);
+    brain.add_folder(&root);
+    brain.run(&["index"]);
+
+    let token = |user: &str, extra: &[&str]| {
+        let mut args = vec!["serve", "tokens", "add", user];
+        args.extend_from_slice(extra);
+        String::from_utf8(brain.run(&args).stdout).unwrap().trim().to_string()
+    };
+    let (alice, bob, expired) = (token("cbalice", &[]), token("cbbob", &[]), token("cbalice", &["--days", "0"]));
+    let mut server = brain.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut first_line).unwrap();
+    let addr = first_line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{first_line}")).to_string();
+
+    // Who is asking: no token, a wrong one and an expired one are refused.
+    assert_eq!(http(&addr, "GET", "/api/whoami", None, None).0, 401);
+    assert_eq!(http(&addr, "GET", "/api/whoami", Some("cbt_0000"), None).0, 401);
+    let (status, body) = http(&addr, "GET", "/api/whoami", Some(&expired), None);
+    assert!(status == 401 && body.contains("expired"), "{status} {body}");
+    let (status, body) = http(&addr, "GET", "/api/whoami", Some(&alice), None);
+    assert!(status == 200 && body.contains("cbfinance"), "{status} {body}");
+
+    // Search by every mode: nothing of bob's for alice, his own file for bob.
+    let secret_s = secret.display().to_string();
+    for mode in ["hybrid", "vector", "keyword"] {
+        let query = format!(r#"{{"query": "quince-marmalade bonus", "mode": "{mode}", "k": 10}}"#);
+        let (status, body) = http(&addr, "POST", "/api/search", Some(&alice), Some(&query));
+        assert!(status == 200 && !body.contains("bob-salary"), "{mode}: {status} {body}");
+        let (_, body) = http(&addr, "POST", "/api/search", Some(&bob), Some(&query));
+        assert!(body.contains(&secret_s), "{mode}: bob finds his file: {body}");
+    }
+    // A file's bytes: only an indexed file the person may read; anything else the same 404.
+    let file = |token: &str, path: &str| http(&addr, "GET", &format!("/api/file?path={}", url_encoded(path)), Some(token), None);
+    assert_eq!(file(&alice, &secret_s).0, 404);
+    let (status, body) = file(&bob, &secret_s);
+    assert!(status == 200 && body.contains("quince"), "{status}");
+    assert_eq!(file(&alice, &format!("{}/../{}/bob-salary-review.md", root.display(), root.file_name().unwrap().to_string_lossy())).0, 404);
+    assert_eq!(file(&alice, "/etc/passwd").0, 404);
+    assert_eq!(file(&alice, &open.display().to_string()).0, 200);
+    // Hostile bodies.
+    let huge = format!(r#"{{"query": "{}"}}"#, "a".repeat(20_000));
+    assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some(&huge)).0, 413);
+    assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some("{not json")).0, 400);
+    assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some(r#"{"query": "lunch", "mode": "psychic"}"#)).0, 400);
+
+    // An answer for alice streams without bob's figure or file.
+    let (status, body) =
+        http(&addr, "POST", "/api/ask", Some(&alice), Some(r#"{"question": "What bonus does Bob's salary review grant?"}"#));
+    assert!(status == 200 && body.contains("event: done"), "{status} {body}");
+    assert!(!body.contains("4,200") && !body.contains("bob-salary"), "{body}");
+
+    // Bob starts an answer and hangs up after its sources: the server carries on.
+    {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let question = r#"{"question": "What bonus does Bob's salary review grant, and how large is it?"}"#;
+        let request = format!(
+            "POST /api/ask HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bob}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{question}",
+            question.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut first = [0u8; 256];
+        let _ = stream.read(&mut first).unwrap();
+    }
+    let (status, body) = http(&addr, "POST", "/api/ask", Some(&bob), Some(r#"{"question": "What bonus does Bob's salary review grant?"}"#));
+    assert!(status == 200 && body.contains("event: done") && body.contains(&secret_s), "{status} {body}");
+
+    let audit = std::fs::read_to_string(brain.data.path().join("audit.log")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"search\"")), "{audit}");
+    assert!(
+        audit.lines().any(|l| l.contains("\"user\":\"cbbob\"") && l.contains("\"action\":\"file\"") && l.contains(&secret_s)),
+        "{audit}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }

@@ -6,4 +6,5 @@ pub mod folders;
 pub mod index;
 pub mod models;
 pub mod query;
+pub mod serve;
 pub mod tune;

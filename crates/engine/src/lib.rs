@@ -490,6 +490,16 @@ impl Engine {
         result
     }
 
+    /// Whether `path` is an indexed file that `person` may read (by its stored readers): what a
+    /// server checks before it hands a file's bytes over. An unknown path is simply not readable.
+    pub async fn readable_document(&self, path: &str, person: &Person) -> Result<bool> {
+        if !self.has_index() {
+            return Ok(false);
+        }
+        let store = self.store().await?;
+        Ok(store.readable_by(&[path.to_string()], person).await?.contains(path))
+    }
+
     /// Stop every answer being generated (each keeps what it has so far). True if one was.
     pub fn stop_answering(&self) -> bool {
         let flags = self.answering.lock().unwrap_or_else(|p| p.into_inner());
