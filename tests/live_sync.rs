@@ -286,6 +286,28 @@ fn paths_as(brain: &Brain, person: &str, query: &str, mode: &str, k: &str) -> Ve
     results["results"].as_array().unwrap().iter().map(|h| h["path"].as_str().unwrap().to_string()).collect()
 }
 
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The accounts the access tests use (alice in the finance group, bob alone), a `brain` and a
+/// folder open to all (a temp dir is 700): `None` when not root — the test is skipped, except
+/// in CI, which must run it.
+fn accounts_and_a_folder() -> Option<(Brain, tempfile::TempDir)> {
+    if brain_access::effective_uid() != 0 {
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test as root: it makes OS users");
+        eprintln!("skipped: making OS users needs root");
+        return None;
+    }
+    os_group("cbfinance");
+    os_user("cbalice", &["cbfinance"]);
+    os_user("cbbob", &[]);
+    let docs = tempfile::tempdir().unwrap();
+    chmod(docs.path(), 0o755);
+    Some((Brain::new(), docs))
+}
+
 /// Access as the file system grants it, with real accounts made by the test: what a person may
 /// not read is never among their results by any search mode nor in an answer's sources; the k
 /// results are the best k they may read even when the best 20 overall are someone else's; and
@@ -293,23 +315,8 @@ fn paths_as(brain: &Brain, person: &str, query: &str, mode: &str, k: &str) -> Ve
 /// re-embedding it. Needs root (useradd, chown); CI runs as root.
 #[test]
 fn a_person_sees_only_what_their_account_may_read_and_permissions_are_followed_live() {
-    if brain_access::effective_uid() != 0 {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test as root: it makes OS users");
-        eprintln!("skipped: making OS users needs root");
-        return;
-    }
-    os_group("cbfinance");
-    os_user("cbalice", &["cbfinance"]);
-    os_user("cbbob", &[]);
-
-    let brain = Brain::new();
-    let docs = tempfile::tempdir().unwrap();
+    let Some((brain, docs)) = accounts_and_a_folder() else { return };
     let root = docs.path().canonicalize().unwrap();
-    let chmod = |path: &Path, mode: u32| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    chmod(&root, 0o755);
     write(&root.join("open/cafeteria.md"), "# Cafeteria\n\nThe cafeteria serves lunch from noon until two.\n");
     write(&root.join("open/pay.md"), "# Pay\n\nPay is reviewed once a year, in March, by each department.\n");
     write(&root.join("finance/budget.md"), "# Budget\n\nThe finance team's travel budget for 2027 is 18,000 euros.\n");
@@ -428,22 +435,8 @@ fn url_encoded(path: &str) -> String {
 /// client leaving mid-answer does not leave the server stuck; every request is in the audit log.
 #[test]
 fn a_team_server_answers_each_person_only_from_what_they_may_read() {
-    if brain_access::effective_uid() != 0 {
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test as root: it makes OS users");
-        eprintln!("skipped: making OS users needs root");
-        return;
-    }
-    os_group("cbfinance");
-    os_user("cbalice", &["cbfinance"]);
-    os_user("cbbob", &[]);
-    let brain = Brain::new();
-    let docs = tempfile::tempdir().unwrap();
+    let Some((brain, docs)) = accounts_and_a_folder() else { return };
     let root = docs.path().canonicalize().unwrap();
-    let chmod = |path: &Path, mode: u32| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    };
-    chmod(&root, 0o755);
     let open = root.join("cafeteria.md");
     write(&open, "# Cafeteria\n\nThe cafeteria serves lunch from noon until two.\n");
     chmod(&open, 0o644);

@@ -41,7 +41,7 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
         Some(ServeCommand::Tokens(TokensCommand::Add { user, days })) => {
             // The same rule as --as: making a token is acting as that person.
             let person = engine.person_named(&user)?;
-            let token = brain_serve::tokens::add(engine.data_dir(), &person.user, days, now_ms())?;
+            let token = brain_serve::tokens::add(engine.data_dir(), &person.user, days, brain_serve::now_ms())?;
             println!("{token}");
             Ok(0)
         }
@@ -70,8 +70,4 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

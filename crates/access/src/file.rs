@@ -42,6 +42,10 @@ pub struct ReadersOf {
     /// Who may reach a folder's entries: its search permission and every folder's above it.
     folders: HashMap<PathBuf, Rule>,
     groups: HashMap<String, Vec<String>>,
+    /// Names of owners and owning groups: a share's files have a handful, and each lookup goes
+    /// through NSS (a scan of /etc/passwd, or a directory server).
+    user_names: HashMap<u32, String>,
+    group_names: HashMap<u32, String>,
 }
 
 impl ReadersOf {
@@ -51,7 +55,7 @@ impl ReadersOf {
 
     /// The reader tokens of `path` (see [`Rule`]): who may read it and reach it.
     pub fn readers(&mut self, path: &Path) -> Result<Vec<String>, AccessError> {
-        let own = rule_of(path, Wanted::Read)?;
+        let own = self.rule_of(path, Wanted::Read)?;
         let Some(parent) = path.parent() else { return Ok(own.simplified().tokens()) };
         let reach = self.reach(parent)?;
         let mut groups = |user: &str| self.groups.entry(user.to_string()).or_insert_with(|| groups_of_user(user)).clone();
@@ -63,7 +67,7 @@ impl ReadersOf {
         if let Some(rule) = self.folders.get(folder) {
             return Ok(rule.clone());
         }
-        let own = rule_of(folder, Wanted::Search)?;
+        let own = self.rule_of(folder, Wanted::Search)?;
         let rule = match folder.parent() {
             Some(parent) => {
                 let above = self.reach(parent)?;
@@ -75,17 +79,18 @@ impl ReadersOf {
         self.folders.insert(folder.to_path_buf(), rule.clone());
         Ok(rule)
     }
-}
 
-/// The rule of one file or folder for `wanted`, from its ACL; from its mode bits where the file
-/// system keeps no POSIX ACL (the same rule: an ACL without extended entries is the mode).
-fn rule_of(path: &Path, wanted: Wanted) -> Result<Rule, AccessError> {
-    let meta = std::fs::metadata(path).map_err(|source| AccessError::Io { path: path.to_path_buf(), source })?;
-    let owner = user_name(meta.uid());
-    let group = group_name(meta.gid());
-    match exacl::getfacl(path, AclOption::ACCESS_ACL) {
-        Ok(entries) => Ok(rule_of_acl(&owner, &group, &entries, wanted)),
-        Err(_) => Ok(rule_of_mode(&owner, &group, meta.mode(), wanted)),
+    /// The rule of one file or folder for `wanted`, from its ACL; from its mode bits where the
+    /// file system keeps no POSIX ACL (the same rule: an ACL without extended entries is the
+    /// mode).
+    fn rule_of(&mut self, path: &Path, wanted: Wanted) -> Result<Rule, AccessError> {
+        let meta = std::fs::metadata(path).map_err(|source| AccessError::Io { path: path.to_path_buf(), source })?;
+        let owner = self.user_names.entry(meta.uid()).or_insert_with(|| user_name(meta.uid())).clone();
+        let group = self.group_names.entry(meta.gid()).or_insert_with(|| group_name(meta.gid())).clone();
+        match exacl::getfacl(path, AclOption::ACCESS_ACL) {
+            Ok(entries) => Ok(rule_of_acl(&owner, &group, &entries, wanted)),
+            Err(_) => Ok(rule_of_mode(&owner, &group, meta.mode(), wanted)),
+        }
     }
 }
 

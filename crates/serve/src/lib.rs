@@ -154,7 +154,8 @@ impl Server {
     }
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch: token times and audit lines.
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
