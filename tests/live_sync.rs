@@ -431,8 +431,9 @@ fn url_encoded(path: &str) -> String {
 }
 
 /// `brain serve` for a team, with real accounts: each person's token gets only what their account
-/// may read, by search, answer and file; hostile requests get clear errors and leak nothing; a
-/// client leaving mid-answer does not leave the server stuck; every request is in the audit log.
+/// may read, by search, answer, follow-up and file; a conversation is its asker's alone; hostile
+/// requests get clear errors and leak nothing; a client leaving mid-answer does not leave the
+/// server stuck; every request is in the audit log.
 #[test]
 fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     let Some((brain, docs)) = accounts_and_a_folder() else { return };
@@ -489,11 +490,22 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some("{not json")).0, 400);
     assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some(r#"{"query": "lunch", "mode": "psychic"}"#)).0, 400);
 
-    // An answer for alice streams without bob's figure or file.
+    // An answer for alice streams without bob's figure or file, in a conversation of hers.
     let (status, body) =
         http(&addr, "POST", "/api/ask", Some(&alice), Some(r#"{"question": "What bonus does Bob's salary review grant?"}"#));
     assert!(status == 200 && body.contains("event: done"), "{status} {body}");
     assert!(!body.contains("4,200") && !body.contains("bob-salary"), "{body}");
+    let id =
+        body.split("event: conversation").nth(1).and_then(|rest| rest.split("\"id\":\"").nth(1)).and_then(|rest| rest.split('"').next());
+    let id = id.unwrap_or_else(|| panic!("no conversation event: {body}")).to_string();
+    // Her follow-up stays hers; bob cannot continue (or see) it.
+    let follow_up = format!(r#"{{"question": "And how large is that bonus in euros?", "conversation": "{id}"}}"#);
+    let (status, body) = http(&addr, "POST", "/api/ask", Some(&alice), Some(&follow_up));
+    assert!(status == 200 && body.contains("event: done") && !body.contains("4,200") && !body.contains("bob-salary"), "{status} {body}");
+    let (status, body) = http(&addr, "POST", "/api/ask", Some(&bob), Some(&follow_up));
+    assert!(status == 404 && body.contains("conversation_not_found"), "{status} {body}");
+    let (status, _) = http(&addr, "POST", "/api/ask", Some(&alice), Some(r#"{"question": "x?", "conversation": "../../etc/passwd"}"#));
+    assert_eq!(status, 404);
 
     // Bob starts an answer and hangs up after its sources: the server carries on.
     {

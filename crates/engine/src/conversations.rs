@@ -24,6 +24,11 @@ pub struct Conversation {
     pub created_ms: i64,
     pub updated_ms: i64,
     pub turns: Vec<Turn>,
+    /// The person it belongs to when asked through a team server (their user name); `None`: the
+    /// index's owner's own. Nobody else may read or continue it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub owner: Option<String>,
 }
 
 /// One question and its answer as given (a stopped answer is kept as far as it got).
@@ -125,7 +130,9 @@ pub(crate) fn list(data_dir: &Path) -> Result<Vec<ConversationSummary>> {
             continue;
         }
         match read(&path) {
-            Ok(c) => out.push(c.summary()),
+            // The index owner's list: not the team's conversations through a server.
+            Ok(c) if c.owner.is_none() => out.push(c.summary()),
+            Ok(_) => {}
             // One damaged file must not hide the others.
             Err(e) => tracing::warn!("skipping an unreadable conversation: {e}"),
         }
@@ -152,7 +159,7 @@ pub(crate) fn get(data_dir: &Path, id: &str) -> Result<Conversation> {
     read(&path)
 }
 
-pub(crate) fn create(data_dir: &Path, first_question: &str) -> Result<Conversation> {
+pub(crate) fn create(data_dir: &Path, first_question: &str, owner: Option<&str>) -> Result<Conversation> {
     let _guard = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let now = fsutil::now_ms();
     let mut n = 0u32;
@@ -163,7 +170,14 @@ pub(crate) fn create(data_dir: &Path, first_question: &str) -> Result<Conversati
         }
         n += 1;
     };
-    let conversation = Conversation { id, title: title_of(first_question), created_ms: now, updated_ms: now, turns: Vec::new() };
+    let conversation = Conversation {
+        id,
+        title: title_of(first_question),
+        created_ms: now,
+        updated_ms: now,
+        turns: Vec::new(),
+        owner: owner.map(str::to_string),
+    };
     write(data_dir, &conversation)?;
     Ok(conversation)
 }
@@ -214,8 +228,10 @@ mod tests {
     #[test]
     fn create_append_list_get_delete_survive_a_reopen() {
         let data = tempfile::tempdir().unwrap();
-        let first = create(data.path(), "How long can a sabbatical last?").unwrap();
-        let second = create(data.path(), "Fire drills?").unwrap();
+        let first = create(data.path(), "How long can a sabbatical last?", None).unwrap();
+        let second = create(data.path(), "Fire drills?", None).unwrap();
+        let someone_elses = create(data.path(), "Their question", Some("alice")).unwrap();
+        assert_eq!(get(data.path(), &someone_elses.id).unwrap().owner.as_deref(), Some("alice"));
         assert_ne!(first.id, second.id, "ids are unique within a millisecond");
         append(data.path(), &first.id, Turn::new("How long can a sabbatical last?", &answer("Eight weeks [1].", true))).unwrap();
         let mut later = Turn::new("And who approves it?", &answer("Your manager [2].", true));
@@ -253,7 +269,7 @@ mod tests {
             let err = get(data.path(), bad).unwrap_err();
             assert_eq!(err.code(), crate::ErrorCode::InvalidArgument, "{bad}");
         }
-        let ok = create(data.path(), "q").unwrap();
+        let ok = create(data.path(), "q", None).unwrap();
         std::fs::write(dir(data.path()).join("0000-0000.json"), b"{not json").unwrap();
         let listed = list(data.path()).unwrap();
         assert_eq!(listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![ok.id.as_str()]);

@@ -521,14 +521,15 @@ impl Engine {
         cancel: Arc<AtomicBool>,
         events: AnswerSink,
     ) -> Result<(Conversation, Answer)> {
-        let existing = conversation.map(|id| self.conversation(id)).transpose()?;
+        let owner = request.person.as_ref().map(|p| p.user.clone());
+        let existing = conversation.map(|id| self.conversation_of(id, request.person.as_ref())).transpose()?;
         if let Some(c) = &existing {
             request.history = c.history();
         }
         let answer = self.ask(&request, cancel, events).await?;
         let id = match existing {
             Some(c) => c.id,
-            None => conversations::create(self.data_dir(), &request.question)?.id,
+            None => conversations::create(self.data_dir(), &request.question, owner.as_deref())?.id,
         };
         let conversation = conversations::append(self.data_dir(), &id, Turn::new(request.question.trim(), &answer))?;
         Ok((conversation, answer))
@@ -542,6 +543,16 @@ impl Engine {
     /// One conversation with its turns.
     pub fn conversation(&self, id: &str) -> Result<Conversation> {
         conversations::get(self.data_dir(), id)
+    }
+
+    /// One conversation, if it is `person`'s (`None`: the index owner's own). Anyone else's is
+    /// "not found", as if it did not exist.
+    pub fn conversation_of(&self, id: &str, person: Option<&Person>) -> Result<Conversation> {
+        let conversation = self.conversation(id)?;
+        if conversation.owner.as_deref() != person.map(|p| p.user.as_str()) {
+            return Err(EngineError::ConversationNotFound(id.to_string()));
+        }
+        Ok(conversation)
     }
 
     pub fn delete_conversation(&self, id: &str) -> Result<()> {

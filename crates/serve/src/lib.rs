@@ -212,6 +212,10 @@ struct AskBody {
     question: String,
     #[serde(default)]
     k: Option<usize>,
+    /// A follow-up in this conversation (one of the person's own, from an earlier `conversation`
+    /// event); none: a new one.
+    #[serde(default)]
+    conversation: Option<String>,
 }
 
 /// Sets the answer's cancel flag when the response stream is dropped: the client went away.
@@ -227,20 +231,32 @@ async fn ask(State(server): State<Arc<Server>>, headers: HeaderMap, body: JsonBo
     let person = server.person(&headers)?;
     let Json(body) = body?;
     checked_text(&body.question, "question")?;
+    // Checked before the stream starts, so that someone else's conversation is a plain 404.
+    if let Some(id) = &body.conversation {
+        server.engine.conversation_of(id, Some(&person)).map_err(|e| match e {
+            EngineError::ConversationNotFound(_) | EngineError::InvalidArgument(_) => {
+                error(StatusCode::NOT_FOUND, "conversation_not_found", "no such conversation")
+            }
+            other => ApiError::from(other),
+        })?;
+    }
     let request =
         AskRequest { k: body.k.map(|k| k.clamp(1, K_MAX)), person: Some(person.clone()), ..AskRequest::new(body.question.clone()) };
     let cancel = Arc::new(AtomicBool::new(false));
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let (engine, audit_server, flag) = (Arc::clone(&server.engine), Arc::clone(&server), Arc::clone(&cancel));
+    let conversation = body.conversation;
     let answering = tokio::spawn(async move {
-        let result = engine.ask(&request, flag, events).await;
-        if let Ok(answer) = &result {
+        let question = request.question.clone();
+        let result = engine.ask_in_conversation(conversation.as_deref(), request, flag, events).await;
+        if let Ok((_, answer)) = &result {
             let shown: Vec<&str> = answer.citations.iter().map(|c| c.path.as_str()).collect();
-            audit_server.audit(&person, "ask", &request.question, &shown);
+            audit_server.audit(&person, "ask", &question, &shown);
         }
-        result
+        result.map(|(conversation, _)| conversation.id)
     });
-    // The engine's events as they come, then an error event if asking failed.
+    // The engine's events as they come, then the conversation's id for follow-ups (or an error
+    // event if asking failed).
     let state = (received, Some(answering), StopWhenDropped(cancel));
     let stream = futures::stream::unfold(state, |(mut received, answering, guard)| async move {
         if let Some(event) = received.recv().await {
@@ -252,13 +268,15 @@ async fn ask(State(server): State<Arc<Server>>, headers: HeaderMap, body: JsonBo
             };
             return Some((Ok::<Event, std::convert::Infallible>(Event::default().event(name).data(data)), (received, answering, guard)));
         }
-        // The channel closed: the answer ended. Report a failure, once.
-        let failure = match answering?.await {
-            Ok(Ok(_)) => return None,
-            Ok(Err(e)) => serde_json::json!({ "error": ErrorPayload::from(&e) }),
-            Err(e) => serde_json::json!({ "error": { "code": "internal", "message": e.to_string() } }),
+        // The channel closed: the answer ended. Say in which conversation, or why it failed, once.
+        let last = match answering?.await {
+            Ok(Ok(id)) => Event::default().event("conversation").data(serde_json::json!({ "id": id }).to_string()),
+            Ok(Err(e)) => Event::default().event("error").data(serde_json::json!({ "error": ErrorPayload::from(&e) }).to_string()),
+            Err(e) => Event::default()
+                .event("error")
+                .data(serde_json::json!({ "error": { "code": "internal", "message": e.to_string() } }).to_string()),
         };
-        Some((Ok(Event::default().event("error").data(failure.to_string())), (received, None, guard)))
+        Some((Ok(last), (received, None, guard)))
     });
     Ok(Sse::new(stream).into_response())
 }
