@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use exacl::{AclEntryKind, AclOption, Perm};
 
@@ -39,8 +40,9 @@ impl Wanted {
 /// `chmod` is not reused by the next one.
 #[derive(Default)]
 pub struct ReadersOf {
-    /// Who may reach a folder's entries: its search permission and every folder's above it.
-    folders: HashMap<PathBuf, Rule>,
+    /// Who may reach a folder's entries: its search permission and every folder's above it
+    /// (shared, not copied, by every file of the folder).
+    folders: HashMap<PathBuf, Rc<Rule>>,
     groups: HashMap<String, Vec<String>>,
     /// Names of owners and owning groups: a share's files have a handful, and each lookup goes
     /// through NSS (a scan of /etc/passwd, or a directory server).
@@ -58,26 +60,30 @@ impl ReadersOf {
         let own = self.rule_of(path, Wanted::Read)?;
         let Some(parent) = path.parent() else { return Ok(own.simplified().tokens()) };
         let reach = self.reach(parent)?;
-        let mut groups = |user: &str| self.groups.entry(user.to_string()).or_insert_with(|| groups_of_user(user)).clone();
-        Ok(own.and(&reach, &mut groups).tokens())
+        Ok(self.both(&own, &reach).tokens())
     }
 
     /// Who may pass through `folder` and every folder above it.
-    fn reach(&mut self, folder: &Path) -> Result<Rule, AccessError> {
+    fn reach(&mut self, folder: &Path) -> Result<Rc<Rule>, AccessError> {
         if let Some(rule) = self.folders.get(folder) {
-            return Ok(rule.clone());
+            return Ok(Rc::clone(rule));
         }
         let own = self.rule_of(folder, Wanted::Search)?;
-        let rule = match folder.parent() {
+        let rule = Rc::new(match folder.parent() {
             Some(parent) => {
                 let above = self.reach(parent)?;
-                let mut groups = |user: &str| self.groups.entry(user.to_string()).or_insert_with(|| groups_of_user(user)).clone();
-                own.and(&above, &mut groups)
+                self.both(&own, &above)
             }
             None => own.simplified(),
-        };
-        self.folders.insert(folder.to_path_buf(), rule.clone());
+        });
+        self.folders.insert(folder.to_path_buf(), Rc::clone(&rule));
         Ok(rule)
+    }
+
+    /// [`Rule::and`] with users' groups looked up once per walk.
+    fn both(&mut self, one: &Rule, other: &Rule) -> Rule {
+        let mut groups = |user: &str| self.groups.entry(user.to_string()).or_insert_with(|| groups_of_user(user)).clone();
+        one.and(other, &mut groups)
     }
 
     /// The rule of one file or folder for `wanted`, from its ACL; from its mode bits where the

@@ -54,11 +54,6 @@ impl Person {
         }
     }
 
-    /// The user this process runs as.
-    pub fn current() -> Result<Person, AccessError> {
-        Person::named(&user_name(nix::unistd::geteuid().as_raw()))
-    }
-
     /// Whether a document with these reader tokens is theirs to read.
     pub fn may_read<S: AsRef<str>>(&self, readers: &[S]) -> bool {
         Rule::from_tokens(readers).allows(&self.user, &self.groups)
@@ -68,10 +63,7 @@ impl Person {
 /// Whether `token` is a reader token: `everyone`, or `user:`, `group:`, `!user:`, `!group:`
 /// and a name.
 pub fn is_reader_token(token: &str) -> bool {
-    token == EVERYONE
-        || ["user:", "group:", "!user:", "!group:"]
-            .iter()
-            .any(|prefix| token.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.contains(char::is_whitespace)))
+    rule::Token::parse(token).is_some()
 }
 
 /// The user id this process acts as.

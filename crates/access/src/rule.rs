@@ -116,21 +116,45 @@ impl Rule {
     /// The rule that `tokens` stand for (unknown tokens are ignored: they grant nothing).
     pub fn from_tokens<S: AsRef<str>>(tokens: &[S]) -> Rule {
         let mut rule = Rule::default();
-        for t in tokens {
-            let t = t.as_ref();
-            if t == EVERYONE {
-                rule.everyone = true;
-            } else if let Some(u) = t.strip_prefix("user:") {
-                rule.users.insert(u.to_string());
-            } else if let Some(u) = t.strip_prefix("!user:") {
-                rule.denied_users.insert(u.to_string());
-            } else if let Some(g) = t.strip_prefix("group:") {
-                rule.groups.insert(g.to_string());
-            } else if let Some(g) = t.strip_prefix("!group:") {
-                rule.denied_groups.insert(g.to_string());
+        for token in tokens.iter().filter_map(|t| Token::parse(t.as_ref())) {
+            match token {
+                Token::Everyone => rule.everyone = true,
+                Token::User(u) => _ = rule.users.insert(u.to_string()),
+                Token::DeniedUser(u) => _ = rule.denied_users.insert(u.to_string()),
+                Token::Group(g) => _ = rule.groups.insert(g.to_string()),
+                Token::DeniedGroup(g) => _ = rule.denied_groups.insert(g.to_string()),
             }
         }
         rule
+    }
+}
+
+/// One reader token, read (the grammar of the module's table, in one place).
+pub(crate) enum Token<'a> {
+    Everyone,
+    User(&'a str),
+    DeniedUser(&'a str),
+    Group(&'a str),
+    DeniedGroup(&'a str),
+}
+
+impl<'a> Token<'a> {
+    /// `None` for anything else, a prefix without a name and a name with white space included.
+    pub(crate) fn parse(token: &'a str) -> Option<Token<'a>> {
+        if token == EVERYONE {
+            return Some(Token::Everyone);
+        }
+        let (kind, name) = token.split_once(':')?;
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return None;
+        }
+        Some(match kind {
+            "user" => Token::User(name),
+            "!user" => Token::DeniedUser(name),
+            "group" => Token::Group(name),
+            "!group" => Token::DeniedGroup(name),
+            _ => return None,
+        })
     }
 }
 

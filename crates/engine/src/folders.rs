@@ -79,11 +79,16 @@ pub(crate) fn remove(data_dir: &Path, path: &Path) -> Result<PathBuf> {
 
 /// Pause or resume a registered folder; returns its canonical path.
 pub(crate) fn set_paused(data_dir: &Path, path: &Path, paused: bool) -> Result<PathBuf> {
+    change(data_dir, path, |folder| std::mem::replace(&mut folder.paused, paused) != paused)
+}
+
+/// Change the registered folder at `path` with `change` (which says whether it changed
+/// anything: only then is the list written); returns its canonical path.
+fn change(data_dir: &Path, path: &Path, change: impl FnOnce(&mut Folder) -> bool) -> Result<PathBuf> {
     let mut folders = load(data_dir)?;
     let wanted = fsutil::canonical(path).unwrap_or_else(|_| absolute(path));
     let folder = folders.iter_mut().find(|f| f.path == wanted).ok_or_else(|| EngineError::FolderNotRegistered(wanted.clone()))?;
-    if folder.paused != paused {
-        folder.paused = paused;
+    if change(folder) {
         save(data_dir, &folders)?;
     }
     Ok(wanted)
@@ -102,12 +107,8 @@ pub(crate) fn set_readers(data_dir: &Path, path: &Path, readers: Option<Vec<Stri
             )));
         }
     }
-    let mut folders = load(data_dir)?;
-    let wanted = fsutil::canonical(path).unwrap_or_else(|_| absolute(path));
-    let folder = folders.iter_mut().find(|f| f.path == wanted).ok_or_else(|| EngineError::FolderNotRegistered(wanted.clone()))?;
-    folder.readers = readers.map(|t| brain_access::Rule::from_tokens(&t).tokens());
-    save(data_dir, &folders)?;
-    Ok(wanted)
+    let readers = readers.map(|t| brain_access::Rule::from_tokens(&t).tokens());
+    change(data_dir, path, |folder| std::mem::replace(&mut folder.readers, readers.clone()) != readers)
 }
 
 fn absolute(path: &Path) -> PathBuf {

@@ -106,9 +106,8 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let states = sync::FolderStates::of(&folders, |p| p.is_dir());
     let settings = engine.settings();
     let ocr_languages = settings.ocr_languages.clone();
-    let present = states.present.clone();
-    let mut walk = crate::blocking(move || sync::walk(&present, &settings)).await?;
-    sync::walk::apply_folder_readers(&mut walk, &folders);
+    let (present, policies) = (states.present.clone(), states.reader_policies.clone());
+    let walk = crate::blocking(move || sync::walk(&present, &policies, &settings)).await?;
     let by_path: HashMap<String, DocumentRecord> = documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
     let plan = sync::plan(&walk, &by_path, &states, false);
     let mut pending_per_folder: HashMap<String, usize> = HashMap::new();

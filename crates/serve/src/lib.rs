@@ -130,6 +130,8 @@ impl Server {
     /// The person a request is made by, from its bearer token.
     fn person(&self, headers: &HeaderMap) -> Result<Person, ApiError> {
         let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        // Read on every request (a small file): a removed token stops working at once, in every
+        // server on the data dir.
         let records = tokens::load(&self.data_dir).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "tokens", &e.to_string()))?;
         let user = tokens::user_of(&records, token, now_ms()).map_err(|refusal| {
             let message = match refusal {

@@ -61,6 +61,7 @@ pub use writer::{DocumentWrite, Recovery, StoreWriter, WriteBatch};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -111,6 +112,9 @@ pub struct Store {
     dimension: usize,
     dir: PathBuf,
     policy: IndexPolicy,
+    /// The chunks table has its readers column: once true, always (columns are never dropped),
+    /// so a person's searches ask LanceDB for the schema only until they see it.
+    readers_column: Arc<AtomicBool>,
 }
 
 impl Store {
@@ -122,11 +126,13 @@ impl Store {
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
         let identities = open_or_create(&db, IDENTITIES, records::identities_schema()).await?;
-        let found = vector_dimension(chunks.schema().await?.as_ref());
+        let schema = chunks.schema().await?;
+        let found = vector_dimension(schema.as_ref());
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
-        Ok(Store { documents, chunks, identities, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default() })
+        let readers_column = Arc::new(AtomicBool::new(schema.field_with_name("readers").is_ok()));
+        Ok(Store { documents, chunks, identities, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default(), readers_column })
     }
 
     /// The same store indexed and searched by another policy.
@@ -155,13 +161,17 @@ impl Store {
                 table.add_columns().transform(lancedb::table::NewColumnTransform::AllNulls(column)).execute().await?;
             }
         }
+        self.readers_column.store(true, Ordering::Relaxed);
         Ok(())
     }
 
     /// Whether the chunks table has its readers column (an index of an older build has not,
-    /// until a writer opens it).
+    /// until a writer, maybe in another process, opens it).
     pub(crate) async fn has_readers(&self) -> Result<bool> {
-        Ok(self.chunks.schema().await?.field_with_name("readers").is_ok())
+        if !self.readers_column.load(Ordering::Relaxed) && self.chunks.schema().await?.field_with_name("readers").is_ok() {
+            self.readers_column.store(true, Ordering::Relaxed);
+        }
+        Ok(self.readers_column.load(Ordering::Relaxed))
     }
 }
 

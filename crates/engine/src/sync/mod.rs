@@ -46,17 +46,14 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
     let started = Instant::now();
     let ocr_before = engine.ocr_counts.read();
     let settings = engine.settings();
-    let registered = engine.folders()?;
-    let folders = FolderStates::of(&registered, |p| p.is_dir());
+    let folders = FolderStates::of(&engine.folders()?, |p| p.is_dir());
     engine.emit(IndexEvent::SyncStarted { folders: folders.present.len() + folders.paused.len() + folders.missing.len() });
     for path in &folders.missing {
         engine.emit(IndexEvent::FolderMissing { path: path.display().to_string() });
     }
     let walk = {
-        let present = folders.present.clone();
-        let mut walk = crate::blocking(move || walk(&present, &settings)).await?;
-        walk::apply_folder_readers(&mut walk, &registered);
-        walk
+        let (present, policies) = (folders.present.clone(), folders.reader_policies.clone());
+        crate::blocking(move || walk(&present, &policies, &settings)).await?
     };
 
     // A brand-new index with nothing to index must not need a model: only open the store when

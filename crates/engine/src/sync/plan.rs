@@ -25,6 +25,9 @@ pub(crate) struct FolderStates {
     pub paused: Vec<PathBuf>,
     /// Registered but not on disk (unmounted, deleted): their files are kept.
     pub missing: Vec<PathBuf>,
+    /// Folders whose files' readers are set by policy (see [`Folder::readers`]), not read from
+    /// the file system.
+    pub reader_policies: HashMap<PathBuf, Vec<String>>,
 }
 
 impl FolderStates {
@@ -32,6 +35,9 @@ impl FolderStates {
     pub(crate) fn of(folders: &[Folder], is_dir: impl Fn(&Path) -> bool) -> FolderStates {
         let mut states = FolderStates::default();
         for f in folders {
+            if let Some(readers) = &f.readers {
+                states.reader_policies.insert(f.path.clone(), readers.clone());
+            }
             if f.paused {
                 states.paused.push(f.path.clone());
             } else if is_dir(&f.path) {

@@ -4,7 +4,7 @@
 //! limit). Honours `.gitignore`/`.ignore` and the user's exclude patterns; hidden entries and
 //! files that are never documents are skipped silently.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::fsutil;
@@ -49,20 +49,25 @@ fn is_not_a_document(path: &Path) -> bool {
 }
 
 /// Walk the folders honouring .gitignore/.ignore, skipping hidden entries, following symlinks
-/// (loops are reported, not followed forever).
-pub(crate) fn walk(folders: &[PathBuf], settings: &Settings) -> Walk {
+/// (loops are reported, not followed forever). A folder in `reader_policies` gives its files
+/// those readers; the others' are read from the file system.
+pub(crate) fn walk(folders: &[PathBuf], reader_policies: &HashMap<PathBuf, Vec<String>>, settings: &Settings) -> Walk {
     let mut out = Walk::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut readers_of = brain_access::ReadersOf::new();
-    let mut readers = |path: &Path| match readers_of.readers(path) {
-        Ok(tokens) => Some(tokens),
-        Err(e) => {
-            // A broken link among the failures is the usual case: not worth a warning each sync.
-            tracing::debug!(path = %path.display(), error = %e, "cannot read who may read this file; it is shown to no one but the index's owner");
-            None
-        }
-    };
     for folder in folders {
+        let policy = reader_policies.get(folder);
+        let mut readers = |path: &Path| match policy {
+            Some(tokens) => Some(tokens.clone()),
+            None => match readers_of.readers(path) {
+                Ok(tokens) => Some(tokens),
+                Err(e) => {
+                    // A broken link among the failures is the usual case: not worth a warning each sync.
+                    tracing::debug!(path = %path.display(), error = %e, "cannot read who may read this file; it is shown to no one but the index's owner");
+                    None
+                }
+            },
+        };
         let mut builder = ignore::WalkBuilder::new(folder);
         builder
             .hidden(true)
@@ -166,22 +171,6 @@ fn walk_failure(folder: &Path, err: &ignore::Error) -> Option<WalkFailure> {
     Some(WalkFailure { path, folder: folder.to_path_buf(), error, size: 0, mtime_ns: 0, readers: None })
 }
 
-/// Readers from the folders' policies (see [`Folder::readers`](crate::Folder)) in place of the
-/// file system's, for every file and failure under a folder that has one.
-pub(crate) fn apply_folder_readers(walk: &mut Walk, folders: &[crate::Folder]) {
-    let policy = |folder: &Path| folders.iter().find(|f| f.path == folder).and_then(|f| f.readers.clone());
-    for f in &mut walk.files {
-        if let Some(readers) = policy(&f.folder) {
-            f.readers = Some(readers);
-        }
-    }
-    for f in &mut walk.failures {
-        if let Some(readers) = policy(&f.folder) {
-            f.readers = Some(readers);
-        }
-    }
-}
-
 pub(crate) fn human_bytes(n: u64) -> String {
     const MB: f64 = 1024.0 * 1024.0;
     if n as f64 >= MB { format!("{:.1} MB", n as f64 / MB) } else { format!("{:.1} KB", n as f64 / 1024.0) }
@@ -205,7 +194,7 @@ mod tests {
         std::os::unix::fs::symlink(&root, root.join("sub/loop")).unwrap();
         std::os::unix::fs::symlink(root.join("missing"), root.join("dangling.md")).unwrap();
         let settings = Settings { max_file_size: 1024, ..Settings::default() };
-        let walk = walk(std::slice::from_ref(&root), &settings);
+        let walk = walk(std::slice::from_ref(&root), &HashMap::new(), &settings);
         let files: Vec<String> = walk.files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into()).collect();
         assert_eq!(files, vec!["a.md"]);
         let mut failures: Vec<(String, String)> =
@@ -215,5 +204,12 @@ mod tests {
         assert!(failures[0].0 == "big.txt" && failures[0].1.starts_with("too large: 2.0 KB"), "{failures:?}");
         assert!(failures[1].0 == "dangling.md" && failures[1].1.starts_with("broken symlink"), "{failures:?}");
         assert!(failures[2].0 == "sub/loop" && failures[2].1.starts_with("symlink loop"), "{failures:?}");
+        assert!(walk.files[0].readers.is_some(), "read from the file system");
+
+        // A folder with a readers policy: its files and failures get the policy's readers.
+        let policy = vec!["group:finance".to_string()];
+        let by_policy = super::walk(std::slice::from_ref(&root), &HashMap::from([(root.clone(), policy.clone())]), &settings);
+        assert_eq!(by_policy.files[0].readers.as_ref(), Some(&policy));
+        assert!(by_policy.failures.iter().all(|f| f.readers.as_ref() == Some(&policy)));
     }
 }
