@@ -14,8 +14,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "brain", version, about = "A local, private knowledge base over your folders: index, search, ask.")]
 struct Cli {
-    /// Where the index, settings and folder list live.
-    #[arg(long, global = true, env = "BRAIN_DATA_DIR", value_name = "DIR")]
+    /// Where the index, settings and folder list live; `s3://BUCKET/PREFIX` for a team's shared
+    /// index in object storage (reached with the AWS_* settings of the environment).
+    #[arg(long, global = true, env = "BRAIN_DATA_DIR", value_name = "DIR|S3_URI")]
     data_dir: Option<PathBuf>,
     /// Where `brain models fetch` puts the model files.
     #[arg(long, global = true, env = "BRAIN_MODELS_DIR", value_name = "DIR")]

@@ -532,3 +532,151 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A Garage cluster (three nodes on loopback, replication factor 3) started by CI's own script,
+/// `.ci/garage-cluster`; stopped when dropped.
+struct GarageCluster {
+    dir: tempfile::TempDir,
+}
+
+impl GarageCluster {
+    /// `None` when Garage is not installed — the test is skipped, except in CI, which must run it.
+    fn start() -> Option<GarageCluster> {
+        let installed = std::process::Command::new("sh").args(["-c", "command -v garage || test -x \"$HOME/.cargo/bin/garage\""]).output();
+        if !installed.is_ok_and(|o| o.status.success()) {
+            assert!(std::env::var_os("CI").is_none(), "CI must run this test: .ci/setup installs Garage");
+            eprintln!("skipped: Garage is not installed (cargo install garage, see .ci/setup)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        // Ports of their own per run, away from Garage's defaults (3900…).
+        let base = 40_000 + (std::process::id() % 500) * 40;
+        let cluster = GarageCluster { dir };
+        cluster.script(&["start", &cluster.dir.path().to_string_lossy(), &base.to_string()]);
+        Some(cluster)
+    }
+
+    fn script(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/garage-cluster");
+        let out = std::process::Command::new(&script).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "garage-cluster {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The `AWS_*` settings that reach node `n`.
+    fn settings(&self, n: u32) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(self.dir.path().join(format!("env{n}"))).unwrap();
+        text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn stop_node(&self, n: u32) {
+        self.script(&["stop", &self.dir.path().to_string_lossy(), &n.to_string()]);
+    }
+}
+
+impl Drop for GarageCluster {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/garage-cluster");
+        let _ = std::process::Command::new(script).args(["stop", &self.dir.path().to_string_lossy()]).output();
+    }
+}
+
+/// `brain ARGS` on the shared index `uri` through Garage node `node`, with this machine's part
+/// of it (settings, folders, tokens) under `home`.
+fn on_shared_index(brain: &Brain, cluster: &GarageCluster, node: u32, uri: &str, home: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = brain.command(args);
+    command.env("BRAIN_DATA_DIR", uri).env("XDG_DATA_HOME", home).envs(cluster.settings(node));
+    command
+}
+
+fn succeeded(mut command: std::process::Command) -> String {
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `brain serve` and its address.
+fn serving(mut command: std::process::Command) -> (std::process::Child, String) {
+    let mut server = command.args(["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut first_line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut first_line).unwrap();
+    let addr = first_line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{first_line}")).to_string();
+    (server, addr)
+}
+
+/// The shared index of a team in object storage: one indexer writes it to a real Garage cluster;
+/// two `brain serve` replicas, each with its own local folder and each through another node,
+/// read it; a file the indexer adds is found by both within seconds; with one of the three nodes
+/// stopped, the replicas keep answering and the indexer keeps writing. Bad settings are clear
+/// errors.
+#[test]
+fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replicas_while_a_node_is_down() {
+    let Some(cluster) = GarageCluster::start() else { return };
+    let brain = Brain::new();
+    let uri = "s3://brain/team-index";
+    let (writer_home, replica1_home, replica2_home) =
+        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    write(&root.join("harbour.md"), "# Harbour\n\nThe harbour master logs the tide at the quillwort pier every morning.\n");
+    let writer = |args: &[&str]| succeeded(on_shared_index(&brain, &cluster, 1, uri, writer_home.path(), args));
+    writer(&["folders", "add", root.to_str().unwrap()]);
+    let indexed: Value = serde_json::from_str(&writer(&["index", "--json"])).unwrap();
+    assert_eq!(indexed["summary"]["indexed"], 1, "{indexed}");
+
+    // Bad settings: a clear error naming what is missing or refused, not a hang or a local index.
+    let mut no_keys = on_shared_index(&brain, &cluster, 1, uri, replica1_home.path(), &["search", "tide"]);
+    no_keys.env_remove("AWS_ACCESS_KEY_ID");
+    let out = no_keys.output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("AWS_ACCESS_KEY_ID"), "{out:?}");
+    let mut wrong_secret = on_shared_index(&brain, &cluster, 1, uri, replica1_home.path(), &["search", "tide"]);
+    wrong_secret.env("AWS_SECRET_ACCESS_KEY", "0".repeat(64));
+    let out = wrong_secret.output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("shared index"), "{out:?}");
+
+    // Two replicas, each through another node, each with its own tokens.
+    let me = brain_access::user_name(brain_access::effective_uid());
+    let token = |home: &Path, node| {
+        succeeded(on_shared_index(&brain, &cluster, node, uri, home, &["serve", "tokens", "add", &me])).trim().to_string()
+    };
+    let replicas = [(replica1_home.path(), 1), (replica2_home.path(), 2)]
+        .map(|(home, node)| (token(home, node), serving(on_shared_index(&brain, &cluster, node, uri, home, &[]))));
+    let found = |phrase: &str| {
+        replicas.iter().all(|(token, (_, addr))| {
+            let query = format!(r#"{{"query": "{phrase}", "mode": "keyword", "k": 5}}"#);
+            let (status, body) = http(addr, "POST", "/api/search", Some(token), Some(&query));
+            assert_eq!(status, 200, "{body}");
+            body.contains(phrase.split(' ').next().unwrap())
+        })
+    };
+    assert!(found("quillwort pier"), "both replicas read what the indexer wrote");
+
+    // A new file, indexed by the writer: both replicas find it within seconds.
+    write(&root.join("ferry.md"), "# Ferry\n\nThe ferry to the saltmarsh island leaves from berth nine at dawn.\n");
+    writer(&["index"]);
+    let written = Instant::now();
+    eventually("both replicas find the new file", Duration::from_secs(10), || found("saltmarsh island"));
+    eprintln!("replicas found the new file {:?} after the indexer's commit", written.elapsed());
+
+    // One node of three stops: reads and writes still reach a quorum of two.
+    cluster.stop_node(3);
+    let node3 = cluster.settings(3).into_iter().find(|(k, _)| k == "AWS_ENDPOINT_URL").unwrap().1;
+    assert!(std::net::TcpStream::connect(node3.trim_start_matches("http://")).is_err(), "node 3 is down");
+    assert!(found("quillwort pier"), "replicas keep answering with a node down");
+    write(&root.join("lighthouse.md"), "# Lighthouse\n\nThe lighthouse lamp on the cormorant rock is cleaned each Sunday.\n");
+    writer(&["index"]);
+    eventually("both replicas follow the writer with a node down", Duration::from_secs(10), || found("cormorant rock"));
+    let status: Value =
+        serde_json::from_str(&succeeded(on_shared_index(&brain, &cluster, 2, uri, replica2_home.path(), &["status", "--json"]))).unwrap();
+    assert_eq!((status["files"]["indexed"].as_u64(), status["files"]["pending"].as_u64()), (Some(3), Some(0)), "{status}");
+    assert_eq!(status["shared_index"], uri, "{status}");
+
+    for (_, (mut server, _)) in replicas {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+}

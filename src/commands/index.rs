@@ -169,6 +169,9 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
         print_json(&status)?;
     } else {
         println!("data dir: {}", status.data_dir);
+        if let Some(uri) = &status.shared_index {
+            println!("shared index: {uri}");
+        }
         for f in &status.folders {
             println!(
                 "{}{}: {} indexed, {} failed, {} pending",

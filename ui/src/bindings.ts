@@ -1,6 +1,6 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs: do not edit.
 
-export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "not_viewable" | "conversation_not_found" | "forbidden" | "unknown_user" | "cancelled" | "internal";
+export type ErrorCode = "model_missing" | "runtime_missing" | "model_corrupt" | "embedder" | "llm" | "store" | "folder_not_found" | "folder_not_registered" | "no_folders" | "io" | "damaged_file" | "settings" | "embedder_changed" | "fetch" | "dataset" | "invalid_argument" | "not_openable" | "open_failed" | "not_viewable" | "conversation_not_found" | "forbidden" | "unknown_user" | "shared_index" | "cancelled" | "internal";
 
 export type ErrorPayload = { code: ErrorCode, message: string, };
 
@@ -209,7 +209,11 @@ change: number,
  */
 trained_at_ms: number, };
 
-export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, integrity: IntegrityStatus, 
+export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, 
+/**
+ * The team's shared index this data dir reads (`s3://bucket/prefix`), if any.
+ */
+shared_index: string | null, integrity: IntegrityStatus, 
 /**
  * The embedding model in use is not the one the index was built with: searching by meaning
  * and indexing need the index rebuilt.

@@ -24,6 +24,7 @@ async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
         data_dir: data_dir.to_path_buf(),
         models_dir: engine.options().models_dir.clone(),
         parsers: engine.options().parsers,
+        shared_index: None,
     };
     let scratch = Engine::open(options)?;
     scratch.update_settings(engine.settings()).await?;

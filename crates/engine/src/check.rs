@@ -136,7 +136,7 @@ impl From<&brain_store::RepairSummary> for RepairSummary {
 
 /// Check every invariant; with `repair`, take the writer lock and repair what is broken.
 pub(crate) async fn run(engine: &Engine, repair: bool, cancel: &AtomicBool) -> Result<CheckOutcome> {
-    if !engine.has_index() {
+    if !engine.has_index().await? {
         return Ok(CheckOutcome::default());
     }
     if !repair {

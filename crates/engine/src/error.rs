@@ -51,6 +51,9 @@ pub enum EngineError {
     /// A person the system does not know.
     #[error("{0}")]
     Access(#[from] brain_access::AccessError),
+    /// What a team's shared index in object storage cannot do.
+    #[error("shared index: {0}")]
+    SharedIndex(String),
     #[error("cancelled")]
     Cancelled,
     #[error("internal error: {0}")]
@@ -86,6 +89,9 @@ pub enum ErrorCode {
     ConversationNotFound,
     Forbidden,
     UnknownUser,
+    /// The shared index in object storage: its address or settings, the store unreachable or
+    /// refusing, or something it cannot do.
+    SharedIndex,
     Cancelled,
     Internal,
 }
@@ -115,6 +121,7 @@ impl ErrorCode {
             ErrorCode::ConversationNotFound => "conversation_not_found",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::UnknownUser => "unknown_user",
+            ErrorCode::SharedIndex => "shared_index",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::Internal => "internal",
         }
@@ -141,6 +148,8 @@ impl EngineError {
             EngineError::Store(brain_store::StoreError::Cancelled) | EngineError::Cancelled => ErrorCode::Cancelled,
             EngineError::Store(brain_store::StoreError::DimensionMismatch { .. }) => ErrorCode::EmbedderChanged,
             EngineError::Store(brain_store::StoreError::Io { .. }) => ErrorCode::Io,
+            EngineError::Store(brain_store::StoreError::Bucket { .. } | brain_store::StoreError::BucketConfig { .. })
+            | EngineError::SharedIndex(_) => ErrorCode::SharedIndex,
             EngineError::Store(_) => ErrorCode::Store,
             EngineError::FolderNotFound(_) | EngineError::NotAFolder(_) => ErrorCode::FolderNotFound,
             EngineError::FolderNotRegistered(_) => ErrorCode::FolderNotRegistered,

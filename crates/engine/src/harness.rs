@@ -23,7 +23,7 @@ pub fn crash_points() -> Vec<&'static str> {
 /// Up to `n` chunks spread over the index: (text, heading context). The texts the speed
 /// benchmark embeds and makes its queries from.
 pub async fn sample_passages(engine: &Engine, n: usize) -> Result<Vec<(String, Option<String>)>> {
-    if !engine.has_index() {
+    if !engine.has_index().await? {
         return Ok(Vec::new());
     }
     Ok(engine.store().await?.sample_chunks(n).await?)
@@ -32,7 +32,7 @@ pub async fn sample_passages(engine: &Engine, n: usize) -> Result<Vec<(String, O
 /// Up to `n` chunks spread over the index, with their files and vectors: the raw material of an
 /// index made without embedding again (the scale benchmark).
 pub async fn sample_indexed_chunks(engine: &Engine, n: usize) -> Result<Vec<IndexedChunk>> {
-    if !engine.has_index() {
+    if !engine.has_index().await? {
         return Ok(Vec::new());
     }
     Ok(engine.store().await?.sample_chunks_with_vectors(n).await?.into_iter().map(IndexedChunk::from).collect())

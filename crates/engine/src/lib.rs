@@ -35,6 +35,7 @@ mod fsutil;
 mod grounding;
 #[doc(hidden)]
 pub mod harness;
+mod home;
 mod inference;
 mod isolation;
 mod model_report;
@@ -92,7 +93,7 @@ use brain_llm::Llm;
 use serde::Serialize;
 use tokio::sync::{Mutex, broadcast, mpsc};
 
-use crate::resources::{LANCE_DIR, META_FILE, OpenStore};
+use crate::resources::{META_FILE, OpenStore};
 
 /// The engine over one data directory.
 pub struct Engine {
@@ -115,6 +116,8 @@ pub struct Engine {
     ocr_counts: Arc<resources::OcrCounts>,
     /// The tuned query adapter, read again when `brain tune` (any process) makes a new one.
     adapter: tune::AdapterSlot,
+    /// Where the index is: in the data dir, or a team's in object storage.
+    home: home::IndexHome,
 }
 
 /// One file as the index holds it.
@@ -201,7 +204,9 @@ impl Engine {
         settings.validate()?;
         let (events, _) = broadcast::channel(4096);
         let parsers = Arc::new(isolation::ParserPool::new(options.parsers));
+        let home = home::IndexHome::of(options.shared_index.as_deref())?;
         Ok(Engine {
+            home,
             options,
             settings: RwLock::new(settings),
             events,
@@ -418,9 +423,17 @@ impl Engine {
 
     // ---- indexing ----
 
-    /// Does the data dir hold an index yet?
-    pub fn has_index(&self) -> bool {
-        self.options.data_dir.join(META_FILE).exists()
+    /// Is there an index yet (in the data dir, or the shared one)?
+    pub async fn has_index(&self) -> Result<bool> {
+        Ok(match self.home {
+            home::IndexHome::Local => self.options.data_dir.join(META_FILE).exists(),
+            home::IndexHome::Shared { .. } => self.meta().await?.is_some(),
+        })
+    }
+
+    /// The shared index's address (`s3://bucket/prefix`), when this engine uses one.
+    pub fn shared_index(&self) -> Option<&str> {
+        self.home.bucket().map(brain_store::Bucket::uri)
     }
 
     /// Bring the index in line with the registered folders: index new and changed files, drop
@@ -430,7 +443,16 @@ impl Engine {
         let _one_at_a_time = self.sync_lock.lock().await;
         let lock = self.lock_index(cancel).await?;
         reembed::finish_swap(&self.options.data_dir)?;
-        if self.embedder_changed()? {
+        if self.embedder_changed().await? {
+            if let Some(bucket) = self.home.bucket() {
+                // Built beside the old one and moved into place: a rename that object storage
+                // does not have. Replicas would see the index vanish during a rebuild, so the
+                // administrator decides when.
+                return Err(EngineError::SharedIndex(format!(
+                    "{} was built with another embedder than the settings name: rebuild it (brain index --rebuild) or choose its embedder again",
+                    bucket.uri()
+                )));
+            }
             return self.reembed(cancel, lock).await;
         }
         sync::run(self, cancel, lock).await
@@ -446,15 +468,12 @@ impl Engine {
         *self.built_with.lock().await = None;
         // An index being built beside this one (a new embedder's) is dropped too: this rebuild
         // uses the embedder of the settings.
-        for path in
-            [self.options.data_dir.join(LANCE_DIR), self.options.data_dir.join(META_FILE), self.options.data_dir.join(reembed::NEXT_DIR)]
-        {
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-            match removed {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(EngineError::io(path, e)),
-            }
+        self.home.delete_index(&self.options.data_dir).await?;
+        let next = self.options.data_dir.join(reembed::NEXT_DIR);
+        match std::fs::remove_dir_all(&next) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(EngineError::io(next, e)),
         }
         brain_store::crash::crash_point("engine:rebuild-deleted");
         sync::run(self, cancel, lock).await
@@ -493,7 +512,7 @@ impl Engine {
     /// Whether `path` is an indexed file that `person` may read (by its stored readers): what a
     /// server checks before it hands a file's bytes over. An unknown path is simply not readable.
     pub async fn readable_document(&self, path: &str, person: &Person) -> Result<bool> {
-        if !self.has_index() {
+        if !self.has_index().await? {
             return Ok(false);
         }
         let store = self.store().await?;
@@ -612,7 +631,7 @@ impl Engine {
 
     /// The user's index as tuning reads it.
     async fn tune_target(&self) -> Result<tune::TuneTarget> {
-        if !self.has_index() {
+        if !self.has_index().await? {
             return Err(EngineError::InvalidArgument("there is no index yet: index a folder first".into()));
         }
         Ok(tune::TuneTarget {
@@ -642,7 +661,7 @@ impl Engine {
     /// Every file in the index with its status, its chunks' texts in order and its identity,
     /// sorted by path. For diagnostics, and for tests that compare an index with a clean rebuild.
     pub async fn snapshot(&self) -> Result<Vec<DocumentSnapshot>> {
-        if !self.has_index() {
+        if !self.has_index().await? {
             return Ok(Vec::new());
         }
         let store = self.store().await?;

@@ -49,9 +49,13 @@ mod tests {
         std::fs::create_dir(&sibling).unwrap();
         std::fs::write(sibling.join("x.md"), "x").unwrap();
 
-        let engine =
-            Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: data.path().join("models"), parsers: Parsers::Threads })
-                .unwrap();
+        let engine = Engine::open(EngineOptions {
+            data_dir: data.path().into(),
+            models_dir: data.path().join("models"),
+            parsers: Parsers::Threads,
+            shared_index: None,
+        })
+        .unwrap();
         engine.add_folders(std::slice::from_ref(&root)).unwrap();
 
         assert_eq!(engine.resolve_openable(&root.join("sub/a.md")).unwrap(), root.join("sub/a.md"));

@@ -34,9 +34,9 @@ const FOLDERS_FILE: &str = "folders.json";
 impl Engine {
     /// Whether the settings name another embedder than the index's (by path; an index from
     /// before the path was recorded is not known to differ).
-    pub(crate) fn embedder_changed(&self) -> Result<bool> {
+    pub(crate) async fn embedder_changed(&self) -> Result<bool> {
         let current = self.model_paths().embedder;
-        Ok(self.meta()?.and_then(|m| m.embedder_path).is_some_and(|built_with| built_with != current))
+        Ok(self.meta().await?.and_then(|m| m.embedder_path).is_some_and(|built_with| built_with != current))
     }
 
     /// Build the index again with the embedder of the settings, beside the old one, and move it
@@ -68,7 +68,7 @@ impl Engine {
         });
         // Boxed: a sync may come back here (for the new index, whose embedder is its own, it does not).
         let synced = Box::pin(next.sync(cancel)).await;
-        let complete = next.has_index();
+        let complete = matches!(next.has_index().await, Ok(true));
         drop(next);
         let _ = forward.await;
         let summary = synced?;

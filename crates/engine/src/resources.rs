@@ -81,20 +81,15 @@ pub(crate) struct OpenStore {
 }
 
 impl Engine {
-    pub(crate) fn meta(&self) -> Result<Option<IndexMeta>> {
-        let path = self.options.data_dir.join(META_FILE);
-        match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| EngineError::damaged(&path, e)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(EngineError::io(path, e)),
-        }
+    pub(crate) async fn meta(&self) -> Result<Option<IndexMeta>> {
+        self.home.meta(&self.options.data_dir).await
     }
 
     /// The store. Opening an existing index needs no model; creating one loads the embedder to
     /// learn the vector size.
     pub(crate) async fn store(&self) -> Result<Store> {
         let mut slot = self.store.lock().await;
-        let meta = match self.meta()? {
+        let meta = match self.meta().await? {
             Some(meta) => meta,
             None => {
                 let embedder = self.load_embedder().await?;
@@ -105,28 +100,26 @@ impl Engine {
                     embedder_path: Some(self.model_paths().embedder),
                     format: INDEX_FORMAT,
                 };
-                let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
-                fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)?;
+                self.home.write_meta(&self.options.data_dir, &meta).await?;
                 meta
             }
         };
         if let Some(open) = slot.as_ref().filter(|o| o.created_ms == meta.created_ms) {
             return Ok(open.store.clone());
         }
-        let store = Store::open(&self.options.data_dir.join(LANCE_DIR), meta.dimension).await?;
+        let store = self.home.open_store(&self.options.data_dir, meta.dimension).await?;
         *slot = Some(OpenStore { store: store.clone(), created_ms: meta.created_ms });
         Ok(store)
     }
 
     /// Record that the index now holds chunks of the current format (after a complete sync).
-    pub(crate) fn mark_index_format_current(&self) -> Result<()> {
-        let Some(mut meta) = self.meta()? else { return Ok(()) };
+    pub(crate) async fn mark_index_format_current(&self) -> Result<()> {
+        let Some(mut meta) = self.meta().await? else { return Ok(()) };
         if meta.format == INDEX_FORMAT {
             return Ok(());
         }
         meta.format = INDEX_FORMAT;
-        let bytes = serde_json::to_vec_pretty(&meta).map_err(|e| EngineError::Internal(e.to_string()))?;
-        fsutil::write_atomic(&self.options.data_dir.join(META_FILE), &bytes)
+        self.home.write_meta(&self.options.data_dir, &meta).await
     }
 
     pub(crate) async fn forget_store(&self) {
@@ -164,7 +157,8 @@ impl Engine {
     /// the one built with another (the next sync builds it again), that other one.
     pub(crate) async fn search_embedder(&self) -> Result<Arc<Embedder>> {
         let current = self.model_paths().embedder;
-        let Some((meta, path)) = self.meta()?.and_then(|m| m.embedder_path.clone().filter(|p| *p != current && p.exists()).map(|p| (m, p)))
+        let Some((meta, path)) =
+            self.meta().await?.and_then(|m| m.embedder_path.clone().filter(|p| *p != current && p.exists()).map(|p| (m, p)))
         else {
             return self.index_embedder().await;
         };
@@ -186,7 +180,7 @@ impl Engine {
     pub(crate) async fn index_embedder(&self) -> Result<Arc<Embedder>> {
         let embedder = self.load_embedder().await?;
         self.store().await?;
-        if let Some(meta) = self.meta()?
+        if let Some(meta) = self.meta().await?
             && meta.embedder != embedder.identity()
         {
             return Err(EngineError::EmbedderChanged { built_with: meta.embedder, current: embedder.identity().to_string() });

@@ -75,7 +75,7 @@ pub(crate) async fn run(engine: &Engine, request: &SearchRequest) -> Result<Vec<
     if request.query.trim().is_empty() {
         return Err(EngineError::InvalidArgument("the search query is empty".into()));
     }
-    if !engine.has_index() {
+    if !engine.has_index().await? {
         return Ok(Vec::new());
     }
     let retrieve = engine.retrieval_request(&request.query, request.mode, request.k, request.folder.as_deref(), request.person.as_ref());

@@ -14,6 +14,9 @@ use crate::retrieval::SearchMode;
 pub struct EngineOptions {
     /// The index, settings and folder list.
     pub data_dir: PathBuf,
+    /// A team's shared index in object storage (`s3://bucket/prefix`) instead of the one in
+    /// `data_dir`, which keeps everything else (see `home.rs`).
+    pub shared_index: Option<String>,
     /// The model files.
     pub models_dir: PathBuf,
     /// Where files are parsed (no default: every front end chooses).
@@ -23,18 +26,38 @@ pub struct EngineOptions {
 impl EngineOptions {
     /// Directories from the arguments, else the environment (`BRAIN_DATA_DIR`,
     /// `BRAIN_MODELS_DIR`), else the platform defaults; for the models, the machine's
-    /// [`SYSTEM_MODELS_DIR`] when the user has no models folder of their own.
+    /// [`SYSTEM_MODELS_DIR`] when the user has no models folder of their own. A data dir
+    /// `s3://bucket/prefix` is a shared index, with this machine's part of it in
+    /// `<platform data dir>/corporate-brain/shared/bucket/prefix`.
     pub fn resolve(data_dir: Option<PathBuf>, models_dir: Option<PathBuf>, parsers: Parsers) -> Self {
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("corporate-brain");
+        let data_dir = data_dir.or_else(|| env("BRAIN_DATA_DIR")).unwrap_or_else(|| base.join("index"));
+        let shared_index = data_dir.to_str().filter(|d| brain_store::Bucket::is_uri(d)).map(str::to_string);
         EngineOptions {
-            data_dir: data_dir.or_else(|| env("BRAIN_DATA_DIR")).unwrap_or_else(|| base.join("index")),
+            data_dir: match &shared_index {
+                Some(uri) => base.join("shared").join(local_name_of(uri)),
+                None => data_dir,
+            },
+            shared_index,
             models_dir: models_dir
                 .or_else(|| env("BRAIN_MODELS_DIR"))
                 .unwrap_or_else(|| default_models_dir(&base.join("models"), Path::new(SYSTEM_MODELS_DIR))),
             parsers,
         }
     }
+}
+
+/// A folder name for a shared index's address: its bucket and prefix, other characters as `_`
+/// (no `..` or separators can come through).
+fn local_name_of(uri: &str) -> String {
+    let name: String = uri
+        .trim_start_matches("s3://")
+        .trim_end_matches('/')
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '.') { c } else { '_' })
+        .collect();
+    name.replace("..", "__")
 }
 
 /// Where IT may put the model files once for every user of a machine (readable by all; the
@@ -204,5 +227,14 @@ mod tests {
         let o = EngineOptions::resolve(Some("/d".into()), Some("/m".into()), Parsers::Threads);
         assert_eq!(o.data_dir, PathBuf::from("/d"));
         assert_eq!(o.models_dir, PathBuf::from("/m"));
+        assert_eq!(o.shared_index, None);
+    }
+
+    #[test]
+    fn an_s3_data_dir_is_a_shared_index_with_a_local_folder_of_its_own() {
+        let o = EngineOptions::resolve(Some("s3://team-brain/finance/2026".into()), Some("/m".into()), Parsers::Threads);
+        assert_eq!(o.shared_index.as_deref(), Some("s3://team-brain/finance/2026"));
+        assert!(o.data_dir.ends_with("corporate-brain/shared/team-brain_finance_2026"), "{}", o.data_dir.display());
+        assert_eq!(local_name_of("s3://b/../x/"), "b_.._x".replace("..", "__"));
     }
 }

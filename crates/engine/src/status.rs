@@ -56,6 +56,8 @@ pub struct Status {
     pub chunks: usize,
     pub failures: Vec<FailedFile>,
     pub data_dir: String,
+    /// The team's shared index this data dir reads (`s3://bucket/prefix`), if any.
+    pub shared_index: Option<String>,
     pub integrity: IntegrityStatus,
     /// The embedding model in use is not the one the index was built with: searching by meaning
     /// and indexing need the index rebuilt.
@@ -76,7 +78,7 @@ const VIOLATIONS_SHOWN: usize = 20;
 pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     let folders = engine.folders()?;
     let mut integrity = IntegrityStatus { checked: true, ok: true, ..Default::default() };
-    let (documents, chunks) = if engine.has_index() {
+    let (documents, chunks) = if engine.has_index().await? {
         let store = engine.store().await?;
         // Shared with other readers, exclusive of a writer: a write in progress would look like
         // a broken index.
@@ -102,24 +104,28 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
     } else {
         (Vec::new(), 0)
     };
-    // Pending work: what a sync would do now (a metadata-only walk, no file is read).
-    let states = sync::FolderStates::of(&folders, |p| p.is_dir());
+    // Pending work: what a sync would do now (a metadata-only walk, no file is read). A replica
+    // of a shared index indexes nothing: its documents are not "no longer in a folder".
+    let replica = engine.shared_index().is_some() && folders.is_empty();
     let settings = engine.settings();
     let ocr_languages = settings.ocr_languages.clone();
-    let (present, policies) = (states.present.clone(), states.reader_policies.clone());
-    let walk = crate::blocking(move || sync::walk(&present, &policies, &settings)).await?;
-    let by_path: HashMap<String, DocumentRecord> = documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
-    let plan = sync::plan(&walk, &by_path, &states, false);
     let mut pending_per_folder: HashMap<String, usize> = HashMap::new();
-    for q in &plan.queue {
-        *pending_per_folder.entry(q.file.folder.display().to_string()).or_default() += 1;
-    }
-    for f in &plan.failures {
-        *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;
-    }
-    for p in &plan.removed {
-        if let Some(d) = by_path.get(p) {
-            *pending_per_folder.entry(d.folder.clone()).or_default() += 1;
+    if !replica {
+        let states = sync::FolderStates::of(&folders, |p| p.is_dir());
+        let (present, policies) = (states.present.clone(), states.reader_policies.clone());
+        let walk = crate::blocking(move || sync::walk(&present, &policies, &settings)).await?;
+        let by_path: HashMap<String, DocumentRecord> = documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
+        let plan = sync::plan(&walk, &by_path, &states, false);
+        for q in &plan.queue {
+            *pending_per_folder.entry(q.file.folder.display().to_string()).or_default() += 1;
+        }
+        for f in &plan.failures {
+            *pending_per_folder.entry(f.folder.display().to_string()).or_default() += 1;
+        }
+        for p in &plan.removed {
+            if let Some(d) = by_path.get(p) {
+                *pending_per_folder.entry(d.folder.clone()).or_default() += 1;
+            }
         }
     }
     let mut per_folder: HashMap<&str, FileCounts> = HashMap::new();
@@ -164,7 +170,7 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
             }
         })
         .collect();
-    let rebuild_needed = engine.meta()?.and_then(|m| m.embedder_path).is_some_and(|built| built != engine.model_paths().embedder);
+    let rebuild_needed = engine.meta().await?.and_then(|m| m.embedder_path).is_some_and(|built| built != engine.model_paths().embedder);
     notes.sort_by(|a, b| a.path.cmp(&b.path));
     let ocr = crate::ocr::status(&ocr_languages);
     // A damaged adapter file is not the index's health: searches go on without it.
@@ -178,6 +184,7 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         chunks,
         failures,
         data_dir: engine.data_dir().display().to_string(),
+        shared_index: engine.shared_index().map(str::to_string),
         integrity,
         rebuild_needed,
         notes,

@@ -31,6 +31,7 @@
 //! `writer` (with its `journal`), `maintenance` (index building and compaction), [`integrity`],
 //! `lock`, `records` (the rows and their Arrow form) and [`crash`] (crash points for tests).
 
+mod bucket;
 pub mod crash;
 mod identities;
 mod indexes;
@@ -50,6 +51,7 @@ mod test_support;
 mod writer;
 
 pub use brain_parse::Location;
+pub use bucket::Bucket;
 pub use indexes::{IndexInfo, IndexType, VectorIndexState, VectorIndexType};
 pub use integrity::{CheckScope, IntegrityReport, RepairSummary, Violation};
 pub use lock::{IndexLock, LockHolder};
@@ -94,6 +96,12 @@ pub enum StoreError {
     Journal { path: PathBuf, reason: String },
     #[error("cancelled")]
     Cancelled,
+    /// An `s3://` index address or its settings are not usable.
+    #[error("cannot use the shared index {uri}: {reason}")]
+    BucketConfig { uri: String, reason: String },
+    /// The object store refused or could not be reached.
+    #[error("shared index {uri}: {reason}")]
+    Bucket { uri: String, reason: String },
     /// A search for a person over an index that does not yet record who may read what.
     #[error("the index does not record who may read its files yet: index the folders again (brain index) to search as someone")]
     NoReaders,
@@ -110,6 +118,8 @@ pub struct Store {
     /// before it existed; the engine's next sync fills it.
     identities: Table,
     dimension: usize,
+    /// On this machine: the tables (a local index) or the writer's journal and notes beside a
+    /// shared index's tables in object storage.
     dir: PathBuf,
     policy: IndexPolicy,
     /// The chunks table has its readers column: once true, always (columns are never dropped),
@@ -121,8 +131,23 @@ impl Store {
     /// Open (or create) the store in `dir` for vectors of `dimension`.
     pub async fn open(dir: &Path, dimension: usize) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { path: dir.to_path_buf(), source })?;
-        let uri = dir.to_string_lossy().to_string();
-        let db = lancedb::connect(&uri).read_consistency_interval(READ_CONSISTENCY).execute().await?;
+        let db = lancedb::connect(&dir.to_string_lossy()).read_consistency_interval(READ_CONSISTENCY).execute().await?;
+        Store::open_tables(db, dir, dimension).await
+    }
+
+    /// Open (or create) the store whose tables are in `bucket`; `local_dir` holds what only
+    /// its writer keeps (the write journal).
+    pub async fn open_shared(bucket: &Bucket, local_dir: &Path, dimension: usize) -> Result<Store> {
+        std::fs::create_dir_all(local_dir).map_err(|source| StoreError::Io { path: local_dir.to_path_buf(), source })?;
+        let db = lancedb::connect(&bucket.tables_uri())
+            .storage_options(bucket.storage_options())
+            .read_consistency_interval(READ_CONSISTENCY)
+            .execute()
+            .await?;
+        Store::open_tables(db, local_dir, dimension).await
+    }
+
+    async fn open_tables(db: Connection, dir: &Path, dimension: usize) -> Result<Store> {
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
         let identities = open_or_create(&db, IDENTITIES, records::identities_schema()).await?;

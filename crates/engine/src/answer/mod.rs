@@ -170,7 +170,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         Some((previous, _)) => format!("{previous}\n{question}"),
         None => question.to_string(),
     };
-    let relevant = if engine.has_index() {
+    let relevant = if engine.has_index().await? {
         // The gate decides on the cosine similarity: the query is embedded in every mode.
         let index = engine.searchable_index(SearchMode::Hybrid).await?;
         let gate = Gate { min_similarity: settings.min_similarity, per_file: SOURCES_PER_FILE };

@@ -58,7 +58,7 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
 
     // A brand-new index with nothing to index must not need a model: only open the store when
     // there is one already or there are files for it.
-    if !engine.has_index() && walk.files.is_empty() && walk.failures.is_empty() {
+    if !engine.has_index().await? && walk.files.is_empty() && walk.failures.is_empty() {
         let summary = SyncSummary { elapsed_ms: started.elapsed().as_millis() as u64, ..Default::default() };
         engine.emit(IndexEvent::Idle(summary.clone()));
         return Ok(summary);
@@ -69,7 +69,7 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
     let existing: HashMap<String, DocumentRecord> = recovery.documents.iter().map(|d| (d.path.clone(), d.clone())).collect();
     // An index of an older chunk format: every file is redone (vectors reused where the
     // embedded text is unchanged).
-    let outdated = engine.meta()?.is_some_and(|m| m.format < crate::resources::INDEX_FORMAT);
+    let outdated = engine.meta().await?.is_some_and(|m| m.format < crate::resources::INDEX_FORMAT);
     let plan = plan(&walk, &existing, &folders, outdated);
     crash_point("engine:sync-planned");
     let mut summary = SyncSummary { files: walk.files.len() + walk.failures.len(), unchanged: plan.unchanged, ..Default::default() };
@@ -80,7 +80,7 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
 
     apply::apply(engine, writer, plan, &recovery.orphans, cancel, &mut summary).await?;
     if outdated && !cancel.load(Ordering::Relaxed) {
-        engine.mark_index_format_current()?;
+        engine.mark_index_format_current().await?;
     }
     let ocr_after = engine.ocr_counts.read();
     summary.ocr_pages = ocr_after.0 - ocr_before.0;
