@@ -92,7 +92,7 @@ impl IndexHome {
     /// Delete the index's tables and description (a rebuild; the caller holds the writer lock).
     pub(crate) async fn delete_index(&self, data_dir: &Path) -> Result<()> {
         if let IndexHome::Shared { bucket, meta } = self {
-            let deleted = bucket.delete_all().await?;
+            let deleted = bucket.delete_index(&[META_FILE]).await?;
             tracing::info!("deleted {deleted} objects of the shared index {}", bucket.uri());
             *meta.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }

@@ -131,11 +131,19 @@ impl Bucket {
         Ok(())
     }
 
-    /// Delete every object under the prefix (a rebuild): how many there were.
-    pub async fn delete_all(&self) -> Result<usize> {
-        let prefix = (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
-        let paths: Vec<ObjectPath> =
-            self.client.list(prefix.as_ref()).map_ok(|o| o.location).try_collect().await.map_err(|e| self.error("listing the index", e))?;
+    /// Delete the index under the prefix — the tables and the objects named in `beside` — and
+    /// nothing else the bucket holds (a rebuild): how many objects there were.
+    pub async fn delete_index(&self, beside: &[&str]) -> Result<usize> {
+        let tables = self.path(TABLES);
+        let mut paths: Vec<ObjectPath> =
+            self.client.list(Some(&tables)).map_ok(|o| o.location).try_collect().await.map_err(|e| self.error("listing the index", e))?;
+        for name in beside {
+            match self.client.head(&self.path(name)).await {
+                Ok(object) => paths.push(object.location),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.error(&format!("reading {name}"), e)),
+            }
+        }
         let count = paths.len();
         let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
         self.client.delete_stream(stream).try_collect::<Vec<_>>().await.map_err(|e| self.error("deleting the index", e))?;
