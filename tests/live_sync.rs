@@ -599,13 +599,14 @@ fn succeeded(mut command: std::process::Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A `brain serve` and its address.
-fn serving(mut command: std::process::Command) -> (std::process::Child, String) {
-    let mut server = command.args(["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+/// A `brain serve [EXTRA]` and its address.
+fn serving(mut command: std::process::Command, extra: &[&str]) -> (std::process::Child, String) {
+    let mut server = command.args(["serve", "--listen", "127.0.0.1:0"]).args(extra).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut first_line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut first_line).unwrap();
-    let addr = first_line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{first_line}")).to_string();
-    (server, addr)
+    let line = first_line.trim();
+    let addr = line.strip_prefix("listening on http://").or_else(|| line.strip_prefix("listening on https://"));
+    (server, addr.unwrap_or_else(|| panic!("{first_line}")).to_string())
 }
 
 /// The shared index of a team in object storage: one indexer writes it to a real Garage cluster;
@@ -644,7 +645,7 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
         succeeded(on_shared_index(&brain, &cluster, node, uri, home, &["serve", "tokens", "add", &me])).trim().to_string()
     };
     let replicas = [(replica1_home.path(), 1), (replica2_home.path(), 2)]
-        .map(|(home, node)| (token(home, node), serving(on_shared_index(&brain, &cluster, node, uri, home, &[]))));
+        .map(|(home, node)| (token(home, node), serving(on_shared_index(&brain, &cluster, node, uri, home, &[]), &[])));
     let found = |phrase: &str| {
         replicas.iter().all(|(token, (_, addr))| {
             let query = format!(r#"{{"query": "{phrase}", "mode": "keyword", "k": 5}}"#);
@@ -685,4 +686,58 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
         let _ = server.kill();
         let _ = server.wait();
     }
+}
+
+/// `brain serve` over HTTPS (rustls) with a certificate made by openssl: a client trusting that
+/// certificate gets the API; one trusting only the system's authorities, and plain HTTP to the
+/// same port, get nothing; a key that is not the certificate's, and plain HTTP on an address
+/// other machines reach (unless asked for), are refused before anything listens.
+#[test]
+fn a_team_server_speaks_https_with_its_certificate_and_plain_http_only_on_loopback() {
+    let brain = Brain::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().to_string();
+    let (cert, key, other_key) = (path("cert.pem"), path("key.pem"), path("other-key.pem"));
+    let p256 = ["-pkeyopt", "ec_paramgen_curve:P-256"];
+    system(
+        "openssl",
+        &[
+            &["req", "-x509", "-newkey", "ec"][..],
+            &p256,
+            &["-nodes", "-days", "1", "-subj", "/CN=brain-test", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", &key, "-out", &cert],
+        ]
+        .concat(),
+    );
+    system("openssl", &[&["genpkey", "-algorithm", "EC"][..], &p256, &["-out", &other_key]].concat());
+    let me = brain_access::user_name(brain_access::effective_uid());
+    let token = String::from_utf8(brain.run(&["serve", "tokens", "add", &me]).stdout).unwrap().trim().to_string();
+
+    let (mut server, addr) = serving(brain.command(&[]), &["--tls-cert", &cert, "--tls-key", &key]);
+    let curl = |args: &[&str]| std::process::Command::new("curl").args(["-sS", "--max-time", "20"]).args(args).output().unwrap();
+    let auth = format!("Authorization: Bearer {token}");
+    let out = curl(&["--cacert", &cert, "-H", &auth, &format!("https://{addr}/api/whoami")]);
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && body.contains(&format!("\"{me}\"")), "{out:?}");
+    let out = curl(&["--cacert", &cert, &format!("https://{addr}/api/whoami")]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unauthenticated"), "over TLS, a token is still needed: {out:?}");
+    let out = curl(&["-H", &auth, &format!("https://{addr}/api/whoami")]);
+    assert!(!out.status.success(), "a client that does not trust the certificate gets nothing: {out:?}");
+    let out = curl(&["-H", &auth, &format!("http://{addr}/api/whoami")]);
+    assert!(!out.status.success() && out.stdout.is_empty(), "plain HTTP to the TLS port gets nothing: {out:?}");
+    // The server still answers after those.
+    assert!(curl(&["--cacert", &cert, "-H", &auth, &format!("https://{addr}/api/whoami")]).status.success());
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let refused = |args: &[&str]| {
+        let out = brain.command(&[&["serve"][..], args].concat()).output().unwrap();
+        assert!(!out.status.success(), "{args:?} must be refused");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let stderr = refused(&["--listen", "127.0.0.1:0", "--tls-cert", &cert, "--tls-key", &other_key]);
+    assert!(stderr.contains("TLS") && stderr.contains("other-key.pem"), "{stderr}");
+    let stderr = refused(&["--listen", "127.0.0.1:0", "--tls-cert", &key, "--tls-key", &key]);
+    assert!(stderr.contains("no certificate"), "{stderr}");
+    let stderr = refused(&["--listen", "0.0.0.0:0"]);
+    assert!(stderr.contains("--tls-cert") && stderr.contains("--plain-http"), "{stderr}");
 }

@@ -1,6 +1,7 @@
 //! `brain serve`: the index behind an HTTP API for a team (see `brain-serve`), and its tokens.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use brain_engine::Engine;
@@ -14,6 +15,15 @@ pub struct ServeArgs {
     /// Address to listen on (port 0: any free port, printed on start).
     #[arg(long, default_value = "127.0.0.1:8750")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM), with --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (behind a proxy that speaks TLS).
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub plain_http: bool,
 }
 
 #[derive(Subcommand)]
@@ -52,9 +62,22 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
             Ok(0)
         }
         None => {
+            let tls = match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => {
+                    Some(brain_serve::tls::server_config(&brain_serve::tls::TlsFiles { cert: cert.clone(), key: key.clone() })?)
+                }
+                _ => None,
+            };
+            // Tokens and answers in clear text cross only this machine, unless asked for.
+            if tls.is_none() && !args.listen.ip().is_loopback() && !args.plain_http {
+                anyhow::bail!(
+                    "{} is reachable from other machines: serve HTTPS (--tls-cert FILE --tls-key FILE), or --plain-http behind a proxy that does",
+                    args.listen
+                );
+            }
             let (listener, addr) = brain_serve::bind(args.listen).await?;
             // Scripts (and the tests) read the address from this line.
-            println!("listening on http://{addr}");
+            println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
@@ -63,7 +86,7 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                     term.recv().await;
                 }
             };
-            brain_serve::serve(Arc::new(engine), listener, async move {
+            brain_serve::serve(Arc::new(engine), listener, tls, async move {
                 tokio::select! { _ = shutdown => {}, _ = terminate => {} }
             })
             .await?;

@@ -11,15 +11,18 @@
 //!   path the person may read; any other path (unknown, unreadable, `..`) is the same 404.
 //! - **A reader of the index, not its writer**: `brain serve` opens the index the indexer
 //!   (`brain watch`) writes and sees its commits within a second; any number of servers can
-//!   share one data dir.
+//!   share one data dir, or one shared index in object storage from other machines.
+//! - **HTTPS by rustls** ([`tls`]) with the certificate and key files given; plain HTTP only on
+//!   a loopback address unless asked for (behind a TLS-terminating proxy) — the front end
+//!   decides, this crate serves either.
 //! - Answers stream as server-sent events (the engine's `AnswerEvent`s as JSON); a client that
 //!   goes away stops its answer's generation.
 //! - Every search, answer and file served is appended to `audit.log` in the data dir (JSON
 //!   lines: who, what, which documents were shown).
 //!
-//! Not here yet: TLS (put a TLS-terminating proxy in front), sign-in by password (PAM), the web
-//! UI, the index on object storage.
+//! Not here yet: sign-in by password (PAM), the web UI.
 
+pub mod tls;
 pub mod tokens;
 
 use std::io::Write;
@@ -52,6 +55,9 @@ pub enum ServeError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("the server stopped: {0}")]
     Stopped(std::io::Error),
+    /// A certificate or key file that cannot be used.
+    #[error("TLS: {path}: {reason}")]
+    Tls { path: PathBuf, reason: String },
 }
 
 struct Server {
@@ -67,16 +73,24 @@ pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAd
     Ok((listener, local))
 }
 
-/// Serve the API on `listener` until `shutdown` completes.
+/// Serve the API on `listener` until `shutdown` completes: over TLS with `tls` (see
+/// [`tls::server_config`]), else plain HTTP.
 pub async fn serve(
     engine: Arc<Engine>,
     listener: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let data_dir = engine.data_dir().to_path_buf();
     let audit = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("audit.log")).ok();
     let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit) });
-    axum::serve(listener, router(server)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped)
+    match tls {
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config).map_err(ServeError::Stopped)?;
+            axum::serve(listener, router(server)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped)
+        }
+        None => axum::serve(listener, router(server)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped),
+    }
 }
 
 fn router(server: Arc<Server>) -> Router {
