@@ -741,3 +741,55 @@ fn a_team_server_speaks_https_with_its_certificate_and_plain_http_only_on_loopba
     let stderr = refused(&["--listen", "0.0.0.0:0"]);
     assert!(stderr.contains("--tls-cert") && stderr.contains("--plain-http"), "{stderr}");
 }
+
+/// `POST /api/sign-in` on a `brain serve --pam`: the account's password, checked by the real PAM
+/// stack (pam_unix over /etc/shadow, the password set with chpasswd), gives a session token that
+/// acts as that person; a wrong password and an unknown account get the same 401; after five
+/// failures an account is refused without a password being checked; without `--pam` the route
+/// is off.
+#[test]
+fn a_person_signs_in_with_their_account_password_through_pam() {
+    let Some((brain, _docs)) = accounts_and_a_folder() else { return };
+    // The service file the package installs (a test machine without the package gets it here).
+    let service = Path::new("/etc/pam.d/corporate-brain");
+    if !service.exists() {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/packaging/pam-corporate-brain"), service).unwrap();
+    }
+    let password = "Quince-Marmalade-2026";
+    let mut chpasswd = std::process::Command::new("chpasswd").stdin(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut chpasswd.stdin.take().unwrap(), format!("cbalice:{password}\n").as_bytes()).unwrap();
+    assert!(chpasswd.wait().unwrap().success());
+
+    let (mut off, addr) = serving(brain.command(&[]), &[]);
+    let (status, _) = http(&addr, "POST", "/api/sign-in", None, Some(&format!(r#"{{"user": "cbalice", "password": "{password}"}}"#)));
+    assert_eq!(status, 404, "sign-in by password is off without --pam");
+    let _ = off.kill();
+    let _ = off.wait();
+
+    let (mut server, addr) = serving(brain.command(&[]), &["--pam"]);
+    let sign_in = |user: &str, password: &str| {
+        http(&addr, "POST", "/api/sign-in", None, Some(&format!(r#"{{"user": "{user}", "password": "{password}"}}"#)))
+    };
+    let (status, wrong) = sign_in("cbalice", "marmalade");
+    assert_eq!(status, 401, "{wrong}");
+    let (status, unknown) = sign_in("cbnobody", "marmalade");
+    assert_eq!((status, unknown.contains("wrong user name or password")), (401, true), "{unknown}");
+    assert_eq!(sign_in("../etc", "x").0, 400);
+    let (status, body) = sign_in("cbalice", password);
+    assert_eq!(status, 200, "{body}");
+    let token = body.split("\"token\":\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap().to_string();
+    let (status, body) = http(&addr, "GET", "/api/whoami", Some(&token), None);
+    assert!(status == 200 && body.contains("\"cbalice\"") && body.contains("cbfinance"), "{status} {body}");
+    // Five failures lock bob's sign-ins, right password or not; alice's are not.
+    for _ in 0..5 {
+        assert_eq!(sign_in("cbbob", "guess").0, 401);
+    }
+    let (status, body) = sign_in("cbbob", "guess");
+    assert!(status == 429 && body.contains("too many failed sign-ins"), "{status} {body}");
+    assert_eq!(sign_in("cbalice", password).0, 200);
+    let _ = server.kill();
+    let _ = server.wait();
+    let audit = std::fs::read_to_string(brain.data.path().join("audit.log")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"sign-in\"")), "{audit}");
+    assert!(audit.lines().any(|l| l.contains("\"user\":\"cbnobody\"") && l.contains("sign-in refused")), "{audit}");
+}

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Serve plain HTTP on an address other than loopback (behind a proxy that speaks TLS).
     #[arg(long, conflicts_with = "tls_cert")]
     pub plain_http: bool,
+    /// Let people sign in with their account's password, checked by PAM (service
+    /// `corporate-brain`; checking other accounts' passwords needs root or a directory service).
+    #[arg(long)]
+    pub pam: bool,
 }
 
 #[derive(Subcommand)]
@@ -86,7 +90,8 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                     term.recv().await;
                 }
             };
-            brain_serve::serve(Arc::new(engine), listener, tls, async move {
+            let options = brain_serve::ServeOptions { tls, pam_service: args.pam.then(|| brain_serve::sign_in::PAM_SERVICE.to_string()) };
+            brain_serve::serve(Arc::new(engine), listener, options, async move {
                 tokio::select! { _ = shutdown => {}, _ = terminate => {} }
             })
             .await?;

@@ -20,8 +20,12 @@
 //! - Every search, answer and file served is appended to `audit.log` in the data dir (JSON
 //!   lines: who, what, which documents were shown).
 //!
-//! Not here yet: sign-in by password (PAM), the web UI.
+//! - **Sign-in by password** (`--pam`, off by default; [`sign_in`]): PAM checks it, the browser
+//!   gets a session token held in memory; failures per account are limited.
+//!
+//! Not here yet: the web UI.
 
+pub mod sign_in;
 pub mod tls;
 pub mod tokens;
 
@@ -64,6 +68,18 @@ struct Server {
     engine: Arc<Engine>,
     data_dir: PathBuf,
     audit: Mutex<Option<std::fs::File>>,
+    /// The PAM service that checks passwords, when sign-in by password is on.
+    pam_service: Option<String>,
+    sessions: sign_in::Sessions,
+}
+
+/// How a server is reached and who may sign in how.
+#[derive(Default)]
+pub struct ServeOptions {
+    /// HTTPS with these settings (see [`tls::server_config`]); plain HTTP without.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Sign-in by password through this PAM service (see [`sign_in`]); API tokens only without.
+    pub pam_service: Option<String>,
 }
 
 /// Bind `addr` (port 0: any free port); returns the listener and the address it got.
@@ -73,17 +89,17 @@ pub async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAd
     Ok((listener, local))
 }
 
-/// Serve the API on `listener` until `shutdown` completes: over TLS with `tls` (see
-/// [`tls::server_config`]), else plain HTTP.
+/// Serve the API on `listener` until `shutdown` completes.
 pub async fn serve(
     engine: Arc<Engine>,
     listener: tokio::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    options: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let data_dir = engine.data_dir().to_path_buf();
     let audit = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("audit.log")).ok();
-    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit) });
+    let ServeOptions { tls, pam_service } = options;
+    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions: sign_in::Sessions::default() });
     match tls {
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config).map_err(ServeError::Stopped)?;
@@ -95,6 +111,7 @@ pub async fn serve(
 
 fn router(server: Arc<Server>) -> Router {
     Router::new()
+        .route("/api/sign-in", post(sign_in_by_password))
         .route("/api/whoami", get(whoami))
         .route("/api/search", post(search))
         .route("/api/ask", post(ask))
@@ -144,6 +161,9 @@ impl Server {
     /// The person a request is made by, from its bearer token.
     fn person(&self, headers: &HeaderMap) -> Result<Person, ApiError> {
         let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        if let Some(user) = token.and_then(|t| self.sessions.user_of(t, now_ms())) {
+            return Person::named(&user).map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "this account no longer exists"));
+        }
         // Read on every request (a small file): a removed token stops working at once, in every
         // server on the data dir.
         let records = tokens::load(&self.data_dir).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "tokens", &e.to_string()))?;
@@ -160,7 +180,11 @@ impl Server {
     }
 
     fn audit(&self, person: &Person, action: &str, text: &str, shown: &[&str]) {
-        let line = serde_json::json!({ "at_ms": now_ms(), "user": person.user, "action": action, "text": text, "shown": shown });
+        self.audit_user(&person.user, action, text, shown);
+    }
+
+    fn audit_user(&self, user: &str, action: &str, text: &str, shown: &[&str]) {
+        let line = serde_json::json!({ "at_ms": now_ms(), "user": user, "action": action, "text": text, "shown": shown });
         let mut file = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(f) = file.as_mut()
             && writeln!(f, "{line}").is_err()
@@ -187,6 +211,56 @@ fn checked_text(text: &str, what: &str) -> Result<(), ApiError> {
 
 /// A JSON body, or the reason it is not one (malformed, too large) as an [`ApiError`].
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Deserialize)]
+struct SignInBody {
+    user: String,
+    password: String,
+}
+
+/// `POST /api/sign-in {"user", "password"}` → `{"token", "user", "expires_ms"}`: a session token
+/// for the other routes, when the password is the account's.
+async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<SignInBody>) -> Result<Response, ApiError> {
+    let Some(service) = server.pam_service.clone() else {
+        return Err(error(StatusCode::NOT_FOUND, "not_found", "sign-in by password is off on this server: use an API token"));
+    };
+    let Json(SignInBody { user, password }) = body?;
+    // A name as accounts are named: nothing PAM or the audit log would read as something else.
+    if user.is_empty() || user.len() > 64 || !user.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) || password.len() > 1024 {
+        return Err(error(StatusCode::BAD_REQUEST, "invalid_argument", "not a user name and password"));
+    }
+    let refused = |refusal: sign_in::SignInRefusal| match refusal {
+        sign_in::SignInRefusal::Wrong => error(StatusCode::UNAUTHORIZED, "unauthenticated", "wrong user name or password"),
+        sign_in::SignInRefusal::Locked { retry_after_ms } => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            &format!("too many failed sign-ins for this account: try again in {} minutes", (retry_after_ms + 59_999) / 60_000),
+        ),
+        sign_in::SignInRefusal::Unavailable(reason) => {
+            tracing::warn!("PAM: {reason}");
+            error(StatusCode::SERVICE_UNAVAILABLE, "sign_in_unavailable", "passwords cannot be checked on this server now")
+        }
+    };
+    server.sessions.locked(&user, now_ms()).map_err(refused)?;
+    let checked = {
+        let (user, password) = (user.clone(), password);
+        tokio::task::spawn_blocking(move || sign_in::check_password(&service, &user, &password))
+            .await
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()))?
+    };
+    if let Err(refusal) = checked {
+        if refusal == sign_in::SignInRefusal::Wrong {
+            server.sessions.failed(&user, now_ms());
+        }
+        server.audit_user(&user, "sign-in refused", "", &[]);
+        return Err(refused(refusal));
+    }
+    // PAM knows the account; the filter needs it in NSS too (the same directory, normally).
+    let person = Person::named(&user).map_err(|_| refused(sign_in::SignInRefusal::Wrong))?;
+    let (token, expires_ms) = server.sessions.start(&person.user, now_ms()).map_err(refused)?;
+    server.audit(&person, "sign-in", "", &[]);
+    Ok(Json(serde_json::json!({ "token": token, "user": person.user, "expires_ms": expires_ms })).into_response())
+}
 
 async fn whoami(State(server): State<Arc<Server>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let p = server.person(&headers)?;
