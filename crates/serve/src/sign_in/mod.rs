@@ -22,6 +22,8 @@ pub const SESSION_MS: i64 = 12 * 3_600_000;
 pub const FAILURES_ALLOWED: u32 = 5;
 /// The window of failures, and how long an account's sign-ins are refused after too many.
 pub const LOCKOUT: i64 = 10 * 60_000;
+/// Accounts with failures remembered before the expired ones are dropped.
+const FAILURES_KEPT: usize = 10_000;
 /// What every session token starts with (API tokens start with `cbt_`).
 const PREFIX: &str = "cbs_";
 
@@ -80,6 +82,10 @@ impl Sessions {
 
     pub fn failed(&self, user: &str, now_ms: i64) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        // Made-up names each add an entry: past windows go once there are many.
+        if failures.len() >= FAILURES_KEPT {
+            failures.retain(|_, &mut (_, first)| now_ms - first < LOCKOUT);
+        }
         let entry = failures.entry(user.to_string()).or_insert((0, now_ms));
         if now_ms - entry.1 >= LOCKOUT {
             *entry = (0, now_ms);
@@ -132,5 +138,15 @@ mod tests {
         assert_eq!(sessions.user_of(&token, expires), None, "expired");
         assert_eq!(sessions.user_of("cbs_guess", 6_000), None);
         assert_eq!(sessions.locked("alice", 6_000), Ok(()));
+    }
+
+    #[test]
+    fn failures_of_made_up_names_do_not_pile_up() {
+        let sessions = Sessions::default();
+        for i in 0..FAILURES_KEPT {
+            sessions.failed(&format!("guess{i}"), 0);
+        }
+        sessions.failed("late", LOCKOUT);
+        assert_eq!(sessions.failures.lock().unwrap().len(), 1, "the past window's names are gone");
     }
 }
