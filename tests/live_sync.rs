@@ -793,3 +793,31 @@ fn a_person_signs_in_with_their_account_password_through_pam() {
     assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"sign-in\"")), "{audit}");
     assert!(audit.lines().any(|l| l.contains("\"user\":\"cbnobody\"") && l.contains("sign-in refused")), "{audit}");
 }
+
+/// Single sign-on behind a reverse proxy: `--trusted-header X-Remote-User --trusted-proxy IP`
+/// believes the header only on connections from that address; from anywhere else it is ignored
+/// (the request needs a token), and a proxy naming an unknown account is refused.
+#[test]
+fn a_trusted_proxy_names_the_person_and_nobody_else_can() {
+    let brain = Brain::new();
+    let me = brain_access::user_name(brain_access::effective_uid());
+    let whoami = |addr: &str, user: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-H", &format!("X-Remote-User: {user}"), &format!("http://{addr}/api/whoami")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let (mut server, addr) = serving(brain.command(&[]), &["--trusted-header", "X-Remote-User", "--trusted-proxy", "127.0.0.1"]);
+    assert!(whoami(&addr, &me).contains(&format!("\"user\":\"{me}\"")), "the proxy names the person");
+    assert!(whoami(&addr, "cb-no-such-account").contains("unknown account"));
+    assert_eq!(http(&addr, "GET", "/api/whoami", None, None).0, 401, "without the header: a token is needed");
+    let _ = server.kill();
+    let _ = server.wait();
+    // The same header from a peer that is not the proxy is not believed.
+    let (mut server, addr) = serving(brain.command(&[]), &["--trusted-header", "X-Remote-User", "--trusted-proxy", "192.0.2.1"]);
+    let body = whoami(&addr, &me);
+    assert!(body.contains("unauthenticated") && !body.contains(&format!("\"user\":\"{me}\"")), "{body}");
+    let _ = server.kill();
+    let _ = server.wait();
+}

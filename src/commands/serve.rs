@@ -28,6 +28,13 @@ pub struct ServeArgs {
     /// `corporate-brain`; checking other accounts' passwords needs root or a directory service).
     #[arg(long)]
     pub pam: bool,
+    /// Single sign-on: a reverse proxy that authenticated the person names their account in this
+    /// header (e.g. X-Remote-User); believed only from --trusted-proxy addresses.
+    #[arg(long, value_name = "HEADER", requires = "trusted_proxy")]
+    pub trusted_header: Option<String>,
+    /// The proxy's address (repeatable): the TCP peer a trusted header must come from.
+    #[arg(long, value_name = "IP", requires = "trusted_header")]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
 }
 
 #[derive(Subcommand)]
@@ -90,7 +97,15 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                     term.recv().await;
                 }
             };
-            let options = brain_serve::ServeOptions { tls, pam_service: args.pam.then(|| brain_serve::sign_in::PAM_SERVICE.to_string()) };
+            let trusted_header = match &args.trusted_header {
+                Some(name) => Some(brain_serve::TrustedHeader {
+                    header: name.parse().map_err(|_| anyhow::anyhow!("{name:?} is not an HTTP header name"))?,
+                    proxies: args.trusted_proxy.clone(),
+                }),
+                None => None,
+            };
+            let pam_service = args.pam.then(|| brain_serve::sign_in::PAM_SERVICE.to_string());
+            let options = brain_serve::ServeOptions { tls, pam_service, trusted_header };
             brain_serve::serve(Arc::new(engine), listener, options, async move {
                 tokio::select! { _ = shutdown => {}, _ = terminate => {} }
             })

@@ -23,6 +23,9 @@
 //! - **Sign-in by password** (`--pam`, off by default; [`sign_in`]): PAM checks it, the browser
 //!   gets a session token held in memory; failures per account are limited.
 //!
+//! - **Single sign-on behind a proxy** (off by default): a header naming the account, believed
+//!   only from the proxies' own addresses (the TCP peer, never a forwarded-for header).
+//!
 //! Not here yet: the web UI.
 
 pub mod sign_in;
@@ -35,7 +38,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
@@ -71,6 +74,31 @@ struct Server {
     /// The PAM service that checks passwords, when sign-in by password is on.
     pam_service: Option<String>,
     sessions: sign_in::Sessions,
+    trusted_header: Option<TrustedHeader>,
+}
+
+/// Single sign-on by a reverse proxy that has authenticated the person: it names their account
+/// in `header`, which is believed only on connections from `proxies`.
+#[derive(Debug, Clone)]
+pub struct TrustedHeader {
+    pub header: axum::http::HeaderName,
+    pub proxies: Vec<std::net::IpAddr>,
+}
+
+/// The TCP peer of a request: the proxy, behind one.
+#[derive(Debug, Clone, Copy)]
+struct Peer(std::net::IpAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Peer {
+        Peer(stream.remote_addr().ip())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Peer {
+        Peer(stream.remote_addr().ip())
+    }
 }
 
 /// How a server is reached and who may sign in how.
@@ -80,6 +108,8 @@ pub struct ServeOptions {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Sign-in by password through this PAM service (see [`sign_in`]); API tokens only without.
     pub pam_service: Option<String>,
+    /// Single sign-on by a trusted proxy's header; off without.
+    pub trusted_header: Option<TrustedHeader>,
 }
 
 /// Bind `addr` (port 0: any free port); returns the listener and the address it got.
@@ -98,14 +128,16 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let data_dir = engine.data_dir().to_path_buf();
     let audit = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("audit.log")).ok();
-    let ServeOptions { tls, pam_service } = options;
-    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions: sign_in::Sessions::default() });
+    let ServeOptions { tls, pam_service, trusted_header } = options;
+    let sessions = sign_in::Sessions::default();
+    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions, trusted_header });
+    let app = router(server).into_make_service_with_connect_info::<Peer>();
     match tls {
         Some(config) => {
             let listener = tls::TlsListener::new(listener, config).map_err(ServeError::Stopped)?;
-            axum::serve(listener, router(server)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped)
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped)
         }
-        None => axum::serve(listener, router(server)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped),
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServeError::Stopped),
     }
 }
 
@@ -158,8 +190,19 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 }
 
 impl Server {
-    /// The person a request is made by, from its bearer token.
-    fn person(&self, headers: &HeaderMap) -> Result<Person, ApiError> {
+    /// The person a request is made by: named by a trusted proxy, or by its bearer token.
+    fn person(&self, headers: &HeaderMap, peer: Peer) -> Result<Person, ApiError> {
+        if let Some(trusted) = &self.trusted_header
+            && let Some(named) = headers.get(&trusted.header)
+        {
+            if trusted.proxies.contains(&peer.0) {
+                let user = named.to_str().map(str::trim).unwrap_or_default();
+                return Person::named(user)
+                    .map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "the proxy named an unknown account"));
+            }
+            // Anyone can send the header: only the proxy's is believed.
+            tracing::debug!("{} from {} is not a trusted proxy: ignored", trusted.header, peer.0);
+        }
         let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         if let Some(user) = token.and_then(|t| self.sessions.user_of(t, now_ms())) {
             return Person::named(&user).map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "this account no longer exists"));
@@ -262,8 +305,8 @@ async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<S
     Ok(Json(serde_json::json!({ "token": token, "user": person.user, "expires_ms": expires_ms })).into_response())
 }
 
-async fn whoami(State(server): State<Arc<Server>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let p = server.person(&headers)?;
+async fn whoami(State(server): State<Arc<Server>>, ConnectInfo(peer): ConnectInfo<Peer>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let p = server.person(&headers, peer)?;
     Ok(Json(serde_json::json!({ "user": p.user, "groups": p.groups })).into_response())
 }
 
@@ -276,8 +319,13 @@ struct SearchBody {
     mode: Option<String>,
 }
 
-async fn search(State(server): State<Arc<Server>>, headers: HeaderMap, body: JsonBody<SearchBody>) -> Result<Response, ApiError> {
-    let person = server.person(&headers)?;
+async fn search(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<SearchBody>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
     let Json(body) = body?;
     checked_text(&body.query, "query")?;
     let mode = body
@@ -317,8 +365,13 @@ impl Drop for StopWhenDropped {
     }
 }
 
-async fn ask(State(server): State<Arc<Server>>, headers: HeaderMap, body: JsonBody<AskBody>) -> Result<Response, ApiError> {
-    let person = server.person(&headers)?;
+async fn ask(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<AskBody>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
     let Json(body) = body?;
     checked_text(&body.question, "question")?;
     // Checked before the stream starts, so that someone else's conversation is a plain 404.
@@ -376,8 +429,13 @@ struct FileQuery {
     path: String,
 }
 
-async fn file(State(server): State<Arc<Server>>, headers: HeaderMap, Query(query): Query<FileQuery>) -> Result<Response, ApiError> {
-    let person = server.person(&headers)?;
+async fn file(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Query(query): Query<FileQuery>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
     let not_found = || error(StatusCode::NOT_FOUND, "not_found", "no such document");
     // Only an indexed path, as the index spells it: `..`, relative paths and links to elsewhere
     // are not indexed paths, so they are refused like any other unknown one.
