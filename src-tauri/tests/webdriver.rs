@@ -142,9 +142,23 @@ impl Driver {
         self.call("POST", &format!("/element/{id}/value"), Some(json!({ "text": text })));
     }
 
+    /// The element's visible text. The app re-renders lists when the index's status changes (a
+    /// watcher event), so an element found a moment ago can be replaced before its text is read:
+    /// that "stale element" is found again, a few times.
     fn text(&self, css: &str) -> String {
-        let id = self.find(css);
-        self.call("GET", &format!("/element/{id}/text"), None).as_str().unwrap_or_default().to_string()
+        for _ in 0..10 {
+            let id = self.find(css);
+            let url = format!("{}/session/{}/element/{id}/text", self.base, self.session);
+            let mut response = self.agent.get(&url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let status = response.status();
+            let value: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+            if status.is_success() {
+                return value["value"].as_str().unwrap_or_default().to_string();
+            }
+            assert_eq!(value["value"]["error"], "stale element reference", "GET {url} -> {status}: {value}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{css} kept being replaced while its text was read");
     }
 
     /// Wait until a JavaScript expression is truthy.
