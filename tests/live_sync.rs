@@ -454,10 +454,7 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
         String::from_utf8(brain.run(&args).stdout).unwrap().trim().to_string()
     };
     let (alice, bob, expired) = (token("cbalice", &[]), token("cbbob", &[]), token("cbalice", &["--days", "0"]));
-    let mut server = brain.command(&["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let mut first_line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.stdout.take().unwrap()), &mut first_line).unwrap();
-    let addr = first_line.trim().strip_prefix("listening on http://").unwrap_or_else(|| panic!("{first_line}")).to_string();
+    let (mut server, addr) = serving(brain.command(&[]), &[]);
 
     // Who is asking: no token, a wrong one and an expired one are refused.
     assert_eq!(http(&addr, "GET", "/api/whoami", None, None).0, 401);

@@ -5,6 +5,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{EngineError, Result};
 
+/// Remove a file or a folder with everything in it; one that is not there is fine.
+pub(crate) fn remove(path: &Path) -> Result<()> {
+    let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
+    match removed {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EngineError::io(path, e)),
+    }
+}
+
 /// Write a file so that readers see the old or the new content, never a torn one: write a
 /// sibling temporary file, flush it, rename it over the target.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -96,14 +96,7 @@ impl IndexHome {
             tracing::info!("deleted {deleted} objects of the shared index {}", bucket.uri());
             *meta.lock().unwrap_or_else(|p| p.into_inner()) = None;
         }
-        for path in [data_dir.join(LANCE_DIR), data_dir.join(META_FILE)] {
-            let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-            match removed {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(EngineError::io(path, e)),
-            }
-        }
-        Ok(())
+        fsutil::remove(&data_dir.join(LANCE_DIR))?;
+        fsutil::remove(&data_dir.join(META_FILE))
     }
 }

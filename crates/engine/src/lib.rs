@@ -469,12 +469,7 @@ impl Engine {
         // An index being built beside this one (a new embedder's) is dropped too: this rebuild
         // uses the embedder of the settings.
         self.home.delete_index(&self.options.data_dir).await?;
-        let next = self.options.data_dir.join(reembed::NEXT_DIR);
-        match std::fs::remove_dir_all(&next) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(EngineError::io(next, e)),
-        }
+        fsutil::remove(&self.options.data_dir.join(reembed::NEXT_DIR))?;
         brain_store::crash::crash_point("engine:rebuild-deleted");
         sync::run(self, cancel, lock).await
     }

@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use brain_store::IndexLock;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::Engine;
 use crate::error::{EngineError, Result};
 use crate::events::SyncSummary;
 use crate::resources::{LANCE_DIR, META_FILE, OCR_CACHE_DIR};
 use crate::settings::EngineOptions;
+use crate::{Engine, fsutil};
 
 /// Where the new index is built, in the data dir.
 pub(crate) const NEXT_DIR: &str = "next-index";
@@ -82,9 +82,9 @@ impl Engine {
         } else {
             // Nothing to index: the old index goes, as a rebuild would remove it.
             for path in [data_dir.join(LANCE_DIR), data_dir.join(META_FILE)] {
-                remove(&path)?;
+                fsutil::remove(&path)?;
             }
-            remove(&next_dir)?;
+            fsutil::remove(&next_dir)?;
         }
         drop(lock);
         Ok(summary)
@@ -130,17 +130,8 @@ pub(crate) fn finish_swap(data_dir: &Path) -> Result<()> {
     if next_meta.exists() {
         std::fs::rename(&next_meta, data_dir.join(META_FILE)).map_err(|e| EngineError::io(&next_meta, e))?;
     }
-    remove(&replaced)?;
-    remove(&next_dir)
-}
-
-fn remove(path: &Path) -> Result<()> {
-    let removed = if path.is_dir() { std::fs::remove_dir_all(path) } else { std::fs::remove_file(path) };
-    match removed {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(EngineError::io(path, e)),
-    }
+    fsutil::remove(&replaced)?;
+    fsutil::remove(&next_dir)
 }
 
 #[cfg(test)]

@@ -55,16 +55,22 @@ fn save(data_dir: &Path, records: &[TokenRecord]) -> Result<(), ServeError> {
     std::fs::rename(&temporary, &path).map_err(fail)
 }
 
-fn hash(token: &str) -> String {
+/// What is stored of a token (API or session): its blake3, hex.
+pub(crate) fn hash(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+/// A new random token (256 bits, hex) starting with `prefix`.
+pub(crate) fn new_token(prefix: &str) -> Result<String, String> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| format!("no randomness for a token: {e}"))?;
+    Ok(format!("{prefix}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// A new token for `user`, valid for `days` (`None`: until removed). Returns the token: it is
 /// not stored and cannot be shown again.
 pub fn add(data_dir: &Path, user: &str, days: Option<u32>, now_ms: i64) -> Result<String, ServeError> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| ServeError::Tokens(format!("no randomness for a token: {e}")))?;
-    let token = format!("{PREFIX}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let token = new_token(PREFIX).map_err(ServeError::Tokens)?;
     let mut records = load(data_dir)?;
     records.push(TokenRecord {
         user: user.to_string(),

@@ -14,6 +14,8 @@ mod pam;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::tokens::{hash, new_token};
+
 /// The PAM service whose stack checks the passwords.
 pub const PAM_SERVICE: &str = "corporate-brain";
 /// How long a session token from a sign-in is valid.
@@ -64,10 +66,6 @@ pub struct Sessions {
     failures: Mutex<HashMap<String, (u32, i64)>>,
 }
 
-fn hash(token: &str) -> String {
-    blake3::hash(token.as_bytes()).to_hex().to_string()
-}
-
 impl Sessions {
     /// Refused without asking PAM: the account has failed too often lately.
     pub fn locked(&self, user: &str, now_ms: i64) -> Result<(), SignInRefusal> {
@@ -96,9 +94,7 @@ impl Sessions {
     /// A new session for `user` (their failures forgotten): the token and when it expires.
     pub fn start(&self, user: &str, now_ms: i64) -> Result<(String, i64), SignInRefusal> {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(user);
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| SignInRefusal::Unavailable(format!("no randomness for a token: {e}")))?;
-        let token = format!("{PREFIX}{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let token = new_token(PREFIX).map_err(SignInRefusal::Unavailable)?;
         let expires_ms = now_ms + SESSION_MS;
         let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
         live.retain(|_, s| s.expires_ms > now_ms);
