@@ -481,6 +481,14 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     assert_eq!(file(&alice, &format!("{}/../{}/bob-salary-review.md", root.display(), root.file_name().unwrap().to_string_lossy())).0, 404);
     assert_eq!(file(&alice, "/etc/passwd").0, 404);
     assert_eq!(file(&alice, &open.display().to_string()).0, 200);
+    // Served as a download that nothing runs, never as a page of the server's site.
+    let headers = std::process::Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {alice}")])
+        .arg(format!("http://{addr}/api/file?path={}", url_encoded(&open.display().to_string())))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout).to_lowercase();
+    assert!(headers.contains("content-disposition: attachment; filename*=utf-8''cafeteria.md") && headers.contains("sandbox"), "{headers}");
     // Hostile bodies.
     let huge = format!(r#"{{"query": "{}"}}"#, "a".repeat(20_000));
     assert_eq!(http(&addr, "POST", "/api/search", Some(&alice), Some(&huge)).0, 413);
@@ -503,6 +511,29 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     assert!(status == 404 && body.contains("conversation_not_found"), "{status} {body}");
     let (status, _) = http(&addr, "POST", "/api/ask", Some(&alice), Some(r#"{"question": "x?", "conversation": "../../etc/passwd"}"#));
     assert_eq!(status, 404);
+    // The conversation lists are each person's own; nobody deletes or reads another's.
+    let (status, body) = http(&addr, "GET", "/api/conversations", Some(&alice), None);
+    assert!(status == 200 && body.contains(&id), "{status} {body}");
+    let (status, body) = http(&addr, "GET", "/api/conversations", Some(&bob), None);
+    assert!(status == 200 && !body.contains(&id), "{status} {body}");
+    for (method, path) in [
+        ("GET", format!("/api/conversations/{id}")),
+        ("GET", format!("/api/ui/conversations/{id}")),
+        ("DELETE", format!("/api/conversations/{id}")),
+    ] {
+        assert_eq!(http(&addr, method, &path, Some(&bob), None).0, 404, "{method} {path}");
+    }
+    let (status, body) = http(&addr, "GET", &format!("/api/ui/conversations/{id}"), Some(&alice), None);
+    assert!(status == 200 && body.contains("\"html\"") && !body.contains("4,200"), "{status} {body}");
+    // The viewer: bob's file is "not found" for alice, his own for him; the page is a download.
+    let view = |token: &str, path: &str| {
+        let body = serde_json::json!({ "path": path, "location": {}, "passage": "quince-marmalade bonus", "evidence": [] }).to_string();
+        http(&addr, "POST", "/api/ui/document", Some(token), Some(&body))
+    };
+    let (status, body) = view(&alice, &secret_s);
+    assert!(status == 404 && !body.contains("quince"), "{status} {body}");
+    let (status, body) = view(&bob, &secret_s);
+    assert!(status == 200 && body.contains("\"cited\":true") && body.contains("quince-marmalade bonus"), "{status} {body}");
 
     // Bob starts an answer and hangs up after its sources: the server carries on.
     {
@@ -747,16 +778,7 @@ fn a_team_server_speaks_https_with_its_certificate_and_plain_http_only_on_loopba
 #[test]
 fn a_person_signs_in_with_their_account_password_through_pam() {
     let Some((brain, _docs)) = accounts_and_a_folder() else { return };
-    // The service file the package installs (a test machine without the package gets it here).
-    let service = Path::new("/etc/pam.d/corporate-brain");
-    if !service.exists() {
-        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/packaging/pam-corporate-brain"), service).unwrap();
-    }
-    let password = "Quince-Marmalade-2026";
-    let mut chpasswd = std::process::Command::new("chpasswd").stdin(std::process::Stdio::piped()).spawn().unwrap();
-    std::io::Write::write_all(&mut chpasswd.stdin.take().unwrap(), format!("cbalice:{password}\n").as_bytes()).unwrap();
-    assert!(chpasswd.wait().unwrap().success());
-
+    let password = alice_can_sign_in();
     let (mut off, addr) = serving(brain.command(&[]), &[]);
     let (status, _) = http(&addr, "POST", "/api/sign-in", None, Some(&format!(r#"{{"user": "cbalice", "password": "{password}"}}"#)));
     assert_eq!(status, 404, "sign-in by password is off without --pam");
@@ -791,6 +813,20 @@ fn a_person_signs_in_with_their_account_password_through_pam() {
     assert!(audit.lines().any(|l| l.contains("\"user\":\"cbnobody\"") && l.contains("sign-in refused")), "{audit}");
 }
 
+/// The PAM service the package installs (a test machine without the package gets it here), and
+/// a password for cbalice; returns it.
+fn alice_can_sign_in() -> &'static str {
+    let service = Path::new("/etc/pam.d/corporate-brain");
+    if !service.exists() {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/packaging/pam-corporate-brain"), service).unwrap();
+    }
+    let password = "Quince-Marmalade-2026";
+    let mut chpasswd = std::process::Command::new("chpasswd").stdin(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut chpasswd.stdin.take().unwrap(), format!("cbalice:{password}\n").as_bytes()).unwrap();
+    assert!(chpasswd.wait().unwrap().success());
+    password
+}
+
 /// Single sign-on behind a reverse proxy: `--trusted-header X-Remote-User --trusted-proxy IP`
 /// believes the header only on connections from that address; from anywhere else it is ignored
 /// (the request needs a token), and a proxy naming an unknown account is refused.
@@ -817,4 +853,254 @@ fn a_trusted_proxy_names_the_person_and_nobody_else_can() {
     assert!(body.contains("unauthenticated") && !body.contains(&format!("\"user\":\"{me}\"")), "{body}");
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// One WebDriver request: chromedriver keeps connections open whatever the request says, so the
+/// reply is read by its Content-Length, not to the end of the stream.
+fn webdriver(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    use std::io::{BufRead, Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let (mut status, mut length) = (0u16, 0usize);
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+        if line.starts_with("HTTP/") {
+            status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        } else if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+        line.clear();
+    }
+    let mut reply = vec![0u8; length];
+    reader.read_exact(&mut reply).unwrap();
+    (status, String::from_utf8_lossy(&reply).into_owned())
+}
+
+/// Headless Chromium driven over WebDriver (chromedriver), for the served web UI; the browser
+/// and its driver are killed when dropped.
+struct Browser {
+    driver: std::process::Child,
+    addr: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// `None` when Chromium's driver is not installed — the test is skipped, except in CI.
+    fn start(downloads: &Path) -> Option<Browser> {
+        let Some(driver) = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|p| Path::new(p).is_file()) else {
+            assert!(std::env::var_os("CI").is_none(), "CI must run the browser test: apt install chromium chromium-driver (.ci/setup)");
+            eprintln!("skipped: no chromedriver (Debian: chromium-driver)");
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = std::process::Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        eventually("chromedriver listening", Duration::from_secs(30), || std::net::TcpStream::connect(&addr).is_ok());
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = serde_json::json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            // As root (CI) Chromium's sandbox cannot start; the page is the test's own.
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900",
+                     format!("--user-data-dir={}", profile.path().display())],
+            "prefs": { "download.default_directory": downloads.display().to_string(), "download.prompt_for_download": false }
+        } } } });
+        let (status, body) = webdriver(&addr, "POST", "/session", Some(&capabilities.to_string()));
+        assert_eq!(status, 200, "a Chromium session: {body}");
+        let reply: Value = serde_json::from_str(&body).unwrap();
+        let session = reply["value"]["sessionId"].as_str().unwrap().to_string();
+        Some(Browser { driver, addr, session, _profile: profile })
+    }
+
+    fn command(&self, method: &str, path: &str, body: Value) -> Value {
+        let body = if method == "GET" { None } else { Some(body.to_string()) };
+        let (status, reply) = webdriver(&self.addr, method, &format!("/session/{}{path}", self.session), body.as_deref());
+        assert_eq!(status, 200, "{method} {path}: {reply}");
+        serde_json::from_str::<Value>(&reply).unwrap()["value"].take()
+    }
+
+    fn script(&self, js: &str, args: Value) -> Value {
+        self.command("POST", "/execute/sync", serde_json::json!({ "script": js, "args": args }))
+    }
+
+    /// Wait until `js` (a function body) returns something truthy, and return it.
+    fn until(&self, what: &str, limit: Duration, js: &str) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let value = self.script(js, serde_json::json!([]));
+            if !(value.is_null() || value == false || value == "") {
+                return value;
+            }
+            assert!(start.elapsed() < limit, "{what}: not within {limit:?}; page: {}", self.page_text());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn page_text(&self) -> String {
+        self.script("return document.body.innerText", serde_json::json!([])).as_str().unwrap_or_default().to_string()
+    }
+
+    fn element(&self, css: &str) -> String {
+        let found = self.command("POST", "/element", serde_json::json!({ "using": "css selector", "value": css }));
+        found.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_string()
+    }
+
+    /// Click the element like a person (WebDriver's click: scrolled into view, real events).
+    fn click(&self, css: &str) {
+        let id = self.element(css);
+        self.command("POST", &format!("/element/{id}/click"), serde_json::json!({}));
+    }
+
+    /// A PNG of the page, saved as `dir/name` for the README (coreutils decodes WebDriver's base64).
+    fn screenshot(&self, dir: &Path, name: &str) {
+        let encoded = self.command("GET", "/screenshot", Value::Null);
+        let mut decode = std::process::Command::new("base64")
+            .arg("-d")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut decode.stdin.take().unwrap(), encoded.as_str().unwrap().as_bytes()).unwrap();
+        let png = decode.wait_with_output().unwrap().stdout;
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a PNG screenshot of the page");
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), png).unwrap();
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.command("POST", &format!("/element/{id}/clear"), serde_json::json!({}));
+        self.command("POST", &format!("/element/{id}/value"), serde_json::json!({ "text": text }));
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = webdriver(&self.addr, "DELETE", &format!("/session/{}", self.session), None);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The web UI that `brain serve` gives browsers, in real headless Chromium: alice signs in with
+/// her account's password (a wrong one is refused on the page), asks, gets an answer streamed
+/// with its sources, opens a citation (the passage marked in its document, drawn by the server)
+/// and downloads the file; nothing of bob's private file appears on any screen, by answer or by
+/// search; the desktop-only views are not there. Needs root (accounts, PAM) and chromium-driver.
+#[test]
+fn the_served_web_ui_signs_in_asks_and_opens_a_citation_in_a_real_browser() {
+    let Some((brain, docs)) = accounts_and_a_folder() else { return };
+    let downloads = tempfile::tempdir().unwrap();
+    let Some(browser) = Browser::start(downloads.path()) else { return };
+    let password = alice_can_sign_in();
+    let root = docs.path().canonicalize().unwrap();
+    let fleet = root.join("fleet.md");
+    write(&fleet, "# Fleet\n\nHarbor Lane Freight runs 37 electric vans from the Dunmore depot.\n");
+    chmod(&fleet, 0o644);
+    let secret = root.join("bob-fleet-bonus.md");
+    write(&secret, "# Bob's fleet bonus\n\nBob's fleet bonus for the electric vans is the quince-marmalade award of 4,200 euros.\n");
+    system("chown", &["cbbob:cbbob", secret.to_str().unwrap()]);
+    chmod(&secret, 0o640);
+    brain.add_folder(&root);
+    brain.run(&["index"]);
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/dist");
+    assert!(ui.join("index.html").is_file(), "the web UI is built by .ci/setup (cd ui && npm ci && npm run build)");
+    let (mut server, addr) = serving(brain.command(&[]), &["--pam", "--ui", ui.to_str().unwrap()]);
+
+    // Screenshots for the README, as the desktop app's test takes them.
+    let screenshots = std::env::var_os("BRAIN_SCREENSHOTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots"));
+
+    // Signing in: the form first; a wrong password is said on the page; the right one signs in.
+    browser.command("POST", "/url", serde_json::json!({ "url": format!("http://{addr}/") }));
+    browser.until("the sign-in form", Duration::from_secs(30), "return !document.getElementById('sign-in').hidden");
+    browser.screenshot(&screenshots, "web-sign-in.png");
+    browser.type_into("#sign-in-user", "cbalice");
+    browser.type_into("#sign-in-password", "not-her-password");
+    browser.click("#sign-in-submit");
+    let refusal = browser.until("the refusal", Duration::from_secs(30), "return document.getElementById('sign-in-error').textContent");
+    assert!(refusal.as_str().unwrap().contains("wrong user name or password"), "{refusal}");
+    browser.type_into("#sign-in-password", password);
+    browser.click("#sign-in-submit");
+    browser.until("signed in", Duration::from_secs(30), "return document.body.dataset.ready === 'true'");
+    let who = browser.script("return document.getElementById('signed-in-as').textContent", serde_json::json!([]));
+    assert_eq!(who, "cbalice");
+    let hidden = browser.script(
+        "return ['nav-folders','nav-settings','panel-reveal'].every(id => document.getElementById(id).hidden)",
+        serde_json::json!([]),
+    );
+    assert_eq!(hidden, true, "the index's folders and settings are the server's, not the browser's");
+
+    // Asking: the answer streams in, with sources; none is bob's.
+    browser.type_into("#question", "How many electric vans run from the Dunmore depot, and what is Bob's fleet bonus?");
+    browser.click("#send");
+    browser.until(
+        "the answer with its sources",
+        Duration::from_secs(600),
+        "return !document.getElementById('stop').hidden ? '' : document.querySelectorAll('.answer .sources [data-cite]').length",
+    );
+    let page = browser.page_text();
+    assert!(
+        page.contains("fleet.md") && !page.contains("bob-fleet-bonus") && !page.contains("4,200") && !page.contains("quince"),
+        "{page}"
+    );
+
+    // Opening the citation: the side panel with the passage, marked where it stands in the file.
+    browser.click(".answer .sources [data-cite]");
+    browser.until(
+        "the passage in its document",
+        Duration::from_secs(60),
+        "return document.getElementById('viewer-body').dataset.shown === 'true'",
+    );
+    let marked = browser.script(
+        "return [document.getElementById('panel-file').textContent, [...document.querySelectorAll('#viewer-body mark.cited')].map(m => m.textContent).join(' ')]",
+        serde_json::json!([]),
+    );
+    assert!(marked[0].as_str().unwrap().contains("fleet.md"), "{marked}");
+    assert!(marked[1].as_str().unwrap().contains("37 electric vans"), "the passage is marked in the document: {marked}");
+    browser.screenshot(&screenshots, "web-answer.png");
+    // Download: the file's bytes, through the person's own token.
+    browser.click("#panel-open");
+    let saved = downloads.path().join("fleet.md");
+    eventually("the download", Duration::from_secs(30), || std::fs::read_to_string(&saved).is_ok_and(|t| t.contains("37 electric vans")));
+
+    // The conversation is listed; search by exact words finds nothing of bob's.
+    browser.until(
+        "the conversation in the list",
+        Duration::from_secs(10),
+        "return document.querySelectorAll('#conversation-list li').length === 1",
+    );
+    browser.click("#nav-search");
+    browser.type_into("#search-query", "quince-marmalade award");
+    browser.script("document.getElementById('search-mode').value = 'keyword'", serde_json::json!([]));
+    browser.click("#search-form button[type=submit]");
+    let summary = browser.until(
+        "search results",
+        Duration::from_secs(30),
+        "return document.getElementById('search-summary').textContent.replace('Searching…', '')",
+    );
+    assert!(!browser.page_text().contains("bob-fleet-bonus"), "{summary}");
+
+    // A session that is no longer valid brings the sign-in form back.
+    browser.script("sessionStorage.setItem('corporate-brain-token', 'cbs_0000'); location.reload()", serde_json::json!([]));
+    browser.until("the sign-in form again", Duration::from_secs(30), "return !document.getElementById('sign-in').hidden");
+    drop(browser);
+    let _ = server.kill();
+    let _ = server.wait();
+    let audit = std::fs::read_to_string(brain.data.path().join("audit.log")).unwrap();
+    assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"view\"")), "{audit}");
 }

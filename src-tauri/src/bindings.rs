@@ -1,5 +1,6 @@
 //! The window's TypeScript types, generated from the Rust types that cross the IPC (ts-rs), the
-//! app's events ([`crate::events`]) and its command names ([`crate::COMMANDS`]):
+//! app's events ([`crate::events`]) and its command names ([`crate::COMMANDS`]), and what
+//! `brain serve` adds for the same window in a browser (its error codes, sign-in, whoami):
 //! `ui/src/bindings.ts` is checked against what they generate, so the two cannot drift.
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
@@ -9,6 +10,7 @@ use brain_engine::{
     PairCounts, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport, TuneStep, Verdict,
     ViewContent,
 };
+use brain_serve::{ServerErrorCode, SignedIn, WhoAmI};
 use ts_rs::{Config, TS};
 
 use crate::views::{AnswerView, AppInfo, AskEvent, AskOutcome, CitationView, ConversationView, PassageView, SearchResultView, TurnView};
@@ -76,6 +78,10 @@ fn generate() -> String {
         declaration::<PairCounts>(&cfg),
         declaration::<TuneStep>(&cfg),
         declaration::<TuneReport>(&cfg),
+        // The same window in a browser, on `brain serve`'s HTTP API.
+        declaration::<ServerErrorCode>(&cfg),
+        declaration::<WhoAmI>(&cfg),
+        declaration::<SignedIn>(&cfg),
         format!("export {}\n", events::typescript_declaration(&cfg)),
         command_names(),
     ] {

@@ -3,7 +3,8 @@
 //! - turns engine calls into Tauri commands (errors cross the IPC as `{code, message}`),
 //! - forwards the engine's [`IndexEvent`](brain_engine::IndexEvent)s to the window and streams answers through a channel,
 //! - runs the engine's watcher (which reconciles on start) while the app is open,
-//! - renders untrusted Markdown to safe HTML (`brain-render`) so the UI never interprets it,
+//! - sends the engine's results as `brain-views` screen types (untrusted Markdown already rendered
+//!   to safe HTML), the same ones `brain serve` sends the web UI,
 //! - opens files, after the engine has checked they lie inside a registered folder.
 
 pub mod commands;

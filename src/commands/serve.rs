@@ -35,6 +35,34 @@ pub struct ServeArgs {
     /// The proxy's address (repeatable): the TCP peer a trusted header must come from.
     #[arg(long, value_name = "IP", requires = "trusted_header")]
     pub trusted_proxy: Vec<std::net::IpAddr>,
+    /// The web UI served to browsers: a built front end (ui/dist). Default: the installed one
+    /// (/usr/share/corporate-brain/ui), else this source tree's ui/dist, else none (the API alone).
+    #[arg(long, value_name = "DIR")]
+    pub ui: Option<PathBuf>,
+    /// Serve the API alone, without the web UI.
+    #[arg(long, conflicts_with = "ui")]
+    pub no_ui: bool,
+}
+
+/// Where a web UI is looked for when --ui is not given: the package's, then a source tree's build.
+const UI_DIRS: [&str; 2] = ["/usr/share/corporate-brain/ui", concat!(env!("CARGO_MANIFEST_DIR"), "/ui/dist")];
+
+/// The web UI to serve: --ui's (which must be one), the first one installed, or none.
+fn web_ui(args: &ServeArgs) -> anyhow::Result<Option<brain_serve::web_ui::WebUi>> {
+    if args.no_ui {
+        return Ok(None);
+    }
+    if let Some(dir) = &args.ui {
+        return Ok(Some(brain_serve::web_ui::WebUi::load(dir)?));
+    }
+    let found = UI_DIRS.iter().map(std::path::Path::new).find(|dir| dir.join("index.html").is_file());
+    match found {
+        Some(dir) => Ok(Some(brain_serve::web_ui::WebUi::load(dir)?)),
+        None => {
+            eprintln!("no web UI found ({}): serving the API alone", UI_DIRS.join(", "));
+            Ok(None)
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -86,6 +114,7 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                     args.listen
                 );
             }
+            let web_ui = web_ui(&args)?;
             let (listener, addr) = brain_serve::bind(args.listen).await?;
             // Scripts (and the tests) read the address from this line.
             println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });
@@ -105,7 +134,7 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                 None => None,
             };
             let pam_service = args.pam.then(|| brain_serve::sign_in::PAM_SERVICE.to_string());
-            let options = brain_serve::ServeOptions { tls, pam_service, trusted_header };
+            let options = brain_serve::ServeOptions { tls, pam_service, trusted_header, web_ui };
             brain_serve::serve(Arc::new(engine), listener, options, async move {
                 tokio::select! { _ = shutdown => {}, _ = terminate => {} }
             })

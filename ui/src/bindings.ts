@@ -440,6 +440,12 @@ export type TuneReport = { pairs: PairCounts, questions_written: number,
  */
 stale_pairs: number, adapter: AdapterStatus, questions_ms: number, train_ms: number, };
 
+export type ServerErrorCode = "unauthenticated" | "not_found" | "too_many_attempts" | "sign_in_unavailable" | "tokens";
+
+export type WhoAmI = { user: string, groups: Array<string>, };
+
+export type SignedIn = { token: string, user: string, expires_ms: number, };
+
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
 export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter";

@@ -1,12 +1,15 @@
 // The window: navigation between the four views, the app-wide safety handlers for links and
-// drops, and start-up. Each view lives in `views/`; what they share is in `state.ts`.
-import { listenTo } from "./api";
+// drops, and start-up. Each view lives in `views/`; what they share is in `state.ts`. In a
+// browser on a team server only Ask and Search are shown (the index is the server's), after
+// signing in.
+import { desktop, listenTo } from "./api";
 import { $, showError, toast } from "./dom";
 import { setUpPanel } from "./panel";
 import { state, type View } from "./state";
 import { loadConversations, setUpAsk } from "./views/ask";
 import { addFolders, onIndexEvent, refreshStatus, setUpFolders } from "./views/folders";
 import { refreshModels } from "./views/models";
+import { setUpSignIn, signIn } from "./signin";
 import { setUpSearch } from "./views/search";
 import { loadSettings, setUpSettings } from "./views/settings";
 
@@ -49,10 +52,23 @@ document.addEventListener(
 document.addEventListener("dragover", (e) => e.preventDefault());
 document.addEventListener("drop", (e) => e.preventDefault());
 
+/** A browser on a team server: the person signs in, and asks or searches what they may read. */
+async function startInBrowser() {
+  document.body.classList.add("web");
+  for (const id of ["nav-folders", "nav-settings", "panel-reveal"]) $(id).hidden = true;
+  $("panel-open").textContent = "Download";
+  setUpSignIn();
+  await signIn();
+  await loadConversations();
+  show("ask");
+  document.body.dataset.ready = "true";
+}
+
 async function start() {
   setUpPanel();
   setUpAsk();
   setUpSearch();
+  if (!desktop) return startInBrowser();
   setUpFolders();
   setUpSettings();
   await listenTo("index-event", onIndexEvent);

@@ -1,7 +1,7 @@
 // The side panel: one passage (a citation or a search result) with its file and place, Open /
 // Show in folder (the Rust side checks the path is inside a registered folder), and the passage
 // where it stands in its document (viewer.ts).
-import { api, type PassageView } from "./api";
+import { api, desktop, type PassageView } from "./api";
 import { $, showError, toast } from "./dom";
 import { clearViewer, recentre, showInDocument } from "./viewer";
 
@@ -15,9 +15,10 @@ let shownFor: string | null = null;
 export function openPanel(p: PassageView, label?: string, evidence: string[] = [], question?: string) {
   shown = p;
   shownFor = question ?? null;
-  $("panel-feedback").hidden = shownFor === null;
+  // Feedback trains this machine's search: the desktop app's own index only.
+  $("panel-feedback").hidden = shownFor === null || !desktop;
   for (const b of $("panel-feedback").querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
-  if (shownFor !== null) void api.feedback({ question: shownFor, paths: [p.path], verdict: "opened" }).catch(() => {});
+  if (shownFor !== null && desktop) void api.feedback({ question: shownFor, paths: [p.path], verdict: "opened" }).catch(() => {});
   $("panel-file").textContent = label ? `${label} ${p.file_name}` : p.file_name;
   $("panel-place").textContent = p.place || "whole file";
   $("panel-path").textContent = p.path;
@@ -49,7 +50,7 @@ export function setUpPanel() {
     if (!shown) return;
     try {
       await api.openFile(shown.path, shown.location.page ?? null);
-      toast(`Opening ${shown.file_name}…`);
+      toast(desktop ? `Opening ${shown.file_name}…` : `Downloading ${shown.file_name}…`);
     } catch (e) {
       showError(e);
     }

@@ -116,7 +116,8 @@ fn title_of(question: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-pub(crate) fn list(data_dir: &Path) -> Result<Vec<ConversationSummary>> {
+/// The conversations of `owner` (`None`: the index owner's own, made without a server).
+pub(crate) fn list(data_dir: &Path, owner: Option<&str>) -> Result<Vec<ConversationSummary>> {
     let dir = dir(data_dir);
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -130,8 +131,8 @@ pub(crate) fn list(data_dir: &Path) -> Result<Vec<ConversationSummary>> {
             continue;
         }
         match read(&path) {
-            // The index owner's list: not the team's conversations through a server.
-            Ok(c) if c.owner.is_none() => out.push(c.summary()),
+            // One person's list: the index owner's holds none of the team's through a server.
+            Ok(c) if c.owner.as_deref() == owner => out.push(c.summary()),
             Ok(_) => {}
             // One damaged file must not hide the others.
             Err(e) => tracing::warn!("skipping an unreadable conversation: {e}"),
@@ -240,11 +241,14 @@ mod tests {
         append(data.path(), &first.id, Turn::new("Cake recipe?", &answer(crate::NOT_FOUND, false))).unwrap();
 
         // Everything is on disk: a fresh read (another process, a restart) sees it.
-        let listed = list(data.path()).unwrap();
+        let listed = list(data.path(), None).unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].id, first.id, "most recently used first: {listed:?}");
         assert_eq!(listed[0].turns, 3);
         assert_eq!(listed[0].title, "How long can a sabbatical last?");
+        let alices = list(data.path(), Some("alice")).unwrap();
+        assert_eq!(alices.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![someone_elses.id.as_str()], "hers only");
+        assert!(list(data.path(), Some("bob")).unwrap().is_empty());
         let loaded = get(data.path(), &first.id).unwrap();
         assert_eq!(loaded.turns[1].answer, "Your manager [2].");
         assert_eq!(
@@ -257,7 +261,7 @@ mod tests {
         );
 
         delete(data.path(), &second.id).unwrap();
-        assert_eq!(list(data.path()).unwrap().len(), 1);
+        assert_eq!(list(data.path(), None).unwrap().len(), 1);
         assert!(matches!(get(data.path(), &second.id), Err(EngineError::ConversationNotFound(_))));
         assert!(matches!(delete(data.path(), &second.id), Err(EngineError::ConversationNotFound(_))));
     }
@@ -271,7 +275,7 @@ mod tests {
         }
         let ok = create(data.path(), "q", None).unwrap();
         std::fs::write(dir(data.path()).join("0000-0000.json"), b"{not json").unwrap();
-        let listed = list(data.path()).unwrap();
+        let listed = list(data.path(), None).unwrap();
         assert_eq!(listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![ok.id.as_str()]);
     }
 

@@ -551,7 +551,13 @@ impl Engine {
 
     /// Saved conversations, most recently used first.
     pub fn conversations(&self) -> Result<Vec<ConversationSummary>> {
-        conversations::list(self.data_dir())
+        conversations::list(self.data_dir(), None)
+    }
+
+    /// `person`'s saved conversations through a server (`None`: the index owner's own), most
+    /// recently used first; nobody else's.
+    pub fn conversations_of(&self, person: Option<&Person>) -> Result<Vec<ConversationSummary>> {
+        conversations::list(self.data_dir(), person.map(|p| p.user.as_str()))
     }
 
     /// One conversation with its turns.
@@ -570,6 +576,12 @@ impl Engine {
     }
 
     pub fn delete_conversation(&self, id: &str) -> Result<()> {
+        conversations::delete(self.data_dir(), id)
+    }
+
+    /// Delete one of `person`'s conversations; anyone else's is "not found".
+    pub fn delete_conversation_of(&self, id: &str, person: Option<&Person>) -> Result<()> {
+        self.conversation_of(id, person)?;
         conversations::delete(self.data_dir(), id)
     }
 

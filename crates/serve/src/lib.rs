@@ -26,11 +26,14 @@
 //! - **Single sign-on behind a proxy** (off by default): a header naming the account, believed
 //!   only from the proxies' own addresses (the TCP peer, never a forwarded-for header).
 //!
-//! Not here yet: the web UI.
+//! - **The desktop app's own UI, served to browsers** ([`web_ui`]): the same front end, its
+//!   screen types (`brain-views`: safe HTML made here, never in the browser) under `/api/ui/`,
+//!   beside the JSON API that mirrors the CLI's.
 
 pub mod sign_in;
 pub mod tls;
 pub mod tokens;
+pub mod web_ui;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -38,17 +41,25 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use brain_engine::{AnswerEvent, AskRequest, Engine, EngineError, ErrorPayload, Person, SearchMode, SearchRequest};
-use serde::Deserialize;
+use brain_engine::ErrorCode;
+use brain_engine::{
+    Answer, AnswerEvent, AskRequest, Conversation, Engine, EngineError, ErrorPayload, Location, Marked, Person, SearchMode, SearchRequest,
+    SearchResult,
+};
+use brain_views::{AskEvent, AskOutcome, ConversationView, SearchResultView};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Largest request body: a question or a query, never a document.
 pub const BODY_LIMIT: usize = 16 * 1024;
+/// Largest body of a viewer's request: it carries the passage to mark and the answer's evidence.
+const VIEW_BODY_LIMIT: usize = 64 * 1024;
 /// Longest question or query, in characters.
 const TEXT_MAX: usize = 2_000;
 /// Most results or sources a request may ask for.
@@ -75,6 +86,7 @@ struct Server {
     pam_service: Option<String>,
     sessions: sign_in::Sessions,
     trusted_header: Option<TrustedHeader>,
+    web_ui: web_ui::WebUi,
 }
 
 /// Single sign-on by a reverse proxy that has authenticated the person: it names their account
@@ -110,6 +122,8 @@ pub struct ServeOptions {
     pub pam_service: Option<String>,
     /// Single sign-on by a trusted proxy's header; off without.
     pub trusted_header: Option<TrustedHeader>,
+    /// The web UI for browsers (see [`web_ui`]); the API alone without.
+    pub web_ui: Option<web_ui::WebUi>,
 }
 
 /// Bind `addr` (port 0: any free port); returns the listener and the address it got.
@@ -128,9 +142,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let data_dir = engine.data_dir().to_path_buf();
     let audit = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("audit.log")).ok();
-    let ServeOptions { tls, pam_service, trusted_header } = options;
+    let ServeOptions { tls, pam_service, trusted_header, web_ui } = options;
     let sessions = sign_in::Sessions::default();
-    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions, trusted_header });
+    let web_ui = web_ui.unwrap_or_default();
+    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions, trusted_header, web_ui });
     let app = router(server).into_make_service_with_connect_info::<Peer>();
     match tls {
         Some(config) => {
@@ -148,9 +163,81 @@ fn router(server: Arc<Server>) -> Router {
         .route("/api/search", post(search))
         .route("/api/ask", post(ask))
         .route("/api/file", get(file))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "no such route").into_response() })
+        .route("/api/conversations", get(conversations))
+        .route("/api/conversations/{id}", get(conversation).delete(delete_conversation))
+        // The web UI's shapes of the same results (brain-views, as the desktop app's IPC).
+        .route("/api/ui/search", post(search_view))
+        .route("/api/ui/ask", post(ask_view))
+        .route("/api/ui/conversations/{id}", get(conversation_view))
+        .route("/api/ui/document", post(view_document).layer(DefaultBodyLimit::max(VIEW_BODY_LIMIT)))
+        .route("/api/ui/page", post(view_page).layer(DefaultBodyLimit::max(VIEW_BODY_LIMIT)))
+        .fallback(web_page)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(server)
+}
+
+/// A page of the web UI, or 404: for API paths (a JSON error, as every API route answers),
+/// anything but GET/HEAD, and names the UI's build does not have.
+async fn web_page(State(server): State<Arc<Server>>, method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || (method != Method::GET && method != Method::HEAD) {
+        return error(StatusCode::NOT_FOUND, ServerErrorCode::NotFound.as_str(), "no such route").into_response();
+    }
+    match server.web_ui.response(path) {
+        Some(page) => page,
+        None if server.web_ui.is_empty() => error(
+            StatusCode::NOT_FOUND,
+            ServerErrorCode::NotFound.as_str(),
+            "this server has no web UI (start it with --ui DIR, a built ui/dist); the API is under /api/",
+        )
+        .into_response(),
+        None => error(StatusCode::NOT_FOUND, ServerErrorCode::NotFound.as_str(), "no such page").into_response(),
+    }
+}
+
+/// The codes of the server's own refusals, beside the engine's [`ErrorCode`]s, in the same
+/// `{"error": {code, message}}` (the web UI's TypeScript type is generated from this one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerErrorCode {
+    /// No credentials, or ones that are wrong, expired, or name no account.
+    Unauthenticated,
+    /// No such route, page, document or file — or one the person may not read.
+    NotFound,
+    /// Too many failed sign-ins for an account.
+    TooManyAttempts,
+    /// Passwords cannot be checked now (PAM failed).
+    SignInUnavailable,
+    /// The token file cannot be read.
+    Tokens,
+}
+
+impl ServerErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerErrorCode::Unauthenticated => "unauthenticated",
+            ServerErrorCode::NotFound => "not_found",
+            ServerErrorCode::TooManyAttempts => "too_many_attempts",
+            ServerErrorCode::SignInUnavailable => "sign_in_unavailable",
+            ServerErrorCode::Tokens => "tokens",
+        }
+    }
+}
+
+/// `GET /api/whoami`: the account a request is made as, and its groups.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct WhoAmI {
+    pub user: String,
+    pub groups: Vec<String>,
+}
+
+/// `POST /api/sign-in`'s answer: a session token for the other routes, until `expires_ms`.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SignedIn {
+    pub token: String,
+    pub user: String,
+    #[ts(type = "number")]
+    pub expires_ms: i64,
 }
 
 /// A refused or failed request: its status and the `{"error": {code, message}}` body every
@@ -175,8 +262,8 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let payload = ErrorPayload::from(&e);
         let status = match payload.code {
-            brain_engine::ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
-            brain_engine::ErrorCode::Cancelled => StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::InvalidArgument => StatusCode::BAD_REQUEST,
+            ErrorCode::Cancelled => StatusCode::REQUEST_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError { status, code: payload.code.as_str().to_string(), message: payload.message }
@@ -185,7 +272,7 @@ impl From<EngineError> for ApiError {
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(rejection: axum::extract::rejection::JsonRejection) -> ApiError {
-        error(rejection.status(), "invalid_argument", &rejection.body_text())
+        error(rejection.status(), ErrorCode::InvalidArgument.as_str(), &rejection.body_text())
     }
 }
 
@@ -197,29 +284,34 @@ impl Server {
         {
             if trusted.proxies.contains(&peer.0) {
                 let user = named.to_str().map(str::trim).unwrap_or_default();
-                return Person::named(user)
-                    .map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "the proxy named an unknown account"));
+                return Person::named(user).map_err(|_| {
+                    error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "the proxy named an unknown account")
+                });
             }
             // Anyone can send the header: only the proxy's is believed.
             tracing::debug!("{} from {} is not a trusted proxy: ignored", trusted.header, peer.0);
         }
         let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         if let Some(user) = token.and_then(|t| self.sessions.user_of(t, now_ms())) {
-            return Person::named(&user).map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "this account no longer exists"));
+            return Person::named(&user)
+                .map_err(|_| error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "this account no longer exists"));
         }
         // Read on every request (a small file): a removed token stops working at once, in every
         // server on the data dir.
-        let records = tokens::load(&self.data_dir).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "tokens", &e.to_string()))?;
+        let records = tokens::load(&self.data_dir)
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, ServerErrorCode::Tokens.as_str(), &e.to_string()))?;
         let user = tokens::user_of(&records, token, now_ms()).map_err(|refusal| {
             let message = match refusal {
                 tokens::Refusal::Missing => "sign in: send Authorization: Bearer TOKEN",
                 tokens::Refusal::Unknown => "this token is not valid",
                 tokens::Refusal::Expired => "this token has expired: ask for a new one",
             };
-            error(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+            error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), message)
         })?;
         // The account may have been removed since its token was made.
-        Person::named(&user).map_err(|_| error(StatusCode::UNAUTHORIZED, "unauthenticated", "this token's account no longer exists"))
+        Person::named(&user).map_err(|_| {
+            error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "this token's account no longer exists")
+        })
     }
 
     fn audit(&self, person: &Person, action: &str, text: &str, shown: &[&str]) {
@@ -244,10 +336,14 @@ pub fn now_ms() -> i64 {
 
 fn checked_text(text: &str, what: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {
-        return Err(error(StatusCode::BAD_REQUEST, "invalid_argument", &format!("the {what} is empty")));
+        return Err(error(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), &format!("the {what} is empty")));
     }
     if text.chars().count() > TEXT_MAX {
-        return Err(error(StatusCode::BAD_REQUEST, "invalid_argument", &format!("the {what} is longer than {TEXT_MAX} characters")));
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidArgument.as_str(),
+            &format!("the {what} is longer than {TEXT_MAX} characters"),
+        ));
     }
     Ok(())
 }
@@ -265,23 +361,33 @@ struct SignInBody {
 /// for the other routes, when the password is the account's.
 async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<SignInBody>) -> Result<Response, ApiError> {
     let Some(service) = server.pam_service.clone() else {
-        return Err(error(StatusCode::NOT_FOUND, "not_found", "sign-in by password is off on this server: use an API token"));
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            ServerErrorCode::NotFound.as_str(),
+            "sign-in by password is off on this server: use an API token",
+        ));
     };
     let Json(SignInBody { user, password }) = body?;
     // A name as accounts are named: nothing PAM or the audit log would read as something else.
     if user.is_empty() || user.len() > 64 || !user.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c)) || password.len() > 1024 {
-        return Err(error(StatusCode::BAD_REQUEST, "invalid_argument", "not a user name and password"));
+        return Err(error(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), "not a user name and password"));
     }
     let refused = |refusal: sign_in::SignInRefusal| match refusal {
-        sign_in::SignInRefusal::Wrong => error(StatusCode::UNAUTHORIZED, "unauthenticated", "wrong user name or password"),
+        sign_in::SignInRefusal::Wrong => {
+            error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "wrong user name or password")
+        }
         sign_in::SignInRefusal::Locked { retry_after_ms } => error(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            ServerErrorCode::TooManyAttempts.as_str(),
             &format!("too many failed sign-ins for this account: try again in {} minutes", (retry_after_ms + 59_999) / 60_000),
         ),
         sign_in::SignInRefusal::Unavailable(reason) => {
             tracing::warn!("PAM: {reason}");
-            error(StatusCode::SERVICE_UNAVAILABLE, "sign_in_unavailable", "passwords cannot be checked on this server now")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ServerErrorCode::SignInUnavailable.as_str(),
+                "passwords cannot be checked on this server now",
+            )
         }
     };
     server.sessions.locked(&user, now_ms()).map_err(refused)?;
@@ -289,7 +395,7 @@ async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<S
         let (user, password) = (user.clone(), password);
         tokio::task::spawn_blocking(move || sign_in::check_password(&service, &user, &password))
             .await
-            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()))?
+            .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal.as_str(), &e.to_string()))?
     };
     if let Err(refusal) = checked {
         if refusal == sign_in::SignInRefusal::Wrong {
@@ -302,12 +408,12 @@ async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<S
     let person = Person::named(&user).map_err(|_| refused(sign_in::SignInRefusal::Wrong))?;
     let (token, expires_ms) = server.sessions.start(&person.user, now_ms()).map_err(refused)?;
     server.audit(&person, "sign-in", "", &[]);
-    Ok(Json(serde_json::json!({ "token": token, "user": person.user, "expires_ms": expires_ms })).into_response())
+    Ok(Json(SignedIn { token, user: person.user, expires_ms }).into_response())
 }
 
 async fn whoami(State(server): State<Arc<Server>>, ConnectInfo(peer): ConnectInfo<Peer>, headers: HeaderMap) -> Result<Response, ApiError> {
     let p = server.person(&headers, peer)?;
-    Ok(Json(serde_json::json!({ "user": p.user, "groups": p.groups })).into_response())
+    Ok(Json(WhoAmI { user: p.user, groups: p.groups }).into_response())
 }
 
 #[derive(Deserialize)]
@@ -325,7 +431,25 @@ async fn search(
     headers: HeaderMap,
     body: JsonBody<SearchBody>,
 ) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+    let results = searched(&server, &headers, peer, body).await?;
+    Ok(Json(serde_json::json!({ "results": results })).into_response())
+}
+
+/// `/api/search` as the web UI shows it.
+async fn search_view(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<SearchBody>,
+) -> Result<Response, ApiError> {
+    let results = searched(&server, &headers, peer, body).await?;
+    let views: Vec<SearchResultView> = results.iter().map(SearchResultView::from).collect();
+    Ok(Json(serde_json::json!({ "results": views })).into_response())
+}
+
+/// A search made for the request's person, audited.
+async fn searched(server: &Server, headers: &HeaderMap, peer: Peer, body: JsonBody<SearchBody>) -> Result<Vec<SearchResult>, ApiError> {
+    let person = server.person(headers, peer)?;
     let Json(body) = body?;
     checked_text(&body.query, "query")?;
     let mode = body
@@ -333,7 +457,7 @@ async fn search(
         .as_deref()
         .map(str::parse::<SearchMode>)
         .transpose()
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_argument", &e))?;
+        .map_err(|e| error(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), &e))?;
     let request = SearchRequest {
         k: body.k.unwrap_or(10).clamp(1, K_MAX),
         mode,
@@ -342,7 +466,7 @@ async fn search(
     };
     let results = server.engine.search(&request).await?;
     server.audit(&person, "search", &body.query, &results.iter().map(|r| r.path.as_str()).collect::<Vec<_>>());
-    Ok(Json(serde_json::json!({ "results": results })).into_response())
+    Ok(results)
 }
 
 #[derive(Deserialize)]
@@ -371,17 +495,64 @@ async fn ask(
     headers: HeaderMap,
     body: JsonBody<AskBody>,
 ) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+    answer_stream(server, &headers, peer, body, Shape::Engine).await
+}
+
+/// `/api/ask` as the web UI shows it: the desktop app's `AskEvent`s, then `outcome`.
+async fn ask_view(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<AskBody>,
+) -> Result<Response, ApiError> {
+    answer_stream(server, &headers, peer, body, Shape::Screen).await
+}
+
+/// Which shapes an answer's events take: the engine's (as `brain ask --json`), or the screen's.
+#[derive(Clone, Copy)]
+enum Shape {
+    Engine,
+    Screen,
+}
+
+impl Shape {
+    fn event(self, event: AnswerEvent) -> Event {
+        let name = match &event {
+            AnswerEvent::Sources { .. } => "sources",
+            AnswerEvent::Token { .. } => "token",
+            AnswerEvent::Done { .. } => "done",
+        };
+        let data = match self {
+            Shape::Engine => serde_json::to_string(&event),
+            Shape::Screen => serde_json::to_string(&AskEvent::from(event)),
+        };
+        Event::default().event(name).data(data.unwrap_or_default())
+    }
+
+    /// The last event of an answer that ended well: the conversation it is in (for follow-ups).
+    fn ended(self, conversation: &Conversation, answer: &Answer) -> Event {
+        match self {
+            Shape::Engine => Event::default().event("conversation").data(serde_json::json!({ "id": conversation.id }).to_string()),
+            Shape::Screen => {
+                Event::default().event("outcome").data(serde_json::to_string(&AskOutcome::new(conversation, answer)).unwrap_or_default())
+            }
+        }
+    }
+}
+
+async fn answer_stream(
+    server: Arc<Server>,
+    headers: &HeaderMap,
+    peer: Peer,
+    body: JsonBody<AskBody>,
+    shape: Shape,
+) -> Result<Response, ApiError> {
+    let person = server.person(headers, peer)?;
     let Json(body) = body?;
     checked_text(&body.question, "question")?;
     // Checked before the stream starts, so that someone else's conversation is a plain 404.
     if let Some(id) = &body.conversation {
-        server.engine.conversation_of(id, Some(&person)).map_err(|e| match e {
-            EngineError::ConversationNotFound(_) | EngineError::InvalidArgument(_) => {
-                error(StatusCode::NOT_FOUND, "conversation_not_found", "no such conversation")
-            }
-            other => ApiError::from(other),
-        })?;
+        server.engine.conversation_of(id, Some(&person)).map_err(conversation_error)?;
     }
     let request =
         AskRequest { k: body.k.map(|k| k.clamp(1, K_MAX)), person: Some(person.clone()), ..AskRequest::new(body.question.clone()) };
@@ -396,24 +567,18 @@ async fn ask(
             let shown: Vec<&str> = answer.citations.iter().map(|c| c.path.as_str()).collect();
             audit_server.audit(&person, "ask", &question, &shown);
         }
-        result.map(|(conversation, _)| conversation.id)
+        result
     });
-    // The engine's events as they come, then the conversation's id for follow-ups (or an error
-    // event if asking failed).
+    // The engine's events as they come, then the conversation for follow-ups (or an error event
+    // if asking failed).
     let state = (received, Some(answering), StopWhenDropped(cancel));
-    let stream = futures::stream::unfold(state, |(mut received, answering, guard)| async move {
+    let stream = futures::stream::unfold(state, move |(mut received, answering, guard)| async move {
         if let Some(event) = received.recv().await {
-            let data = serde_json::to_string(&event).unwrap_or_default();
-            let name = match &event {
-                AnswerEvent::Sources { .. } => "sources",
-                AnswerEvent::Token { .. } => "token",
-                AnswerEvent::Done { .. } => "done",
-            };
-            return Some((Ok::<Event, std::convert::Infallible>(Event::default().event(name).data(data)), (received, answering, guard)));
+            return Some((Ok::<Event, std::convert::Infallible>(shape.event(event)), (received, answering, guard)));
         }
         // The channel closed: the answer ended. Say in which conversation, or why it failed, once.
         let last = match answering?.await {
-            Ok(Ok(id)) => Event::default().event("conversation").data(serde_json::json!({ "id": id }).to_string()),
+            Ok(Ok((conversation, answer))) => shape.ended(&conversation, &answer),
             Ok(Err(e)) => Event::default().event("error").data(serde_json::json!({ "error": ErrorPayload::from(&e) }).to_string()),
             Err(e) => Event::default()
                 .event("error")
@@ -422,6 +587,110 @@ async fn ask(
         Some((Ok(last), (received, None, guard)))
     });
     Ok(Sse::new(stream).into_response())
+}
+
+/// Someone else's conversation, or an id that is none, is "not found" like a missing one.
+fn conversation_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::ConversationNotFound(_) | EngineError::InvalidArgument(_) => {
+            error(StatusCode::NOT_FOUND, ErrorCode::ConversationNotFound.as_str(), "no such conversation")
+        }
+        other => ApiError::from(other),
+    }
+}
+
+/// The person's own conversations, most recent first.
+async fn conversations(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    Ok(Json(server.engine.conversations_of(Some(&person))?).into_response())
+}
+
+async fn conversation(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    Ok(Json(server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?).into_response())
+}
+
+async fn conversation_view(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    let conversation = server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?;
+    Ok(Json(ConversationView::from(&conversation)).into_response())
+}
+
+async fn delete_conversation(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    server.engine.delete_conversation_of(&id, Some(&person)).map_err(conversation_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// What the viewer asks for: a passage's place in its document, to mark it there.
+#[derive(Deserialize)]
+struct ViewBody {
+    path: String,
+    #[serde(default)]
+    location: Option<Location>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    passage: String,
+    #[serde(default)]
+    evidence: Vec<String>,
+}
+
+/// A document the person may not read is "not found", like one that is not indexed.
+fn viewer_error(e: EngineError) -> ApiError {
+    match e {
+        EngineError::NotOpenable(_) => error(StatusCode::NOT_FOUND, ServerErrorCode::NotFound.as_str(), "no such document"),
+        other => ApiError::from(other),
+    }
+}
+
+/// The document a passage stands in, the passage marked (the desktop app's `view_document`).
+async fn view_document(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<ViewBody>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    let Json(body) = body?;
+    let location = body.location.unwrap_or_default();
+    let marked = Marked { passage: &body.passage, evidence: &body.evidence };
+    let view = server.engine.view_document_as(&person, &body.path, &location, marked).await.map_err(viewer_error)?;
+    server.audit(&person, "view", &body.path, &[body.path.as_str()]);
+    Ok(Json(view).into_response())
+}
+
+/// A page of a PDF, drawn, with the passage's boxes (the desktop app's `view_page`).
+async fn view_page(
+    State(server): State<Arc<Server>>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    headers: HeaderMap,
+    body: JsonBody<ViewBody>,
+) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    let Json(body) = body?;
+    let page = body.page.ok_or_else(|| error(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), "which page?"))?;
+    let marked = Marked { passage: &body.passage, evidence: &body.evidence };
+    Ok(Json(server.engine.view_page_as(&person, &body.path, page, marked).await.map_err(viewer_error)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -436,7 +705,7 @@ async fn file(
     Query(query): Query<FileQuery>,
 ) -> Result<Response, ApiError> {
     let person = server.person(&headers, peer)?;
-    let not_found = || error(StatusCode::NOT_FOUND, "not_found", "no such document");
+    let not_found = || error(StatusCode::NOT_FOUND, ServerErrorCode::NotFound.as_str(), "no such document");
     // Only an indexed path, as the index spells it: `..`, relative paths and links to elsewhere
     // are not indexed paths, so they are refused like any other unknown one.
     if !server.engine.readable_document(&query.path, &person).await? {
@@ -444,5 +713,22 @@ async fn file(
     }
     let bytes = tokio::fs::read(&query.path).await.map_err(|_| not_found())?;
     server.audit(&person, "file", &query.path, &[query.path.as_str()]);
-    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+    // A download, never a page of this site: a document's HTML or SVG must not run as the UI.
+    let name = std::path::Path::new(&query.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent_encoded(&name));
+    let mut response = ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    Ok(response)
+}
+
+/// RFC 5987's encoding of a file name for Content-Disposition's `filename*`.
+fn percent_encoded(name: &str) -> String {
+    name.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -1,7 +1,7 @@
 // The Ask view: conversations, the question box, answers that stream as they are generated
 // (tokens appended as text, the whole answer rendered once it is done) with citation chips and
 // the sources they point to.
-import { api, type AnswerView, type CitationView, type ConversationSummary } from "../api";
+import { api, desktop, isErrorPayload, type AnswerView, type CitationView, type ConversationSummary } from "../api";
 import { $, el, explain, showError, toast } from "../dom";
 import { closePanel, openPanel, panelIsOpen } from "../panel";
 
@@ -38,7 +38,8 @@ function feedbackRow(question: string, citations: CitationView[]): HTMLElement {
   const row = el("div", { class: "feedback" });
   const cited = citations.filter((c) => c.cited);
   const paths = [...new Set((cited.length ? cited : citations).map((c) => c.path))];
-  if (paths.length === 0) return row;
+  // Feedback trains this machine's search: the desktop app's own index only.
+  if (paths.length === 0 || !desktop) return row;
   row.append(el("span", { class: "muted small" }, "Did this answer help?"));
   // Words, not emoji: a desktop without an emoji font shows nothing for 👍.
   for (const [verdict, label, text] of [["helpful", "It helped", "Yes"], ["wrong", "It did not help", "No"]] as const) {
@@ -131,8 +132,13 @@ async function send() {
     await loadConversations();
   } catch (e) {
     body.classList.remove("streaming");
-    body.textContent = explain(e);
-    body.classList.add("error");
+    if (streamed && isErrorPayload(e) && e.code === "cancelled") {
+      // Stopped in a browser: what came so far stays, as plain text (the server renders answers).
+      container.append(el("p", { class: "muted small" }, "Stopped."));
+    } else {
+      body.textContent = explain(e);
+      body.classList.add("error");
+    }
   } finally {
     setAsking(false);
     messages.scrollTop = messages.scrollHeight;

@@ -17,7 +17,7 @@ mod passage;
 mod pdf_page;
 mod text;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use brain_parse::{Format, Location};
@@ -25,7 +25,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
-use crate::{Engine, blocking};
+use crate::{Engine, Person, blocking};
 
 /// A document as a front end shows it, around a passage.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -143,6 +143,31 @@ impl Engine {
     /// Only files inside registered folders.
     pub async fn view_document(&self, path: &Path, location: &Location, marked: Marked<'_>) -> Result<DocumentView> {
         let path = self.resolve_openable(path)?;
+        self.view_document_at(path, location, marked).await
+    }
+
+    /// [`Engine::view_document`] for `person` through a server: only an indexed file they may
+    /// read (by its stored readers, as in [`Engine::readable_document`]); any other path is
+    /// `not_openable`, the same for a file that does not exist and one that is not theirs.
+    pub async fn view_document_as(&self, person: &Person, path: &str, location: &Location, marked: Marked<'_>) -> Result<DocumentView> {
+        let path = self.readable_path(person, path).await?;
+        self.view_document_at(path, location, marked).await
+    }
+
+    /// [`Engine::view_page`] for `person` through a server (see [`Engine::view_document_as`]).
+    pub async fn view_page_as(&self, person: &Person, path: &str, page: u32, marked: Marked<'_>) -> Result<PageView> {
+        let path = self.readable_path(person, path).await?;
+        self.view_page_at(path, page, marked).await
+    }
+
+    async fn readable_path(&self, person: &Person, path: &str) -> Result<PathBuf> {
+        if !self.readable_document(path, person).await? {
+            return Err(EngineError::NotOpenable(PathBuf::from(path)));
+        }
+        Ok(PathBuf::from(path))
+    }
+
+    async fn view_document_at(&self, path: PathBuf, location: &Location, marked: Marked<'_>) -> Result<DocumentView> {
         if !path.is_file() {
             return Err(not_viewable(&path, "not a file"));
         }
@@ -178,6 +203,10 @@ impl Engine {
     /// Page `page` of the PDF at `path`, drawn, with the passage marked where it stands on it.
     pub async fn view_page(&self, path: &Path, page: u32, marked: Marked<'_>) -> Result<PageView> {
         let path = self.resolve_openable(path)?;
+        self.view_page_at(path, page, marked).await
+    }
+
+    async fn view_page_at(&self, path: PathBuf, page: u32, marked: Marked<'_>) -> Result<PageView> {
         if !is_pdf(&path) {
             return Err(not_viewable(&path, "not a PDF"));
         }
