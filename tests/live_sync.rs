@@ -1104,3 +1104,29 @@ fn the_served_web_ui_signs_in_asks_and_opens_a_citation_in_a_real_browser() {
     let audit = std::fs::read_to_string(brain.data.path().join("audit.log")).unwrap();
     assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"view\"")), "{audit}");
 }
+
+/// The serve benchmark (`brain-bench serve`, short version): an index made as the scale
+/// benchmark makes it, served by `brain serve` in the benchmark's process, loaded by clients
+/// searching at once over HTTP as a team member (every hit checked to be the team's, or the run
+/// fails), then the same searches on the engine as the member and as the index's owner.
+#[test]
+fn the_serve_benchmark_loads_a_team_server_with_concurrent_clients() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    for (i, topic) in ["vans", "depots", "leave", "travel", "payroll", "security"].iter().enumerate() {
+        let text = format!(
+            "# {topic}\n\nThe {topic} policy number {i} covers the {topic} of Harbor Lane Freight, its staff and its sites.\n\nQuestions about {topic} go to the {topic} office in Dunmore.\n"
+        );
+        write(&docs.path().join(format!("{topic}.md")), &text);
+    }
+    brain.add_folder(docs.path());
+    brain.run(&["index"]);
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().to_str().unwrap();
+    let serve = brain.bench_json(&["serve", "--chunks", "3000", "--clients", "4", "--searches", "3", "--work-dir", work_dir]);
+    assert_eq!((serve["searches"].as_u64(), serve["store"].as_str()), (Some(12), Some("local disk")), "{serve}");
+    for run in ["http_as_person", "engine_as_person", "engine_as_owner"] {
+        let (p50, p95) = (serve[run]["p50_ms"].as_f64().unwrap(), serve[run]["p95_ms"].as_f64().unwrap());
+        assert!(p50 > 0.0 && p95 >= p50 && serve[run]["searches_per_s"].as_f64().unwrap() > 0.0, "{run}: {serve}");
+    }
+}

@@ -134,7 +134,7 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                 None => None,
             };
             let pam_service = args.pam.then(|| brain_serve::sign_in::PAM_SERVICE.to_string());
-            let options = brain_serve::ServeOptions { tls, pam_service, trusted_header, web_ui };
+            let options = brain_serve::ServeOptions { tls, pam_service, trusted_header, web_ui, people: brain_serve::People::System };
             brain_serve::serve(Arc::new(engine), listener, options, async move {
                 tokio::select! { _ = shutdown => {}, _ = terminate => {} }
             })

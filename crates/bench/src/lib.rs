@@ -20,6 +20,7 @@ pub mod beir;
 pub mod crash;
 pub mod qa;
 pub mod scale;
+pub mod serve;
 pub mod speed;
 pub mod squad;
 

@@ -147,15 +147,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
         ));
     }
     let mut rng = fastrand::Rng::with_seed(options.seed);
-    let query_texts: Vec<String> = (0..options.queries)
-        .map(|_| {
-            let chunk = &sample[rng.usize(..sample.len())].chunk;
-            let words: Vec<&str> = chunk.text.split_whitespace().collect();
-            let start = rng.usize(..words.len().saturating_sub(8).max(1));
-            words.iter().skip(start).take(8).copied().collect::<Vec<_>>().join(" ")
-        })
-        .filter(|q| q.chars().any(char::is_alphanumeric))
-        .collect();
+    let query_texts = queries_from(&sample, options.queries, &mut rng);
     let mut embed_ms = Vec::new();
     let mut query_vectors = Vec::new();
     for q in &query_texts {
@@ -175,24 +167,7 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
             scratch.path().to_path_buf()
         }
     };
-    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-    let built: Option<Built> = std::fs::read(dir.join(BUILT))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|b: &Built| b.chunks == options.chunks && b.seed == options.seed && b.readers);
-    let reused = built.is_some();
-    if !reused {
-        let _ = std::fs::remove_dir_all(dir.join("lancedb"));
-    }
-    let index = harness::corpus_index_at(engine, &dir, options.policy).await?;
-    let built = match built {
-        Some(b) => b,
-        None => {
-            let b = build(&index, options, &sample, &mut rng, &mut progress).await?;
-            std::fs::write(dir.join(BUILT), serde_json::to_vec(&b).unwrap_or_default()).map_err(|e| io(&dir, e))?;
-            b
-        }
-    };
+    let (index, built, reused) = open_or_build(engine, options, &dir, &sample, &mut rng, &mut progress).await?;
     let vector_index = index.ann_index_kind().await?;
 
     progress("searching");
@@ -281,13 +256,78 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     })
 }
 
+/// Queries of eight words from random sample chunks, as a person would type a phrase they recall.
+fn queries_from(sample: &[IndexedChunk], n: usize, rng: &mut fastrand::Rng) -> Vec<String> {
+    (0..n)
+        .map(|_| {
+            let chunk = &sample[rng.usize(..sample.len())].chunk;
+            let words: Vec<&str> = chunk.text.split_whitespace().collect();
+            let start = rng.usize(..words.len().saturating_sub(8).max(1));
+            words.iter().skip(start).take(8).copied().collect::<Vec<_>>().join(" ")
+        })
+        .filter(|q| q.chars().any(char::is_alphanumeric))
+        .collect()
+}
+
+/// The scale index in `dir`, as an earlier run with the same options left it, or built now.
+async fn open_or_build(
+    engine: &Engine,
+    options: &ScaleOptions,
+    dir: &std::path::Path,
+    sample: &[IndexedChunk],
+    rng: &mut fastrand::Rng,
+    progress: &mut impl FnMut(&str),
+) -> Result<(CorpusIndex, Built, bool)> {
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let built: Option<Built> = std::fs::read(dir.join(BUILT))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|b: &Built| b.chunks == options.chunks && b.seed == options.seed && b.readers);
+    let reused = built.is_some();
+    if !reused {
+        let _ = std::fs::remove_dir_all(dir.join("lancedb"));
+    }
+    let index = harness::corpus_index_at(engine, dir, options.policy).await?;
+    let built = match built {
+        Some(b) => b,
+        None => {
+            let b = build(&index, options, sample, rng, progress).await?;
+            std::fs::write(dir.join(BUILT), serde_json::to_vec(&b).unwrap_or_default()).map_err(|e| io(dir, e))?;
+            b
+        }
+    };
+    Ok((index, built, reused))
+}
+
+/// The scale index of `options` in `dir` — reused, or built as [`run`] builds it — and query
+/// texts from the sample it is made of: for a benchmark that serves it (`brain-bench serve`).
+/// Returns the number of files and the queries.
+pub async fn index_for_serving(
+    engine: &Engine,
+    options: &ScaleOptions,
+    dir: &std::path::Path,
+    mut progress: impl FnMut(&str),
+) -> Result<(usize, Vec<String>)> {
+    progress("reading the sample");
+    let sample = harness::sample_indexed_chunks(engine, options.sample).await?;
+    if sample.is_empty() {
+        return Err(BenchError::Dataset(
+            "the serve benchmark makes its chunks from the vectors of an existing index: index a folder into this data dir first".into(),
+        ));
+    }
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let queries = queries_from(&sample, options.queries, &mut rng);
+    let (_, built, _) = open_or_build(engine, options, dir, &sample, &mut rng, &mut progress).await?;
+    Ok((built.files, queries))
+}
+
 /// Groups the synthetic files are spread over (file `i` belongs to team `i % TEAMS`): not a
 /// divisor of the folders, so a person's files lie in every folder.
 const TEAMS: usize = 7;
 /// The team of the person whose searches are timed.
-const PERSONS_TEAM: usize = 3;
+pub(crate) const PERSONS_TEAM: usize = 3;
 
-fn team(i: usize) -> String {
+pub(crate) fn team(i: usize) -> String {
     format!("team-{i}")
 }
 
@@ -296,7 +336,7 @@ fn readers_of_file(file: usize) -> Vec<String> {
 }
 
 /// The team of a file of [`file_path`], from its number.
-fn team_of_path(path: &str) -> Option<usize> {
+pub(crate) fn team_of_path(path: &str) -> Option<usize> {
     let number = path.rsplit("file-").next()?.strip_suffix(".txt")?;
     number.parse::<usize>().ok().map(|n| n % TEAMS)
 }

@@ -87,6 +87,26 @@ struct Server {
     sessions: sign_in::Sessions,
     trusted_header: Option<TrustedHeader>,
     web_ui: web_ui::WebUi,
+    people: People,
+}
+
+/// Who an account is (its groups): the machine's accounts, or a fixed list.
+#[derive(Debug, Clone, Default)]
+pub enum People {
+    /// The machine's accounts (NSS: local files, LDAP, SSSD), looked up on every request.
+    #[default]
+    System,
+    /// Made-up people, for a benchmark that must not need accounts on the machine.
+    Listed(Arc<Vec<Person>>),
+}
+
+impl People {
+    fn named(&self, user: &str) -> Result<Person, ()> {
+        match self {
+            People::System => Person::named(user).map_err(drop),
+            People::Listed(people) => people.iter().find(|p| p.user == user).cloned().ok_or(()),
+        }
+    }
 }
 
 /// Single sign-on by a reverse proxy that has authenticated the person: it names their account
@@ -124,6 +144,8 @@ pub struct ServeOptions {
     pub trusted_header: Option<TrustedHeader>,
     /// The web UI for browsers (see [`web_ui`]); the API alone without.
     pub web_ui: Option<web_ui::WebUi>,
+    /// Who the accounts are (the machine's by default).
+    pub people: People,
 }
 
 /// Bind `addr` (port 0: any free port); returns the listener and the address it got.
@@ -142,10 +164,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let data_dir = engine.data_dir().to_path_buf();
     let audit = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("audit.log")).ok();
-    let ServeOptions { tls, pam_service, trusted_header, web_ui } = options;
+    let ServeOptions { tls, pam_service, trusted_header, web_ui, people } = options;
     let sessions = sign_in::Sessions::default();
     let web_ui = web_ui.unwrap_or_default();
-    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions, trusted_header, web_ui });
+    let server = Arc::new(Server { engine, data_dir, audit: Mutex::new(audit), pam_service, sessions, trusted_header, web_ui, people });
     let app = router(server).into_make_service_with_connect_info::<Peer>();
     match tls {
         Some(config) => {
@@ -284,7 +306,7 @@ impl Server {
         {
             if trusted.proxies.contains(&peer.0) {
                 let user = named.to_str().map(str::trim).unwrap_or_default();
-                return Person::named(user).map_err(|_| {
+                return self.people.named(user).map_err(|_| {
                     error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "the proxy named an unknown account")
                 });
             }
@@ -293,7 +315,9 @@ impl Server {
         }
         let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
         if let Some(user) = token.and_then(|t| self.sessions.user_of(t, now_ms())) {
-            return Person::named(&user)
+            return self
+                .people
+                .named(&user)
                 .map_err(|_| error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "this account no longer exists"));
         }
         // Read on every request (a small file): a removed token stops working at once, in every
@@ -309,7 +333,7 @@ impl Server {
             error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), message)
         })?;
         // The account may have been removed since its token was made.
-        Person::named(&user).map_err(|_| {
+        self.people.named(&user).map_err(|_| {
             error(StatusCode::UNAUTHORIZED, ServerErrorCode::Unauthenticated.as_str(), "this token's account no longer exists")
         })
     }
@@ -405,7 +429,7 @@ async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<S
         return Err(refused(refusal));
     }
     // PAM knows the account; the filter needs it in NSS too (the same directory, normally).
-    let person = Person::named(&user).map_err(|_| refused(sign_in::SignInRefusal::Wrong))?;
+    let person = server.people.named(&user).map_err(|_| refused(sign_in::SignInRefusal::Wrong))?;
     let (token, expires_ms) = server.sessions.start(&person.user, now_ms()).map_err(refused)?;
     server.audit(&person, "sign-in", "", &[]);
     Ok(Json(SignedIn { token, user: person.user, expires_ms }).into_response())

@@ -6,6 +6,8 @@
 //! - `crash FOLDER`: kill `brain index` and `brain watch` (the `brain` beside this executable, or
 //!   `--brain EXE`) at many points, resume, and compare with a clean index.
 //! - `scale --chunks N`: an index of N chunks made from the data dir's index, measured.
+//! - `serve --work-dir DIR [--shared-index s3://…]`: 50 clients searching that index through
+//!   `brain serve`, each as a team member.
 
 mod crash;
 // The output of `brain` (logging, JSON, errors with the CLI's hints), shared so that both
@@ -14,6 +16,7 @@ mod crash;
 #[path = "../../output.rs"]
 mod output;
 mod scale;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -50,6 +53,10 @@ enum Command {
     /// Search speed, ANN recall, build time, disk and memory of an index of N chunks made from
     /// this data dir's index (its texts and real vectors, varied), without embedding N chunks.
     Scale(scale::ScaleArgs),
+    /// Many clients searching a team server (`brain serve` in this process) over an index of N
+    /// chunks made as `scale` makes it, each as a team member: latencies, throughput, and what
+    /// the readers filter and HTTP cost — on the local disk or on a shared index in S3.
+    Serve(serve::ServeArgs),
 }
 
 impl Command {
@@ -57,6 +64,7 @@ impl Command {
         match self {
             Command::Crash(args) => args.json,
             Command::Scale(args) => args.json,
+            Command::Serve(args) => args.json,
         }
     }
 }
@@ -78,6 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Crash(args) => crash::run(args, options.models_dir).await,
         Command::Scale(args) => scale::run(&open_engine(options, cli.embedder, cli.onnxruntime).await?, args).await,
+        Command::Serve(args) => serve::run(&open_engine(options, cli.embedder, cli.onnxruntime).await?, args).await,
     }
 }
 
