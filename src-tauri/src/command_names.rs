@@ -34,4 +34,5 @@ app_commands! {
     tune,
     stop_tuning,
     remove_adapter,
+    open_team_server,
 }

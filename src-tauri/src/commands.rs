@@ -263,3 +263,58 @@ pub fn stop_tuning(state: State<'_, AppState>) -> bool {
 pub fn remove_adapter(state: State<'_, AppState>) -> Result<bool> {
     Ok(state.engine.remove_adapter()?)
 }
+
+// ---- a team server ----
+
+/// Open the team server at `url` — its web UI: sign in, then ask and search what one's account
+/// there may read — in a window of its own ([`crate::team_server_window`]).
+#[tauri::command]
+pub async fn open_team_server<R: Runtime>(app: AppHandle<R>, url: String) -> Result<()> {
+    let url = team_server_url(&url)?;
+    crate::team_server_window(&app, url).map_err(|e| CommandError::new(ErrorCode::OpenFailed, e))
+}
+
+/// A team server's address: `https://`, or `http://` on this machine only — the server's own
+/// rule, so that passwords, tokens and answers never cross the network in clear text.
+pub fn team_server_url(text: &str) -> Result<tauri::Url> {
+    let invalid = |message: String| CommandError::new(ErrorCode::InvalidArgument, message);
+    let url = tauri::Url::parse(text.trim()).map_err(|e| invalid(format!("{text:?} is not an address: {e}")))?;
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" if !host.is_empty() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(invalid(format!("{host} is reached over HTTPS: its address starts with https://"))),
+        _ => Err(invalid(format!("{text:?}: a team server's address starts with https://"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_team_server_is_reached_over_https_or_on_this_machine() {
+        for ok in [
+            "https://brain.example.com:8750/",
+            "  https://10.0.0.5/ ",
+            "http://127.0.0.1:8750",
+            "http://localhost:8750",
+            "http://[::1]:8750",
+        ] {
+            assert!(team_server_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://brain.example.com:8750",
+            "http://10.0.0.5",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "brain.example.com",
+            "ftp://x",
+            "",
+        ] {
+            let e = team_server_url(refused).unwrap_err();
+            assert_eq!(e.0.code, ErrorCode::InvalidArgument, "{refused}");
+        }
+    }
+}

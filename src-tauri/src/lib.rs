@@ -116,6 +116,42 @@ pub fn create_main_window<R: Runtime, M: Manager<R>>(manager: &M) -> tauri::Resu
         .build()
 }
 
+/// The windows a team server's web UI opens in are labelled `team-server-N`.
+const TEAM_SERVER_WINDOW: &str = "team-server";
+
+/// A window onto a team server's web UI at `url` (already checked: https, or http on this
+/// machine), or the open one sent there. It gets none of the app's commands (the capability in
+/// capabilities/main.json names the main window only) and, like the main window, cannot be
+/// taken elsewhere: navigation off the server's origin and new windows are refused.
+pub fn team_server_window<R: Runtime, M: Manager<R>>(manager: &M, url: tauri::Url) -> tauri::Result<()> {
+    static OPENED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    // One team server at a time: the window of another (or the same) is replaced, under a new
+    // label (a closing window keeps its label until the event loop has closed it).
+    for (label, window) in manager.webview_windows() {
+        if label.starts_with(TEAM_SERVER_WINDOW) {
+            window.destroy()?;
+        }
+    }
+    let label = format!("{TEAM_SERVER_WINDOW}-{}", OPENED.fetch_add(1, Ordering::Relaxed));
+    let origin = url.origin();
+    WebviewWindowBuilder::new(manager, label, WebviewUrl::External(url))
+        .title("Corporate Brain — team server")
+        .inner_size(1280.0, 820.0)
+        .on_navigation(move |to| {
+            let allowed = to.origin() == origin;
+            if !allowed {
+                tracing::warn!("refused navigation to {to}");
+            }
+            allowed
+        })
+        .on_new_window(|url, _| {
+            tracing::warn!("refused a new window for {url}");
+            NewWindowResponse::Deny
+        })
+        .build()
+        .map(drop)
+}
+
 /// Forward engine events to the window and run the engine's watcher (reconcile, then follow
 /// changes) until [`AppState::watch_stop`] is set. The engine never sees the app handle.
 pub fn start_background<R: Runtime>(app: &tauri::AppHandle<R>) {

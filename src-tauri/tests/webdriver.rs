@@ -630,4 +630,10 @@ fn the_desktop_app_end_to_end() {
     assert_eq!(driver.js("return document.getElementById('tune-now').hidden"), json!(false));
     driver.js("document.getElementById('adapter-status').closest('fieldset').scrollIntoView()");
     driver.screenshot(&screenshots, "tune.png");
+
+    // A team server is reached over HTTPS: a plain-HTTP address elsewhere is refused, saying so.
+    driver.wait_for("the notices to fade", "document.getElementById('toasts').children.length === 0", Duration::from_secs(20));
+    driver.type_into("#team-server-url", "http://brain.example.com:8750");
+    driver.click("#open-team-server");
+    driver.wait_for("the refusal", "document.getElementById('toasts').textContent.includes('HTTPS')", Duration::from_secs(10));
 }

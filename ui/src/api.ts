@@ -43,8 +43,11 @@ export function isErrorPayload(e: unknown): e is ApiError {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
 }
 
-/** True inside the desktop app; false in a browser on a team server. */
-export const desktop = typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+/** True inside the desktop app's own window; false in a browser on a team server — and in the
+ * app's window onto a team server, which gets no command of the app (Tauri's own page is
+ * served as tauri://localhost, or http://tauri.localhost on Windows). */
+export const desktop =
+  typeof window !== "undefined" && "__TAURI_INTERNALS__" in window && (location.protocol === "tauri:" || location.hostname === "tauri.localhost");
 
 // ---- the desktop app: Tauri's IPC ----
 
@@ -97,6 +100,7 @@ const ipc = {
   tune: (questions: number, onProgress: (s: TuneStep) => void) => invoke<TuneReport>("tune", { questions, onProgress: channel(onProgress) }),
   stopTuning: () => invoke<boolean>("stop_tuning"),
   removeAdapter: () => invoke<boolean>("remove_adapter"),
+  openTeamServer: (url: string) => invoke<null>("open_team_server", { url }),
 };
 
 // ---- a browser: brain serve's HTTP API ----
@@ -252,6 +256,7 @@ const http: typeof ipc = {
   tune: () => notHere("Tuning"),
   stopTuning: () => notHere("Tuning"),
   removeAdapter: () => notHere("Tuning"),
+  openTeamServer: () => notHere("Another team server"),
 };
 
 export const api = desktop ? ipc : http;

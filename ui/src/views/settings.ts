@@ -1,5 +1,5 @@
-// The Settings view: models (with the answer model picker), answers and search, indexing, where
-// the data lives, rebuild.
+// The Settings view: models (with the answer model picker), answers and search, indexing, a team
+// server to ask instead, where the data lives, rebuild.
 import { api, type AdapterStatus, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
 import { $, el, fileName, showError, toast } from "../dom";
 import { chooseModel, refreshStatus } from "./folders";
@@ -120,8 +120,25 @@ function setUpLlmChoice() {
   });
 }
 
+/** The team server's address is this window's own preference (the engine has no use for it). */
+const TEAM_SERVER_KEY = "team-server-url";
+
+function setUpTeamServer() {
+  const input = $<HTMLInputElement>("team-server-url");
+  input.value = localStorage.getItem(TEAM_SERVER_KEY) ?? "";
+  $("open-team-server").addEventListener("click", async () => {
+    try {
+      await api.openTeamServer(input.value);
+      localStorage.setItem(TEAM_SERVER_KEY, input.value.trim());
+    } catch (e) {
+      showError(e);
+    }
+  });
+}
+
 export function setUpSettings() {
   setUpTuning();
+  setUpTeamServer();
   onModelReport(renderModels);
   setUpLlmChoice();
   $("settings-form").addEventListener("submit", async (e) => {
