@@ -511,6 +511,12 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     assert!(status == 404 && body.contains("conversation_not_found"), "{status} {body}");
     let (status, _) = http(&addr, "POST", "/api/ask", Some(&alice), Some(r#"{"question": "x?", "conversation": "../../etc/passwd"}"#));
     assert_eq!(status, 404);
+    // What each may read of the index, in counts: nothing of the rest, not even how much.
+    let (status, body) = http(&addr, "GET", "/api/status", Some(&alice), None);
+    assert!(status == 200 && body.contains("\"documents\":1,"), "alice reads the cafeteria only: {status} {body}");
+    let (_, body) = http(&addr, "GET", "/api/status", Some(&bob), None);
+    assert!(body.contains("\"documents\":2,"), "bob reads both: {body}");
+    assert_eq!(http(&addr, "GET", "/api/status", None, None).0, 401);
     // The conversation lists are each person's own; nobody deletes or reads another's.
     let (status, body) = http(&addr, "GET", "/api/conversations", Some(&alice), None);
     assert!(status == 200 && body.contains(&id), "{status} {body}");
@@ -1044,6 +1050,8 @@ fn the_served_web_ui_signs_in_asks_and_opens_a_citation_in_a_real_browser() {
         serde_json::json!([]),
     );
     assert_eq!(hidden, true, "the index's folders and settings are the server's, not the browser's");
+    let readable = browser.script("return document.getElementById('activity').textContent", serde_json::json!([]));
+    assert_eq!(readable, "1 document you may read", "bob's file is not counted");
 
     // Asking: the answer streams in, with sources; none is bob's.
     browser.type_into("#question", "How many electric vans run from the Dunmore depot, and what is Bob's fleet bonus?");

@@ -7,8 +7,8 @@
 use brain_engine::{
     AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, Feedback, FetchStep,
     FileCounts, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView,
-    PairCounts, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport, TuneStep, Verdict,
-    ViewContent,
+    PairCounts, ReadableStatus, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport,
+    TuneStep, Verdict, ViewContent,
 };
 use brain_serve::{ServerErrorCode, SignedIn, WhoAmI};
 use ts_rs::{Config, TS};
@@ -80,6 +80,7 @@ fn generate() -> String {
         declaration::<TuneReport>(&cfg),
         // The same window in a browser, on `brain serve`'s HTTP API.
         declaration::<ServerErrorCode>(&cfg),
+        declaration::<ReadableStatus>(&cfg),
         declaration::<WhoAmI>(&cfg),
         declaration::<SignedIn>(&cfg),
         format!("export {}\n", events::typescript_declaration(&cfg)),

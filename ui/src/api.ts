@@ -22,6 +22,7 @@ import type {
   Location,
   ModelReport,
   PageView,
+  ReadableStatus,
   SearchMode,
   SearchResultView,
   ServerErrorCode,
@@ -264,6 +265,8 @@ export const api = desktop ? ipc : http;
 /** Signing in to a team server (a browser only). */
 export const account = {
   whoami: () => call<WhoAmI>("GET", "/api/whoami"),
+  /** What the signed-in person may read of the server's index. */
+  readable: () => call<ReadableStatus>("GET", "/api/status"),
   /** Sign in with the account's password (when the server checks passwords). */
   signIn: async (user: string, password: string) => {
     const signed = await call<SignedIn>("POST", "/api/sign-in", { user, password });

@@ -442,6 +442,16 @@ stale_pairs: number, adapter: AdapterStatus, questions_ms: number, train_ms: num
 
 export type ServerErrorCode = "unauthenticated" | "not_found" | "too_many_attempts" | "sign_in_unavailable" | "tokens";
 
+export type ReadableStatus = { 
+/**
+ * Indexed documents they may read.
+ */
+documents: number, 
+/**
+ * Their passages.
+ */
+chunks: number, };
+
 export type WhoAmI = { user: string, groups: Array<string>, };
 
 export type SignedIn = { token: string, user: string, expires_ms: number, };

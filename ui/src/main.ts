@@ -2,7 +2,7 @@
 // drops, and start-up. Each view lives in `views/`; what they share is in `state.ts`. In a
 // browser on a team server only Ask and Search are shown (the index is the server's), after
 // signing in.
-import { desktop, listenTo } from "./api";
+import { account, desktop, listenTo } from "./api";
 import { $, showError, toast } from "./dom";
 import { setUpPanel } from "./panel";
 import { state, type View } from "./state";
@@ -59,6 +59,12 @@ async function startInBrowser() {
   $("panel-open").textContent = "Download";
   setUpSignIn();
   await signIn();
+  try {
+    const readable = await account.readable();
+    $("activity").textContent = `${readable.documents} document${readable.documents === 1 ? "" : "s"} you may read`;
+  } catch (e) {
+    showError(e);
+  }
   await loadConversations();
   show("ask");
   document.body.dataset.ready = "true";

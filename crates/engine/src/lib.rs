@@ -78,7 +78,7 @@ pub use ocr::OcrStatus;
 pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
 pub use settings::{EngineOptions, Settings};
-pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, Status};
+pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, ReadableStatus, Status};
 pub use tune::{AdapterStatus, ExportReport, Feedback, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep, Verdict};
 pub use viewer::{DocumentView, MarkBox, Marked, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
 
@@ -663,6 +663,15 @@ impl Engine {
     /// invariants (cheaply checked). Loads no model.
     pub async fn status(&self) -> Result<Status> {
         status::run(self).await
+    }
+
+    /// The index as `person` may know it through a server (see [`ReadableStatus`]).
+    pub async fn status_for(&self, person: &Person) -> Result<ReadableStatus> {
+        if !self.has_index().await? {
+            return Ok(ReadableStatus { documents: 0, chunks: 0 });
+        }
+        let (documents, chunks) = self.store().await?.readable_counts(person).await?;
+        Ok(ReadableStatus { documents, chunks })
     }
 
     /// Every file in the index with its status, its chunks' texts in order and its identity,

@@ -49,6 +49,16 @@ pub struct IntegrityStatus {
     pub writer: Option<String>,
 }
 
+/// What a person is told of the index through a team server: counts of what they may read,
+/// nothing of the rest (not even how much more there is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
+pub struct ReadableStatus {
+    /// Indexed documents they may read.
+    pub documents: usize,
+    /// Their passages.
+    pub chunks: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct Status {
     pub folders: Vec<FolderStatus>,

@@ -185,6 +185,7 @@ fn router(server: Arc<Server>) -> Router {
         .route("/api/search", post(search))
         .route("/api/ask", post(ask))
         .route("/api/file", get(file))
+        .route("/api/status", get(status))
         .route("/api/conversations", get(conversations))
         .route("/api/conversations/{id}", get(conversation).delete(delete_conversation))
         // The web UI's shapes of the same results (brain-views, as the desktop app's IPC).
@@ -621,6 +622,12 @@ fn conversation_error(e: EngineError) -> ApiError {
         }
         other => ApiError::from(other),
     }
+}
+
+/// What the person may read of the index: counts of it, nothing of the rest.
+async fn status(State(server): State<Arc<Server>>, ConnectInfo(peer): ConnectInfo<Peer>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let person = server.person(&headers, peer)?;
+    Ok(Json(server.engine.status_for(&person).await?).into_response())
 }
 
 /// The person's own conversations, most recent first.

@@ -177,6 +177,15 @@ impl Store {
         Ok(out)
     }
 
+    /// How many documents, and chunks of them, `person` may read: what a team server tells them
+    /// of the index (counts of anything else would say that there is more they cannot see).
+    pub async fn readable_counts(&self, person: &Person) -> Result<(usize, usize)> {
+        let filter = SearchFilter::default().for_person(person.clone());
+        let Some(sql) = self.filter_sql(&filter).await? else { return Ok((0, 0)) };
+        let documents = self.documents.count_rows(Some(format!("{sql} AND status = 'indexed'"))).await?;
+        Ok((documents, self.chunks.count_rows(Some(sql)).await?))
+    }
+
     /// The filter's SQL; a search for a person over a table without readers is refused rather
     /// than run unfiltered.
     async fn filter_sql(&self, filter: &SearchFilter) -> Result<Option<String>> {
