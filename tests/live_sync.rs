@@ -663,6 +663,36 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
     let indexed: Value = serde_json::from_str(&writer(&["index", "--json"])).unwrap();
     assert_eq!(indexed["summary"]["indexed"], 1, "{indexed}");
 
+    // One writer among machines: another machine's live lease (planted with curl's SigV4, as
+    // that machine would have written it) makes this indexer wait, saying whose it is; once
+    // it is gone the indexer writes, and releases its own lease when done.
+    let settings: std::collections::HashMap<String, String> = cluster.settings(1).into_iter().collect();
+    let lease_url = format!("{}/brain/team-index/writer.json", settings["AWS_ENDPOINT_URL"]);
+    let s3 = |args: &[&str]| {
+        let user = format!("{}:{}", settings["AWS_ACCESS_KEY_ID"], settings["AWS_SECRET_ACCESS_KEY"]);
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--aws-sigv4", &format!("aws:amz:{}:s3", settings["AWS_REGION"])])
+            .args(["--user", &user, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"])
+            .args(args)
+            .arg(&lease_url)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let renewed_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let planted = format!(r#"{{"id":"0123456789abcdef","host":"indexer-2","pid":4242,"command":"brain watch","renewed_ms":{renewed_ms}}}"#);
+    assert_eq!(s3(&["-X", "PUT", "--data-binary", &planted]), "200");
+    write(&root.join("quay.md"), "# Quay\n\nThe quay crane lifts the kelp barges at slack water.\n");
+    let mut waiting =
+        on_shared_index(&brain, &cluster, 1, uri, writer_home.path(), &["index"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(waiting.try_wait().unwrap().is_none(), "the indexer waits while another machine's lease is live");
+    assert_eq!(s3(&["-X", "DELETE"]), "204");
+    let out = waiting.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("process 4242 (brain watch) on indexer-2"), "{said}");
+    assert_eq!(s3(&[]), "404", "the lease is released when the indexer is done");
+
     // Bad settings: a clear error naming what is missing or refused, not a hang or a local index.
     let mut no_keys = on_shared_index(&brain, &cluster, 1, uri, replica1_home.path(), &["search", "tide"]);
     no_keys.env_remove("AWS_ACCESS_KEY_ID");
@@ -707,13 +737,13 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
     eventually("both replicas follow the writer with a node down", Duration::from_secs(10), || found("cormorant rock"));
     let status: Value =
         serde_json::from_str(&succeeded(on_shared_index(&brain, &cluster, 2, uri, replica2_home.path(), &["status", "--json"]))).unwrap();
-    assert_eq!((status["files"]["indexed"].as_u64(), status["files"]["pending"].as_u64()), (Some(3), Some(0)), "{status}");
+    assert_eq!((status["files"]["indexed"].as_u64(), status["files"]["pending"].as_u64()), (Some(4), Some(0)), "{status}");
     assert_eq!(status["shared_index"], uri, "{status}");
 
     // The indexer rebuilds (the prefix's objects deleted, everything indexed again): the
     // replicas, which had the old index open, follow the new one.
     let rebuilt: Value = serde_json::from_str(&writer(&["index", "--rebuild", "--json"])).unwrap();
-    assert_eq!(rebuilt["summary"]["indexed"], 3, "{rebuilt}");
+    assert_eq!(rebuilt["summary"]["indexed"], 4, "{rebuilt}");
     eventually("both replicas read the rebuilt index", Duration::from_secs(10), || found("cormorant rock") && found("quillwort pier"));
 
     for (_, (mut server, _)) in replicas {

@@ -317,7 +317,15 @@ impl Engine {
             || cancel.load(Ordering::Relaxed),
         )
         .await?;
-        Ok(lock)
+        // A shared index: also the one writer among the machines that index it (`lease.rs`).
+        let Some(bucket) = self.home.bucket() else { return Ok(lock) };
+        let lease = brain_store::WriterLease::acquire(
+            bucket,
+            |holder| self.emit(IndexEvent::WaitingForIndex { holder: Some(holder.to_string()) }),
+            || cancel.load(Ordering::Relaxed),
+        )
+        .await?;
+        Ok(lock.with_lease(lease))
     }
 
     /// The index lock shared with other readers, or who writes (see [`IndexLock::try_shared`]).

@@ -131,6 +131,21 @@ impl Bucket {
         Ok(())
     }
 
+    /// Delete the object `name` under the prefix (none there: nothing to do).
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        match self.client.delete(&self.path(name)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error(&format!("deleting {name}"), e)),
+        }
+    }
+
+    /// The same bucket with a client of its own: for a runtime other than the one this
+    /// client's connections belong to.
+    pub(crate) fn with_new_client(&self) -> Result<Bucket> {
+        let settings = self.options.iter().map(|(k, v)| (k.to_ascii_uppercase(), v.clone()));
+        Bucket::with_settings(&self.uri, settings)
+    }
+
     /// Delete the index under the prefix — the tables and the objects named in `beside` — and
     /// nothing else the bucket holds (a rebuild): how many objects there were.
     pub async fn delete_index(&self, beside: &[&str]) -> Result<usize> {

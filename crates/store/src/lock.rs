@@ -42,6 +42,8 @@ pub struct IndexLock {
     path: PathBuf,
     /// Shared: a reader that must not see a write in progress (an integrity check).
     shared: bool,
+    /// A shared index's writer lease, held as long as this lock (see `lease.rs`).
+    lease: Option<crate::WriterLease>,
 }
 
 impl IndexLock {
@@ -73,7 +75,7 @@ impl IndexLock {
         let holder = LockHolder { pid: std::process::id(), command: command_line() };
         let text = serde_json::to_string(&holder).unwrap_or_default();
         file.set_len(0).and_then(|_| file.rewind()).and_then(|_| file.write_all(text.as_bytes())).map_err(io)?;
-        Ok(IndexLock { file, path: path.to_path_buf(), shared: false })
+        Ok(IndexLock { file, path: path.to_path_buf(), shared: false, lease: None })
     }
 
     /// Take the lock shared, without waiting: `Err(holder)` when a writer holds it. Any number of
@@ -85,7 +87,7 @@ impl IndexLock {
         }
         let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
         match file.try_lock_shared() {
-            Ok(()) => Ok(Ok(IndexLock { file, path: path.to_path_buf(), shared: true })),
+            Ok(()) => Ok(Ok(IndexLock { file, path: path.to_path_buf(), shared: true, lease: None })),
             Err(TryLockError::WouldBlock) => Ok(Err(read_holder(&mut file))),
             Err(TryLockError::Error(e)) => Err(io(e)),
         }
@@ -93,6 +95,12 @@ impl IndexLock {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// This lock with a shared index's writer lease, held (and renewed) as long as it is.
+    pub fn with_lease(mut self, lease: crate::WriterLease) -> IndexLock {
+        self.lease = Some(lease);
+        self
     }
 }
 
@@ -112,7 +120,7 @@ fn read_holder(file: &mut File) -> Option<LockHolder> {
     serde_json::from_str(&text).ok()
 }
 
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let mut args = std::env::args();
     let exe = args.next().map(|a| Path::new(&a).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(a)).unwrap_or_default();
     std::iter::once(exe).chain(args.take(3)).collect::<Vec<_>>().join(" ")
