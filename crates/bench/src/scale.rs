@@ -140,12 +140,7 @@ const BUILT: &str = "scale-built.json";
 
 pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnMut(&str)) -> Result<ScaleReport> {
     progress("reading the sample");
-    let sample = harness::sample_indexed_chunks(engine, options.sample).await?;
-    if sample.is_empty() {
-        return Err(BenchError::Dataset(
-            "the scale benchmark makes its chunks from the vectors of an existing index: index a folder into this data dir first".into(),
-        ));
-    }
+    let sample = sample_of(engine, options).await?;
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let query_texts = queries_from(&sample, options.queries, &mut rng);
     let mut embed_ms = Vec::new();
@@ -256,6 +251,17 @@ pub async fn run(engine: &Engine, options: &ScaleOptions, mut progress: impl FnM
     })
 }
 
+/// The real chunks (texts and vectors) the synthetic ones are made from: the data dir's index.
+async fn sample_of(engine: &Engine, options: &ScaleOptions) -> Result<Vec<IndexedChunk>> {
+    let sample = harness::sample_indexed_chunks(engine, options.sample).await?;
+    if sample.is_empty() {
+        return Err(BenchError::Dataset(
+            "the scale index is made from the chunks and vectors of an existing index: index a folder into this data dir first".into(),
+        ));
+    }
+    Ok(sample)
+}
+
 /// Queries of eight words from random sample chunks, as a person would type a phrase they recall.
 fn queries_from(sample: &[IndexedChunk], n: usize, rng: &mut fastrand::Rng) -> Vec<String> {
     (0..n)
@@ -309,12 +315,7 @@ pub async fn index_for_serving(
     mut progress: impl FnMut(&str),
 ) -> Result<(usize, Vec<String>)> {
     progress("reading the sample");
-    let sample = harness::sample_indexed_chunks(engine, options.sample).await?;
-    if sample.is_empty() {
-        return Err(BenchError::Dataset(
-            "the serve benchmark makes its chunks from the vectors of an existing index: index a folder into this data dir first".into(),
-        ));
-    }
+    let sample = sample_of(engine, options).await?;
     let mut rng = fastrand::Rng::with_seed(options.seed);
     let queries = queries_from(&sample, options.queries, &mut rng);
     let (_, built, _) = open_or_build(engine, options, dir, &sample, &mut rng, &mut progress).await?;

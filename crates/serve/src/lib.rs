@@ -354,6 +354,23 @@ impl Server {
     }
 }
 
+/// The person a request is made by ([`Server::person`]), as a handler's argument: a request
+/// that names nobody is refused before its body is read.
+struct Asker(Person);
+
+impl axum::extract::FromRequestParts<Arc<Server>> for Asker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, server: &Arc<Server>) -> Result<Asker, ApiError> {
+        // Every listener is served with ConnectInfo<Peer> (see `serve`).
+        let peer =
+            parts.extensions.get::<ConnectInfo<Peer>>().map(|c| c.0).ok_or_else(|| {
+                error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal.as_str(), "the connection's peer is unknown")
+            })?;
+        server.person(&parts.headers, peer).map(Asker)
+    }
+}
+
 /// Milliseconds since the Unix epoch: token times and audit lines.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -436,9 +453,8 @@ async fn sign_in_by_password(State(server): State<Arc<Server>>, body: JsonBody<S
     Ok(Json(SignedIn { token, user: person.user, expires_ms }).into_response())
 }
 
-async fn whoami(State(server): State<Arc<Server>>, ConnectInfo(peer): ConnectInfo<Peer>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let p = server.person(&headers, peer)?;
-    Ok(Json(WhoAmI { user: p.user, groups: p.groups }).into_response())
+async fn whoami(Asker(person): Asker) -> Result<Response, ApiError> {
+    Ok(Json(WhoAmI { user: person.user, groups: person.groups }).into_response())
 }
 
 #[derive(Deserialize)]
@@ -450,31 +466,20 @@ struct SearchBody {
     mode: Option<String>,
 }
 
-async fn search(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<SearchBody>,
-) -> Result<Response, ApiError> {
-    let results = searched(&server, &headers, peer, body).await?;
+async fn search(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<SearchBody>) -> Result<Response, ApiError> {
+    let results = searched(&server, person, body).await?;
     Ok(Json(serde_json::json!({ "results": results })).into_response())
 }
 
 /// `/api/search` as the web UI shows it.
-async fn search_view(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<SearchBody>,
-) -> Result<Response, ApiError> {
-    let results = searched(&server, &headers, peer, body).await?;
+async fn search_view(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<SearchBody>) -> Result<Response, ApiError> {
+    let results = searched(&server, person, body).await?;
     let views: Vec<SearchResultView> = results.iter().map(SearchResultView::from).collect();
     Ok(Json(serde_json::json!({ "results": views })).into_response())
 }
 
 /// A search made for the request's person, audited.
-async fn searched(server: &Server, headers: &HeaderMap, peer: Peer, body: JsonBody<SearchBody>) -> Result<Vec<SearchResult>, ApiError> {
-    let person = server.person(headers, peer)?;
+async fn searched(server: &Server, person: Person, body: JsonBody<SearchBody>) -> Result<Vec<SearchResult>, ApiError> {
     let Json(body) = body?;
     checked_text(&body.query, "query")?;
     let mode = body
@@ -514,23 +519,13 @@ impl Drop for StopWhenDropped {
     }
 }
 
-async fn ask(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<AskBody>,
-) -> Result<Response, ApiError> {
-    answer_stream(server, &headers, peer, body, Shape::Engine).await
+async fn ask(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<AskBody>) -> Result<Response, ApiError> {
+    answer_stream(server, person, body, Shape::Engine).await
 }
 
 /// `/api/ask` as the web UI shows it: the desktop app's `AskEvent`s, then `outcome`.
-async fn ask_view(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<AskBody>,
-) -> Result<Response, ApiError> {
-    answer_stream(server, &headers, peer, body, Shape::Screen).await
+async fn ask_view(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<AskBody>) -> Result<Response, ApiError> {
+    answer_stream(server, person, body, Shape::Screen).await
 }
 
 /// Which shapes an answer's events take: the engine's (as `brain ask --json`), or the screen's.
@@ -565,14 +560,7 @@ impl Shape {
     }
 }
 
-async fn answer_stream(
-    server: Arc<Server>,
-    headers: &HeaderMap,
-    peer: Peer,
-    body: JsonBody<AskBody>,
-    shape: Shape,
-) -> Result<Response, ApiError> {
-    let person = server.person(headers, peer)?;
+async fn answer_stream(server: Arc<Server>, person: Person, body: JsonBody<AskBody>, shape: Shape) -> Result<Response, ApiError> {
     let Json(body) = body?;
     checked_text(&body.question, "question")?;
     // Checked before the stream starts, so that someone else's conversation is a plain 404.
@@ -625,49 +613,29 @@ fn conversation_error(e: EngineError) -> ApiError {
 }
 
 /// What the person may read of the index: counts of it, nothing of the rest.
-async fn status(State(server): State<Arc<Server>>, ConnectInfo(peer): ConnectInfo<Peer>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn status(State(server): State<Arc<Server>>, Asker(person): Asker) -> Result<Response, ApiError> {
     Ok(Json(server.engine.status_for(&person).await?).into_response())
 }
 
 /// The person's own conversations, most recent first.
-async fn conversations(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn conversations(State(server): State<Arc<Server>>, Asker(person): Asker) -> Result<Response, ApiError> {
     Ok(Json(server.engine.conversations_of(Some(&person))?).into_response())
 }
 
-async fn conversation(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn conversation(State(server): State<Arc<Server>>, Asker(person): Asker, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?).into_response())
 }
 
-async fn conversation_view(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn conversation_view(State(server): State<Arc<Server>>, Asker(person): Asker, Path(id): Path<String>) -> Result<Response, ApiError> {
     let conversation = server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?;
     Ok(Json(ConversationView::from(&conversation)).into_response())
 }
 
 async fn delete_conversation(
     State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
+    Asker(person): Asker,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
     server.engine.delete_conversation_of(&id, Some(&person)).map_err(conversation_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -695,13 +663,7 @@ fn viewer_error(e: EngineError) -> ApiError {
 }
 
 /// The document a passage stands in, the passage marked (the desktop app's `view_document`).
-async fn view_document(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<ViewBody>,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn view_document(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<ViewBody>) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let location = body.location.unwrap_or_default();
     let marked = Marked { passage: &body.passage, evidence: &body.evidence };
@@ -711,13 +673,7 @@ async fn view_document(
 }
 
 /// A page of a PDF, drawn, with the passage's boxes (the desktop app's `view_page`).
-async fn view_page(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    body: JsonBody<ViewBody>,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn view_page(State(server): State<Arc<Server>>, Asker(person): Asker, body: JsonBody<ViewBody>) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let page = body.page.ok_or_else(|| error(StatusCode::BAD_REQUEST, ErrorCode::InvalidArgument.as_str(), "which page?"))?;
     let marked = Marked { passage: &body.passage, evidence: &body.evidence };
@@ -729,13 +685,7 @@ struct FileQuery {
     path: String,
 }
 
-async fn file(
-    State(server): State<Arc<Server>>,
-    ConnectInfo(peer): ConnectInfo<Peer>,
-    headers: HeaderMap,
-    Query(query): Query<FileQuery>,
-) -> Result<Response, ApiError> {
-    let person = server.person(&headers, peer)?;
+async fn file(State(server): State<Arc<Server>>, Asker(person): Asker, Query(query): Query<FileQuery>) -> Result<Response, ApiError> {
     let not_found = || error(StatusCode::NOT_FOUND, ServerErrorCode::NotFound.as_str(), "no such document");
     // Only an indexed path, as the index spells it: `..`, relative paths and links to elsewhere
     // are not indexed paths, so they are refused like any other unknown one.
