@@ -98,22 +98,31 @@ fn is_app_url(url: &tauri::Url) -> bool {
 /// The main window. It can only show the bundled front end: navigation anywhere else and new
 /// windows are refused, so a link in a document or an answer cannot take the web view away.
 pub fn create_main_window<R: Runtime, M: Manager<R>>(manager: &M) -> tauri::Result<WebviewWindow<R>> {
-    WebviewWindowBuilder::new(manager, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+    let window = WebviewWindowBuilder::new(manager, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
         .title("Corporate Brain")
         .inner_size(1280.0, 820.0)
-        .min_inner_size(760.0, 520.0)
-        .on_navigation(|url| {
-            let allowed = is_app_url(url);
-            if !allowed {
+        .min_inner_size(760.0, 520.0);
+    held_to(window, is_app_url).build()
+}
+
+/// A window that navigates only where `allowed` says and opens no other window: a link in a
+/// document, an answer or a served page cannot take it elsewhere.
+fn held_to<'a, R: Runtime, M: Manager<R>>(
+    window: WebviewWindowBuilder<'a, R, M>,
+    allowed: impl Fn(&tauri::Url) -> bool + Send + 'static,
+) -> WebviewWindowBuilder<'a, R, M> {
+    window
+        .on_navigation(move |url| {
+            let ok = allowed(url);
+            if !ok {
                 tracing::warn!("refused navigation to {url}");
             }
-            allowed
+            ok
         })
         .on_new_window(|url, _| {
             tracing::warn!("refused a new window for {url}");
             NewWindowResponse::Deny
         })
-        .build()
 }
 
 /// The windows a team server's web UI opens in are labelled `team-server-N`.
@@ -134,22 +143,10 @@ pub fn team_server_window<R: Runtime, M: Manager<R>>(manager: &M, url: tauri::Ur
     }
     let label = format!("{TEAM_SERVER_WINDOW}-{}", OPENED.fetch_add(1, Ordering::Relaxed));
     let origin = url.origin();
-    WebviewWindowBuilder::new(manager, label, WebviewUrl::External(url))
+    let window = WebviewWindowBuilder::new(manager, label, WebviewUrl::External(url))
         .title("Corporate Brain — team server")
-        .inner_size(1280.0, 820.0)
-        .on_navigation(move |to| {
-            let allowed = to.origin() == origin;
-            if !allowed {
-                tracing::warn!("refused navigation to {to}");
-            }
-            allowed
-        })
-        .on_new_window(|url, _| {
-            tracing::warn!("refused a new window for {url}");
-            NewWindowResponse::Deny
-        })
-        .build()
-        .map(drop)
+        .inner_size(1280.0, 820.0);
+    held_to(window, move |to| to.origin() == origin).build().map(drop)
 }
 
 /// Forward engine events to the window and run the engine's watcher (reconcile, then follow

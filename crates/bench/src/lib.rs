@@ -58,6 +58,12 @@ pub enum BenchError {
     FilterLeaked { folder: String, path: String },
 }
 
+impl From<brain_store::StoreError> for BenchError {
+    fn from(e: brain_store::StoreError) -> Self {
+        BenchError::Engine(e.into())
+    }
+}
+
 impl BenchError {
     /// The stable code of the error, as the engine's errors have.
     pub fn code(&self) -> ErrorCode {

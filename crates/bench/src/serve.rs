@@ -101,7 +101,7 @@ pub async fn run(engine: &Engine, options: &ServeBenchOptions, mut progress: imp
     };
     let served = Arc::new(Engine::open(server_options)?);
     let person = team_member();
-    let token = brain_serve_token(&served, &person)?;
+    let token = token_for(&served, &person)?;
 
     let (listener, addr) = brain_serve::bind("127.0.0.1:0".parse().expect("an address")).await.map_err(serve_error)?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -146,7 +146,7 @@ fn serve_error(e: brain_serve::ServeError) -> BenchError {
 }
 
 /// A token for `person` in the served engine's data dir (made anew each run).
-fn brain_serve_token(engine: &Engine, person: &Person) -> Result<String> {
+fn token_for(engine: &Engine, person: &Person) -> Result<String> {
     let _ = brain_serve::tokens::remove(engine.data_dir(), &person.user);
     brain_serve::tokens::add(engine.data_dir(), &person.user, None, brain_serve::now_ms()).map_err(serve_error)
 }
@@ -264,29 +264,27 @@ async fn exchange(
 /// The built index's tables and description, copied to the shared index's prefix — unless the
 /// same build is there already (its `scale-built.json`).
 async fn upload(work_dir: &Path, uri: &str, progress: &mut impl FnMut(&str)) -> Result<()> {
-    let bucket = brain_store::Bucket::from_env(uri).map_err(brain_engine::EngineError::from)?;
+    let bucket = brain_store::Bucket::from_env(uri)?;
     let built = std::fs::read(work_dir.join("scale-built.json")).map_err(|e| io(work_dir, e))?;
-    if bucket.read("scale-built.json").await.map_err(brain_engine::EngineError::from)?.as_deref() == Some(built.as_slice()) {
+    if bucket.read("scale-built.json").await?.as_deref() == Some(built.as_slice()) {
         return Ok(());
     }
-    bucket.delete_index(&["scale-built.json", "index.json"]).await.map_err(brain_engine::EngineError::from)?;
-    let tables = work_dir.join("lancedb");
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut pending = vec![tables.clone()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
-            let path = entry.map_err(|e| io(&dir, e))?.path();
-            if path.is_dir() { pending.push(path) } else { files.push(path) }
-        }
-    }
+    bucket.delete_index(&["scale-built.json", "index.json"]).await?;
+    let files: Vec<PathBuf> = ignore::WalkBuilder::new(work_dir.join("lancedb"))
+        .standard_filters(false)
+        .build()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| e.into_path())
+        .collect();
     for (i, file) in files.iter().enumerate() {
         progress(&format!("uploading the index to {uri}: file {} of {}", i + 1, files.len()));
         let relative = file.strip_prefix(work_dir).unwrap_or(file).to_string_lossy().into_owned();
         let bytes = std::fs::read(file).map_err(|e| io(file, e))?;
-        bucket.write(&relative, bytes).await.map_err(brain_engine::EngineError::from)?;
+        bucket.write(&relative, bytes).await?;
     }
     let meta = std::fs::read(work_dir.join("index.json")).map_err(|e| io(work_dir, e))?;
-    bucket.write("index.json", meta).await.map_err(brain_engine::EngineError::from)?;
-    bucket.write("scale-built.json", built).await.map_err(brain_engine::EngineError::from)?;
+    bucket.write("index.json", meta).await?;
+    bucket.write("scale-built.json", built).await?;
     Ok(())
 }

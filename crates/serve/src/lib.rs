@@ -56,6 +56,10 @@ use brain_views::{AskEvent, AskOutcome, ConversationView, SearchResultView};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+/// What RFC 5987 requires escaped in a `filename*` (all but its attr-chars used in file names).
+const FILENAME_ESCAPED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// Largest request body: a question or a query, never a document.
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// Largest body of a viewer's request: it carries the passage to mark and the answer's evidence.
@@ -696,7 +700,9 @@ async fn file(State(server): State<Arc<Server>>, Asker(person): Asker, Query(que
     server.audit(&person, "file", &query.path, &[query.path.as_str()]);
     // A download, never a page of this site: a document's HTML or SVG must not run as the UI.
     let name = std::path::Path::new(&query.path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let disposition = format!("attachment; filename*=UTF-8''{}", percent_encoded(&name));
+    // RFC 5987's `filename*`: the name's UTF-8 bytes, percent-encoded.
+    let encoded = percent_encoding::utf8_percent_encode(&name, FILENAME_ESCAPED);
+    let disposition = format!("attachment; filename*=UTF-8''{encoded}");
     let mut response = ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&disposition) {
@@ -705,11 +711,4 @@ async fn file(State(server): State<Arc<Server>>, Asker(person): Asker, Query(que
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     Ok(response)
-}
-
-/// RFC 5987's encoding of a file name for Content-Disposition's `filename*`.
-fn percent_encoded(name: &str) -> String {
-    name.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
