@@ -203,7 +203,10 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    let engine = Engine::open(EngineOptions::resolve(cli.data_dir, cli.models_dir, Parsers::WorkerProcesses))?;
+    let mut options = EngineOptions::resolve(cli.data_dir, cli.models_dir, Parsers::WorkerProcesses);
+    // A server of a shared index reads it from a copy on this machine (see brain-store's replica).
+    options.replica = matches!(&cli.command, Command::Serve(args) if args.command.is_none() && !args.no_copy);
+    let engine = Engine::open(options)?;
     // `models fetch` and `models use` manage the model files themselves: a one-run override does
     // not apply (and their `--llm` is a model's name).
     let models_command =

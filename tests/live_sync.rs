@@ -557,6 +557,34 @@ fn a_team_server_answers_each_person_only_from_what_they_may_read() {
     let (status, body) = http(&addr, "POST", "/api/ask", Some(&bob), Some(r#"{"question": "What bonus does Bob's salary review grant?"}"#));
     assert!(status == 200 && body.contains("event: done") && body.contains(&secret_s), "{status} {body}");
 
+    // Permissions that change afterwards reach saved conversations: bob's file opened to alice
+    // (setfacl) is among her answer's sources; once closed again (chmod 600), that turn of her
+    // conversation shows its question only — nothing of the file, by either view.
+    system("setfacl", &["-m", "u:cbalice:r", &secret_s]);
+    brain.run(&["index"]);
+    let asked = r#"{"question": "What bonus does Bob's salary review grant?"}"#;
+    // The server follows the index's commits within a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (status, opened) = http(&addr, "POST", "/api/ask", Some(&alice), Some(asked));
+    assert!(status == 200 && opened.contains(&secret_s), "alice's answer draws on bob's file once it is opened to her: {opened}");
+    let opened_id =
+        opened.split("event: conversation").nth(1).and_then(|rest| rest.split("\"id\":\"").nth(1)).and_then(|rest| rest.split('"').next());
+    let opened_id = opened_id.unwrap_or_else(|| panic!("no conversation event: {opened}")).to_string();
+    let (_, body) = http(&addr, "GET", &format!("/api/conversations/{opened_id}"), Some(&alice), None);
+    assert!(body.contains("quince-marmalade"), "{body}");
+    chmod(&secret, 0o600);
+    brain.run(&["index"]);
+    eventually("the closed file's turn is withheld from alice", LIMIT, || {
+        [format!("/api/conversations/{opened_id}"), format!("/api/ui/conversations/{opened_id}")].iter().all(|path| {
+            let (status, body) = http(&addr, "GET", path, Some(&alice), None);
+            status == 200
+                && body.contains("withheld")
+                && body.contains("What bonus does Bob")
+                && !body.contains("quince")
+                && !body.contains("bob-salary")
+        })
+    });
+
     let audit = std::fs::read_to_string(brain.data.path().join("audit.log")).unwrap();
     assert!(audit.lines().any(|l| l.contains("\"user\":\"cbalice\"") && l.contains("\"action\":\"search\"")), "{audit}");
     assert!(
@@ -645,7 +673,7 @@ fn serving(mut command: std::process::Command, extra: &[&str]) -> (std::process:
 
 /// The shared index of a team in object storage: one indexer writes it to a real Garage cluster;
 /// two `brain serve` replicas, each with its own local folder and each through another node,
-/// read it; a file the indexer adds is found by both within seconds; with one of the three nodes
+/// read it (from copies on their disks, kept current from the bucket); a file the indexer adds is found by both within seconds; with one of the three nodes
 /// stopped, the replicas keep answering and the indexer keeps writing. Bad settings are clear
 /// errors.
 #[test]
@@ -719,6 +747,13 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
         })
     };
     assert!(found("quillwort pier"), "both replicas read what the indexer wrote");
+    // Each replica searches a copy of the index on its own disk, not the bucket.
+    for home in [replica1_home.path(), replica2_home.path()] {
+        let copy = home.join("corporate-brain/shared/brain_team-index/shared-index-copy/lancedb");
+        for table in ["documents", "chunks", "identities"] {
+            assert!(copy.join(format!("{table}.lance/_versions")).is_dir(), "{} has no copy of {table}", copy.display());
+        }
+    }
 
     // A new file, indexed by the writer: both replicas find it within seconds.
     write(&root.join("ferry.md"), "# Ferry\n\nThe ferry to the saltmarsh island leaves from berth nine at dawn.\n");

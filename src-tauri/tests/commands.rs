@@ -25,9 +25,14 @@ struct TestApp {
 fn app(models: PathBuf) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     // A test binary cannot serve parse workers; the app itself uses them (see webdriver.rs).
-    let engine =
-        Engine::open(EngineOptions { data_dir: data.path().into(), models_dir: models, parsers: Parsers::Threads, shared_index: None })
-            .unwrap();
+    let engine = Engine::open(EngineOptions {
+        data_dir: data.path().into(),
+        models_dir: models,
+        parsers: Parsers::Threads,
+        shared_index: None,
+        replica: false,
+    })
+    .unwrap();
     let app = configure(mock_builder(), AppState::new(engine)).build(context()).expect("the app builds on the mock runtime");
     let webview = create_main_window(&app).unwrap();
     TestApp { app, webview, _data: data }

@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// Serve the API alone, without the web UI.
     #[arg(long, conflicts_with = "ui")]
     pub no_ui: bool,
+    /// A shared index (--data-dir s3://…) is read from a copy on this machine's disk, kept
+    /// current from the bucket every second; with this, every search reads the bucket instead
+    /// (no disk needed, searches many times slower).
+    #[arg(long)]
+    pub no_copy: bool,
 }
 
 /// Where a web UI is looked for when --ui is not given: the package's, then a source tree's build.
@@ -115,6 +120,10 @@ pub async fn run(engine: Engine, args: ServeArgs) -> anyhow::Result<i32> {
                 );
             }
             let web_ui = web_ui(&args)?;
+            if let Some(uri) = engine.shared_index() {
+                eprintln!("opening the shared index {uri}{}", if args.no_copy { "" } else { " (copying it to this machine)" });
+            }
+            engine.open_index().await?;
             let (listener, addr) = brain_serve::bind(args.listen).await?;
             // Scripts (and the tests) read the address from this line.
             println!("listening on {}://{addr}", if tls.is_some() { "https" } else { "http" });

@@ -12,6 +12,11 @@
 //! - **The engine, as the index's owner**: no readers filter — the filter's cost is the
 //!   difference to the run above.
 //!
+//! On a shared index the server is a replica as `brain serve` runs one: it reads a copy of the
+//! index on this machine's disk, kept current from the bucket (the time to make that copy is
+//! reported), and a fourth run times the person's searches on an engine that reads the bucket
+//! itself (`brain serve --no-copy`) — one search per client, it is that much slower.
+//!
 //! The clients are plain HTTP/1.1 over tokio's TCP (one request line, a JSON body, the reply
 //! read by its Content-Length): nothing else is needed to load a JSON API, and the HTTP client
 //! crates in the build would need features that recompile the HTTP stack under LanceDB.
@@ -66,6 +71,13 @@ pub struct ServeReport {
     pub filter_p95_ratio: f64,
     /// p95 over HTTP / p95 on the engine, both as the person: what serving costs.
     pub http_p95_ratio: f64,
+    /// A shared index: seconds to make the replica's copy of it (none there before).
+    pub copy_s: Option<f64>,
+    /// A shared index: the person's searches on an engine reading the bucket itself instead of
+    /// a copy (one per client).
+    pub engine_as_person_from_bucket: Option<Load>,
+    /// p50 from the bucket / p50 from the copy, both on the engine as the person.
+    pub copy_p50_speedup: Option<f64>,
 }
 
 /// The person whose searches are timed: a member of one of the seven teams.
@@ -87,19 +99,34 @@ pub async fn run(engine: &Engine, options: &ServeBenchOptions, mut progress: imp
             std::fs::copy(&from, work_dir.join(name)).map_err(|e| io(&from, e))?;
         }
     }
-    let (server_options, store) = match &options.shared_index {
-        None => (EngineOptions { data_dir: work_dir.clone(), shared_index: None, ..engine.options().clone() }, "local disk".to_string()),
+    let local = |name: &str| -> Result<PathBuf> {
+        let dir = work_dir.join(name);
+        // Made anew each run, so that the copy's time is a first copy's.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        if let Some(settings) = Some(work_dir.join("settings.toml")).filter(|p| p.is_file()) {
+            std::fs::copy(&settings, dir.join("settings.toml")).map_err(|e| io(&settings, e))?;
+        }
+        Ok(dir)
+    };
+    let (served, store, copy_s, from_bucket) = match &options.shared_index {
+        None => {
+            let served = Engine::open(EngineOptions { data_dir: work_dir.clone(), shared_index: None, ..engine.options().clone() })?;
+            (served, "local disk".to_string(), None, None)
+        }
         Some(uri) => {
             upload(&work_dir, uri, &mut progress).await?;
-            let local = work_dir.join("replica");
-            std::fs::create_dir_all(&local).map_err(|e| io(&local, e))?;
-            if let Some(settings) = Some(work_dir.join("settings.toml")).filter(|p| p.is_file()) {
-                std::fs::copy(&settings, local.join("settings.toml")).map_err(|e| io(&settings, e))?;
-            }
-            (EngineOptions { data_dir: local, shared_index: Some(uri.clone()), ..engine.options().clone() }, uri.clone())
+            let shared = EngineOptions { shared_index: Some(uri.clone()), ..engine.options().clone() };
+            let served = Engine::open(EngineOptions { data_dir: local("replica")?, replica: true, ..shared.clone() })?;
+            progress("copying the shared index to the replica");
+            let started = Instant::now();
+            served.open_index().await?;
+            let copy_s = started.elapsed().as_secs_f64();
+            let from_bucket = Engine::open(EngineOptions { data_dir: local("reader")?, replica: false, ..shared })?;
+            (served, uri.clone(), Some(copy_s), Some(Arc::new(from_bucket)))
         }
     };
-    let served = Arc::new(Engine::open(server_options)?);
+    let served = Arc::new(served);
     let person = team_member();
     let token = token_for(&served, &person)?;
 
@@ -126,6 +153,17 @@ pub async fn run(engine: &Engine, options: &ServeBenchOptions, mut progress: imp
     let engine_as_owner = on_engine(&served, &queries, options, None).await?;
     let _ = stop.send(());
     let _ = server.await;
+    let engine_as_person_from_bucket = match &from_bucket {
+        Some(reader) => {
+            progress("the person's searches on an engine reading the bucket (one per client)");
+            for q in queries.iter().take(3) {
+                reader.search(&request(q, Some(person.clone()))).await?;
+            }
+            let one_each = ServeBenchOptions { searches_per_client: 1, ..options.clone() };
+            Some(on_engine(reader, &queries, &one_each, Some(person.clone())).await?)
+        }
+        None => None,
+    };
 
     Ok(ServeReport {
         chunks: options.scale.chunks,
@@ -138,6 +176,9 @@ pub async fn run(engine: &Engine, options: &ServeBenchOptions, mut progress: imp
         engine_as_owner,
         filter_p95_ratio: engine_as_person.p95_ms / engine_as_owner.p95_ms.max(f64::MIN_POSITIVE),
         http_p95_ratio: http_as_person.p95_ms / engine_as_person.p95_ms.max(f64::MIN_POSITIVE),
+        copy_s,
+        engine_as_person_from_bucket,
+        copy_p50_speedup: engine_as_person_from_bucket.map(|b| b.p50_ms / engine_as_person.p50_ms.max(f64::MIN_POSITIVE)),
     })
 }
 

@@ -25,6 +25,7 @@ async fn scratch_engine(engine: &Engine, data_dir: &Path) -> Result<Engine> {
         models_dir: engine.options().models_dir.clone(),
         parsers: engine.options().parsers,
         shared_index: None,
+        replica: false,
     };
     let scratch = Engine::open(options)?;
     scratch.update_settings(engine.settings()).await?;

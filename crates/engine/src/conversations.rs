@@ -47,7 +47,18 @@ pub struct Turn {
     pub asked_ms: i64,
 }
 
+/// What a withheld turn says in place of its answer (see [`crate::Engine::conversation_as`]).
+pub const WITHHELD: &str = "This answer is withheld: one of its sources is a file you may no longer read.";
+
 impl Turn {
+    /// Keep the question, withhold the answer and everything drawn from its sources.
+    pub(crate) fn withhold(&mut self) {
+        self.answer = WITHHELD.to_string();
+        self.citations.clear();
+        self.claims.clear();
+        self.found = false;
+    }
+
     pub fn new(question: impl Into<String>, answer: &Answer) -> Self {
         Turn {
             question: question.into(),
@@ -224,6 +235,32 @@ mod tests {
             calculations: Vec::new(),
             query: None,
         }
+    }
+
+    #[test]
+    fn a_withheld_turn_keeps_its_question_only_and_leaves_the_history() {
+        let mut shown = answer("Bob's bonus is 4,200 euros [1].", true);
+        shown.citations.push(crate::answer::Citation {
+            n: 1,
+            path: "/srv/private/bob.md".into(),
+            location: Default::default(),
+            text: "Bob's salary review grants 4,200 euros.".into(),
+            cited: true,
+            similarity: 0.8,
+        });
+        let mut conversation = Conversation {
+            id: "c1".into(),
+            title: "Bob's bonus?".into(),
+            created_ms: 0,
+            updated_ms: 0,
+            turns: vec![Turn::new("Bob's bonus?", &shown), Turn::new("Lunch?", &answer("From noon [1].", true))],
+            owner: Some("alice".into()),
+        };
+        conversation.turns[0].withhold();
+        let turn = &conversation.turns[0];
+        assert_eq!((turn.question.as_str(), turn.answer.as_str(), turn.found), ("Bob's bonus?", WITHHELD, false));
+        assert!(turn.citations.is_empty() && turn.claims.is_empty());
+        assert_eq!(conversation.history(), vec![("Lunch?".to_string(), "From noon [1].".to_string())]);
     }
 
     #[test]

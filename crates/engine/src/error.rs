@@ -148,7 +148,11 @@ impl EngineError {
             EngineError::Store(brain_store::StoreError::Cancelled) | EngineError::Cancelled => ErrorCode::Cancelled,
             EngineError::Store(brain_store::StoreError::DimensionMismatch { .. }) => ErrorCode::EmbedderChanged,
             EngineError::Store(brain_store::StoreError::Io { .. }) => ErrorCode::Io,
-            EngineError::Store(brain_store::StoreError::Bucket { .. } | brain_store::StoreError::BucketConfig { .. })
+            EngineError::Store(
+                brain_store::StoreError::Bucket { .. }
+                | brain_store::StoreError::BucketConfig { .. }
+                | brain_store::StoreError::ReadOnlyCopy,
+            )
             | EngineError::SharedIndex(_) => ErrorCode::SharedIndex,
             EngineError::Store(_) => ErrorCode::Store,
             EngineError::FolderNotFound(_) | EngineError::NotAFolder(_) => ErrorCode::FolderNotFound,

@@ -6,13 +6,18 @@
 //! the machine that uses it: only the index is shared.
 //!
 //! A replica reads `index.json` again at most once per [`META_FRESH`] (it says which embedder
-//! the index was built with and when it was made: a rebuild by the indexer makes a new one);
-//! the tables themselves follow the writer within LanceDB's read-consistency interval.
+//! the index was built with and when it was made: a rebuild by the indexer makes a new one).
+//! A replica that serves (`EngineOptions::replica`) reads the tables from a copy on its own
+//! disk, refreshed from the bucket every [`COPY_REFRESH`] by a task of its own (see
+//! `brain_store::ReplicaCopy`: from object storage directly, every search waits on dozens of
+//! requests); any other reader of a shared index reads the bucket, following the writer within
+//! LanceDB's read-consistency interval.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brain_store::{Bucket, Store};
+use brain_store::{Bucket, ReplicaCopy, Store};
 
 use crate::error::{EngineError, Result};
 use crate::fsutil;
@@ -20,20 +25,111 @@ use crate::resources::{IndexMeta, LANCE_DIR, META_FILE};
 
 /// How long a replica trusts the shared index's description before reading it again.
 const META_FRESH: Duration = Duration::from_secs(1);
+/// How often a replica's copy of the shared index is brought in line with the bucket.
+const COPY_REFRESH: Duration = Duration::from_secs(1);
+/// The folder of the data dir that holds a replica's copy of the shared index.
+pub(crate) const COPY_DIR: &str = "shared-index-copy";
 
 pub(crate) enum IndexHome {
     Local,
-    Shared { bucket: Bucket, meta: std::sync::Mutex<Option<(Instant, Option<IndexMeta>)>> },
+    Shared { bucket: Bucket, meta: std::sync::Mutex<Option<(Instant, Option<IndexMeta>)>>, copy: Option<Box<KeptCopy>> },
+}
+
+/// A replica's copy of the shared index and the task that keeps it current.
+pub(crate) struct KeptCopy {
+    dir: PathBuf,
+    copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>,
+    refresher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for KeptCopy {
+    fn drop(&mut self) {
+        if let Some(task) = self.refresher.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
+    }
+}
+
+impl KeptCopy {
+    /// The copy's tables, brought in line with the bucket now, and kept so from here on.
+    async fn current(&self, bucket: &Bucket) -> Result<PathBuf> {
+        let mut slot = self.copy.lock().await;
+        let copy = match slot.as_mut() {
+            Some(copy) => copy,
+            None => slot.insert(ReplicaCopy::new(bucket, &self.dir)?),
+        };
+        let started = Instant::now();
+        let done = copy.refresh().await?;
+        if done.changed() {
+            tracing::info!(
+                "copied the shared index {} to {}: {} files ({} MB) fetched, {} removed in {:.1} s",
+                bucket.uri(),
+                self.dir.display(),
+                done.fetched,
+                done.fetched_bytes / 1_000_000,
+                done.removed,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let mut refresher = self.refresher.lock().unwrap_or_else(|p| p.into_inner());
+        if refresher.is_none() {
+            *refresher = Some(tokio::spawn(keep_current(Arc::clone(&self.copy), bucket.uri().to_string())));
+        }
+        Ok(copy.tables_dir())
+    }
+}
+
+/// Refresh the copy every [`COPY_REFRESH`] for as long as the engine lives. A refresh that
+/// fails (the store unreachable) is said once and retried; the copy keeps serving meanwhile.
+async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, uri: String) {
+    let mut failing: Option<String> = None;
+    loop {
+        tokio::time::sleep(COPY_REFRESH).await;
+        let mut slot = copy.lock().await;
+        let Some(copy) = slot.as_mut() else { continue };
+        match copy.refresh().await {
+            Ok(done) => {
+                if failing.take().is_some() {
+                    tracing::info!("the shared index {uri} is reachable again");
+                }
+                if done.changed() {
+                    tracing::debug!("copy of {uri}: {} files fetched, {} removed", done.fetched, done.removed);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if failing.as_deref() != Some(message.as_str()) {
+                    tracing::warn!("cannot refresh the copy of the shared index (answering from the last copy): {message}");
+                }
+                failing = Some(message);
+            }
+        }
+    }
 }
 
 impl IndexHome {
     /// From the engine's options: `shared_index` names a bucket, read with the `AWS_*`
-    /// settings of the environment.
-    pub(crate) fn of(shared_index: Option<&str>) -> Result<IndexHome> {
+    /// settings of the environment; a `replica` reads it from a copy in `data_dir`.
+    pub(crate) fn of(shared_index: Option<&str>, replica: bool, data_dir: &Path) -> Result<IndexHome> {
         match shared_index {
             None => Ok(IndexHome::Local),
-            Some(uri) => Ok(IndexHome::Shared { bucket: Bucket::from_env(uri)?, meta: std::sync::Mutex::new(None) }),
+            Some(uri) => Ok(IndexHome::Shared {
+                bucket: Bucket::from_env(uri)?,
+                meta: std::sync::Mutex::new(None),
+                copy: replica.then(|| {
+                    Box::new(KeptCopy {
+                        dir: data_dir.join(COPY_DIR),
+                        copy: Arc::new(tokio::sync::Mutex::new(None)),
+                        refresher: std::sync::Mutex::new(None),
+                    })
+                }),
+            }),
         }
+    }
+
+    /// Whether this engine only reads a copy of the shared index (and must never write).
+    pub(crate) fn is_copy(&self) -> bool {
+        matches!(self, IndexHome::Shared { copy: Some(_), .. })
     }
 
     pub(crate) fn bucket(&self) -> Option<&Bucket> {
@@ -54,7 +150,7 @@ impl IndexHome {
                     Err(e) => Err(EngineError::io(path, e)),
                 };
             }
-            IndexHome::Shared { bucket, meta } => (bucket, meta),
+            IndexHome::Shared { bucket, meta, .. } => (bucket, meta),
         };
         if let Some((read_at, meta)) = cached.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
             && read_at.elapsed() < META_FRESH
@@ -73,7 +169,7 @@ impl IndexHome {
         let bytes = serde_json::to_vec_pretty(meta).map_err(|e| EngineError::Internal(e.to_string()))?;
         match self {
             IndexHome::Local => fsutil::write_atomic(&data_dir.join(META_FILE), &bytes),
-            IndexHome::Shared { bucket, meta: cached } => {
+            IndexHome::Shared { bucket, meta: cached, .. } => {
                 bucket.write(META_FILE, bytes).await?;
                 *cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), Some(meta.clone())));
                 Ok(())
@@ -85,13 +181,14 @@ impl IndexHome {
         let local = data_dir.join(LANCE_DIR);
         Ok(match self {
             IndexHome::Local => Store::open(&local, dimension).await?,
-            IndexHome::Shared { bucket, .. } => Store::open_shared(bucket, &local, dimension).await?,
+            IndexHome::Shared { bucket, copy: Some(copy), .. } => Store::open_copy(&copy.current(bucket).await?, dimension).await?,
+            IndexHome::Shared { bucket, copy: None, .. } => Store::open_shared(bucket, &local, dimension).await?,
         })
     }
 
     /// Delete the index's tables and description (a rebuild; the caller holds the writer lock).
     pub(crate) async fn delete_index(&self, data_dir: &Path) -> Result<()> {
-        if let IndexHome::Shared { bucket, meta } = self {
+        if let IndexHome::Shared { bucket, meta, .. } = self {
             let deleted = bucket.delete_index(&[META_FILE]).await?;
             tracing::info!("deleted {deleted} objects of the shared index {}", bucket.uri());
             *meta.lock().unwrap_or_else(|p| p.into_inner()) = None;

@@ -204,7 +204,7 @@ impl Engine {
         settings.validate()?;
         let (events, _) = broadcast::channel(4096);
         let parsers = Arc::new(isolation::ParserPool::new(options.parsers));
-        let home = home::IndexHome::of(options.shared_index.as_deref())?;
+        let home = home::IndexHome::of(options.shared_index.as_deref(), options.replica, &options.data_dir)?;
         Ok(Engine {
             home,
             options,
@@ -436,6 +436,16 @@ impl Engine {
         self.home.bucket().map(brain_store::Bucket::uri)
     }
 
+    /// Open the index now rather than at the first search: a replica of a shared index makes
+    /// or refreshes its copy (see `home.rs`), which can take a while for a large index. No
+    /// index yet: nothing to do.
+    pub async fn open_index(&self) -> Result<()> {
+        if self.has_index().await? {
+            self.store().await?;
+        }
+        Ok(())
+    }
+
     /// Bring the index in line with the registered folders: index new and changed files, drop
     /// deleted ones, record failures. Progress goes to [`Engine::subscribe`]rs. `cancel` stops it
     /// between batches, leaving a consistent index.
@@ -536,7 +546,10 @@ impl Engine {
         events: AnswerSink,
     ) -> Result<(Conversation, Answer)> {
         let owner = request.person.as_ref().map(|p| p.user.clone());
-        let existing = conversation.map(|id| self.conversation_of(id, request.person.as_ref())).transpose()?;
+        let existing = match conversation {
+            Some(id) => Some(self.conversation_as(id, request.person.as_ref()).await?),
+            None => None,
+        };
         if let Some(c) = &existing {
             request.history = c.history();
         }
@@ -571,6 +584,30 @@ impl Engine {
         let conversation = self.conversation(id)?;
         if conversation.owner.as_deref() != person.map(|p| p.user.as_str()) {
             return Err(EngineError::ConversationNotFound(id.to_string()));
+        }
+        Ok(conversation)
+    }
+
+    /// One conversation, if it is `person`'s, as they may read it now: a turn with a source
+    /// from a file they may no longer read (its permissions changed since it was asked) keeps
+    /// its question but withholds its answer and sources, and a follow-up's history leaves it
+    /// out. `None`: the index owner's own, whole.
+    pub async fn conversation_as(&self, id: &str, person: Option<&Person>) -> Result<Conversation> {
+        let mut conversation = self.conversation_of(id, person)?;
+        let Some(person) = person else { return Ok(conversation) };
+        let paths: std::collections::BTreeSet<String> =
+            conversation.turns.iter().flat_map(|t| t.citations.iter().map(|c| c.path.clone())).collect();
+        if paths.is_empty() {
+            return Ok(conversation);
+        }
+        let readable = match self.has_index().await? {
+            true => self.store().await?.readable_by(&paths.into_iter().collect::<Vec<_>>(), person).await?,
+            false => Default::default(),
+        };
+        for turn in &mut conversation.turns {
+            if turn.citations.iter().any(|c| !readable.contains(&c.path)) {
+                turn.withhold();
+            }
         }
         Ok(conversation)
     }

@@ -80,8 +80,13 @@ mod tests {
     async fn empty_models_dir_is_missing_and_chosen_files_are_checked_for_presence() {
         let data = tempfile::tempdir().unwrap();
         let models = tempfile::tempdir().unwrap();
-        let options =
-            EngineOptions { data_dir: data.path().into(), models_dir: models.path().into(), parsers: Parsers::Threads, shared_index: None };
+        let options = EngineOptions {
+            data_dir: data.path().into(),
+            models_dir: models.path().into(),
+            parsers: Parsers::Threads,
+            shared_index: None,
+            replica: false,
+        };
         let engine = Engine::open(options).unwrap();
         let report = engine.model_report().await.unwrap();
         assert!(!report.ready);

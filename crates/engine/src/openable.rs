@@ -54,6 +54,7 @@ mod tests {
             models_dir: data.path().join("models"),
             parsers: Parsers::Threads,
             shared_index: None,
+            replica: false,
         })
         .unwrap();
         engine.add_folders(std::slice::from_ref(&root)).unwrap();

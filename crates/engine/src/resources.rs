@@ -310,6 +310,9 @@ impl Engine {
     /// Become the index's one writer: wait while another process writes (a
     /// [`IndexEvent::WaitingForIndex`] says who), stop waiting when `cancel` is set.
     pub(crate) async fn lock_index(&self, cancel: &AtomicBool) -> Result<IndexLock> {
+        if self.home.is_copy() {
+            return Err(brain_store::StoreError::ReadOnlyCopy.into());
+        }
         let path = self.options.data_dir.join(LOCK_FILE);
         let lock = IndexLock::acquire(
             &path,

@@ -17,6 +17,9 @@ pub struct EngineOptions {
     /// A team's shared index in object storage (`s3://bucket/prefix`) instead of the one in
     /// `data_dir`, which keeps everything else (see `home.rs`).
     pub shared_index: Option<String>,
+    /// Only read the shared index, from a copy in `data_dir` kept current from the bucket
+    /// (`brain serve`: see `home.rs`). No effect on an index in `data_dir`.
+    pub replica: bool,
     /// The model files.
     pub models_dir: PathBuf,
     /// Where files are parsed (no default: every front end chooses).
@@ -40,6 +43,7 @@ impl EngineOptions {
                 None => data_dir,
             },
             shared_index,
+            replica: false,
             models_dir: models_dir
                 .or_else(|| env("BRAIN_MODELS_DIR"))
                 .unwrap_or_else(|| default_models_dir(&base.join("models"), Path::new(SYSTEM_MODELS_DIR))),

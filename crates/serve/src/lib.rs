@@ -627,11 +627,11 @@ async fn conversations(State(server): State<Arc<Server>>, Asker(person): Asker) 
 }
 
 async fn conversation(State(server): State<Arc<Server>>, Asker(person): Asker, Path(id): Path<String>) -> Result<Response, ApiError> {
-    Ok(Json(server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?).into_response())
+    Ok(Json(server.engine.conversation_as(&id, Some(&person)).await.map_err(conversation_error)?).into_response())
 }
 
 async fn conversation_view(State(server): State<Arc<Server>>, Asker(person): Asker, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let conversation = server.engine.conversation_of(&id, Some(&person)).map_err(conversation_error)?;
+    let conversation = server.engine.conversation_as(&id, Some(&person)).await.map_err(conversation_error)?;
     Ok(Json(ConversationView::from(&conversation)).into_response())
 }
 

@@ -105,6 +105,28 @@ impl Bucket {
         self.options.iter().cloned()
     }
 
+    /// The object-store path of the tables' folder.
+    pub(crate) fn tables_path(&self) -> ObjectPath {
+        self.path(TABLES)
+    }
+
+    /// The object `key` (slash-separated) under the tables' folder.
+    pub(crate) fn table_object(&self, key: &str) -> ObjectPath {
+        ObjectPath::from(format!("{}/{key}", self.tables_path()))
+    }
+
+    pub(crate) fn client(&self) -> &Arc<dyn ObjectStore> {
+        &self.client
+    }
+
+    /// A bucket held in this process's memory, for tests of what reads the bucket.
+    #[cfg(test)]
+    pub(crate) fn in_memory(uri: &str) -> Bucket {
+        let rest = uri.trim_start_matches("s3://");
+        let prefix = rest.split_once('/').map_or("", |(_, p)| p).to_string();
+        Bucket { uri: uri.to_string(), options: Vec::new(), client: Arc::new(object_store::memory::InMemory::new()), prefix }
+    }
+
     fn path(&self, name: &str) -> ObjectPath {
         match self.prefix.is_empty() {
             true => ObjectPath::from(name),
@@ -112,7 +134,7 @@ impl Bucket {
         }
     }
 
-    fn error(&self, action: &str, e: object_store::Error) -> StoreError {
+    pub(crate) fn error(&self, action: &str, e: object_store::Error) -> StoreError {
         StoreError::Bucket { uri: self.uri.clone(), reason: format!("{action}: {e}") }
     }
 

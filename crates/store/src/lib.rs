@@ -45,6 +45,7 @@ mod maintenance;
 mod policy;
 mod reads;
 mod records;
+mod replica;
 mod search;
 mod sql;
 #[cfg(test)]
@@ -60,6 +61,7 @@ pub use lock::{IndexLock, LockHolder};
 pub use policy::{INDEX_SEGMENTS_MAX, IndexPolicy, VectorIndexKind};
 pub use reads::ChunkVector;
 pub use records::{DocStatus, DocumentRecord, NewChunk};
+pub use replica::{CopyRefresh, ReplicaCopy};
 pub use search::{Hit, SearchFilter};
 pub use writer::{DocumentWrite, Recovery, StoreWriter, WriteBatch};
 
@@ -104,6 +106,11 @@ pub enum StoreError {
     /// The object store refused or could not be reached.
     #[error("shared index {uri}: {reason}")]
     Bucket { uri: String, reason: String },
+    /// A write to a replica's copy of a shared index, which only the bucket's writer writes.
+    #[error(
+        "this is a replica's copy of the shared index: it is written by the indexer (brain index or brain watch on the shared index), not here"
+    )]
+    ReadOnlyCopy,
     /// A search for a person over an index that does not yet record who may read what.
     #[error("the index does not record who may read its files yet: index the folders again (brain index) to search as someone")]
     NoReaders,
@@ -127,6 +134,8 @@ pub struct Store {
     /// The chunks table has its readers column: once true, always (columns are never dropped),
     /// so a person's searches ask LanceDB for the schema only until they see it.
     readers_column: Arc<AtomicBool>,
+    /// A replica's copy of a shared index: read only (its writer writes the bucket).
+    copy: bool,
 }
 
 impl Store {
@@ -149,17 +158,42 @@ impl Store {
         Store::open_tables(db, local_dir, dimension).await
     }
 
+    /// Open a replica's copy of a shared index (the [`ReplicaCopy::tables_dir`]) to read: its
+    /// tables are never created here (the writer makes them in the bucket), and none may be
+    /// written.
+    pub async fn open_copy(dir: &Path, dimension: usize) -> Result<Store> {
+        let db = lancedb::connect(&dir.to_string_lossy()).read_consistency_interval(READ_CONSISTENCY).execute().await?;
+        let documents = db.open_table(DOCUMENTS).execute().await?;
+        let chunks = db.open_table(CHUNKS).execute().await?;
+        let identities = db.open_table(IDENTITIES).execute().await?;
+        let store = Store::with_tables(documents, chunks, identities, dir, dimension).await?;
+        Ok(Store { copy: true, ..store })
+    }
+
     async fn open_tables(db: Connection, dir: &Path, dimension: usize) -> Result<Store> {
         let documents = open_or_create(&db, DOCUMENTS, records::documents_schema()).await?;
         let chunks = open_or_create(&db, CHUNKS, records::chunks_schema(dimension)).await?;
         let identities = open_or_create(&db, IDENTITIES, records::identities_schema()).await?;
+        Store::with_tables(documents, chunks, identities, dir, dimension).await
+    }
+
+    async fn with_tables(documents: Table, chunks: Table, identities: Table, dir: &Path, dimension: usize) -> Result<Store> {
         let schema = chunks.schema().await?;
         let found = vector_dimension(schema.as_ref());
         if found != dimension {
             return Err(StoreError::DimensionMismatch { found, expected: dimension });
         }
         let readers_column = Arc::new(AtomicBool::new(schema.field_with_name("readers").is_ok()));
-        Ok(Store { documents, chunks, identities, dimension, dir: dir.to_path_buf(), policy: IndexPolicy::default(), readers_column })
+        Ok(Store {
+            documents,
+            chunks,
+            identities,
+            dimension,
+            dir: dir.to_path_buf(),
+            policy: IndexPolicy::default(),
+            readers_column,
+            copy: false,
+        })
     }
 
     /// The same store indexed and searched by another policy.

@@ -16,7 +16,7 @@ use crate::records::{self, ChunkRecord, DocumentRecord, NewChunk};
 use std::collections::BTreeMap;
 
 use crate::sql::{in_list, sql_string};
-use crate::{CheckScope, IndexLock, IntegrityReport, RepairSummary, Result, Store, crash};
+use crate::{CheckScope, IndexLock, IntegrityReport, RepairSummary, Result, Store, StoreError, crash};
 
 /// The one writer of a store: holds the [`IndexLock`] while it lives.
 pub struct StoreWriter {
@@ -63,6 +63,9 @@ impl Store {
     /// at their latest version (another process may have written since they were opened), and
     /// what an interrupted write or an earlier writer left is checked and repaired.
     pub async fn writer(&self, lock: IndexLock) -> Result<(StoreWriter, Recovery)> {
+        if self.copy {
+            return Err(StoreError::ReadOnlyCopy);
+        }
         self.documents.checkout_latest().await?;
         self.chunks.checkout_latest().await?;
         self.identities.checkout_latest().await?;

@@ -60,5 +60,11 @@ fn print_serve(r: &ServeReport) {
     line("HTTP, as a team member", &r.http_as_person);
     line("engine, as the same team member", &r.engine_as_person);
     line("engine, as the index's owner", &r.engine_as_owner);
+    if let Some(from_bucket) = &r.engine_as_person_from_bucket {
+        line("engine, member, reading the bucket", from_bucket);
+    }
     println!("  readers filter: p95 ×{:.2}; serving over HTTP: p95 ×{:.2}", r.filter_p95_ratio, r.http_p95_ratio);
+    if let (Some(copy_s), Some(speedup)) = (r.copy_s, r.copy_p50_speedup) {
+        println!("  the replica's copy made in {copy_s:.1} s; searching it: p50 ×{speedup:.1} faster than reading the bucket");
+    }
 }
