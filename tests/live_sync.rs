@@ -673,9 +673,10 @@ fn serving(mut command: std::process::Command, extra: &[&str]) -> (std::process:
 
 /// The shared index of a team in object storage: one indexer writes it to a real Garage cluster;
 /// two `brain serve` replicas, each with its own local folder and each through another node,
-/// read it (from copies on their disks, kept current from the bucket); a file the indexer adds is found by both within seconds; with one of the three nodes
-/// stopped, the replicas keep answering and the indexer keeps writing. Bad settings are clear
-/// errors.
+/// read it (from copies on their disks, kept current from the bucket); a file the indexer adds
+/// is found by both within seconds; with one of the three nodes stopped, the replicas keep
+/// answering and the indexer keeps writing; the indexer rebuilds and the replicas follow; with
+/// every node stopped, the replicas answer from their copies. Bad settings are clear errors.
 #[test]
 fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replicas_while_a_node_is_down() {
     let Some(cluster) = GarageCluster::start() else { return };
@@ -780,6 +781,12 @@ fn a_shared_index_in_object_storage_is_written_by_one_indexer_and_read_by_replic
     let rebuilt: Value = serde_json::from_str(&writer(&["index", "--rebuild", "--json"])).unwrap();
     assert_eq!(rebuilt["summary"]["indexed"], 4, "{rebuilt}");
     eventually("both replicas read the rebuilt index", Duration::from_secs(10), || found("cormorant rock") && found("quillwort pier"));
+
+    // The whole store down: each replica answers from its copy as it last was.
+    cluster.stop_node(1);
+    cluster.stop_node(2);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(found("cormorant rock") && found("saltmarsh island"), "replicas answer from their copies with the store down");
 
     for (_, (mut server, _)) in replicas {
         let _ = server.kill();

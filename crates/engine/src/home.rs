@@ -80,7 +80,8 @@ impl KeptCopy {
 }
 
 /// Refresh the copy every [`COPY_REFRESH`] for as long as the engine lives. A refresh that
-/// fails (the store unreachable) is said once and retried; the copy keeps serving meanwhile.
+/// fails (the store unreachable) is said once and retried; the replica answers from the copy
+/// as it is meanwhile (see [`IndexHome::meta`]).
 async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, uri: String) {
     let mut failing: Option<String> = None;
     loop {
@@ -141,7 +142,7 @@ impl IndexHome {
 
     /// What the index was built with, or None when there is no index yet.
     pub(crate) async fn meta(&self, data_dir: &Path) -> Result<Option<IndexMeta>> {
-        let (bucket, cached) = match self {
+        let (bucket, cached, is_copy) = match self {
             IndexHome::Local => {
                 let path = data_dir.join(META_FILE);
                 return match std::fs::read(&path) {
@@ -150,14 +151,25 @@ impl IndexHome {
                     Err(e) => Err(EngineError::io(path, e)),
                 };
             }
-            IndexHome::Shared { bucket, meta, .. } => (bucket, meta),
+            IndexHome::Shared { bucket, meta, copy } => (bucket, meta, copy.is_some()),
         };
-        if let Some((read_at, meta)) = cached.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+        let last = cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((read_at, meta)) = &last
             && read_at.elapsed() < META_FRESH
         {
             return Ok(meta.clone());
         }
-        let meta = match bucket.read(META_FILE).await? {
+        let read = match bucket.read(META_FILE).await {
+            Ok(read) => read,
+            // A replica whose store cannot be reached answers from its copy, as it last was
+            // (the copy's refresher says that the store is unreachable, and when it is back).
+            Err(_) if is_copy && let Some((_, meta @ Some(_))) = last => {
+                *cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), meta.clone()));
+                return Ok(meta);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let meta = match read {
             Some(b) => Some(serde_json::from_slice(&b).map_err(|e| EngineError::damaged(format!("{}/{META_FILE}", bucket.uri()), e))?),
             None => None,
         };
