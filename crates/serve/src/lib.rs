@@ -10,8 +10,9 @@
 //! - **Nothing about a file one may not read**: a file's bytes are served only for an indexed
 //!   path the person may read; any other path (unknown, unreadable, `..`) is the same 404.
 //! - **A reader of the index, not its writer**: `brain serve` opens the index the indexer
-//!   (`brain watch`) writes and sees its commits within a second; any number of servers can
-//!   share one data dir, or one shared index in object storage from other machines.
+//!   (`brain watch`) writes and sees its commits within a second or two; any number of servers
+//!   can share one data dir, or one shared index in object storage from other machines (each
+//!   searching a copy of it on its own disk: see brain-store's `replica`).
 //! - **HTTPS by rustls** ([`tls`]) with the certificate and key files given; plain HTTP only on
 //!   a loopback address unless asked for (behind a TLS-terminating proxy) — the front end
 //!   decides, this crate serves either.
