@@ -25,14 +25,21 @@ use crate::resources::{IndexMeta, LANCE_DIR, META_FILE};
 
 /// How long a replica trusts the shared index's description before reading it again.
 const META_FRESH: Duration = Duration::from_secs(1);
-/// How often a replica's copy of the shared index is brought in line with the bucket.
+/// How often a replica's copy of the shared index is brought in line with the bucket (and its
+/// description read again, off the searches' path).
 const COPY_REFRESH: Duration = Duration::from_secs(1);
+/// How long a replica that keeps a copy trusts the description its refresher last read before
+/// a search reads it itself (the refresher is late or failing).
+const COPY_META_FRESH: Duration = Duration::from_secs(5);
+
+/// The shared index's description as last read, and when.
+type CachedMeta = Arc<std::sync::Mutex<Option<(Instant, Option<IndexMeta>)>>>;
 /// The folder of the data dir that holds a replica's copy of the shared index.
 pub(crate) const COPY_DIR: &str = "shared-index-copy";
 
 pub(crate) enum IndexHome {
     Local,
-    Shared { bucket: Bucket, meta: std::sync::Mutex<Option<(Instant, Option<IndexMeta>)>>, copy: Option<Box<KeptCopy>> },
+    Shared { bucket: Bucket, meta: CachedMeta, copy: Option<Box<KeptCopy>> },
 }
 
 /// A replica's copy of the shared index and the task that keeps it current.
@@ -52,7 +59,7 @@ impl Drop for KeptCopy {
 
 impl KeptCopy {
     /// The copy's tables, brought in line with the bucket now, and kept so from here on.
-    async fn current(&self, bucket: &Bucket) -> Result<PathBuf> {
+    async fn current(&self, bucket: &Bucket, meta: &CachedMeta) -> Result<PathBuf> {
         let mut slot = self.copy.lock().await;
         let copy = match slot.as_mut() {
             Some(copy) => copy,
@@ -73,22 +80,31 @@ impl KeptCopy {
         }
         let mut refresher = self.refresher.lock().unwrap_or_else(|p| p.into_inner());
         if refresher.is_none() {
-            *refresher = Some(tokio::spawn(keep_current(Arc::clone(&self.copy), bucket.uri().to_string())));
+            *refresher = Some(tokio::spawn(keep_current(Arc::clone(&self.copy), bucket.clone(), Arc::clone(meta))));
         }
         Ok(copy.tables_dir())
     }
 }
 
-/// Refresh the copy every [`COPY_REFRESH`] for as long as the engine lives. A refresh that
-/// fails (the store unreachable) is said once and retried; the replica answers from the copy
-/// as it is meanwhile (see [`IndexHome::meta`]).
-async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, uri: String) {
+/// Refresh the description and the copy every [`COPY_REFRESH`] for as long as the engine
+/// lives, so that no search waits on the store. A refresh that fails (the store unreachable) is
+/// said once and retried; the replica answers from the copy as it is meanwhile (see
+/// [`IndexHome::meta`]).
+async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, bucket: Bucket, meta: CachedMeta) {
+    let uri = bucket.uri().to_string();
     let mut failing: Option<String> = None;
     loop {
         tokio::time::sleep(COPY_REFRESH).await;
-        let mut slot = copy.lock().await;
-        let Some(copy) = slot.as_mut() else { continue };
-        match copy.refresh().await {
+        let refreshed = async {
+            let description = read_meta(&bucket).await?;
+            *meta.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), description));
+            let mut slot = copy.lock().await;
+            match slot.as_mut() {
+                Some(copy) => Ok::<_, EngineError>(copy.refresh().await?),
+                None => Ok(brain_store::CopyRefresh::default()),
+            }
+        };
+        match refreshed.await {
             Ok(done) => {
                 if failing.take().is_some() {
                     tracing::info!("the shared index {uri} is reachable again");
@@ -108,6 +124,14 @@ async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, uri: S
     }
 }
 
+/// The shared index's description, read from the bucket (None: no index there yet).
+async fn read_meta(bucket: &Bucket) -> Result<Option<IndexMeta>> {
+    match bucket.read(META_FILE).await? {
+        Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| EngineError::damaged(format!("{}/{META_FILE}", bucket.uri()), e))?)),
+        None => Ok(None),
+    }
+}
+
 impl IndexHome {
     /// From the engine's options: `shared_index` names a bucket, read with the `AWS_*`
     /// settings of the environment; a `replica` reads it from a copy in `data_dir`.
@@ -116,7 +140,7 @@ impl IndexHome {
             None => Ok(IndexHome::Local),
             Some(uri) => Ok(IndexHome::Shared {
                 bucket: Bucket::from_env(uri)?,
-                meta: std::sync::Mutex::new(None),
+                meta: Arc::new(std::sync::Mutex::new(None)),
                 copy: replica.then(|| {
                     Box::new(KeptCopy {
                         dir: data_dir.join(COPY_DIR),
@@ -154,24 +178,21 @@ impl IndexHome {
             IndexHome::Shared { bucket, meta, copy } => (bucket, meta, copy.is_some()),
         };
         let last = cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let fresh_for = if is_copy { COPY_META_FRESH } else { META_FRESH };
         if let Some((read_at, meta)) = &last
-            && read_at.elapsed() < META_FRESH
+            && read_at.elapsed() < fresh_for
         {
             return Ok(meta.clone());
         }
-        let read = match bucket.read(META_FILE).await {
-            Ok(read) => read,
+        let meta = match read_meta(bucket).await {
+            Ok(meta) => meta,
             // A replica whose store cannot be reached answers from its copy, as it last was
             // (the copy's refresher says that the store is unreachable, and when it is back).
             Err(_) if is_copy && let Some((_, meta @ Some(_))) = last => {
                 *cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), meta.clone()));
                 return Ok(meta);
             }
-            Err(e) => return Err(e.into()),
-        };
-        let meta = match read {
-            Some(b) => Some(serde_json::from_slice(&b).map_err(|e| EngineError::damaged(format!("{}/{META_FILE}", bucket.uri()), e))?),
-            None => None,
+            Err(e) => return Err(e),
         };
         *cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), meta.clone()));
         Ok(meta)
@@ -193,7 +214,7 @@ impl IndexHome {
         let local = data_dir.join(LANCE_DIR);
         Ok(match self {
             IndexHome::Local => Store::open(&local, dimension).await?,
-            IndexHome::Shared { bucket, copy: Some(copy), .. } => Store::open_copy(&copy.current(bucket).await?, dimension).await?,
+            IndexHome::Shared { bucket, copy: Some(copy), meta } => Store::open_copy(&copy.current(bucket, meta).await?, dimension).await?,
             IndexHome::Shared { bucket, copy: None, .. } => Store::open_shared(bucket, &local, dimension).await?,
         })
     }
