@@ -45,7 +45,7 @@ pub(crate) enum IndexHome {
 /// A replica's copy of the shared index and the task that keeps it current.
 pub(crate) struct KeptCopy {
     dir: PathBuf,
-    copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>,
+    copy: Arc<tokio::sync::Mutex<ReplicaCopy>>,
     refresher: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -60,11 +60,7 @@ impl Drop for KeptCopy {
 impl KeptCopy {
     /// The copy's tables, brought in line with the bucket now, and kept so from here on.
     async fn current(&self, bucket: &Bucket, meta: &CachedMeta) -> Result<PathBuf> {
-        let mut slot = self.copy.lock().await;
-        let copy = match slot.as_mut() {
-            Some(copy) => copy,
-            None => slot.insert(ReplicaCopy::new(bucket, &self.dir)?),
-        };
+        let mut copy = self.copy.lock().await;
         let started = Instant::now();
         let done = copy.refresh().await?;
         if done.changed() {
@@ -90,7 +86,7 @@ impl KeptCopy {
 /// lives, so that no search waits on the store. A refresh that fails (the store unreachable) is
 /// said once and retried; the replica answers from the copy as it is meanwhile (see
 /// [`IndexHome::meta`]).
-async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, bucket: Bucket, meta: CachedMeta) {
+async fn keep_current(copy: Arc<tokio::sync::Mutex<ReplicaCopy>>, bucket: Bucket, meta: CachedMeta) {
     let uri = bucket.uri().to_string();
     let mut failing: Option<String> = None;
     loop {
@@ -98,11 +94,7 @@ async fn keep_current(copy: Arc<tokio::sync::Mutex<Option<ReplicaCopy>>>, bucket
         let refreshed = async {
             let description = read_meta(&bucket).await?;
             *meta.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), description));
-            let mut slot = copy.lock().await;
-            match slot.as_mut() {
-                Some(copy) => Ok::<_, EngineError>(copy.refresh().await?),
-                None => Ok(brain_store::CopyRefresh::default()),
-            }
+            Ok::<_, EngineError>(copy.lock().await.refresh().await?)
         };
         match refreshed.await {
             Ok(done) => {
@@ -136,20 +128,17 @@ impl IndexHome {
     /// From the engine's options: `shared_index` names a bucket, read with the `AWS_*`
     /// settings of the environment; a `replica` reads it from a copy in `data_dir`.
     pub(crate) fn of(shared_index: Option<&str>, replica: bool, data_dir: &Path) -> Result<IndexHome> {
-        match shared_index {
-            None => Ok(IndexHome::Local),
-            Some(uri) => Ok(IndexHome::Shared {
-                bucket: Bucket::from_env(uri)?,
-                meta: Arc::new(std::sync::Mutex::new(None)),
-                copy: replica.then(|| {
-                    Box::new(KeptCopy {
-                        dir: data_dir.join(COPY_DIR),
-                        copy: Arc::new(tokio::sync::Mutex::new(None)),
-                        refresher: std::sync::Mutex::new(None),
-                    })
-                }),
-            }),
-        }
+        let Some(uri) = shared_index else { return Ok(IndexHome::Local) };
+        let bucket = Bucket::from_env(uri)?;
+        let copy = match replica {
+            true => {
+                let dir = data_dir.join(COPY_DIR);
+                let copy = Arc::new(tokio::sync::Mutex::new(ReplicaCopy::new(&bucket, &dir)?));
+                Some(Box::new(KeptCopy { dir, copy, refresher: std::sync::Mutex::new(None) }))
+            }
+            false => None,
+        };
+        Ok(IndexHome::Shared { bucket, meta: Arc::new(std::sync::Mutex::new(None)), copy })
     }
 
     /// Whether this engine only reads a copy of the shared index (and must never write).
@@ -177,18 +166,18 @@ impl IndexHome {
             }
             IndexHome::Shared { bucket, meta, copy } => (bucket, meta, copy.is_some()),
         };
-        let last = cached.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let fresh_for = if is_copy { COPY_META_FRESH } else { META_FRESH };
-        if let Some((read_at, meta)) = &last
-            && read_at.elapsed() < fresh_for
-        {
-            return Ok(meta.clone());
-        }
+        let last = match cached.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Some((read_at, meta)) if read_at.elapsed() < fresh_for => return Ok(meta.clone()),
+            Some((_, meta)) => meta.clone(),
+            None => None,
+        };
         let meta = match read_meta(bucket).await {
             Ok(meta) => meta,
             // A replica whose store cannot be reached answers from its copy, as it last was
             // (the copy's refresher says that the store is unreachable, and when it is back).
-            Err(_) if is_copy && let Some((_, meta @ Some(_))) = last => {
+            Err(_) if is_copy && let Some(meta) = last => {
+                let meta = Some(meta);
                 *cached.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), meta.clone()));
                 return Ok(meta);
             }

@@ -122,9 +122,9 @@ impl Bucket {
     /// A bucket held in this process's memory, for tests of what reads the bucket.
     #[cfg(test)]
     pub(crate) fn in_memory(uri: &str) -> Bucket {
-        let rest = uri.trim_start_matches("s3://");
-        let prefix = rest.split_once('/').map_or("", |(_, p)| p).to_string();
-        Bucket { uri: uri.to_string(), options: Vec::new(), client: Arc::new(object_store::memory::InMemory::new()), prefix }
+        let keys = [("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()), ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string())];
+        let bucket = Bucket::with_settings(uri, keys).expect("an s3:// address");
+        Bucket { client: Arc::new(object_store::memory::InMemory::new()), ..bucket }
     }
 
     fn path(&self, name: &str) -> ObjectPath {

@@ -93,7 +93,8 @@ impl ReplicaCopy {
             Err(source) => return Err(io(&record, source)),
         };
         held.retain(|key, stamp| std::fs::metadata(tables.join(key)).is_ok_and(|m| m.len() == stamp.size));
-        for file in files_under(&tables).map_err(|e| io(&tables, e))? {
+        let files = ignore::WalkBuilder::new(&tables).standard_filters(false).build().filter_map(|e| e.ok());
+        for file in files.filter(|e| e.file_type().is_some_and(|t| t.is_file())).map(|e| e.into_path()) {
             let key = file.strip_prefix(&tables).unwrap_or(&file).to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/");
             if !held.contains_key(&key) {
                 std::fs::remove_file(&file).map_err(|e| io(&file, e))?;
@@ -205,23 +206,6 @@ fn is_manifest(key: &str) -> bool {
 /// A part of a key that is safe as a file name here.
 fn is_plain_name(part: &str) -> bool {
     !part.is_empty() && part != "." && part != ".." && !part.contains(['/', '\\', '\0'])
-}
-
-/// Every file under `dir`, at any depth.
-fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let entry = entry?;
-            if entry.file_type()?.is_dir() {
-                folders.push(entry.path());
-            } else {
-                files.push(entry.path());
-            }
-        }
-    }
-    Ok(files)
 }
 
 /// Fetch `key` into `part`, then move it to `path`: its size, or None when the bucket no
