@@ -9,6 +9,11 @@
 //! the source. A source whose best unit is far below the best source's is dropped: when the best
 //! ones are conclusive, fewer sources are read.
 //!
+//! The cut is measured in the answer model's own tokens, for all sources together
+//! ([`SOURCE_TOKENS`]): the first token waits for every prompt token, and a table's figures cost
+//! a token a digit, so a budget in words let a source of figures cost three times one of prose.
+//! Each source in turn gets an even share of what the sources before it left.
+//!
 //! The person still sees the whole chunk of each cited source; only the prompt is cut.
 
 use std::collections::HashSet;
@@ -20,8 +25,10 @@ use crate::inference::EmbedText;
 use crate::retrieval::Hit;
 use crate::table_row::{self, Row};
 
-/// Words of a source kept at most (its best units, and their headings). About 90 tokens.
-pub(crate) const WORDS_PER_SOURCE: usize = 70;
+/// The answer model's tokens all sources' texts may take together in the prompt (their headers
+/// apart). The model reads a prompt at ~60 tokens a second on 2 cores: with the headers and the
+/// question this keeps the first token within ~6 s.
+pub(crate) const SOURCE_TOKENS: usize = 280;
 /// A source whose best unit scores below this share of the best source's best unit is dropped.
 const KEEP_SHARE_OF_BEST: f32 = 0.7;
 /// How much the question's own words count beside the meaning (0 = meaning only).
@@ -40,10 +47,17 @@ struct Unit {
     needs_headings: bool,
 }
 
-/// `sources` (best first) cut to what bears on `question`; sources far less relevant than the
-/// best are dropped (the first [`MIN_SOURCES`] are always kept). The result keeps the order and
-/// every field of each hit but its text.
-pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> Result<Vec<Hit>> {
+/// `sources` (best first) cut to what bears on `question`, within `budget` tokens together as
+/// `tokens` counts them; sources far less relevant than the best are dropped (the first
+/// [`MIN_SOURCES`] are always kept). The result keeps the order and every field of each hit but
+/// its text.
+pub(crate) fn cut(
+    question: &str,
+    sources: &[Hit],
+    embedder: &dyn EmbedText,
+    tokens: &dyn Fn(&str) -> usize,
+    budget: usize,
+) -> Result<Vec<Hit>> {
     let asked_terms = table_row::terms(question);
     let units: Vec<Vec<Unit>> = sources.iter().map(|s| units_of(&s.text, &asked_terms)).collect();
     let mut texts = vec![question.to_string()];
@@ -69,12 +83,16 @@ pub(crate) fn cut(question: &str, sources: &[Hit], embedder: &dyn EmbedText) -> 
         .collect();
     let best_of = |scores: &[f32]| scores.iter().copied().fold(f32::MIN, f32::max);
     let top = scored.iter().map(|s| best_of(s)).fold(f32::MIN, f32::max);
+    let kept: Vec<usize> = (0..sources.len()).filter(|&i| i < MIN_SOURCES || best_of(&scored[i]) >= top * KEEP_SHARE_OF_BEST).collect();
+    // Best first, each source an even share of what is left: a short source leaves more to the
+    // ones after it.
+    let mut left = budget;
     let mut out = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
-        if i >= MIN_SOURCES && best_of(&scored[i]) < top * KEEP_SHARE_OF_BEST {
-            continue;
-        }
-        out.push(Hit { text: excerpt(&units[i], &scored[i], WORDS_PER_SOURCE), ..source.clone() });
+    for (n, &i) in kept.iter().enumerate() {
+        let share = left / (kept.len() - n);
+        let text = excerpt(&units[i], &scored[i], share, tokens);
+        left = left.saturating_sub(tokens(&text));
+        out.push(Hit { text, ..sources[i].clone() });
     }
     Ok(out)
 }
@@ -129,12 +147,13 @@ fn cells_asked_about(row: &Row, asked_terms: &HashSet<String>) -> Option<String>
 /// Fewest header terms a question must share with a column to pick it out.
 const MIN_HEADER_TERMS: usize = 2;
 
-/// The best units within `words` words, each table row that needs them with the line before it
-/// (its headings), in the source's order, a row on a line of its own; gaps marked with "…". A
-/// source within the budget is kept whole.
-fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
-    let count = |u: &Unit| u.text.split_whitespace().count();
-    if units.iter().map(count).sum::<usize>() <= words {
+/// The best units within `budget` tokens (the best unit always, however long), each table row
+/// that needs them with the line before it (its headings), in the source's order, a row on a line
+/// of its own; gaps marked with "…". A source within the budget is kept whole.
+fn excerpt(units: &[Unit], scores: &[f32], budget: usize, tokens: &dyn Fn(&str) -> usize) -> String {
+    let costs: Vec<usize> = units.iter().map(|u| tokens(&u.text) + 1).collect();
+    let count = |j: usize| costs[j];
+    if costs.iter().sum::<usize>() <= budget {
         return joined(units.iter().map(|u| (u, false)));
     }
     let mut order: Vec<usize> = (0..units.len()).collect();
@@ -146,15 +165,15 @@ fn excerpt(units: &[Unit], scores: &[f32], words: usize) -> String {
         if units[i].needs_headings && i > 0 {
             take.push(i - 1);
         }
-        let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| count(&units[j])).sum();
-        if used > 0 && used + cost > words {
+        let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| count(j)).sum();
+        if used > 0 && used + cost > budget {
             continue;
         }
         for j in take {
             kept[j] = true;
         }
         used += cost;
-        if used >= words {
+        if used >= budget {
             break;
         }
     }
@@ -227,6 +246,16 @@ mod tests {
     use crate::inference::fakes::WordVectors;
     use crate::retrieval::test_hit as hit;
 
+    /// Words as tokens, as the fake model counts them.
+    fn words(text: &str) -> usize {
+        text.split_whitespace().count()
+    }
+
+    /// `cut` with a budget of 70 words a source.
+    fn cut_words(question: &str, hits: &[Hit]) -> Vec<Hit> {
+        cut(question, hits, &WordVectors::default(), &words, 70 * hits.len()).unwrap()
+    }
+
     const LEAVE: &str = "Annual leave is booked in the HR portal. Staff get 27 days of annual leave per year. \
 Unused days may be carried over until March. The office closes between Christmas and New Year. \
 Parental leave is described in its own policy. Sick days are reported to the line manager before 10:00. \
@@ -237,11 +266,11 @@ Mileage for private cars is paid per kilometre at the rate set each January.";
     #[test]
     fn a_long_source_keeps_the_sentences_that_bear_on_the_question_in_order() {
         let hits = vec![hit("/hb/leave.md", LEAVE)];
-        let cut = cut("How many days of annual leave do staff get?", &hits, &WordVectors::default()).unwrap();
+        let cut = cut_words("How many days of annual leave do staff get?", &hits);
         let text = &cut[0].text;
         assert!(text.contains("Staff get 27 days of annual leave per year."), "{text}");
         assert!(!text.contains("Trains are booked"), "unrelated sentences are cut: {text}");
-        assert!(text.split_whitespace().filter(|w| *w != "…").count() <= WORDS_PER_SOURCE, "{text}");
+        assert!(text.split_whitespace().filter(|w| *w != "…").count() <= 70, "{text}");
         assert_eq!(cut[0].path, "/hb/leave.md");
     }
 
@@ -253,7 +282,7 @@ Gross margin 35,885 35,255\nResearch and development 6,797 5,717\nSelling, gener
 Total operating expenses 12,809 11,129\nOperating income 23,076 24,126\nOther income 10 243\nIncome before taxes 23,066 24,369\n\
 Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
         let hits = vec![hit("/10q/aapl.pdf", table)];
-        let cut = cut("What was the total net sales in the three months ended June 25, 2022?", &hits, &WordVectors::default()).unwrap();
+        let cut = cut_words("What was the total net sales in the three months ended June 25, 2022?", &hits);
         let text = &cut[0].text;
         assert!(text.contains("Total net sales 82,959 81,434"), "{text}");
         assert!(text.contains("Services 19,604 17,486\nTotal net sales"), "the row before it comes along: {text}");
@@ -269,7 +298,7 @@ Provision for income taxes 3,624 2,625\nNet income 19,442 21,744";
             })
             .collect();
         let hits = vec![hit("/10q/aapl.pdf", &rows.join("\n"))];
-        let cut = cut("What was the total net sales in the three months ended June 25, 2022?", &hits, &WordVectors::default()).unwrap();
+        let cut = cut_words("What was the total net sales in the three months ended June 25, 2022?", &hits);
         let text = &cut[0].text;
         // The row on its own line, with the column the question names.
         assert!(text.lines().any(|l| l == "Total net sales | Three Months Ended June 25, 2022: 62,000"), "{text}");
@@ -305,9 +334,34 @@ Six Months Ended June 30, 2023: 11,875 | Twelve Months Ended June 30, 2023: 23,0
             hit("/c.md", "Annual leave days: 27 for staff."),
             hit("/d.md", "Printers are on every floor near the lifts."),
         ];
-        let cut = cut("How many days of annual leave do staff get?", &hits, &WordVectors::default()).unwrap();
+        let cut = cut_words("How many days of annual leave do staff get?", &hits);
         let paths: Vec<&str> = cut.iter().map(|h| h.path.as_str()).collect();
         assert_eq!(paths, vec!["/a.md", "/b.md", "/c.md"], "the printers are not read");
         assert_eq!(cut[0].text, "Staff get 27 days of annual leave per year.");
+    }
+
+    #[test]
+    fn the_budget_is_shared_and_counted_in_the_models_tokens() {
+        // A model that reads every digit as a token (as Qwen's tokenizer does).
+        let digits_apart = |text: &str| text.split_whitespace().map(|w| w.chars().filter(char::is_ascii_digit).count().max(1)).sum();
+        let row = |label: &str, a: &str, b: &str| {
+            format!("{label} | Three Months Ended June 25, 2022: {a} | Three Months Ended June 26, 2021: {b}")
+        };
+        let rows = [
+            row("Total net sales", "82,959", "81,434"),
+            row("Cost of sales", "47,074", "46,179"),
+            row("Net income", "19,442", "21,744"),
+            row("Research and development", "6,797", "5,717"),
+        ]
+        .join("\n");
+        let short = "Staff get 27 days of annual leave.";
+        let hits = vec![hit("/a.pdf", &rows), hit("/b.md", short), hit("/c.pdf", &rows)];
+        let cut = cut("What were the total net sales and the net income?", &hits, &WordVectors::default(), &digits_apart, 130).unwrap();
+        let used: usize = cut.iter().map(|h| digits_apart(&h.text)).sum();
+        assert!(used <= 130, "{used} tokens: {cut:?}");
+        assert_eq!(cut[0].text.lines().count(), 1, "a third of the budget holds one row: {}", cut[0].text);
+        assert_eq!(cut[1].text, short, "a short source is whole");
+        // What the short source left goes to the one after it.
+        assert_eq!(cut[2].text.lines().count(), 2, "{}", cut[2].text);
     }
 }

@@ -26,9 +26,22 @@ If the sources do not contain the answer, reply only: I could not find this in y
 fn source_block(n: usize, hit: &Hit) -> String {
     let text = rows_on_lines(strip_heading_line(hit.text.trim()));
     let file = std::path::Path::new(&hit.path).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let place = hit.location.describe();
+    let mut location = hit.location.clone();
+    location.heading = location.heading.as_deref().map(shortened_heading);
+    let place = location.describe();
     let header = if place.is_empty() { file } else { format!("{file}, {place}") };
     format!("[{n}] ({header}) {text}\n")
+}
+
+/// Words of a source's heading the prompt keeps. A filing's table heading runs to 30 words and
+/// more ("Item 1. Financial Statements Apple Inc. CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS
+/// (Unaudited) (In millions, except number of shares …)"), every source read before the first
+/// token; its opening words say what the table is and in what units.
+const HEADING_WORDS: usize = 14;
+
+fn shortened_heading(heading: &str) -> String {
+    let words: Vec<&str> = heading.split_whitespace().collect();
+    if words.len() <= HEADING_WORDS { words.join(" ") } else { format!("{} …", words[..HEADING_WORDS].join(" ")) }
 }
 
 /// The text's lines joined by spaces, but a table row (as the excerpt tells one: cells between
@@ -129,6 +142,22 @@ mod tests {
         assert!(!prompt.contains("## Sabbatical"), "the heading line is in the header already: {prompt}");
         let (asked_before, question) = (prompt.find("Who approves leave?").unwrap(), prompt.find("Question: How long").unwrap());
         assert!(asked_before < question, "{prompt}");
+    }
+
+    #[test]
+    fn a_long_heading_is_shortened_in_the_prompt() {
+        let mut table = hit("/10q/2023 Q1 AAPL.pdf", "Net sales: Total net sales | Three Months Ended December 31, 2022: 117,154");
+        table.location.page = Some(4);
+        table.location.heading = Some(
+            "Item 1. Financial Statements Apple Inc. CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited) \
+             (In millions, except number of shares which are reflected in thousands and per share amounts)"
+                .into(),
+        );
+        let block = source_block(1, &table);
+        assert!(
+            block.starts_with("[1] (2023 Q1 AAPL.pdf, page 4, Item 1. Financial Statements Apple Inc. CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS (Unaudited) (In millions, …) Net sales"),
+            "{block}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use brain_llm::{GenerateOptions, GenerationStats, StopReason};
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::arithmetic::{self, Calculation};
 use super::excerpt;
@@ -63,10 +64,11 @@ pub(crate) fn respond(
     let embedder = &Remembering::new(embedder);
     // The prompt reads each source cut to what bears on the question; the check and the person
     // see the whole of each source the prompt numbers.
-    let excerpts = excerpt::cut(inputs.question, &inputs.sources, embedder)?;
+    let excerpts = excerpt::cut(inputs.question, &inputs.sources, embedder, &|text| model.count_tokens(text), excerpt::SOURCE_TOKENS)?;
     let (prompt, numbered) = prompt::build(model, inputs.question, inputs.history, &excerpts, inputs.max_answer_tokens)?;
     let sources: Vec<Hit> =
         numbered.iter().map(|n| inputs.sources.iter().find(|s| s.id == n.id).cloned().unwrap_or_else(|| n.clone())).collect();
+    tracing::debug!(prompt_tokens = model.count_tokens(&prompt), "the answer's prompt:\n{prompt}");
     let _ = events.send(AnswerEvent::Sources { citations: citations_of(&sources, &[]) });
     let mut text = String::new();
     let options = GenerateOptions {
@@ -135,7 +137,7 @@ fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
     let mut quoted: Vec<(String, usize)> = Vec::new();
     let answering_first = grounding.claims.iter().filter(|c| c.answers).chain(grounding.claims.iter().filter(|c| !c.answers));
     for claim in answering_first {
-        let Some(evidence) = &claim.evidence else { continue };
+        let Some(evidence) = claim.evidence.as_ref().filter(|e| quotable(e)) else { continue };
         let n = sources.iter().position(|s| s.text.contains(evidence.as_str())).map(|i| i + 1).or(claim.sources.first().copied());
         if let Some(n) = n
             && !quoted.iter().any(|(e, _)| e == evidence)
@@ -143,16 +145,26 @@ fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
             quoted.push((evidence.clone(), n));
         }
     }
-    if quoted.is_empty()
-        && let Some(first) = sources.first()
-    {
-        let sentence = first.text.split_inclusive(['.', '\n']).next().unwrap_or(&first.text).trim().to_string();
-        quoted.push((sentence, 1));
+    if quoted.is_empty() {
+        // The first sentence of the best source that says something.
+        let first_quotable = sources.iter().enumerate().find_map(|(i, source)| {
+            source.text.split_inclusive(['.', '\n']).map(str::trim).find(|s| quotable(s)).map(|s| (s.to_string(), i + 1))
+        });
+        quoted.extend(first_quotable);
     }
     for (evidence, n) in quoted.into_iter().take(3) {
         out.push_str(&format!("\n\n> “{}” [{n}]", evidence.trim()));
     }
     out
+}
+
+/// Words a quoted passage has at least: a signature line ("(Principal Financial Officer)"), an
+/// exhibit's number or a list marker the check found closest to a claim tells the reader nothing.
+const MIN_QUOTED_WORDS: usize = 5;
+
+fn quotable(sentence: &str) -> bool {
+    !sentence.trim_start().starts_with('#')
+        && sentence.unicode_words().filter(|w| w.chars().any(char::is_alphabetic)).count() >= MIN_QUOTED_WORDS
 }
 
 /// The sources as citations numbered 1.., marked cited when `cited` holds their number.
@@ -287,6 +299,19 @@ mod tests {
         let (shown, _) = ask("Harbor Lane Freight runs 73 electric vans from the Dunmore depot [1].", &[VANS], true);
         assert_eq!(shown.stop, AnswerStop::End);
         assert_eq!(shown.grounded, Some(0.0));
+    }
+
+    #[test]
+    fn a_quoted_passage_says_something() {
+        // No sentence holds the wrong figure: the quote is the first sentence of the best source
+        // that says something, not its signature line.
+        let signature = "(Principal Financial Officer)\nRevenue for the quarter was $13,507 million, up 101% from a year ago.";
+        let (r, _) =
+            ask_about("What was the revenue for the quarter?", "Revenue for the quarter was $99 million [1].", &[signature], false);
+        assert_eq!(r.stop, AnswerStop::Unsupported, "{}", r.answer);
+        assert!(r.answer.contains("“Revenue for the quarter was $13,507 million, up 101% from a year ago.” [1]"), "{}", r.answer);
+        assert!(!r.answer.contains("Principal"), "{}", r.answer);
+        assert!(quotable("Leave must be approved by the line manager.") && !quotable("Exhibit 10.") && !quotable("1."));
     }
 
     #[test]
