@@ -152,7 +152,6 @@ const MIN_HEADER_TERMS: usize = 2;
 /// of its own; gaps marked with "…". A source within the budget is kept whole.
 fn excerpt(units: &[Unit], scores: &[f32], budget: usize, tokens: &dyn Fn(&str) -> usize) -> String {
     let costs: Vec<usize> = units.iter().map(|u| tokens(&u.text) + 1).collect();
-    let count = |j: usize| costs[j];
     if costs.iter().sum::<usize>() <= budget {
         return joined(units.iter().map(|u| (u, false)));
     }
@@ -165,7 +164,7 @@ fn excerpt(units: &[Unit], scores: &[f32], budget: usize, tokens: &dyn Fn(&str) 
         if units[i].needs_headings && i > 0 {
             take.push(i - 1);
         }
-        let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| count(j)).sum();
+        let cost: usize = take.iter().filter(|&&j| !kept[j]).map(|&j| costs[j]).sum();
         if used > 0 && used + cost > budget {
             continue;
         }

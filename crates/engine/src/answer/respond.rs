@@ -146,9 +146,10 @@ fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
         }
     }
     if quoted.is_empty() {
-        // The first sentence of the best source that says something.
+        // The first sentence of the best source that says something (cut by Unicode's sentence
+        // rules, as the check cuts them: "up 1.5%" does not end a sentence).
         let first_quotable = sources.iter().enumerate().find_map(|(i, source)| {
-            source.text.split_inclusive(['.', '\n']).map(str::trim).find(|s| quotable(s)).map(|s| (s.to_string(), i + 1))
+            source.text.lines().flat_map(str::split_sentence_bounds).map(str::trim).find(|s| quotable(s)).map(|s| (s.to_string(), i + 1))
         });
         quoted.extend(first_quotable);
     }
@@ -311,6 +312,9 @@ mod tests {
         assert_eq!(r.stop, AnswerStop::Unsupported, "{}", r.answer);
         assert!(r.answer.contains("“Revenue for the quarter was $13,507 million, up 101% from a year ago.” [1]"), "{}", r.answer);
         assert!(!r.answer.contains("Principal"), "{}", r.answer);
+        let decimal = "Revenue for the quarter was $13.5 billion, up 1.5% from a year ago.";
+        let (r, _) = ask_about("What was the revenue for the quarter?", "Revenue for the quarter was $99 million [1].", &[decimal], false);
+        assert!(r.answer.contains(&format!("“{decimal}” [1]")), "a decimal point ends no sentence: {}", r.answer);
         assert!(quotable("Leave must be approved by the line manager.") && !quotable("Exhibit 10.") && !quotable("1."));
     }
 
