@@ -4,7 +4,8 @@
 //! The answer is cut into claims (sentences, list items). A claim is supported by a source when
 //! 1. every figure in it (number, amount, percentage, date part) occurs in that source, compared
 //!    as numbers ("$1,577 million", "1577.00" and "1,577" are the same figure), and every proper
-//!    name in it occurs in the sources, and
+//!    name in it occurs in that source, its place or what its document is (a computed result's
+//!    figures and names may come from several sources), and
 //! 2. it is close in meaning to a sentence of that source (cosine similarity of the embedder's
 //!    vectors, the model already loaded for retrieval).
 //!
@@ -82,7 +83,8 @@ impl Claim {
     pub fn evidence_lines(&self) -> Vec<String> {
         let Some(evidence) = &self.evidence else { return Vec::new() };
         let lines: Vec<&str> = evidence.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        if lines.len() <= 1 {
+        // One line, or one sentence a PDF wrapped across lines: marked whole.
+        if lines.len() <= 1 || crate::wrapped::logical_lines(evidence).len() <= 1 {
             return vec![evidence.clone()];
         }
         let telling = |text: &str| -> HashSet<String> {
@@ -268,16 +270,23 @@ pub(crate) fn check(
         {
             claim_names.push(first.to_string());
         }
-        let names_ok = claim_names.iter().all(|n| named_in(&names_in, n));
-        // The best source: figures all present, then closest in meaning; cited sources first.
-        // (source, similarity with the cited bonus, sentence, whether it is a table row's whose
-        // figures and period the claim states)
-        let mut best: Option<(usize, f32, String, bool)> = None;
+        // A claim rests on one source: the names it states are that source's (in its text, its
+        // place or what its document is), or a sentence of Microsoft's filing would support a
+        // claim about NVIDIA whose name only another source holds. A computed result's operands
+        // may come from several sources, and so may its names.
+        let names_anywhere = claim_names.iter().all(|n| named_in(&names_in, n));
+        let names_ok_in = |s: usize| if is_computed { names_anywhere } else { claim_names.iter().all(|n| named_in(&about[s], n)) };
+        // The best source: figures all present, then one holding the claim's names, then closest
+        // in meaning; cited sources first. (source, similarity with the cited bonus, sentence,
+        // whether it is a table row's whose figures and period the claim states, whether the
+        // source holds the claim's names)
+        let mut best: Option<(usize, f32, String, bool, bool)> = None;
         let reads_question = (terse || is_computed) && !question.is_empty();
         for (s, sentences) in source_sentences.iter().enumerate() {
             if !(operands_found || claim_figures.is_subset(&figures_of[s])) || (reads_question && !states_question[s]) {
                 continue;
             }
+            let names_here = names_ok_in(s);
             let Some(claim_vector) = claim_vectors.get(i) else { continue };
             for (j, v) in per_source[s].iter().enumerate() {
                 if let Some(fact) = &sentences[j].1
@@ -288,43 +297,44 @@ pub(crate) fn check(
                 }
                 let similarity = embedder.calibrate(dot(claim_vector, v));
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
-                if best.as_ref().is_none_or(|(_, b, _, _)| similarity + cited_bonus > *b) {
+                if best.as_ref().is_none_or(|(_, b, _, _, named)| (names_here, similarity + cited_bonus) > (*named, *b)) {
                     let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated.figures));
-                    best = Some((s, similarity + cited_bonus, sentences[j].0.clone(), states_its_period));
+                    best = Some((s, similarity + cited_bonus, sentences[j].0.clone(), states_its_period, names_here));
                 }
             }
         }
-        let supported = names_ok
-            && best.as_ref().is_some_and(|(s, sim, sentence, row_with_its_period)| {
-                let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
-                // A table row's cell has already shown the claim's figure, its line item and its
-                // period or date (`RowFact`); meaning only has to agree, not match a sentence a
-                // row never reads like.
-                let least = if *row_with_its_period { MIN_ROW_CLAIM_SIMILARITY } else { MIN_CLAIM_SIMILARITY };
-                // A terse claim reads close to its source through its question: its own words
-                // must be there too, whatever the similarity.
-                // The source's words include its context: a table's title and units ("Apple Inc.
-                // … (In millions)") stand in its heading, not in each row.
-                let source = &sources[*s];
-                // A claim in the question's language checked against a source in its own (a
-                // multilingual embedder): their words cannot be compared, so meaning must agree
-                // as closely as a same-language claim's with its words found; its figures and
-                // names are still required in the source (above).
-                let coverage = if embedder.reads_across_languages() && languages_differ(&piece.text, sentence) {
-                    1.0
-                } else {
-                    word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
-                };
-                if is_computed {
-                    sim >= MIN_CLAIM_SIMILARITY
-                } else if terse {
-                    sim >= least && coverage >= MIN_WORD_COVERAGE
-                } else {
-                    sim >= STRONG_CLAIM_SIMILARITY || (sim >= least && coverage >= MIN_WORD_COVERAGE)
-                }
-            });
+        let supported = best.as_ref().is_some_and(|(s, sim, sentence, row_with_its_period, names_here)| {
+            let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
+            // A table row's cell has already shown the claim's figure, its line item and its
+            // period or date (`RowFact`); meaning only has to agree, not match a sentence a
+            // row never reads like.
+            let least = if *row_with_its_period { MIN_ROW_CLAIM_SIMILARITY } else { MIN_CLAIM_SIMILARITY };
+            // A terse claim reads close to its source through its question: its own words
+            // must be there too, whatever the similarity.
+            // The source's words include its context: a table's title and units ("Apple Inc.
+            // … (In millions)") stand in its heading, not in each row.
+            let source = &sources[*s];
+            // A claim in the question's language checked against a source in its own (a
+            // multilingual embedder): their words cannot be compared, so meaning must agree
+            // as closely as a same-language claim's with its words found; its figures and
+            // names are still required in the source (above).
+            let coverage = if embedder.reads_across_languages() && languages_differ(&piece.text, sentence) {
+                1.0
+            } else {
+                word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
+            };
+            if !names_here {
+                false
+            } else if is_computed {
+                sim >= MIN_CLAIM_SIMILARITY
+            } else if terse {
+                sim >= least && coverage >= MIN_WORD_COVERAGE
+            } else {
+                sim >= STRONG_CLAIM_SIMILARITY || (sim >= least && coverage >= MIN_WORD_COVERAGE)
+            }
+        });
         let (sources_of_claim, evidence) = match (&best, supported) {
-            (Some((s, _, sentence, _)), true) => {
+            (Some((s, _, sentence, _, _)), true) => {
                 let n = s + 1;
                 if !piece.cited.contains(&n) {
                     additions.push((piece.end, n));
@@ -340,7 +350,7 @@ pub(crate) fn check(
                 }
                 (list, Some(sentence.clone()))
             }
-            (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s, _)| s.clone())),
+            (best, _) => (piece.cited.clone(), best.as_ref().map(|(_, _, s, _, _)| s.clone())),
         };
         out_claims.push(Claim {
             text: piece.text.clone(),
@@ -522,7 +532,9 @@ fn echoes(text: &str, instructions: &HashSet<String>) -> bool {
 /// periods.
 fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
     let mut out: Vec<(String, Option<RowFact>)> = Vec::new();
-    for line in text.lines().map(str::trim) {
+    // Prose whole across the lines a PDF wrapped it at: a claim is close to the sentence, not to
+    // the half of it on one line.
+    for line in crate::wrapped::logical_lines(text) {
         if let Some(row) = crate::table_row::Row::parse(line) {
             let value = |cell: &str| figures(crate::table_row::value(cell));
             let item = row.item().to_string();
@@ -535,8 +547,7 @@ fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
             }
             continue;
         }
-        for s in line.split_sentence_bounds() {
-            let s = s.trim();
+        for s in crate::wrapped::sentences(line) {
             if s.split_whitespace().count() >= 3 {
                 out.push((s.to_string(), None));
             }
@@ -822,6 +833,8 @@ mod tests {
         let prose = "After five years of service, employees may take a sabbatical of up to eight weeks.";
         assert_eq!(claim("A sabbatical lasts up to eight weeks.", prose).evidence_lines(), [prose]);
         assert_eq!(claim("Yes.", rows).evidence_lines(), [rows], "nothing shared: the evidence as it is");
+        let wrapped = "The decrease in operating loss is primarily due to increased unit sales and\nincreased advertising sales.";
+        assert_eq!(claim("Operating loss fell on higher unit sales.", wrapped).evidence_lines(), [wrapped], "one sentence a PDF wrapped");
         assert!(super::Claim { evidence: None, ..claim("x", "") }.evidence_lines().is_empty());
     }
 
@@ -971,6 +984,22 @@ mod tests {
         }
 
         #[test]
+        fn a_claim_rests_on_one_source_its_names_included() {
+            // Another company's sentence holds the figures and reads close; the claim's company
+            // is named only by another source.
+            let devices =
+                "Devices revenue decreased $927 million or 39% driven by weakness and execution challenges on new product launches.";
+            let other = "NVIDIA expects demand for its data center products to grow.";
+            let claim = "The revenue from NVIDIA's new product launches decreased $927 million or 39% driven by execution challenges [1].";
+            let g = check_one(claim, &[devices, other]);
+            assert!(!g.claims[0].supported, "{:?}", g.claims);
+            assert!(g.claims[0].evidence.as_deref() == Some(devices), "still the closest sentence, to quote: {:?}", g.claims);
+            // Its own name in the source: supported.
+            let named = "NVIDIA: devices revenue decreased $927 million or 39% driven by execution challenges on new product launches.";
+            assert!(check_one(claim, &[named, other]).claims[0].supported);
+        }
+
+        #[test]
         fn a_supported_claim_gets_the_citation_of_the_source_that_supports_it() {
             let g = check_one(
                 "Parking spaces are assigned by lottery every spring.",
@@ -979,6 +1008,23 @@ mod tests {
             assert!(g.claims[0].supported);
             assert_eq!(g.claims[0].sources, vec![2]);
             assert_eq!(g.answer, "Parking spaces are assigned by lottery every spring [2].");
+        }
+
+        #[test]
+        fn a_claim_is_read_against_a_sentence_whole_across_the_lines_a_pdf_wrapped_it_at() {
+            // As PDF text comes: the page's line breaks inside the sentence.
+            let source = "The decrease in International operating loss in absolute dollars, compared to the comparable prior\n\
+                year periods, is primarily due to increased unit sales and increased advertising sales, partially offset by\n\
+                increased fulfillment and shipping costs.\n25";
+            let claim = "The decrease in International operating loss is primarily due to increased unit sales and advertising sales [1].";
+            let g = check_one(claim, &[source]);
+            assert!(g.claims[0].supported, "{:?}", g.claims);
+            let evidence = g.claims[0].evidence.clone().unwrap();
+            assert!(evidence.starts_with("The decrease") && evidence.ends_with("shipping costs."), "{evidence}");
+            assert!(source.contains(&evidence), "the evidence is the passage's own text: {evidence}");
+            // Each line alone is too far from the claim: read line by line, it was unsupported.
+            let lines: Vec<&str> = source.lines().collect();
+            assert!(!check_one(claim, &lines[..2]).claims[0].supported, "the two halves as separate sources");
         }
 
         fn check_terse(answer: &str, question: &str, source: &str) -> Claim {

@@ -57,6 +57,7 @@ mod terms;
 mod tune;
 mod viewer;
 mod watch;
+mod wrapped;
 mod yielding;
 
 pub use answer::{Answer, AnswerEvent, AnswerStop, AnswerTimings, AskRequest, Calculation, Citation, NOT_FOUND};

@@ -24,6 +24,7 @@ use crate::error::{EngineError, Result};
 use crate::inference::EmbedText;
 use crate::retrieval::Hit;
 use crate::table_row::{self, Row};
+use crate::wrapped::{self, is_row};
 
 /// The answer model's tokens all sources' texts may take together in the prompt (their headers
 /// apart). The model reads a prompt at ~60 tokens a second on 2 cores: with the headers and the
@@ -97,11 +98,11 @@ pub(crate) fn cut(
     Ok(out)
 }
 
-/// The units of a text in order: each line of figures whole (a table row), other lines cut into
-/// sentences.
+/// The units of a text in order: each line of figures whole (a table row), prose cut into
+/// sentences, a sentence whole across the lines a PDF wrapped it at (and shown on one line).
 fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
     let mut out = Vec::new();
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    for line in wrapped::logical_lines(text) {
         if let Some(row) = Row::parse(line) {
             out.push(Unit {
                 text: cells_asked_about(&row, asked_terms).unwrap_or_else(|| line.to_string()),
@@ -114,19 +115,11 @@ fn units_of(text: &str, asked_terms: &HashSet<String>) -> Vec<Unit> {
             out.push(Unit { text: line.to_string(), row: true, needs_headings: true });
             continue;
         }
-        for sentence in line.split_sentence_bounds().map(str::trim).filter(|s| !s.is_empty()) {
-            out.push(Unit { text: sentence.to_string(), row: false, needs_headings: false });
+        for sentence in wrapped::sentences(line) {
+            out.push(Unit { text: wrapped::one_line(sentence), row: false, needs_headings: false });
         }
     }
     out
-}
-
-/// A line of a table: cells between bars, or two figures or more that make a fifth of its words
-/// or more (a sentence that mentions two figures is prose).
-pub(crate) fn is_row(line: &str) -> bool {
-    let words = line.split_whitespace().count();
-    let figures = line.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_digit())).count();
-    line.contains(" | ") || (figures >= 2 && figures * 5 >= words)
 }
 
 /// A row that names its columns, with only the cells whose column the question names best: "the

@@ -49,7 +49,7 @@ fn shortened_heading(heading: &str) -> String {
 fn rows_on_lines(text: &str) -> String {
     let lines: Vec<String> =
         text.lines().map(|line| line.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect();
-    super::excerpt::rows_on_lines(lines.iter().map(|line| (line.as_str(), super::excerpt::is_row(line), false)))
+    super::excerpt::rows_on_lines(lines.iter().map(|line| (line.as_str(), crate::wrapped::is_row(line), false)))
 }
 
 /// A chunk that starts with its own Markdown heading repeats what the source header says.

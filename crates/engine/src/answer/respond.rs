@@ -146,15 +146,16 @@ fn quote_closest(grounding: &Grounding, sources: &[Hit]) -> String {
         }
     }
     if quoted.is_empty() {
-        // The first sentence of the best source that says something (cut by Unicode's sentence
-        // rules, as the check cuts them: "up 1.5%" does not end a sentence).
-        let first_quotable = sources.iter().enumerate().find_map(|(i, source)| {
-            source.text.lines().flat_map(str::split_sentence_bounds).map(str::trim).find(|s| quotable(s)).map(|s| (s.to_string(), i + 1))
-        });
+        // The first sentence of the best source that says something, cut as the check cuts them
+        // ("up 1.5%" ends no sentence, nor does a PDF's line break).
+        let first_quotable = sources
+            .iter()
+            .enumerate()
+            .find_map(|(i, source)| crate::wrapped::prose_sentences(&source.text).find(|s| quotable(s)).map(|s| (s.to_string(), i + 1)));
         quoted.extend(first_quotable);
     }
     for (evidence, n) in quoted.into_iter().take(3) {
-        out.push_str(&format!("\n\n> “{}” [{n}]", evidence.trim()));
+        out.push_str(&format!("\n\n> “{}” [{n}]", crate::wrapped::one_line(&evidence)));
     }
     out
 }
