@@ -44,16 +44,27 @@ pub(crate) fn logical_lines(text: &str) -> Vec<&str> {
 pub(crate) fn sentences(line: &str) -> Vec<&str> {
     let flat = line.replace(['\n', '\r'], " ");
     debug_assert_eq!(flat.len(), line.len());
-    let mut out = Vec::new();
+    // Each sentence's byte range; one ending in an initial runs on into the next.
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     let mut at = 0;
     for s in flat.split_sentence_bounds() {
-        let piece = line[at..at + s.len()].trim();
-        at += s.len();
-        if !piece.is_empty() {
-            out.push(piece);
+        match ranges.last_mut() {
+            Some(last) if ends_with_initial(&line[last.clone()]) => last.end = at + s.len(),
+            _ => ranges.push(at..at + s.len()),
         }
+        at += s.len();
     }
-    out
+    ranges.into_iter().map(|r| line[r].trim()).filter(|s| !s.is_empty()).collect()
+}
+
+/// Unicode's rules end a sentence at "R. Jassy" or "the U.S. Treasury": a full stop after a
+/// capital's space. A text ending in an initial (single letters each with its full stop) ends no
+/// sentence here.
+fn ends_with_initial(text: &str) -> bool {
+    let Some(word) = text.split_whitespace().last() else { return false };
+    let Some(letters) = word.strip_suffix('.') else { return false };
+    let letters = letters.trim_start_matches(['(', '"', '“', '\'']);
+    !letters.is_empty() && letters.split('.').all(|l| l.chars().count() == 1 && l.chars().all(char::is_alphabetic))
 }
 
 /// The sentences of a passage's prose: [`sentences`] of each [`logical_lines`] line that is not a
@@ -196,6 +207,11 @@ mod tests {
         assert_eq!(
             sentences("Revenue was $13.5 billion, up 1.5% from a year ago. Margins fell."),
             ["Revenue was $13.5 billion, up 1.5% from a year ago. ", "Margins fell."].map(str::trim)
+        );
+        // An initial ends no sentence; a word's full stop does.
+        assert_eq!(
+            sentences("I, Andrew R. Jassy, certify that. The U.S. Treasury issued rules. It ended."),
+            ["I, Andrew R. Jassy, certify that.", "The U.S. Treasury issued rules.", "It ended."]
         );
     }
 
