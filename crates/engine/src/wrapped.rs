@@ -14,6 +14,9 @@
 //! - Sentences are slices of the passage, line breaks and all (Unicode's sentence rules run over
 //!   a copy whose line breaks are spaces: same bytes, same offsets), so a quote or the viewer still
 //!   finds them in the passage.
+//! - Written here: `unicode-segmentation` (used) cuts sentences but treats every line break as the
+//!   end of one, and `text-splitter` cuts chunks, not wrapped lines back into sentences; the
+//!   joining rule is a few lines over the table and list conventions of this project's parsers.
 
 use unicode_segmentation::UnicodeSegmentation;
 
