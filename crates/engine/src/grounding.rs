@@ -82,11 +82,11 @@ impl Claim {
     /// claim states, not its neighbours. Prose, one line, is kept whole.
     pub fn evidence_lines(&self) -> Vec<String> {
         let Some(evidence) = &self.evidence else { return Vec::new() };
-        let lines: Vec<&str> = evidence.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         // One line, or one sentence a PDF wrapped across lines: marked whole.
-        if lines.len() <= 1 || crate::wrapped::logical_lines(evidence).len() <= 1 {
+        if crate::wrapped::logical_lines(evidence).len() <= 1 {
             return vec![evidence.clone()];
         }
+        let lines: Vec<&str> = evidence.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         let telling = |text: &str| -> HashSet<String> {
             text.split(|c: char| !c.is_alphanumeric())
                 .filter(|w| w.chars().count() >= 4 || w.chars().any(|c| c.is_ascii_digit()))
@@ -274,8 +274,7 @@ pub(crate) fn check(
         // place or what its document is), or a sentence of Microsoft's filing would support a
         // claim about NVIDIA whose name only another source holds. A computed result's operands
         // may come from several sources, and so may its names.
-        let names_anywhere = claim_names.iter().all(|n| named_in(&names_in, n));
-        let names_ok_in = |s: usize| if is_computed { names_anywhere } else { claim_names.iter().all(|n| named_in(&about[s], n)) };
+        let names_ok_in = |s: usize| claim_names.iter().all(|n| named_in(if is_computed { &names_in } else { &about[s] }, n));
         // The best source: figures all present, then one holding the claim's names, then closest
         // in meaning; cited sources first. (source, similarity with the cited bonus, sentence,
         // whether it is a table row's whose figures and period the claim states, whether the
@@ -304,6 +303,9 @@ pub(crate) fn check(
             }
         }
         let supported = best.as_ref().is_some_and(|(s, sim, sentence, row_with_its_period, names_here)| {
+            if !names_here {
+                return false;
+            }
             let sim = sim - if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
             // A table row's cell has already shown the claim's figure, its line item and its
             // period or date (`RowFact`); meaning only has to agree, not match a sentence a
@@ -323,9 +325,7 @@ pub(crate) fn check(
             } else {
                 word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
             };
-            if !names_here {
-                false
-            } else if is_computed {
+            if is_computed {
                 sim >= MIN_CLAIM_SIMILARITY
             } else if terse {
                 sim >= least && coverage >= MIN_WORD_COVERAGE

@@ -47,8 +47,7 @@ fn shortened_heading(heading: &str) -> String {
 /// The text's lines joined by spaces, but a table row (as the excerpt tells one: cells between
 /// bars, or a line of figures) on a line of its own.
 fn rows_on_lines(text: &str) -> String {
-    let lines: Vec<String> =
-        text.lines().map(|line| line.split_whitespace().collect::<Vec<_>>().join(" ")).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<String> = text.lines().map(crate::wrapped::one_line).filter(|l| !l.is_empty()).collect();
     super::excerpt::rows_on_lines(lines.iter().map(|line| (line.as_str(), crate::wrapped::is_row(line), false)))
 }
 
