@@ -414,6 +414,61 @@ fn answer_models_are_picked_by_name_or_file() {
     assert_eq!(brain.json(&["models", "status"])["lora"], Value::Null);
 }
 
+#[test]
+fn answers_drawn_from_a_folder_are_written_with_its_lora_adapter() {
+    let brain = Brain::offline();
+    let docs = tempfile::tempdir().unwrap();
+    let (legal, sales) = (docs.path().join("legal"), docs.path().join("sales"));
+    write(&legal.join("nda.md"), "# Non-disclosure agreements\n\nSigned NDAs are kept for seven years in the legal archive.\n");
+    write(&sales.join("targets.md"), "# Sales targets\n\nThe third-quarter sales target is 4.2 million euros.\n");
+    brain.add_folder(docs.path());
+    brain.run(&["index"]);
+    brain.run(&["models", "use", "--llm", "smollm2-135m"]);
+    let model = brain.models.join(brain_testkit::llm_file("smollm2-135m"));
+    let house_style = brain.data.path().join("legal-style.gguf");
+    brain_testkit::write_lora(&model, &house_style, 0, 0);
+    let house_style = house_style.canonicalize().unwrap();
+
+    // Refused before anything changes: a folder outside the registered ones, an adapter the
+    // model does not take.
+    let outside = tempfile::tempdir().unwrap();
+    let out = brain
+        .command(&["models", "use", "--lora", house_style.to_str().unwrap(), "--folder", outside.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("folder is not registered"), "{}", String::from_utf8_lossy(&out.stderr));
+    let mismatched = brain.data.path().join("other-model.gguf");
+    brain_testkit::write_lora(&model, &mismatched, 8, 0);
+    let out =
+        brain.command(&["models", "use", "--lora", mismatched.to_str().unwrap(), "--folder", legal.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other-model.gguf is not a LoRA adapter of this model"));
+    assert_eq!(brain.json(&["models", "status"])["folder_loras"], serde_json::json!([]));
+
+    brain.run(&["models", "use", "--lora", house_style.to_str().unwrap(), "--scale", "0.5", "--folder", legal.to_str().unwrap()]);
+    let status = brain.json(&["models", "status"]);
+    assert_eq!(status["folder_loras"][0]["lora"], house_style.to_str().unwrap(), "{status}");
+    assert_eq!(status["lora"], Value::Null, "the model's own adapter is unchanged");
+
+    // The model is loaded with its own (no) adapter and the system prompt computed with it: an
+    // answer written with the legal folder's adapter computes its whole prompt again.
+    let nda = brain.json(&["ask", "How long are signed NDAs kept?"]);
+    assert!(file_name(&nda["citations"][0]) == "nda.md", "{nda}");
+    assert_eq!(nda["lora"], house_style.to_str().unwrap(), "{nda}");
+    assert_eq!(nda["prompt_tokens_reused"], 0, "a state computed without the adapter is never used with it: {nda}");
+    let target = brain.json(&["ask", "What is the third-quarter sales target?"]);
+    assert!(file_name(&target["citations"][0]) == "targets.md", "{target}");
+    assert_eq!(target["lora"], Value::Null, "{target}");
+    assert!(target["prompt_tokens_reused"].as_u64().unwrap() > 0, "{target}");
+
+    brain.run(&["models", "use", "--no-lora", "--folder", legal.to_str().unwrap()]);
+    assert_eq!(brain.json(&["models", "status"])["folder_loras"], serde_json::json!([]));
+    let plain = brain.json(&["ask", "How long are signed NDAs kept?"]);
+    assert_eq!(plain["lora"], Value::Null, "{plain}");
+    assert!(plain["prompt_tokens_reused"].as_u64().unwrap() > 0, "{plain}");
+}
+
 /// A fleet of 200 depots, one row each: name, region, vans, fuel budget. The figures follow a
 /// formula, so that the test computes what a right answer is.
 fn depot_rows() -> Vec<(String, &'static str, u32, f64)> {

@@ -6,9 +6,9 @@
 
 use brain_engine::{
     AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, Feedback, FetchStep,
-    FileCounts, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView,
-    PairCounts, ReadableStatus, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport,
-    TuneStep, Verdict, ViewContent,
+    FileCounts, FolderLora, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus,
+    PageView, PairCounts, ReadableStatus, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece,
+    TuneReport, TuneStep, Verdict, ViewContent,
 };
 use brain_serve::{ServerErrorCode, SignedIn, WhoAmI};
 use ts_rs::{Config, TS};
@@ -40,6 +40,7 @@ fn generate() -> String {
         declaration::<Location>(&cfg),
         declaration::<SearchMode>(&cfg),
         declaration::<Settings>(&cfg),
+        declaration::<FolderLora>(&cfg),
         declaration::<FileCounts>(&cfg),
         declaration::<FailedFile>(&cfg),
         declaration::<FolderStatus>(&cfg),

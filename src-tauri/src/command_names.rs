@@ -17,6 +17,8 @@ app_commands! {
     use_llm,
     pick_model_file,
     pick_model_folder,
+    use_lora,
+    pick_lora_file,
     settings,
     save_settings,
     rebuild_index,

@@ -111,6 +111,21 @@ pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<Pat
     Ok(picked.and_then(|p| p.into_path().ok()))
 }
 
+/// Apply a LoRA adapter (GGUF) to the answer model, or only to the answers drawn from `folder` (a
+/// department's house style); `lora: None` removes it. The model is loaded with it to check it.
+#[tauri::command]
+pub async fn use_lora(state: State<'_, AppState>, folder: Option<PathBuf>, lora: Option<PathBuf>, scale: f32) -> Result<Settings> {
+    state.engine.use_lora(folder.as_deref(), lora.as_deref(), scale).await?;
+    Ok(state.engine.settings())
+}
+
+/// The native file picker for a LoRA adapter (GGUF); `None` when cancelled.
+#[tauri::command]
+pub async fn pick_lora_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {
+    let picked = app.dialog().file().set_title("Choose a LoRA adapter").add_filter("LoRA adapter (GGUF)", &["gguf"]).blocking_pick_file();
+    Ok(picked.and_then(|p| p.into_path().ok()))
+}
+
 /// The native folder picker for an embedding model folder; `None` when cancelled.
 #[tauri::command]
 pub async fn pick_model_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {

@@ -133,6 +133,20 @@ fn folders_status_errors_and_access_control_over_ipc() {
     let models = t.ok("models", json!({}));
     assert_eq!(models["ready"], true, "{models}");
 
+    // A folder's house style: a LoRA adapter the model takes is kept for the folder; one made
+    // for another model is refused with a code and nothing changes.
+    let llm = models_dir().join(brain_testkit::default_llm_file());
+    let (fits, other) = (docs.path().join("style.gguf"), docs.path().join("other-model.gguf"));
+    brain_testkit::write_lora(&llm, &fits, 0, 0);
+    brain_testkit::write_lora(&llm, &other, 8, 0);
+    assert_eq!(t.error_code("use_lora", json!({ "folder": root, "lora": other, "scale": 1.0 })), "llm");
+    assert_eq!(t.ok("settings", json!({}))["folder_loras"], json!([]));
+    let kept = t.ok("use_lora", json!({ "folder": root, "lora": fits, "scale": 0.5 }));
+    assert_eq!(kept["folder_loras"], json!([{ "folder": root, "lora": root.join("style.gguf"), "scale": 0.5 }]));
+    assert_eq!(kept["llm_lora"], Value::Null, "the model's own adapter is another setting");
+    assert_eq!(t.ok("use_lora", json!({ "folder": root, "lora": null, "scale": 1.0 }))["folder_loras"], json!([]));
+    assert_eq!(t.error_code("use_lora", json!({ "folder": "/nowhere", "lora": fits, "scale": 1.0 })), "folder_not_registered");
+
     // The capability grants the app's own commands only: no plugin command (dialog, opener,
     // file system) is reachable from the web view, and nothing from a remote origin.
     for plugin_command in ["plugin:dialog|open", "plugin:opener|open_path", "plugin:fs|read_file", "plugin:opener|open_url"] {

@@ -54,6 +54,11 @@ pub enum ModelsCommand {
         /// Stop applying a LoRA adapter.
         #[arg(long)]
         no_lora: bool,
+        /// With --lora or --no-lora: the adapter of the answers drawn from this folder (a
+        /// registered folder or one inside it), a department's house style, instead of the
+        /// model's own.
+        #[arg(long, value_name = "DIR")]
+        folder: Option<PathBuf>,
         /// Go back to the default models.
         #[arg(long)]
         defaults: bool,
@@ -71,7 +76,12 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
         ModelsCommand::Fetch { llm, embedder } => fetch(engine, llm, embedder).await,
         ModelsCommand::List { json } => list(engine, json).await,
         ModelsCommand::Status { json } => status(engine, json).await,
-        ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, lora, scale, no_lora, defaults } => {
+        ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, lora, scale, no_lora, folder, defaults } => {
+            if folder.is_some() {
+                anyhow::ensure!(lora.is_some() || no_lora, "--folder goes with --lora or --no-lora");
+                engine.use_lora(folder.as_deref(), lora.as_deref(), scale).await?;
+                return status(engine, false).await;
+            }
             let mut s = engine.settings();
             if defaults {
                 (s.llm, s.embedder, s.onnxruntime) = (None, None, None);
@@ -91,7 +101,7 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
                 engine.use_llm(&llm).await?;
             }
             if lora.is_some() || no_lora || defaults {
-                engine.use_lora(lora.as_deref(), scale).await?;
+                engine.use_lora(None, lora.as_deref(), scale).await?;
             }
             status(engine, false).await
         }
@@ -146,7 +156,8 @@ async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
     let settings = engine.settings();
     if json {
         let lora = settings.llm_lora.as_ref().map(|p| serde_json::json!({ "path": p, "scale": settings.llm_lora_scale }));
-        print_json(&serde_json::json!({ "in_use": paths, "lora": lora, "pinned": files }))?;
+        let folder_loras = &settings.folder_loras;
+        print_json(&serde_json::json!({ "in_use": paths, "lora": lora, "folder_loras": folder_loras, "pinned": files }))?;
         return Ok(0);
     }
     println!(
@@ -157,6 +168,9 @@ async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
     );
     if let Some(lora) = &settings.llm_lora {
         println!("  lora:        {} (scale {})", lora.display(), settings.llm_lora_scale);
+    }
+    for f in &settings.folder_loras {
+        println!("  lora for {}: {} (scale {})", f.folder.display(), f.lora.display(), f.scale);
     }
     println!("pinned defaults in {}:", engine.options().models_dir.display());
     for f in &files {

@@ -83,6 +83,8 @@ const ipc = {
   useLlm: (model: string) => invoke<ModelReport>("use_llm", { model }),
   pickModelFile: () => invoke<string | null>("pick_model_file"),
   pickModelFolder: () => invoke<string | null>("pick_model_folder"),
+  useLora: (folder: string | null, lora: string | null, scale: number) => invoke<Settings>("use_lora", { folder, lora, scale }),
+  pickLoraFile: () => invoke<string | null>("pick_lora_file"),
   settings: () => invoke<Settings>("settings"),
   saveSettings: (settings: Settings) => invoke<Settings>("save_settings", { settings }),
   ask: (question: string, conversation: string | null, onEvent: (e: AskEvent) => void) =>
@@ -232,6 +234,8 @@ const http: typeof ipc = {
   useLlm: () => notHere("The models"),
   pickModelFile: () => notHere("The models"),
   pickModelFolder: () => notHere("The models"),
+  useLora: () => notHere("The models"),
+  pickLoraFile: () => notHere("The models"),
   settings: () => notHere("Settings"),
   saveSettings: () => notHere("Settings"),
   ask: askOverHttp,

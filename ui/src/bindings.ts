@@ -130,7 +130,26 @@ pdf_table_queries: boolean,
  * Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
  * empty: English and the system's language, when their models are installed.
  */
-ocr_languages: Array<string>, };
+ocr_languages: Array<string>, 
+/**
+ * LoRA adapters for answers drawn from a folder: a department's house style. Last, because
+ * TOML writes tables after plain values.
+ */
+folder_loras: Array<FolderLora>, };
+
+export type FolderLora = { 
+/**
+ * A registered folder, or a folder inside one (absolute, canonical).
+ */
+folder: string, 
+/**
+ * The adapter (GGUF), absolute.
+ */
+lora: string, 
+/**
+ * How strongly it is applied (1: as trained, 0: not at all).
+ */
+scale: number, };
 
 export type FileCounts = { indexed: number, failed: number, 
 /**
@@ -458,5 +477,5 @@ export type SignedIn = { token: string, user: string, expires_ms: number, };
 
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
-export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter" | "open_team_server";
+export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "use_lora" | "pick_lora_file" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter" | "open_team_server";
 

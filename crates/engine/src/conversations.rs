@@ -234,6 +234,7 @@ mod tests {
             grounded: None,
             calculations: Vec::new(),
             query: None,
+            lora: None,
         }
     }
 

@@ -78,7 +78,7 @@ pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths, embe
 pub use ocr::OcrStatus;
 pub use retrieval::SearchMode;
 pub use search::{SearchRequest, SearchResult};
-pub use settings::{EngineOptions, Settings};
+pub use settings::{EngineOptions, FolderLora, Settings};
 pub use status::{FailedFile, FileCounts, FolderStatus, IntegrityStatus, ReadableStatus, Status};
 pub use tune::{AdapterStatus, ExportReport, Feedback, LabelledPair, PairCounts, PairOrigin, TuneReport, TuneRequest, TuneStep, Verdict};
 pub use viewer::{DocumentView, MarkBox, Marked, PageView, SheetRow, TextBlock, TextPiece, ViewContent};
@@ -264,7 +264,14 @@ impl Engine {
             *self.chunker.lock().await = None;
         }
         let llm = |s: &Settings| (s.llm.clone(), s.llm_lora.clone(), s.llm_lora_scale, s.context_size, s.gpu_layers, s.threads);
-        if llm(&old) != llm(&settings) {
+        // The folders' adapters are read with the model; which folder has which does not matter.
+        let adapters = |s: &Settings| {
+            let mut paths: Vec<PathBuf> = s.folder_loras.iter().map(|f| f.lora.clone()).collect();
+            paths.sort();
+            paths.dedup();
+            paths
+        };
+        if llm(&old) != llm(&settings) || adapters(&old) != adapters(&settings) {
             *self.llm.lock().await = None;
         }
         Ok(())
@@ -327,21 +334,50 @@ impl Engine {
     }
 
     /// Apply the LoRA adapter `path` (GGUF) to the answer model from now on, with `scale`
-    /// (`None`: no adapter). The model is loaded with it first: an adapter llama.cpp refuses (made
-    /// for another model, damaged) is an error and the settings stay as they were.
-    pub async fn use_lora(&self, path: Option<&Path>, scale: f32) -> Result<()> {
+    /// (`None`: no adapter) — or, given a `folder` (a registered folder or one inside it), only
+    /// to the answers whose best source lies in it: a department's house style. The model is
+    /// loaded with it first: an adapter llama.cpp refuses (made for another model, damaged) is an
+    /// error and the settings stay as they were.
+    pub async fn use_lora(&self, folder: Option<&Path>, path: Option<&Path>, scale: f32) -> Result<()> {
+        if let Some(folder) = folder {
+            return self.use_folder_lora(folder, path, scale).await;
+        }
         let mut settings = self.settings();
         settings.llm_lora = match path {
             Some(p) => Some(std::fs::canonicalize(p).map_err(|e| EngineError::io(p, e))?),
             None => None,
         };
         settings.llm_lora_scale = scale;
+        self.use_loras(settings, path.is_some()).await
+    }
+
+    async fn use_folder_lora(&self, folder: &Path, path: Option<&Path>, scale: f32) -> Result<()> {
+        let folder = fsutil::canonical(folder).unwrap_or_else(|_| folder.to_path_buf());
+        let mut settings = self.settings();
+        let had = settings.folder_loras.len();
+        settings.folder_loras.retain(|f| f.folder != folder);
+        match path {
+            Some(p) => {
+                if !self.folders()?.iter().any(|f| folder.starts_with(&f.path)) || !folder.is_dir() {
+                    return Err(EngineError::FolderNotRegistered(folder));
+                }
+                let lora = std::fs::canonicalize(p).map_err(|e| EngineError::io(p, e))?;
+                settings.folder_loras.push(FolderLora { folder, lora, scale });
+            }
+            None if settings.folder_loras.len() == had => {
+                return Err(EngineError::InvalidArgument(format!("{} has no LoRA adapter of its own", folder.display())));
+            }
+            None => {}
+        }
+        self.use_loras(settings, path.is_some()).await
+    }
+
+    /// Use `settings`' adapters from now on, loading the model with them first when `load`.
+    async fn use_loras(&self, settings: Settings, load: bool) -> Result<()> {
         settings.validate()?;
         let previous = self.settings();
         self.apply_settings(settings.clone()).await?;
-        if settings.llm_lora.is_some()
-            && let Err(e) = self.load_llm().await
-        {
+        if load && let Err(e) = self.load_llm().await {
             self.apply_settings(previous).await?;
             return Err(e);
         }

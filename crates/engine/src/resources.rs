@@ -211,8 +211,15 @@ impl Engine {
         let paths = self.model_paths();
         let models_dir = self.options.models_dir.clone();
         let lora = s.llm_lora.clone().map(|path| brain_llm::LoraConfig { path, scale: s.llm_lora_scale });
-        let config =
-            LlmConfig { model_path: paths.llm.clone(), context_size: s.context_size, gpu_layers: s.gpu_layers, threads: s.threads(), lora };
+        let more_loras = s.folder_loras.iter().map(|f| f.lora.clone()).collect();
+        let config = LlmConfig {
+            model_path: paths.llm.clone(),
+            context_size: s.context_size,
+            gpu_layers: s.gpu_layers,
+            threads: s.threads(),
+            lora,
+            more_loras,
+        };
         let llm = tokio::task::spawn_blocking(move || -> Result<Arc<Llm>> {
             models::verify_if_pinned(&models_dir, &paths.llm)?;
             let llm = Llm::load(&config)?;

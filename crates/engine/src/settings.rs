@@ -131,6 +131,22 @@ pub struct Settings {
     /// Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
     /// empty: English and the system's language, when their models are installed.
     pub ocr_languages: Vec<String>,
+    /// LoRA adapters for answers drawn from a folder: a department's house style. Last, because
+    /// TOML writes tables after plain values.
+    pub folder_loras: Vec<FolderLora>,
+}
+
+/// A LoRA adapter used, instead of `llm_lora`, for the answers whose best source lies in
+/// `folder` (or that are asked within it); the deepest such folder decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(deny_unknown_fields)]
+pub struct FolderLora {
+    /// A registered folder, or a folder inside one (absolute, canonical).
+    pub folder: PathBuf,
+    /// The adapter (GGUF), absolute.
+    pub lora: PathBuf,
+    /// How strongly it is applied (1: as trained, 0: not at all).
+    pub scale: f32,
 }
 
 impl Default for Settings {
@@ -158,6 +174,7 @@ impl Default for Settings {
             sheet_queries: true,
             pdf_table_queries: false,
             ocr_languages: Vec::new(),
+            folder_loras: Vec::new(),
         }
     }
 }
@@ -188,6 +205,14 @@ impl Settings {
         }
         if !(0.0..=4.0).contains(&self.llm_lora_scale) {
             return Err(EngineError::Settings("llm_lora_scale must be between 0 and 4".into()));
+        }
+        for (i, f) in self.folder_loras.iter().enumerate() {
+            if !(0.0..=4.0).contains(&f.scale) {
+                return Err(EngineError::Settings(format!("the scale of {}'s LoRA adapter must be between 0 and 4", f.folder.display())));
+            }
+            if self.folder_loras[..i].iter().any(|g| g.folder == f.folder) {
+                return Err(EngineError::Settings(format!("{} has two LoRA adapters in folder_loras", f.folder.display())));
+            }
         }
         if self.sources == 0 {
             return Err(EngineError::Settings("sources must be at least 1".into()));
@@ -224,6 +249,20 @@ mod tests {
         assert_eq!(partial.sources, 3);
         assert_eq!(partial.search_mode, SearchMode::Keyword);
         assert!(toml::from_str::<Settings>("sorces = 3").is_err());
+    }
+
+    #[test]
+    fn folder_adapters_round_trip_and_are_checked() {
+        let mut settings = Settings { ocr_languages: vec!["deu".into()], ..Settings::default() };
+        let legal = FolderLora { folder: "/docs/legal".into(), lora: "/adapters/legal.gguf".into(), scale: 0.8 };
+        settings.folder_loras = vec![legal.clone(), FolderLora { folder: "/docs/sales".into(), ..legal.clone() }];
+        let text = toml::to_string_pretty(&settings).unwrap();
+        assert_eq!(toml::from_str::<Settings>(&text).unwrap(), settings, "{text}");
+        settings.validate().unwrap();
+        settings.folder_loras.push(FolderLora { lora: "/adapters/other.gguf".into(), ..legal.clone() });
+        assert!(settings.validate().unwrap_err().to_string().contains("/docs/legal has two LoRA adapters"));
+        settings.folder_loras = vec![FolderLora { scale: 5.0, ..legal }];
+        assert!(settings.validate().unwrap_err().to_string().contains("between 0 and 4"));
     }
 
     #[test]

@@ -13,10 +13,13 @@
 //!   template and the system prompt, for every question) computes only what follows. A new
 //!   model computes the system prompt once up front ([`Llm::prime`]), before the first question.
 //! - CPU by default; the `cuda` feature builds llama.cpp with CUDA and `gpu_layers` offloads.
-//! - A LoRA adapter (llama.cpp's GGUF adapter format) is applied at load with a scale; llama.cpp
-//!   checks it against the model (architecture, tensor names and shapes) and a refusal is an
-//!   error naming the adapter, so a wrong file never half-applies.
+//! - LoRA adapters (llama.cpp's GGUF adapter format) are read at load: llama.cpp checks each
+//!   against the model (architecture, tensor names and shapes) and a refusal is an error naming
+//!   the adapter, so a wrong file never half-applies. One is applied by default; a generation may
+//!   choose another of them, or none ([`Adapter`]), and switching keeps each adapter's computed
+//!   system prompt aside, so going back to an adapter does not compute it again.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +28,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::session::{LlamaStateSeqFlags, SeqState};
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
@@ -64,11 +68,14 @@ pub struct LlmConfig {
     pub threads: Option<usize>,
     /// A LoRA adapter applied to the model.
     pub lora: Option<LoraConfig>,
+    /// More LoRA adapters read with the model, which a generation may choose instead of `lora`
+    /// ([`GenerateOptions::adapter`]): a house style per folder, say.
+    pub more_loras: Vec<PathBuf>,
 }
 
 impl LlmConfig {
     pub fn new(model_path: impl Into<PathBuf>) -> Self {
-        LlmConfig { model_path: model_path.into(), context_size: 0, gpu_layers: 0, threads: None, lora: None }
+        LlmConfig { model_path: model_path.into(), context_size: 0, gpu_layers: 0, threads: None, lora: None, more_loras: Vec::new() }
     }
 }
 
@@ -78,6 +85,18 @@ impl LlmConfig {
 pub struct LoraConfig {
     pub path: PathBuf,
     pub scale: f32,
+}
+
+/// Which LoRA adapter a generation runs with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Adapter {
+    /// The one the model was loaded with ([`LlmConfig::lora`]), or none.
+    #[default]
+    AsLoaded,
+    /// None: the plain model.
+    Plain,
+    /// One of the adapters read with the model (`lora` or `more_loras`), at this scale.
+    Lora(LoraConfig),
 }
 
 /// A chat turn.
@@ -115,11 +134,13 @@ pub struct GenerateOptions {
     pub repeat_penalty: f32,
     /// Stop as soon as the output contains one of these (it is not included in the output).
     pub stop: Vec<String>,
+    /// The LoRA adapter to generate with.
+    pub adapter: Adapter,
 }
 
 impl Default for GenerateOptions {
     fn default() -> Self {
-        GenerateOptions { max_tokens: 384, temperature: 0.0, seed: 42, repeat_penalty: 1.15, stop: Vec::new() }
+        GenerateOptions { max_tokens: 384, temperature: 0.0, seed: 42, repeat_penalty: 1.15, stop: Vec::new(), adapter: Adapter::AsLoaded }
     }
 }
 
@@ -209,10 +230,15 @@ impl Llm {
         let load_error = |reason: String| LlmError::Load { path: config.model_path.clone(), reason };
         let params = LlamaModelParams::default().with_n_gpu_layers(config.gpu_layers);
         let mut model = LlamaModel::load_from_file(backend, &config.model_path, &params).map_err(|e| load_error(e.to_string()))?;
-        let lora = match &config.lora {
-            Some(lora) => Some((load_lora(&mut model, &lora.path)?, lora.scale)),
-            None => None,
-        };
+        // Every adapter is read now: reading one needs the model to itself, which it is not
+        // once the owner thread shares it.
+        let mut adapters: Vec<(PathBuf, LlamaLoraAdapter)> = Vec::new();
+        for path in config.lora.iter().map(|l| &l.path).chain(&config.more_loras) {
+            if !adapters.iter().any(|(p, _)| p == path) {
+                adapters.push((path.clone(), load_lora(&mut model, path)?));
+            }
+        }
+        let default = config.lora.as_ref().map(|l| AdapterKey { index: 0, scale: l.scale.to_bits() });
         let model = Arc::new(model);
         let template = model
             .chat_template(None)
@@ -227,7 +253,9 @@ impl Llm {
         let owner_model = Arc::clone(&model);
         std::thread::Builder::new()
             .name("llm-owner".into())
-            .spawn(move || owner_thread(backend, owner_model, lora, context_size, threads, receiver, ready_tx))
+            .spawn(move || {
+                owner_thread(backend, owner_model, Adapters { read: adapters, default }, context_size, threads, receiver, ready_tx)
+            })
             .map_err(|e| load_error(e.to_string()))?;
         ready_rx.recv().map_err(|_| LlmError::WorkerGone)?.map_err(load_error)?;
         Ok(Llm { model, template, context_size, jobs, path: config.model_path.clone() })
@@ -290,6 +318,45 @@ impl Llm {
     }
 }
 
+/// The adapters read with the model and the one applied by default.
+struct Adapters {
+    read: Vec<(PathBuf, LlamaLoraAdapter)>,
+    default: Option<AdapterKey>,
+}
+
+/// An adapter of [`Adapters::read`] at a scale (its bits, so that it can be a key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct AdapterKey {
+    index: usize,
+    scale: u32,
+}
+
+impl Adapters {
+    /// The adapter `choice` names (`None`: the plain model).
+    fn key(&self, choice: &Adapter) -> Result<Option<AdapterKey>, LlmError> {
+        match choice {
+            Adapter::AsLoaded => Ok(self.default),
+            Adapter::Plain => Ok(None),
+            Adapter::Lora(lora) => match self.read.iter().position(|(path, _)| *path == lora.path) {
+                Some(index) => Ok(Some(AdapterKey { index, scale: lora.scale.to_bits() })),
+                None => Err(LlmError::Lora { path: lora.path.clone(), reason: "it was not read with the model".into() }),
+            },
+        }
+    }
+
+    /// Apply `key` to `context` in place of whatever adapter it had.
+    fn apply(&mut self, context: &mut llama_cpp_2::context::LlamaContext<'_>, key: Option<AdapterKey>) -> Result<(), String> {
+        match key {
+            Some(key) => context.lora_adapter_set(&mut self.read[key.index].1, f32::from_bits(key.scale)).map_err(|e| e.to_string()),
+            // Removing clears every adapter; the one passed is not looked at.
+            None => match self.read.first_mut() {
+                Some((_, any)) => context.lora_adapter_remove(any).map_err(|e| e.to_string()),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
 /// Read a LoRA adapter for `model`: a GGUF file that llama.cpp accepts as an adapter of it.
 fn load_lora(model: &mut LlamaModel, path: &Path) -> Result<LlamaLoraAdapter, LlmError> {
     match check_model_file(path) {
@@ -308,7 +375,7 @@ fn load_lora(model: &mut LlamaModel, path: &Path) -> Result<LlamaLoraAdapter, Ll
 fn owner_thread(
     backend: &'static LlamaBackend,
     model: Arc<LlamaModel>,
-    lora: Option<(LlamaLoraAdapter, f32)>,
+    mut adapters: Adapters,
     context_size: u32,
     threads: i32,
     jobs: mpsc::Receiver<Job>,
@@ -329,23 +396,57 @@ fn owner_thread(
             return;
         }
     };
-    // The adapter lives as long as the context that applies it (this thread).
-    let _lora = match lora {
-        Some((mut adapter, scale)) => match context.lora_adapter_set(&mut adapter, scale) {
-            Ok(()) => Some(adapter),
-            Err(e) => {
-                let _ = ready.send(Err(format!("the LoRA adapter could not be applied: {e}")));
-                return;
-            }
-        },
-        None => None,
-    };
+    // The adapters live as long as the context that applies them (this thread).
+    let mut active = adapters.default;
+    if let Err(e) = adapters.apply(&mut context, active) {
+        let _ = ready.send(Err(format!("the LoRA adapter could not be applied: {e}")));
+        return;
+    }
     let _ = ready.send(Ok(()));
     // The tokens whose KV state sequence 0 holds, position by position. A prompt that starts
     // like the last one (the same system prompt: every question does) keeps that prefix and
     // computes only the rest — llama-server's prompt cache, for one conversation at a time.
     let mut cached: Vec<LlamaToken> = Vec::new();
+    // The start every prompt shares (what [`Llm::prime`] computed last), and its state under
+    // each adapter switched away from: a KV state holds the adapter's effect, so it is never
+    // reused under another, and each adapter computes the start once.
+    let mut primed: Vec<LlamaToken> = Vec::new();
+    let mut starts: HashMap<Option<AdapterKey>, (Vec<LlamaToken>, SeqState)> = HashMap::new();
     for job in jobs {
+        let wanted = match adapters.key(&job.options.adapter) {
+            Ok(key) => key,
+            Err(e) => {
+                let _ = job.events.send(Event::Done(Err(e)));
+                continue;
+            }
+        };
+        if wanted != active {
+            let shared = cached.iter().zip(&primed).take_while(|(a, b)| a == b).count();
+            if shared > 0
+                && matches!(context.clear_kv_cache_seq(Some(0), Some(shared as u32), None), Ok(true))
+                && let Ok(state) = context.state_seq_get(0, LlamaStateSeqFlags::empty())
+            {
+                starts.insert(active, (primed[..shared].to_vec(), state));
+            }
+            context.clear_kv_cache();
+            cached.clear();
+            if let Err(e) = adapters.apply(&mut context, wanted) {
+                let _ = job.events.send(Event::Done(Err(LlmError::Generate(format!("the LoRA adapter could not be applied: {e}")))));
+                // What is applied now is unknown: the next job applies its own.
+                active = Some(AdapterKey { index: usize::MAX, scale: 0 });
+                continue;
+            }
+            active = wanted;
+            if let Some((tokens, state)) = starts.get(&active) {
+                match context.state_seq_set(state, 0) {
+                    Ok(()) => cached.clone_from(tokens),
+                    Err(_) => context.clear_kv_cache(),
+                }
+            }
+        }
+        if job.options.max_tokens == 0 {
+            primed.clone_from(&job.tokens);
+        }
         // At least the prompt's last token is decoded again: its logits start the sampling.
         let mut keep = cached.iter().zip(&job.tokens).take_while(|(a, b)| a == b).count().min(job.tokens.len().saturating_sub(1));
         if keep == 0 || !matches!(context.clear_kv_cache_seq(Some(0), Some(keep as u32), None), Ok(true)) {
@@ -560,39 +661,6 @@ mod tests {
         assert_eq!(m.finish(), "\nQu", "held text comes out at the end");
     }
 
-    /// A LoRA adapter for the smallest catalog model, written here: every layer's query
-    /// projection gets `B·A` of rank 4 with deterministic values. `widen` adds columns to A, so
-    /// the adapter no longer fits the model.
-    fn write_lora(model: &Path, path: &Path, widen: usize) {
-        use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
-        let content = gguf_file::Content::read(&mut std::fs::File::open(model).unwrap()).unwrap();
-        let arch = content.metadata["general.architecture"].to_string().unwrap().clone();
-        let layers = content.metadata[&format!("{arch}.block_count")].to_u32().unwrap() as usize;
-        // candle's dims are ggml's reversed: (outputs, inputs).
-        let (outputs, inputs) = content.tensor_infos["blk.0.attn_q.weight"].shape.dims2().unwrap();
-        let rank = 4;
-        let values =
-            |n: usize, seed: usize| -> Vec<f32> { (0..n).map(|i| ((i * 7919 + seed * 104729) as f32 * 0.618).sin() * 0.5).collect() };
-        let mut tensors = Vec::new();
-        for layer in 0..layers {
-            let dev = candle_core::Device::Cpu;
-            let a = candle_core::Tensor::from_vec(values(rank * (inputs + widen), layer), (rank, inputs + widen), &dev).unwrap();
-            let b = candle_core::Tensor::from_vec(values(outputs * rank, layer + 1000), (outputs, rank), &dev).unwrap();
-            tensors.push((format!("blk.{layer}.attn_q.weight.lora_a"), QTensor::quantize(&a, GgmlDType::F32).unwrap()));
-            tensors.push((format!("blk.{layer}.attn_q.weight.lora_b"), QTensor::quantize(&b, GgmlDType::F32).unwrap()));
-        }
-        let (arch, general, lora, alpha) = (
-            gguf_file::Value::String(arch),
-            gguf_file::Value::String("adapter".into()),
-            gguf_file::Value::String("lora".into()),
-            gguf_file::Value::F32(rank as f32),
-        );
-        let metadata =
-            [("general.architecture", &arch), ("general.type", &general), ("adapter.type", &lora), ("adapter.lora.alpha", &alpha)];
-        let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-        gguf_file::write(&mut std::fs::File::create(path).unwrap(), &metadata, &tensors).unwrap();
-    }
-
     fn greedy(model: &Path, lora: Option<LoraConfig>) -> Result<String, LlmError> {
         let llm = Llm::load(&LlmConfig { context_size: 512, lora, ..LlmConfig::new(model) })?;
         let prompt = llm.format_chat(&[ChatMessage { role: Role::User, content: "Name three colours.".into() }])?;
@@ -607,7 +675,7 @@ mod tests {
         let model = brain_testkit::models_dir().join(brain_testkit::llm_file("smollm2-135m"));
         let dir = tempfile::tempdir().unwrap();
         let adapter = dir.path().join("house-style.gguf");
-        write_lora(&model, &adapter, 0);
+        brain_testkit::write_lora(&model, &adapter, 0, 0);
         let plain = greedy(&model, None).unwrap();
         let adapted = greedy(&model, Some(LoraConfig { path: adapter.clone(), scale: 1.0 })).unwrap();
         let at_zero = greedy(&model, Some(LoraConfig { path: adapter, scale: 0.0 })).unwrap();
@@ -616,7 +684,7 @@ mod tests {
         assert_eq!(at_zero, plain, "scale 0 is the plain model");
 
         let mismatched = dir.path().join("other-model.gguf");
-        write_lora(&model, &mismatched, 8);
+        brain_testkit::write_lora(&model, &mismatched, 8, 0);
         let refused = greedy(&model, Some(LoraConfig { path: mismatched.clone(), scale: 1.0 })).unwrap_err();
         assert!(matches!(&refused, LlmError::Lora { path, .. } if *path == mismatched), "{refused}");
         let damaged = dir.path().join("damaged.gguf");
@@ -627,6 +695,63 @@ mod tests {
         let refused = greedy(&model, Some(LoraConfig { path: not_gguf, scale: 1.0 })).unwrap_err().to_string();
         assert!(refused.contains("not a GGUF file"), "{refused}");
         assert_eq!(greedy(&model, None).unwrap(), plain, "the plain model keeps working");
+    }
+
+    /// Greedy text and reused prompt tokens of `prompt` on `llm` with `adapter`.
+    fn run(llm: &Llm, prompt: &str, adapter: Adapter) -> Result<(String, usize), LlmError> {
+        let mut out = String::new();
+        let options = GenerateOptions { max_tokens: 16, adapter, ..GenerateOptions::default() };
+        let stats = llm.generate(prompt, options, Arc::new(AtomicBool::new(false)), |t| out.push_str(t))?;
+        Ok((out, stats.reused_prompt_tokens))
+    }
+
+    #[test]
+    fn a_generation_chooses_its_adapter_and_each_adapter_keeps_its_computed_start() {
+        let model = brain_testkit::models_dir().join(brain_testkit::llm_file("smollm2-135m"));
+        let dir = tempfile::tempdir().unwrap();
+        let (sales, legal) = (dir.path().join("sales.gguf"), dir.path().join("legal.gguf"));
+        brain_testkit::write_lora(&model, &sales, 0, 0);
+        brain_testkit::write_lora(&model, &legal, 0, 500);
+        let lora = |path: &Path| Adapter::Lora(LoraConfig { path: path.into(), scale: 1.0 });
+        let system = ChatMessage { role: Role::System, content: "You are a helpful assistant who answers in one short line.".into() };
+        let question = ChatMessage { role: Role::User, content: "Name three colours.".into() };
+        let alone = |adapter: Option<&Path>| {
+            let config = LlmConfig {
+                context_size: 512,
+                lora: adapter.map(|path| LoraConfig { path: path.into(), scale: 1.0 }),
+                ..LlmConfig::new(&model)
+            };
+            let llm = Llm::load(&config).unwrap();
+            let prompt = llm.format_chat(&[system.clone(), question.clone()]).unwrap();
+            run(&llm, &prompt, Adapter::AsLoaded).unwrap().0
+        };
+
+        let llm =
+            Llm::load(&LlmConfig { context_size: 512, more_loras: vec![sales.clone(), legal.clone()], ..LlmConfig::new(&model) }).unwrap();
+        let prompt = llm.format_chat(&[system.clone(), question.clone()]).unwrap();
+        let primed = llm.prime(&llm.format_chat(std::slice::from_ref(&system)).unwrap()).unwrap();
+        assert!(primed.prompt_tokens > 10);
+        let (plain, reused) = run(&llm, &prompt, Adapter::AsLoaded).unwrap();
+        assert!(reused > 10, "the primed start is kept: {reused}");
+        let (with_sales, reused) = run(&llm, &prompt, lora(&sales)).unwrap();
+        assert_eq!(reused, 0, "a state computed without the adapter is not reused with it");
+        let (plain_again, reused) = run(&llm, &prompt, Adapter::Plain).unwrap();
+        assert!(reused > 10, "the plain model's start was kept aside and is back: {reused}");
+        let (sales_again, reused) = run(&llm, &prompt, lora(&sales)).unwrap();
+        assert!(reused > 10, "so is the sales adapter's: {reused}");
+        let (with_legal, _) = run(&llm, &prompt, lora(&legal)).unwrap();
+
+        assert_eq!(plain, plain_again);
+        assert_eq!(with_sales, sales_again);
+        assert_ne!(with_sales, plain, "the adapter changes what is generated");
+        assert_ne!(with_legal, with_sales, "each adapter its own");
+        assert_eq!(plain, alone(None), "the same text as the model loaded without adapters");
+        assert_eq!(with_sales, alone(Some(&sales)), "the same text as the model loaded with that adapter alone");
+        assert_eq!(with_legal, alone(Some(&legal)));
+
+        let unread = run(&llm, &prompt, lora(&dir.path().join("other.gguf"))).unwrap_err();
+        assert!(matches!(&unread, LlmError::Lora { reason, .. } if reason.contains("not read with the model")), "{unread}");
+        assert_eq!(run(&llm, &prompt, Adapter::Plain).unwrap().0, plain, "and the model goes on");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! the inputs in `fuzz-regressions/` that once crashed a parser.
 //!
 //! Kept free of the engine and the models on purpose: a test binary that links it does not link
-//! LanceDB, and the `brain-bench` harness depends on it for [`process`] at no cost.
+//! LanceDB, and the `brain-bench` harness depends on it for [`process`] at no cost. (candle's
+//! GGUF writer, for [`write_lora`], is compiled for the engine anyway.)
 
 pub mod process;
 
@@ -433,4 +434,35 @@ fn base64_lines(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A LoRA adapter in llama.cpp's GGUF format for the GGUF model `model`: every layer's query
+/// projection gets `B·A` of rank 4 with deterministic values (`seed` picks them). `widen`
+/// adds columns to A, so the adapter no longer fits the model.
+pub fn write_lora(model: &Path, path: &Path, widen: usize, seed: usize) {
+    use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
+    let content = gguf_file::Content::read(&mut std::fs::File::open(model).unwrap()).unwrap();
+    let arch = content.metadata["general.architecture"].to_string().unwrap().clone();
+    let layers = content.metadata[&format!("{arch}.block_count")].to_u32().unwrap() as usize;
+    // candle's dims are ggml's reversed: (outputs, inputs).
+    let (outputs, inputs) = content.tensor_infos["blk.0.attn_q.weight"].shape.dims2().unwrap();
+    let rank = 4;
+    let values = |n: usize, seed: usize| -> Vec<f32> { (0..n).map(|i| ((i * 7919 + seed * 104729) as f32 * 0.618).sin() * 0.5).collect() };
+    let mut tensors = Vec::new();
+    for layer in 0..layers {
+        let dev = candle_core::Device::Cpu;
+        let a = candle_core::Tensor::from_vec(values(rank * (inputs + widen), layer + seed), (rank, inputs + widen), &dev).unwrap();
+        let b = candle_core::Tensor::from_vec(values(outputs * rank, layer + seed + 1000), (outputs, rank), &dev).unwrap();
+        tensors.push((format!("blk.{layer}.attn_q.weight.lora_a"), QTensor::quantize(&a, GgmlDType::F32).unwrap()));
+        tensors.push((format!("blk.{layer}.attn_q.weight.lora_b"), QTensor::quantize(&b, GgmlDType::F32).unwrap()));
+    }
+    let (arch, general, lora, alpha) = (
+        gguf_file::Value::String(arch),
+        gguf_file::Value::String("adapter".into()),
+        gguf_file::Value::String("lora".into()),
+        gguf_file::Value::F32(rank as f32),
+    );
+    let metadata = [("general.architecture", &arch), ("general.type", &general), ("adapter.type", &lora), ("adapter.lora.alpha", &alpha)];
+    let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    gguf_file::write(&mut std::fs::File::create(path).unwrap(), &metadata, &tensors).unwrap();
 }

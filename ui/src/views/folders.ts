@@ -1,7 +1,7 @@
 // The Folders view and the sidebar's activity line: registered folders with their progress and
 // failures (as the engine reports them per folder), adding folders, and the card that offers to
 // fetch or choose the models while one is missing.
-import { api, isErrorPayload, type IndexEvent, type ModelReport, type Status } from "../api";
+import { api, desktop, isErrorPayload, type FolderLora, type IndexEvent, type ModelReport, type Status } from "../api";
 import { $, el, explain, fileName, showError, toast } from "../dom";
 import { state } from "../state";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
@@ -25,6 +25,25 @@ function renderActivity() {
     if (f.failed) a.append(el("div", { class: "warn small" }, `${f.failed} could not be read`));
     if (f.pending) a.append(el("div", { class: "muted small" }, `${f.pending} waiting`));
     if (status.rebuild_needed) a.append(el("div", { class: "warn small" }, "Rebuild the index (Settings)"));
+  }
+}
+
+/** The folders' own LoRA adapters (house styles), from the settings; none in a browser. */
+let folderLoras: FolderLora[] = [];
+
+/** Pick a LoRA adapter with the native picker and apply it to the answer model (`folder` null)
+ * or to the answers drawn from `folder`; the model is loaded with it first, so a wrong file is
+ * an error and nothing changes. */
+export async function chooseHouseStyle(folder: string | null, after: () => Promise<void>) {
+  try {
+    const picked = await api.pickLoraFile();
+    if (!picked) return;
+    toast("Loading the answer model with the adapter…");
+    await api.useLora(folder, picked, 1);
+    toast(folder ? `Answers from ${fileName(folder)} are written with ${fileName(picked)}.` : `The answer model writes with ${fileName(picked)}.`);
+    await after();
+  } catch (e) {
+    showError(e);
   }
 }
 
@@ -74,6 +93,26 @@ function renderFolders(status: Status) {
     });
     actions.append(pause, remove);
     li.append(head, bar, counts);
+    if (desktop) {
+      const style = folderLoras.find((l) => l.folder === f.path);
+      const houseStyle = el("button", { type: "button", class: "house-style" }, style ? "Other house style…" : "House style…");
+      houseStyle.title = "A LoRA adapter the answer model writes with when an answer comes from this folder";
+      houseStyle.addEventListener("click", () => void chooseHouseStyle(f.path, refreshStatus));
+      actions.prepend(houseStyle);
+      if (style) {
+        const plain = el("button", { type: "button", class: "plain-style" }, "Plain style");
+        plain.addEventListener("click", async () => {
+          try {
+            await api.useLora(f.path, null, 1);
+            await refreshStatus();
+          } catch (e) {
+            showError(e);
+          }
+        });
+        actions.prepend(plain);
+        li.append(el("div", { class: "muted small house-style-now" }, `House style: ${fileName(style.lora)} (answers whose best source is here)`));
+      }
+    }
     if (f.failures.length) {
       const details = el("details", { class: "failures" });
       details.append(el("summary", {}, `${f.failures.length} file(s) could not be indexed`));
@@ -102,6 +141,7 @@ export async function refreshStatus() {
   refreshing = true;
   try {
     state.status = await api.status();
+    if (desktop) folderLoras = (await api.settings()).folder_loras;
     renderFolders(state.status);
     renderActivity();
   } catch (e) {

@@ -2,7 +2,7 @@
 // server to ask instead, where the data lives, rebuild.
 import { api, type AdapterStatus, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
 import { $, el, fileName, showError, toast } from "../dom";
-import { chooseModel, refreshStatus } from "./folders";
+import { chooseHouseStyle, chooseModel, refreshStatus } from "./folders";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
 import { state } from "../state";
 
@@ -22,6 +22,8 @@ export async function loadSettings() {
     const [s, info] = await Promise.all([api.settings(), api.appInfo()]);
     loaded = s;
     field<HTMLInputElement>("llm").value = s.llm ?? "";
+    $("lora-now").textContent = s.llm_lora ? `${fileName(s.llm_lora)} (strength ${s.llm_lora_scale})` : "None";
+    $("remove-lora").hidden = !s.llm_lora;
     field<HTMLInputElement>("embedder").value = s.embedder ?? "";
     field<HTMLInputElement>("gpu_layers").value = String(s.gpu_layers);
     field<HTMLInputElement>("threads").value = String(s.threads);
@@ -169,6 +171,16 @@ export function setUpSettings() {
     }
   });
   $("choose-llm").addEventListener("click", () => void chooseModel("llm", loadSettings));
+  $("choose-lora").addEventListener("click", () => void chooseHouseStyle(null, loadSettings));
+  $("remove-lora").addEventListener("click", async () => {
+    try {
+      await api.useLora(null, null, 1);
+      toast("The answer model writes without a LoRA adapter again.");
+      await loadSettings();
+    } catch (e) {
+      showError(e);
+    }
+  });
   $("choose-embedder").addEventListener("click", () => void chooseModel("embedder", async () => {
     await loadSettings();
     await warnIfRebuildNeeded();

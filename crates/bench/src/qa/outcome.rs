@@ -265,6 +265,7 @@ mod tests {
             stop,
             calculations: Vec::new(),
             query: None,
+            lora: None,
             claims: Vec::new(),
             grounded: None,
         }

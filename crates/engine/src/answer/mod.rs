@@ -8,6 +8,7 @@
 
 pub(crate) mod arithmetic;
 pub(crate) mod excerpt;
+pub(crate) mod house_style;
 pub(crate) mod parts;
 pub(crate) mod prompt;
 pub(crate) mod respond;
@@ -108,6 +109,11 @@ pub struct Answer {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub query: Option<SheetQuery>,
+    /// The LoRA adapter the model wrote the answer with, when one was: the model's own, or the
+    /// house style of the folder the answer comes from (see `Settings::folder_loras`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub lora: Option<String>,
 }
 
 /// Why an answer ended, or why there is none. Persisted in conversations and sent to front ends
@@ -200,6 +206,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
             grounded: None,
             calculations: Vec::new(),
             query: None,
+            lora: None,
         };
         let _ = events.send(AnswerEvent::Sources { citations: Vec::new() });
         let _ = events.send(AnswerEvent::Token { text: NOT_FOUND.to_string() });
@@ -228,13 +235,21 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
     let load_started = Instant::now();
     let llm = engine.load_llm().await?;
     let model_load_ms = load_started.elapsed().as_millis() as u64;
+    let style = house_style::choose(&settings, &relevant);
     let history = request.history.clone();
     let question = question.to_string();
     let token_events = events.clone();
     let (max_answer_tokens, show_unsupported) = (settings.max_answer_tokens, settings.show_unsupported_answers);
     let response = crate::blocking(move || {
-        let inputs =
-            respond::Inputs { question: &question, history: &history, sources: relevant, documents, max_answer_tokens, show_unsupported };
+        let inputs = respond::Inputs {
+            question: &question,
+            history: &history,
+            sources: relevant,
+            documents,
+            max_answer_tokens,
+            show_unsupported,
+            adapter: style.adapter,
+        };
         respond::respond(inputs, llm.as_ref(), embedder.as_ref(), cancel, &token_events)
     })
     .await??;
@@ -245,6 +260,7 @@ pub(crate) async fn run(engine: &Engine, request: &AskRequest, cancel: Arc<Atomi
         claims: response.claims,
         calculations: response.calculations,
         query: None,
+        lora: style.lora.map(|p| p.display().to_string()),
         answer: response.answer,
         citations: response.citations,
         found: response.found,

@@ -34,6 +34,8 @@ pub(crate) struct Inputs<'a> {
     pub max_answer_tokens: u32,
     /// Show an answer whose claims no source supports (marked) instead of quoting passages.
     pub show_unsupported: bool,
+    /// The LoRA adapter the model writes with (see `house_style`).
+    pub adapter: brain_llm::Adapter,
 }
 
 /// The answer as generated and checked, before timings are added.
@@ -75,6 +77,7 @@ pub(crate) fn respond(
         max_tokens: inputs.max_answer_tokens,
         // A small model that starts a new round of the prompt format has finished its answer.
         stop: ["\nQuestion:", "\nSources:", "\n\n\n"].map(String::from).to_vec(),
+        adapter: inputs.adapter,
         ..GenerateOptions::default()
     };
     let stats = model.generate(&prompt, options, cancel, &mut |piece| {
@@ -198,7 +201,15 @@ mod tests {
 
     /// What an answer is made from: `question` over `sources`, no history, 64 tokens at most.
     fn inputs(question: &str, sources: Vec<Hit>) -> Inputs<'_> {
-        Inputs { question, history: &[], sources, documents: HashMap::new(), max_answer_tokens: 64, show_unsupported: false }
+        Inputs {
+            question,
+            history: &[],
+            sources,
+            documents: HashMap::new(),
+            max_answer_tokens: 64,
+            show_unsupported: false,
+            adapter: Default::default(),
+        }
     }
 
     fn ask(answer: &str, sources: &[&str], show_unsupported: bool) -> (Response, Vec<AnswerEvent>) {

@@ -533,6 +533,7 @@ pub(crate) async fn answer(
         claims: Vec::new(),
         grounded: None,
         calculations: Vec::new(),
+        lora: None,
         query: Some(SheetQuery {
             sql,
             path: hit.path.clone(),
