@@ -133,6 +133,54 @@ fn watcher_follows_every_change_and_ends_equal_to_a_clean_index() {
 }
 
 #[test]
+fn the_watcher_learns_the_companys_language_while_nobody_asks_within_the_days_allowance() {
+    let brain = Brain::new();
+    let docs = tempfile::tempdir().unwrap();
+    let root = docs.path().canonicalize().unwrap();
+    let topics = [
+        (
+            "bluebird.md",
+            "# Bluebird\n\nBluebird is the customer loyalty programme: members collect one point for every euro spent in the stores and on the website, and every hundred points become a five euro voucher that is sent by post at the end of each quarter.",
+        ),
+        (
+            "kestrel.md",
+            "# Kestrel\n\nKestrel is the project that replaces the warehouse scanners: the new handheld devices arrive in March, each depot trains two staff members first, and the old scanners are collected and recycled by the supplier in May.",
+        ),
+        (
+            "heron.md",
+            "# Heron\n\nHeron is the new expense system: receipts are photographed with the phone app, a manager approves each claim within five working days, and approved expenses are paid with the next monthly salary payment.",
+        ),
+        (
+            "osprey.md",
+            "# Osprey\n\nOsprey is the office move to the riverside building: the finance and legal teams move in the first week of June, everyone else in the second week, and parking permits for the new garage are requested from facilities.",
+        ),
+    ];
+    for (name, text) in topics {
+        write(&root.join(name), text);
+    }
+    brain.add_folder(&root);
+    // Learning after one second unused, three questions a day at most.
+    write(&brain.data.path().join("settings.toml"), "learn_after_idle_secs = 1\nlearn_questions_per_day = 3\n");
+    let mut watcher = brain.watch();
+    wait_for(&mut watcher, "idle", Duration::from_secs(120));
+    let questions = || -> usize {
+        std::fs::read_to_string(brain.data.path().join("tune/pairs.jsonl"))
+            .map(|text| text.lines().filter(|line| line.contains("\"question\"")).count())
+            .unwrap_or(0)
+    };
+    // A batch writes the day's three questions (each kept as it is written), then trains.
+    eventually("the adapter is trained while nobody asks", Duration::from_secs(300), || !brain.json(&["status"])["adapter"].is_null());
+    let written = questions();
+    assert!((1..=3).contains(&written), "{written} questions written");
+    let adapter = brain.json(&["status"])["adapter"].clone();
+    assert_eq!(adapter["trained_pairs"].as_u64().unwrap() + adapter["held_out_pairs"].as_u64().unwrap(), written as u64, "{adapter}");
+    // The day's allowance is spent: nothing more, however long nobody asks.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(questions(), written);
+    assert!(terminate(watcher).success());
+}
+
+#[test]
 fn kill_9_mid_sync_then_resume_gives_the_clean_index_without_redoing_work() {
     let brain = Brain::new();
     let docs = tempfile::tempdir().unwrap();

@@ -168,6 +168,10 @@ pub fn start_background<R: Runtime>(app: &tauri::AppHandle<R>) {
             }
         }
     });
+    // Learning the company's language while the app is unused (settings: `learn_after_idle_secs`).
+    let engine = Arc::clone(&state.engine);
+    let stop = Arc::clone(&state.watch_stop);
+    tauri::async_runtime::spawn(async move { engine.learn_while_idle(stop).await });
     let engine = Arc::clone(&state.engine);
     let stop = Arc::clone(&state.watch_stop);
     let report_to = app.clone();

@@ -1,6 +1,8 @@
 //! `brain index`, `watch`, `inspect`, `status` and `check`: the index and its state.
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use brain_engine::{Engine, IndexEvent};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -111,7 +113,15 @@ pub async fn watch(engine: &Engine, json: bool) -> anyhow::Result<i32> {
     if !json {
         eprintln!("watching {} folder(s); Ctrl-C to stop", engine.folders()?.len());
     }
-    engine.watch(stop).await?;
+    // Learning while idle (settings: `learn_after_idle_secs`) runs beside the watcher and stops
+    // with it.
+    let watching = async {
+        let watched = engine.watch(Arc::clone(&stop)).await;
+        stop.store(true, Ordering::Relaxed);
+        watched
+    };
+    let (watched, ()) = tokio::join!(watching, engine.learn_while_idle(Arc::clone(&stop)));
+    watched?;
     // Let the printer drain what the last sync published.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     printer.abort();

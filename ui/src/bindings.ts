@@ -132,6 +132,16 @@ pdf_table_queries: boolean,
  */
 ocr_languages: Array<string>, 
 /**
+ * Learn the company's language while the assistant is unused this long (seconds): the
+ * answer model writes questions about passages and the query adapter is trained again (see
+ * `brain tune`), in the app and in `brain watch`. 0: only when asked.
+ */
+learn_after_idle_secs: number, 
+/**
+ * The most questions learning while idle writes in a day (about 4 s each on 2 cores).
+ */
+learn_questions_per_day: number, 
+/**
  * LoRA adapters for answers drawn from a folder: a department's house style. Last, because
  * TOML writes tables after plain values.
  */

@@ -119,6 +119,13 @@ pub struct Engine {
     adapter: tune::AdapterSlot,
     /// Where the index is: in the data dir, or a team's in object storage.
     home: home::IndexHome,
+    /// When the assistant was last used (an answer, a search, a tuning run) or opened: learning
+    /// while idle waits for it to be unused a while (`tune::idle`).
+    last_used: std::sync::Mutex<Instant>,
+    /// One tuning run at a time: a user's waits for the idle loop's batch, which it stops.
+    tuning: Mutex<()>,
+    /// The stop flag of the idle loop's batch in progress.
+    idle_batch: std::sync::Mutex<Option<Arc<AtomicBool>>>,
 }
 
 /// One file as the index holds it.
@@ -221,6 +228,9 @@ impl Engine {
             answering: std::sync::Mutex::new(Vec::new()),
             ocr_counts: Arc::new(resources::OcrCounts::default()),
             adapter: tune::AdapterSlot::default(),
+            last_used: std::sync::Mutex::new(Instant::now()),
+            tuning: Mutex::new(()),
+            idle_batch: std::sync::Mutex::new(None),
         })
     }
 
@@ -538,6 +548,7 @@ impl Engine {
 
     /// Search the index.
     pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
+        self.mark_used();
         search::run(self, request).await
     }
 
@@ -545,6 +556,7 @@ impl Engine {
     /// generated (the sources first, then tokens, then the whole answer); setting `cancel`, or
     /// [`Engine::stop_answering`], stops generation and the answer so far is returned.
     pub async fn ask(&self, request: &AskRequest, cancel: Arc<AtomicBool>, events: AnswerSink) -> Result<Answer> {
+        self.mark_used();
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::clone(&cancel));
         let result = answer::run(self, request, Arc::clone(&cancel), events).await;
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| !Arc::ptr_eq(f, &cancel));
@@ -672,9 +684,37 @@ impl Engine {
         cancel: Arc<AtomicBool>,
         mut progress: impl FnMut(TuneStep) + Send,
     ) -> Result<TuneReport> {
+        self.mark_used();
+        if let Some(batch) = self.idle_batch.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            batch.store(true, Ordering::Relaxed);
+        }
+        self.tune_now(request, cancel, &mut progress).await
+    }
+
+    /// One tuning run, after any other has finished.
+    async fn tune_now(
+        &self,
+        request: TuneRequest,
+        cancel: Arc<AtomicBool>,
+        progress: &mut (dyn FnMut(TuneStep) + Send),
+    ) -> Result<TuneReport> {
+        let _one_at_a_time = self.tuning.lock().await;
         let target = self.tune_target().await?;
         let llm = self.llm_for_questions(request.questions).await?;
-        tune::run(&target, llm, request, cancel, &mut progress).await
+        tune::run(&target, llm, request, cancel, progress).await
+    }
+
+    /// Learn the company's language while the assistant is unused, until `stop` is set: a
+    /// batch of questions written and the adapter trained again whenever the settings'
+    /// `learn_after_idle_secs` have passed since it was last used, no sync runs and the day's
+    /// allowance is not spent (see `tune::idle`). Every batch's pairs are kept as they are
+    /// written; a batch stops for a sync, a user's tuning run or `stop`.
+    pub async fn learn_while_idle(&self, stop: Arc<AtomicBool>) {
+        tune::idle::run(self, stop).await
+    }
+
+    fn mark_used(&self) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
     }
 
     /// Write a training set for fine-tuning an answer model elsewhere from the pairs `tune`

@@ -131,6 +131,12 @@ pub struct Settings {
     /// Languages scanned pages and images are read in (Tesseract's names: "eng", "deu");
     /// empty: English and the system's language, when their models are installed.
     pub ocr_languages: Vec<String>,
+    /// Learn the company's language while the assistant is unused this long (seconds): the
+    /// answer model writes questions about passages and the query adapter is trained again (see
+    /// `brain tune`), in the app and in `brain watch`. 0: only when asked.
+    pub learn_after_idle_secs: u64,
+    /// The most questions learning while idle writes in a day (about 4 s each on 2 cores).
+    pub learn_questions_per_day: usize,
     /// LoRA adapters for answers drawn from a folder: a department's house style. Last, because
     /// TOML writes tables after plain values.
     pub folder_loras: Vec<FolderLora>,
@@ -174,6 +180,8 @@ impl Default for Settings {
             sheet_queries: true,
             pdf_table_queries: false,
             ocr_languages: Vec::new(),
+            learn_after_idle_secs: 600,
+            learn_questions_per_day: 100,
             folder_loras: Vec::new(),
         }
     }

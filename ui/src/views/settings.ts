@@ -33,6 +33,8 @@ export async function loadSettings() {
     field<HTMLTextAreaElement>("exclude").value = s.exclude.join("\n");
     field<HTMLInputElement>("max_file_size_mb").value = String(Math.round(s.max_file_size / MB));
     field<HTMLInputElement>("ocr_languages").value = s.ocr_languages.join("+");
+    field<HTMLInputElement>("learn_after_idle_minutes").value = String(Math.round(s.learn_after_idle_secs / 60));
+    field<HTMLInputElement>("learn_questions_per_day").value = String(s.learn_questions_per_day);
     void showOcrStatus();
     $("data-dir").textContent = info.data_dir;
     $("data-dir-source").textContent = info.data_dir_from_env ? "(from BRAIN_DATA_DIR)" : "(default)";
@@ -159,6 +161,8 @@ export function setUpSettings() {
       exclude: field<HTMLTextAreaElement>("exclude").value.split("\n").map((x) => x.trim()).filter(Boolean),
       max_file_size: Math.max(1, num("max_file_size_mb")) * MB,
       ocr_languages: field<HTMLInputElement>("ocr_languages").value.split(/[+,\s]+/).map((x) => x.trim()).filter(Boolean),
+      learn_after_idle_secs: num("learn_after_idle_minutes") * 60,
+      learn_questions_per_day: num("learn_questions_per_day"),
     };
     try {
       loaded = await api.saveSettings(s);

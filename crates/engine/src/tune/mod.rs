@@ -22,6 +22,7 @@
 
 pub(crate) mod adapter;
 mod export;
+pub(crate) mod idle;
 mod pairs;
 mod questions;
 

@@ -1,0 +1,191 @@
+//! Learning while the computer is idle: the answer model writes questions a few at a time when
+//! nobody has used the assistant for a while and the index is up to date, and the query adapter
+//! is trained again after each batch.
+//!
+//! Key design decision: a pure rule ([`next`]) decides from what the loop observed — how long
+//! the assistant has been unused, whether a sync runs, how many questions the last day wrote,
+//! whether the last batch found no passage left to ask about — and `Engine::learn_while_idle`
+//! only observes and runs `Engine::tune`. A batch in progress still yields to every answer (the
+//! question writer waits while one is generated, in any process) and stops when a sync starts:
+//! llama.cpp's spinning threads and the embedder on the same cores slow each other by orders of
+//! magnitude.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast::error::TryRecvError;
+
+use crate::settings::Settings;
+use crate::{Engine, IndexEvent, TuneRequest, TuneStep};
+
+/// How often the loop looks (and how soon a batch stops when the loop is stopped).
+const TICK: Duration = Duration::from_secs(2);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Questions written in one batch: about 40 s of the default model on 2 cores, so that a
+/// question asked meanwhile waits for one question at most and a sync for one batch.
+pub(crate) const BATCH: usize = 10;
+
+/// What the idle loop saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Observed {
+    /// Since the assistant was last used (an answer, a search, a tuning run) or opened.
+    pub unused_for: Duration,
+    /// A sync is running.
+    pub syncing: bool,
+    /// Questions written by this loop in the last 24 hours.
+    pub written_last_day: usize,
+    /// The last batch found no passage left to ask about, and no file changed since.
+    pub exhausted: bool,
+}
+
+/// What the idle loop does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    Wait,
+    /// Write this many questions, then train.
+    Write(usize),
+}
+
+/// Write questions when learning is on (`learn_after_idle_secs` > 0), the assistant has been
+/// unused that long, no sync runs, there are passages left to ask about, and the day's
+/// allowance (`learn_questions_per_day`) is not spent.
+pub(crate) fn next(observed: &Observed, settings: &Settings) -> Next {
+    let idle = settings.learn_after_idle_secs;
+    let left = settings.learn_questions_per_day.saturating_sub(observed.written_last_day);
+    if idle == 0 || observed.unused_for < Duration::from_secs(idle) || observed.syncing || observed.exhausted || left == 0 {
+        return Next::Wait;
+    }
+    Next::Write(left.min(BATCH))
+}
+
+/// What the loop knows from the engine's events.
+#[derive(Debug, Default)]
+struct Seen {
+    syncing: bool,
+    exhausted: bool,
+}
+
+impl Seen {
+    fn observe(&mut self, event: &IndexEvent) {
+        match event {
+            IndexEvent::SyncStarted { .. } => self.syncing = true,
+            IndexEvent::Idle(_) | IndexEvent::SyncFailed { .. } => self.syncing = false,
+            // New passages to ask about.
+            IndexEvent::FileIndexed { .. } => self.exhausted = false,
+            _ => {}
+        }
+    }
+}
+
+/// The loop behind `Engine::learn_while_idle`.
+pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
+    let mut events = engine.subscribe();
+    let mut seen = Seen::default();
+    // Questions asked for by each batch of the last day (attempted: each costs the same time).
+    let mut batches: VecDeque<(Instant, usize)> = VecDeque::new();
+    let answering = crate::yielding::Yield::new(engine.data_dir());
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(TICK).await;
+        loop {
+            match events.try_recv() {
+                Ok(event) => seen.observe(&event),
+                Err(TryRecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+        // An answer in another process on the same data dir (`brain ask` beside `brain watch`).
+        if answering.answer_now() {
+            engine.mark_used();
+        }
+        while batches.front().is_some_and(|(at, _)| at.elapsed() > DAY) {
+            batches.pop_front();
+        }
+        let observed = Observed {
+            unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
+            syncing: seen.syncing,
+            written_last_day: batches.iter().map(|(_, n)| n).sum(),
+            exhausted: seen.exhausted,
+        };
+        let Next::Write(questions) = next(&observed, &engine.settings()) else { continue };
+
+        let batch = Arc::new(AtomicBool::new(false));
+        *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&batch));
+        let mut attempted = 0;
+        let result = {
+            let mut progress = |step: TuneStep| {
+                if let TuneStep::Questions { done, .. } = step {
+                    attempted = done;
+                }
+            };
+            let tuning = engine.tune_now(TuneRequest { questions, ..TuneRequest::default() }, Arc::clone(&batch), &mut progress);
+            tokio::pin!(tuning);
+            loop {
+                tokio::select! {
+                    result = &mut tuning => break result,
+                    event = events.recv() => {
+                        if let Ok(event) = event {
+                            seen.observe(&event);
+                        }
+                        if seen.syncing {
+                            batch.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    _ = tokio::time::sleep(TICK) => {
+                        if stop.load(Ordering::Relaxed) {
+                            batch.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        };
+        *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        batches.push_back((Instant::now(), attempted));
+        match result {
+            Ok(report) => {
+                tracing::info!(questions = report.questions_written, in_use = report.adapter.in_use, "learned while idle");
+                // No passage was left to ask about: wait for the index to change.
+                seen.exhausted |= attempted == 0;
+            }
+            Err(crate::EngineError::Cancelled) => {}
+            Err(e) => {
+                // No index yet, no answer model: nothing to do until a file is indexed.
+                tracing::warn!("learning while idle stopped: {e}");
+                seen.exhausted = true;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(idle: u64, per_day: usize) -> Settings {
+        Settings { learn_after_idle_secs: idle, learn_questions_per_day: per_day, ..Settings::default() }
+    }
+
+    const IDLE: Observed = Observed { unused_for: Duration::from_secs(900), syncing: false, written_last_day: 0, exhausted: false };
+
+    #[test]
+    fn questions_are_written_in_batches_once_the_assistant_has_been_unused_long_enough() {
+        let s = settings(600, 100);
+        assert_eq!(next(&IDLE, &s), Next::Write(BATCH));
+        assert_eq!(next(&Observed { unused_for: Duration::from_secs(599), ..IDLE }, &s), Next::Wait, "used 10 minutes ago, less a second");
+        assert_eq!(next(&IDLE, &Settings::default()), Next::Write(BATCH), "on by default");
+    }
+
+    #[test]
+    fn a_sync_nothing_left_to_ask_the_days_allowance_or_the_setting_make_it_wait() {
+        let s = settings(600, 100);
+        assert_eq!(next(&Observed { syncing: true, ..IDLE }, &s), Next::Wait);
+        assert_eq!(next(&Observed { exhausted: true, ..IDLE }, &s), Next::Wait);
+        assert_eq!(next(&Observed { written_last_day: 95, ..IDLE }, &s), Next::Write(5), "the last of the allowance");
+        assert_eq!(next(&Observed { written_last_day: 100, ..IDLE }, &s), Next::Wait);
+        assert_eq!(next(&Observed { written_last_day: 130, ..IDLE }, &s), Next::Wait);
+        assert_eq!(next(&IDLE, &settings(0, 100)), Next::Wait, "0 seconds: never");
+        assert_eq!(next(&IDLE, &settings(600, 0)), Next::Wait);
+    }
+}
