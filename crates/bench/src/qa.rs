@@ -80,6 +80,11 @@ pub struct QuestionResult {
     pub grounded: Option<f32>,
     pub unsupported_claims: usize,
     pub first_token_ms: Option<u64>,
+    /// Leading prompt tokens whose model state was kept from before (see `Answer`).
+    pub prompt_tokens_reused: Option<usize>,
+    /// The LoRA adapter that wrote the answer, if one did (a folder's house style).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<String>,
     pub total_ms: Option<u64>,
     pub stop: Option<AnswerStop>,
     /// Right, or why not (None: no model ran).
@@ -214,6 +219,8 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             grounded: None,
             unsupported_claims: 0,
             first_token_ms: None,
+            prompt_tokens_reused: None,
+            lora: None,
             total_ms: None,
             stop: None,
             outcome: None,
@@ -231,6 +238,8 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             result.grounded = answer.grounded;
             result.unsupported_claims = answer.claims.iter().filter(|c| !c.supported).count();
             result.first_token_ms = answer.timings_ms.first_token_ms;
+            result.prompt_tokens_reused = Some(answer.prompt_tokens_reused);
+            result.lora.clone_from(&answer.lora);
             result.total_ms = Some(answer.timings_ms.total_ms);
             result.stop = Some(answer.stop);
             result.outcome = Some(classify(q, &answer));
