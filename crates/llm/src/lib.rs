@@ -421,6 +421,7 @@ fn owner_thread(
             }
         };
         if wanted != active {
+            // Keep the shared start computed under the adapter switched away from.
             let shared = cached.iter().zip(&primed).take_while(|(a, b)| a == b).count();
             if shared > 0
                 && matches!(context.clear_kv_cache_seq(Some(0), Some(shared as u32), None), Ok(true))
@@ -437,6 +438,7 @@ fn owner_thread(
                 continue;
             }
             active = wanted;
+            // Put back the start this adapter computed before, if it did.
             if let Some((tokens, state)) = starts.get(&active) {
                 match context.state_seq_set(state, 0) {
                     Ok(()) => cached.clone_from(tokens),
