@@ -159,8 +159,14 @@ fn the_watcher_learns_the_companys_language_while_nobody_asks_within_the_days_al
         write(&root.join(name), text);
     }
     brain.add_folder(&root);
-    // Learning after one second unused, three questions a day at most.
-    write(&brain.data.path().join("settings.toml"), "learn_after_idle_secs = 1\nlearn_questions_per_day = 3\n");
+    // Learning after one second unused, three questions a day at most, written by the smallest
+    // model (the test is about when questions are written, not how well).
+    brain.run(&["models", "use", "--llm", "smollm2-135m"]);
+    let settings = std::fs::read_to_string(brain.data.path().join("settings.toml")).unwrap();
+    let settings = settings
+        .replace("learn_after_idle_secs = 600", "learn_after_idle_secs = 1")
+        .replace("learn_questions_per_day = 100", "learn_questions_per_day = 3");
+    write(&brain.data.path().join("settings.toml"), &settings);
     let mut watcher = brain.watch();
     wait_for(&mut watcher, "idle", Duration::from_secs(120));
     let questions = || -> usize {
@@ -174,9 +180,14 @@ fn the_watcher_learns_the_companys_language_while_nobody_asks_within_the_days_al
     assert!((1..=3).contains(&written), "{written} questions written");
     let adapter = brain.json(&["status"])["adapter"].clone();
     assert_eq!(adapter["trained_pairs"].as_u64().unwrap() + adapter["held_out_pairs"].as_u64().unwrap(), written as u64, "{adapter}");
-    // The day's allowance is spent: nothing more, however long nobody asks.
+    // The day's allowance is spent: nothing more, however long nobody asks — nor after a restart.
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(questions(), written);
+    assert!(terminate(watcher).success());
+    let mut watcher = brain.watch();
+    wait_for(&mut watcher, "idle", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(questions(), written, "the day's allowance holds across restarts");
     assert!(terminate(watcher).success());
 }
 

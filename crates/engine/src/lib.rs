@@ -746,7 +746,7 @@ impl Engine {
         tune::remove(&self.tune_dir())
     }
 
-    fn tune_dir(&self) -> PathBuf {
+    pub(crate) fn tune_dir(&self) -> PathBuf {
         self.data_dir().join("tune")
     }
 

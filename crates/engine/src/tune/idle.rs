@@ -10,10 +10,10 @@
 //! llama.cpp's spinning threads and the embedder on the same cores slow each other by orders of
 //! magnitude.
 
-use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::broadcast::error::TryRecvError;
 
@@ -22,7 +22,30 @@ use crate::{Engine, IndexEvent, TuneRequest, TuneStep};
 
 /// How often the loop looks (and how soon a batch stops when the loop is stopped).
 const TICK: Duration = Duration::from_secs(2);
-const DAY: Duration = Duration::from_secs(24 * 3600);
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// The batches of the last day, in the tune dir: the day's allowance holds across restarts.
+const BATCHES_FILE: &str = "idle-batches.json";
+
+/// A batch the loop ran: when it ended, and how many questions it asked for (attempted: each
+/// costs the same time, kept or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Batch {
+    at_ms: i64,
+    questions: usize,
+}
+
+/// The batches of the day before `now_ms` kept in `dir` (none when there is no file or it is
+/// damaged: the allowance then starts afresh, which costs at most a day's questions).
+fn batches_of_the_day(dir: &Path, now_ms: i64) -> Vec<Batch> {
+    let batches: Vec<Batch> = std::fs::read(dir.join(BATCHES_FILE)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    batches.into_iter().filter(|b| now_ms - b.at_ms < DAY_MS).collect()
+}
+
+fn save_batches(dir: &Path, batches: &[Batch]) -> crate::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::EngineError::io(dir, e))?;
+    let json = serde_json::to_vec(batches).map_err(|e| crate::EngineError::Internal(e.to_string()))?;
+    crate::fsutil::write_atomic(&dir.join(BATCHES_FILE), &json)
+}
 
 /// Questions written in one batch: about 40 s of the default model on 2 cores, so that a
 /// question asked meanwhile waits for one question at most and a sync for one batch.
@@ -84,8 +107,7 @@ impl Seen {
 pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
     let mut events = engine.subscribe();
     let mut seen = Seen::default();
-    // Questions asked for by each batch of the last day (attempted: each costs the same time).
-    let mut batches: VecDeque<(Instant, usize)> = VecDeque::new();
+    let dir: PathBuf = engine.tune_dir();
     let answering = crate::yielding::Yield::new(engine.data_dir());
     while !stop.load(Ordering::Relaxed) {
         tokio::time::sleep(TICK).await;
@@ -100,13 +122,11 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         if answering.answer_now() {
             engine.mark_used();
         }
-        while batches.front().is_some_and(|(at, _)| at.elapsed() > DAY) {
-            batches.pop_front();
-        }
+        let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
         let observed = Observed {
             unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
             syncing: seen.syncing,
-            written_last_day: batches.iter().map(|(_, n)| n).sum(),
+            written_last_day: batches.iter().map(|b| b.questions).sum(),
             exhausted: seen.exhausted,
         };
         let Next::Write(questions) = next(&observed, &engine.settings()) else { continue };
@@ -142,7 +162,10 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
             }
         };
         *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        batches.push_back((Instant::now(), attempted));
+        batches.push(Batch { at_ms: crate::fsutil::now_ms(), questions: attempted });
+        if let Err(e) = save_batches(&dir, &batches) {
+            tracing::warn!("could not keep the day's questions: {e}");
+        }
         match result {
             Ok(report) => {
                 tracing::info!(questions = report.questions_written, in_use = report.adapter.in_use, "learned while idle");
@@ -175,6 +198,19 @@ mod tests {
         assert_eq!(next(&IDLE, &s), Next::Write(BATCH));
         assert_eq!(next(&Observed { unused_for: Duration::from_secs(599), ..IDLE }, &s), Next::Wait, "used 10 minutes ago, less a second");
         assert_eq!(next(&IDLE, &Settings::default()), Next::Write(BATCH), "on by default");
+    }
+
+    #[test]
+    fn the_days_batches_are_kept_across_restarts_and_older_ones_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 10 * DAY_MS;
+        assert_eq!(batches_of_the_day(dir.path(), now), vec![], "no file: none");
+        let old = Batch { at_ms: now - DAY_MS - 1, questions: 10 };
+        let recent = Batch { at_ms: now - 3600 * 1000, questions: 7 };
+        save_batches(dir.path(), &[old, recent]).unwrap();
+        assert_eq!(batches_of_the_day(dir.path(), now), vec![recent]);
+        std::fs::write(dir.path().join(BATCHES_FILE), "{damaged").unwrap();
+        assert_eq!(batches_of_the_day(dir.path(), now), vec![]);
     }
 
     #[test]
