@@ -126,6 +126,9 @@ pub struct Engine {
     tuning: Mutex<()>,
     /// The stop flag of the idle loop's batch in progress.
     idle_batch: std::sync::Mutex<Option<Arc<AtomicBool>>>,
+    /// Whether this process has answered a question: if not (`brain watch`), the answer model
+    /// loaded to write questions while idle is let go after each batch.
+    answered_here: AtomicBool,
 }
 
 /// One file as the index holds it.
@@ -231,6 +234,7 @@ impl Engine {
             last_used: std::sync::Mutex::new(Instant::now()),
             tuning: Mutex::new(()),
             idle_batch: std::sync::Mutex::new(None),
+            answered_here: AtomicBool::new(false),
         })
     }
 
@@ -557,6 +561,7 @@ impl Engine {
     /// [`Engine::stop_answering`], stops generation and the answer so far is returned.
     pub async fn ask(&self, request: &AskRequest, cancel: Arc<AtomicBool>, events: AnswerSink) -> Result<Answer> {
         self.mark_used();
+        self.answered_here.store(true, Ordering::Relaxed);
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::clone(&cancel));
         let result = answer::run(self, request, Arc::clone(&cancel), events).await;
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| !Arc::ptr_eq(f, &cancel));
@@ -711,6 +716,14 @@ impl Engine {
     /// written; a batch stops for a sync, a user's tuning run or `stop`.
     pub async fn learn_while_idle(&self, stop: Arc<AtomicBool>) {
         tune::idle::run(self, stop).await
+    }
+
+    /// Let the answer model go unless this process answers questions (it is loaded again when
+    /// needed): a watcher that wrote questions while idle does not keep it in memory.
+    pub(crate) async fn release_llm_unless_answering(&self) {
+        if !self.answered_here.load(Ordering::Relaxed) {
+            *self.llm.lock().await = None;
+        }
     }
 
     fn mark_used(&self) {

@@ -25,6 +25,17 @@ const TICK: Duration = Duration::from_secs(2);
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// The batches of the last day, in the tune dir: the day's allowance holds across restarts.
 const BATCHES_FILE: &str = "idle-batches.json";
+/// Held (exclusively) by the process whose batch runs: the app and the background watcher on
+/// one data dir never learn at the same time.
+const LOCK_FILE: &str = "idle.lock";
+
+/// The lock of a batch, or `None` when another process holds it (or it cannot be made).
+fn lock_batch(dir: &Path) -> Option<std::fs::File> {
+    std::fs::create_dir_all(dir).ok()?;
+    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE)).ok()?;
+    file.try_lock().ok()?;
+    Some(file)
+}
 
 /// A batch the loop ran: when it ended, and how many questions it asked for (attempted: each
 /// costs the same time, kept or not).
@@ -122,7 +133,7 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         if answering.answer_now() {
             engine.mark_used();
         }
-        let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
+        let batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
         let observed = Observed {
             unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
             syncing: seen.syncing,
@@ -130,6 +141,12 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
             exhausted: seen.exhausted,
         };
         let Next::Write(questions) = next(&observed, &engine.settings()) else { continue };
+        let Some(_learning) = lock_batch(&dir) else { continue };
+        // Counted again under the lock: another process may have just run a batch.
+        let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
+        if batches.iter().map(|b| b.questions).sum::<usize>() >= engine.settings().learn_questions_per_day {
+            continue;
+        }
 
         let batch = Arc::new(AtomicBool::new(false));
         *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&batch));
@@ -166,6 +183,7 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         if let Err(e) = save_batches(&dir, &batches) {
             tracing::warn!("could not keep the day's questions: {e}");
         }
+        engine.release_llm_unless_answering().await;
         match result {
             Ok(report) => {
                 tracing::info!(questions = report.questions_written, in_use = report.adapter.in_use, "learned while idle");
@@ -198,6 +216,16 @@ mod tests {
         assert_eq!(next(&IDLE, &s), Next::Write(BATCH));
         assert_eq!(next(&Observed { unused_for: Duration::from_secs(599), ..IDLE }, &s), Next::Wait, "used 10 minutes ago, less a second");
         assert_eq!(next(&IDLE, &Settings::default()), Next::Write(BATCH), "on by default");
+    }
+
+    #[test]
+    fn one_process_at_a_time_runs_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock_batch(dir.path()).expect("free");
+        // A second open file description is refused as another process's would be.
+        assert!(lock_batch(dir.path()).is_none(), "held");
+        drop(first);
+        assert!(lock_batch(dir.path()).is_some(), "free again");
     }
 
     #[test]
