@@ -162,11 +162,11 @@ fn the_watcher_learns_the_companys_language_while_nobody_asks_within_the_days_al
     // Learning after one second unused, three questions a day at most, written by the smallest
     // model (the test is about when questions are written, not how well).
     brain.run(&["models", "use", "--llm", "smollm2-135m"]);
-    let settings = std::fs::read_to_string(brain.data.path().join("settings.toml")).unwrap();
-    let settings = settings
-        .replace("learn_after_idle_secs = 600", "learn_after_idle_secs = 1")
-        .replace("learn_questions_per_day = 100", "learn_questions_per_day = 3");
-    write(&brain.data.path().join("settings.toml"), &settings);
+    let path = brain.data.path().join("settings.toml");
+    let mut settings: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    settings.insert("learn_after_idle_secs".into(), 1.into());
+    settings.insert("learn_questions_per_day".into(), 3.into());
+    write(&path, settings.to_string());
     let mut watcher = brain.watch();
     wait_for(&mut watcher, "idle", Duration::from_secs(120));
     let questions = || -> usize {

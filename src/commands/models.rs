@@ -77,11 +77,7 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
         ModelsCommand::List { json } => list(engine, json).await,
         ModelsCommand::Status { json } => status(engine, json).await,
         ModelsCommand::Use { llm, embedder, embedder_dir, onnxruntime_lib, lora, scale, no_lora, folder, defaults } => {
-            if folder.is_some() {
-                anyhow::ensure!(lora.is_some() || no_lora, "--folder goes with --lora or --no-lora");
-                engine.use_lora(folder.as_deref(), lora.as_deref(), scale).await?;
-                return status(engine, false).await;
-            }
+            anyhow::ensure!(folder.is_none() || lora.is_some() || no_lora, "--folder goes with --lora or --no-lora");
             let mut s = engine.settings();
             if defaults {
                 (s.llm, s.embedder, s.onnxruntime) = (None, None, None);
@@ -101,7 +97,7 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
                 engine.use_llm(&llm).await?;
             }
             if lora.is_some() || no_lora || defaults {
-                engine.use_lora(None, lora.as_deref(), scale).await?;
+                engine.use_lora(folder.as_deref(), lora.as_deref(), scale).await?;
             }
             status(engine, false).await
         }

@@ -666,10 +666,7 @@ mod tests {
     fn greedy(model: &Path, lora: Option<LoraConfig>) -> Result<String, LlmError> {
         let llm = Llm::load(&LlmConfig { context_size: 512, lora, ..LlmConfig::new(model) })?;
         let prompt = llm.format_chat(&[ChatMessage { role: Role::User, content: "Name three colours.".into() }])?;
-        let mut out = String::new();
-        let options = GenerateOptions { max_tokens: 16, ..GenerateOptions::default() };
-        llm.generate(&prompt, options, Arc::new(AtomicBool::new(false)), |t| out.push_str(t))?;
-        Ok(out)
+        Ok(run(&llm, &prompt, Adapter::AsLoaded)?.0)
     }
 
     #[test]

@@ -133,7 +133,10 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         if answering.answer_now() {
             engine.mark_used();
         }
-        let batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
+        // The lock first: the day's count is read once, and no other process runs a batch
+        // between reading it and writing more.
+        let Some(_learning) = lock_batch(&dir) else { continue };
+        let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
         let observed = Observed {
             unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
             syncing: seen.syncing,
@@ -141,12 +144,6 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
             exhausted: seen.exhausted,
         };
         let Next::Write(questions) = next(&observed, &engine.settings()) else { continue };
-        let Some(_learning) = lock_batch(&dir) else { continue };
-        // Counted again under the lock: another process may have just run a batch.
-        let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
-        if batches.iter().map(|b| b.questions).sum::<usize>() >= engine.settings().learn_questions_per_day {
-            continue;
-        }
 
         let batch = Arc::new(AtomicBool::new(false));
         *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&batch));
