@@ -142,6 +142,10 @@ learn_after_idle_secs: number,
  */
 learn_questions_per_day: number, 
 /**
+ * Learn while idle on battery power too; by default a laptop learns only while plugged in.
+ */
+learn_on_battery: boolean, 
+/**
  * LoRA adapters for answers drawn from a folder: a department's house style. Last, because
  * TOML writes tables after plain values.
  */

@@ -45,6 +45,7 @@ mod openable;
 mod pdf_render;
 mod people;
 mod pipeline;
+mod power;
 mod reembed;
 mod resources;
 mod retrieval;
@@ -122,7 +123,8 @@ pub struct Engine {
     /// When the assistant was last used (an answer, a search, a tuning run) or opened: learning
     /// while idle waits for it to be unused a while (`tune::idle`).
     last_used: std::sync::Mutex<Instant>,
-    /// One tuning run at a time: a user's waits for the idle loop's batch, which it stops.
+    /// One tuning run at a time: a user's waits for the idle loop's batch, which it stops (and
+    /// for a run in another process on the data dir: `tune::lock`).
     tuning: Mutex<()>,
     /// The stop flag of the idle loop's batch in progress.
     idle_batch: std::sync::Mutex<Option<Arc<AtomicBool>>>,
@@ -693,6 +695,8 @@ impl Engine {
         if let Some(batch) = self.idle_batch.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             batch.store(true, Ordering::Relaxed);
         }
+        // And one in another process on the data dir (the watcher's, the app's) makes way too.
+        let _one_per_data_dir = tune::lock::lock_for_user(&self.tune_dir(), &cancel).await?;
         self.tune_now(request, cancel, &mut progress).await
     }
 

@@ -137,6 +137,8 @@ pub struct Settings {
     pub learn_after_idle_secs: u64,
     /// The most questions learning while idle writes in a day (about 4 s each on 2 cores).
     pub learn_questions_per_day: usize,
+    /// Learn while idle on battery power too; by default a laptop learns only while plugged in.
+    pub learn_on_battery: bool,
     /// LoRA adapters for answers drawn from a folder: a department's house style. Last, because
     /// TOML writes tables after plain values.
     pub folder_loras: Vec<FolderLora>,
@@ -182,6 +184,7 @@ impl Default for Settings {
             ocr_languages: Vec::new(),
             learn_after_idle_secs: 600,
             learn_questions_per_day: 100,
+            learn_on_battery: false,
             folder_loras: Vec::new(),
         }
     }

@@ -35,6 +35,7 @@ export async function loadSettings() {
     field<HTMLInputElement>("ocr_languages").value = s.ocr_languages.join("+");
     field<HTMLInputElement>("learn_after_idle_minutes").value = String(Math.round(s.learn_after_idle_secs / 60));
     field<HTMLInputElement>("learn_questions_per_day").value = String(s.learn_questions_per_day);
+    field<HTMLInputElement>("learn_on_battery").checked = s.learn_on_battery;
     void showOcrStatus();
     $("data-dir").textContent = info.data_dir;
     $("data-dir-source").textContent = info.data_dir_from_env ? "(from BRAIN_DATA_DIR)" : "(default)";
@@ -163,6 +164,7 @@ export function setUpSettings() {
       ocr_languages: field<HTMLInputElement>("ocr_languages").value.split(/[+,\s]+/).map((x) => x.trim()).filter(Boolean),
       learn_after_idle_secs: num("learn_after_idle_minutes") * 60,
       learn_questions_per_day: num("learn_questions_per_day"),
+      learn_on_battery: field<HTMLInputElement>("learn_on_battery").checked,
     };
     try {
       loaded = await api.saveSettings(s);

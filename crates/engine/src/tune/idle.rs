@@ -3,10 +3,13 @@
 //! is trained again after each batch.
 //!
 //! Key design decision: a pure rule ([`next`]) decides from what the loop observed — how long
-//! the assistant has been unused, whether a sync runs, how many questions the last day wrote,
-//! whether the last batch found no passage left to ask about — and `Engine::learn_while_idle`
+//! the assistant has been unused, whether a sync runs, whether the computer runs on its battery,
+//! how many questions the last day wrote, whether the last batch found no passage left to ask
+//! about — and `Engine::learn_while_idle`
 //! only observes and runs `Engine::tune`. A batch in progress still yields to every answer (the
-//! question writer waits while one is generated, in any process) and stops when a sync starts:
+//! question writer waits while one is generated, in any process) and stops when a sync starts
+//! or the computer is unplugged (unless `learn_on_battery`), and for a user's tuning run in any
+//! process on the data dir (`tune::lock`):
 //! llama.cpp's spinning threads and the embedder on the same cores slow each other by orders of
 //! magnitude.
 
@@ -25,18 +28,6 @@ const TICK: Duration = Duration::from_secs(2);
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// The batches of the last day, in the tune dir: the day's allowance holds across restarts.
 const BATCHES_FILE: &str = "idle-batches.json";
-/// Held (exclusively) by the process whose batch runs: the app and the background watcher on
-/// one data dir never learn at the same time.
-const LOCK_FILE: &str = "idle.lock";
-
-/// The lock of a batch, or `None` when another process holds it (or it cannot be made).
-fn lock_batch(dir: &Path) -> Option<std::fs::File> {
-    std::fs::create_dir_all(dir).ok()?;
-    let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join(LOCK_FILE)).ok()?;
-    file.try_lock().ok()?;
-    Some(file)
-}
-
 /// A batch the loop ran: when it ended, and how many questions it asked for (attempted: each
 /// costs the same time, kept or not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -69,6 +60,8 @@ pub(crate) struct Observed {
     pub unused_for: Duration,
     /// A sync is running.
     pub syncing: bool,
+    /// The computer runs on its battery (`power`).
+    pub on_battery: bool,
     /// Questions written by this loop in the last 24 hours.
     pub written_last_day: usize,
     /// The last batch found no passage left to ask about, and no file changed since.
@@ -84,12 +77,15 @@ pub(crate) enum Next {
 }
 
 /// Write questions when learning is on (`learn_after_idle_secs` > 0), the assistant has been
-/// unused that long, no sync runs, there are passages left to ask about, and the day's
-/// allowance (`learn_questions_per_day`) is not spent.
+/// unused that long, no sync runs, the computer is plugged in (or `learn_on_battery`), there are
+/// passages left to ask about, and the day's allowance (`learn_questions_per_day`) is not spent.
 pub(crate) fn next(observed: &Observed, settings: &Settings) -> Next {
     let idle = settings.learn_after_idle_secs;
     let left = settings.learn_questions_per_day.saturating_sub(observed.written_last_day);
     if idle == 0 || observed.unused_for < Duration::from_secs(idle) || observed.syncing || observed.exhausted || left == 0 {
+        return Next::Wait;
+    }
+    if observed.on_battery && !settings.learn_on_battery {
         return Next::Wait;
     }
     Next::Write(left.min(BATCH))
@@ -133,19 +129,21 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         if answering.answer_now() {
             engine.mark_used();
         }
-        // The lock first: the day's count is read once, and no other process runs a batch
-        // between reading it and writing more.
-        let Some(_learning) = lock_batch(&dir) else { continue };
+        // The lock first (`tune::lock`): the day's count is read once, and no other process runs
+        // a batch, nor a user's run, between reading it and writing more.
+        let Some(_learning) = super::lock::try_lock(&dir) else { continue };
         let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
         let observed = Observed {
             unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
             syncing: seen.syncing,
+            on_battery: crate::power::on_battery(),
             written_last_day: batches.iter().map(|b| b.questions).sum(),
             exhausted: seen.exhausted,
         };
         let Next::Write(questions) = next(&observed, &engine.settings()) else { continue };
 
         let batch = Arc::new(AtomicBool::new(false));
+        let started_ms = crate::fsutil::now_ms();
         *engine.idle_batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&batch));
         let mut attempted = 0;
         let result = {
@@ -168,8 +166,19 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
                         }
                     }
                     _ = tokio::time::sleep(TICK) => {
-                        if stop.load(Ordering::Relaxed) {
-                            batch.store(true, Ordering::Relaxed);
+                        // Stopped, unplugged, or a user's tuning run in another process asks
+                        // for the lock this batch holds.
+                        let why = if stop.load(Ordering::Relaxed) {
+                            Some("the loop stops")
+                        } else if crate::power::on_battery() && !engine.settings().learn_on_battery {
+                            Some("on battery power")
+                        } else if super::lock::asked_to_yield_since(&dir, started_ms) {
+                            Some("a tuning run asked for the lock")
+                        } else {
+                            None
+                        };
+                        if let Some(why) = why && !batch.swap(true, Ordering::Relaxed) {
+                            tracing::info!("learning while idle: the batch stops ({why})");
                         }
                     }
                 }
@@ -205,7 +214,8 @@ mod tests {
         Settings { learn_after_idle_secs: idle, learn_questions_per_day: per_day, ..Settings::default() }
     }
 
-    const IDLE: Observed = Observed { unused_for: Duration::from_secs(900), syncing: false, written_last_day: 0, exhausted: false };
+    const IDLE: Observed =
+        Observed { unused_for: Duration::from_secs(900), syncing: false, on_battery: false, written_last_day: 0, exhausted: false };
 
     #[test]
     fn questions_are_written_in_batches_once_the_assistant_has_been_unused_long_enough() {
@@ -213,16 +223,6 @@ mod tests {
         assert_eq!(next(&IDLE, &s), Next::Write(BATCH));
         assert_eq!(next(&Observed { unused_for: Duration::from_secs(599), ..IDLE }, &s), Next::Wait, "used 10 minutes ago, less a second");
         assert_eq!(next(&IDLE, &Settings::default()), Next::Write(BATCH), "on by default");
-    }
-
-    #[test]
-    fn one_process_at_a_time_runs_a_batch() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = lock_batch(dir.path()).expect("free");
-        // A second open file description is refused as another process's would be.
-        assert!(lock_batch(dir.path()).is_none(), "held");
-        drop(first);
-        assert!(lock_batch(dir.path()).is_some(), "free again");
     }
 
     #[test]
@@ -248,5 +248,14 @@ mod tests {
         assert_eq!(next(&Observed { written_last_day: 130, ..IDLE }, &s), Next::Wait);
         assert_eq!(next(&IDLE, &settings(0, 100)), Next::Wait, "0 seconds: never");
         assert_eq!(next(&IDLE, &settings(600, 0)), Next::Wait);
+    }
+
+    #[test]
+    fn on_battery_it_waits_for_mains_power_unless_told_otherwise() {
+        let s = settings(600, 100);
+        assert_eq!(next(&Observed { on_battery: true, ..IDLE }, &s), Next::Wait, "unplugged");
+        let anyway = Settings { learn_on_battery: true, ..s };
+        assert_eq!(next(&Observed { on_battery: true, ..IDLE }, &anyway), Next::Write(BATCH), "learn_on_battery");
+        assert!(!Settings::default().learn_on_battery, "plugged in only, by default");
     }
 }

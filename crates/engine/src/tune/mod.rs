@@ -23,6 +23,7 @@
 pub(crate) mod adapter;
 mod export;
 pub(crate) mod idle;
+pub(crate) mod lock;
 mod pairs;
 mod questions;
 
