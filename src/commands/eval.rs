@@ -191,20 +191,23 @@ fn print_qa(r: &QaReport) {
     let pct = |v: Option<f64>| v.map_or("–".to_string(), |x| format!("{:.0}%", x * 100.0));
     let row = |name: &str, x: &Rates| {
         println!(
-            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             x.questions,
             pct(x.retrieved_file),
             pct(x.retrieved_page),
             pct(x.cited_file),
             pct(x.gold_figure),
+            pct(x.reference_shown),
             pct(x.refused),
             x.grounded_mean.map_or("–".into(), |g| format!("{g:.2}")),
             pct(x.cited_page)
         )
     };
     println!("{} (model {}, top {})", r.file, r.model, r.k);
-    println!("| questions | n | file in top k | page in top k | cites the file | gold figure | refused | grounded | cites the page |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| questions | n | file in top k | page in top k | cites the file | gold figure | short reference shown | refused | grounded | cites the page |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for (kind, rates) in &r.by_type {
         row(kind, rates);
     }

@@ -75,6 +75,9 @@ pub struct QuestionResult {
     pub refused: Option<bool>,
     /// The answer holds a gold figure (None: no model ran, or the reference has no figure).
     pub gold_figure: Option<bool>,
+    /// A short reference answer (a span, as SQuAD's: a name, a date, a phrase) stands in the
+    /// shown answer (None: no model ran, or the reference is long prose).
+    pub reference_shown: Option<bool>,
     pub cited_file: Option<bool>,
     pub cited_page: Option<bool>,
     pub grounded: Option<f32>,
@@ -100,6 +103,7 @@ pub struct Rates {
     pub cited_file: Option<f64>,
     pub cited_page: Option<f64>,
     pub gold_figure: Option<f64>,
+    pub reference_shown: Option<f64>,
     pub refused: Option<f64>,
     pub grounded_mean: Option<f64>,
 }
@@ -162,6 +166,23 @@ fn gold_figures(answer: &str) -> Vec<String> {
     figures
 }
 
+/// Words a reference answer has at most to be graded as a span: longer references (a filing's
+/// prose answer) are graded by their figures.
+const SPAN_WORDS: usize = 8;
+
+fn is_span(reference: &str) -> bool {
+    let words = reference.split_whitespace().count();
+    words > 0 && words <= SPAN_WORDS
+}
+
+/// Whether `answer` holds the reference span, letter case, spacing and Unicode forms aside
+/// ("Ogród Saski", "1943", "the Edict of Fontainebleau").
+fn holds_span(answer: &str, span: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let normal = |t: &str| t.nfkc().collect::<String>().to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    normal(answer).contains(&normal(span))
+}
+
 fn percentiles(mut v: Vec<f64>) -> Percentiles {
     v.sort_by(f64::total_cmp);
     let at = |p: f64| if v.is_empty() { 0.0 } else { v[((p / 100.0) * (v.len() - 1) as f64).round() as usize] };
@@ -182,6 +203,7 @@ fn rates(results: &[&QuestionResult]) -> Rates {
         cited_file: share(results.iter().map(|r| r.cited_file)),
         cited_page: share(results.iter().map(|r| r.cited_page)),
         gold_figure: share(results.iter().map(|r| r.gold_figure)),
+        reference_shown: share(results.iter().map(|r| r.reference_shown)),
         refused: share(results.iter().map(|r| r.refused)),
         grounded_mean: (!grounded.is_empty()).then(|| grounded.iter().sum::<f64>() / grounded.len() as f64),
     }
@@ -214,6 +236,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             answer: None,
             refused: None,
             gold_figure: None,
+            reference_shown: None,
             cited_file: None,
             cited_page: None,
             grounded: None,
@@ -233,6 +256,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
             let figures = Claim::figures_in(&answer.answer);
             result.refused = Some(!answer.found);
             result.gold_figure = (q.answerable && !gold.is_empty()).then(|| gold.iter().any(|g| figures.contains(g)));
+            result.reference_shown = (q.answerable && is_span(&q.answer)).then(|| answer.found && holds_span(&answer.answer, &q.answer));
             result.cited_file = (q.answerable && !q.files.is_empty()).then(|| cited.iter().any(|c| matches_file(&c.path)));
             result.cited_page = (q.answerable && !q.pages.is_empty()).then(|| cited.iter().any(|c| matches_page(&c.path, c.location.page)));
             result.grounded = answer.grounded;
@@ -282,5 +306,14 @@ mod tests {
         assert!(!glob_matches("*AAPL*", "2023 Q1 MSFT.pdf"));
         assert!(glob_matches("report-?.md", "report-1.md"));
         assert_eq!(gold_figures("In 2022 net sales were $82,959 million, up 1.9% (see item 2)."), vec!["1.9", "82959"]);
+    }
+
+    #[test]
+    fn a_short_reference_is_graded_as_a_span_of_the_answer() {
+        assert!(is_span("Ogród Saski") && is_span("1943") && !is_span(""));
+        assert!(!is_span("The effective tax rates reported by Apple in the provided quarters are as follows"));
+        assert!(holds_span("Sie heißen auf Polnisch  OGRÓD SASKI [1].", "Ogród Saski"));
+        assert!(holds_span("ﬁve", "five"), "compatibility forms");
+        assert!(!holds_span("The Saxon Garden is a public park [1].", "Ogród Saski"));
     }
 }
