@@ -5,8 +5,7 @@
 //! Key design decision: a pure rule ([`next`]) decides from what the loop observed — how long
 //! the assistant has been unused, whether a sync runs, whether the computer runs on its battery,
 //! how many questions the last day wrote, whether the last batch found no passage left to ask
-//! about — and `Engine::learn_while_idle`
-//! only observes and runs `Engine::tune`. A batch in progress still yields to every answer (the
+//! about — and `Engine::learn_while_idle` only observes and runs `Engine::tune`. A batch in progress still yields to every answer (the
 //! question writer waits while one is generated, in any process) and stops when a sync starts
 //! or the computer is unplugged (unless `learn_on_battery`), and for a user's tuning run in any
 //! process on the data dir (`tune::lock`):
@@ -85,10 +84,16 @@ pub(crate) fn next(observed: &Observed, settings: &Settings) -> Next {
     if idle == 0 || observed.unused_for < Duration::from_secs(idle) || observed.syncing || observed.exhausted || left == 0 {
         return Next::Wait;
     }
-    if observed.on_battery && !settings.learn_on_battery {
+    if !power_allows(observed.on_battery, settings) {
         return Next::Wait;
     }
     Next::Write(left.min(BATCH))
+}
+
+/// Learning runs on mains power, or on battery when `learn_on_battery` says so: the rule for a
+/// batch to start and for one in progress to go on.
+fn power_allows(on_battery: bool, settings: &Settings) -> bool {
+    !on_battery || settings.learn_on_battery
 }
 
 /// What the loop knows from the engine's events.
@@ -131,7 +136,7 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
         }
         // The lock first (`tune::lock`): the day's count is read once, and no other process runs
         // a batch, nor a user's run, between reading it and writing more.
-        let Some(_learning) = super::lock::try_lock(&dir) else { continue };
+        let Some(_learning) = super::lock::try_lock(&dir).await else { continue };
         let mut batches = batches_of_the_day(&dir, crate::fsutil::now_ms());
         let observed = Observed {
             unused_for: engine.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed(),
@@ -170,7 +175,7 @@ pub(crate) async fn run(engine: &Engine, stop: Arc<AtomicBool>) {
                         // for the lock this batch holds.
                         let why = if stop.load(Ordering::Relaxed) {
                             Some("the loop stops")
-                        } else if crate::power::on_battery() && !engine.settings().learn_on_battery {
+                        } else if !power_allows(crate::power::on_battery(), &engine.settings()) {
                             Some("on battery power")
                         } else if super::lock::asked_to_yield_since(&dir, started_ms) {
                             Some("a tuning run asked for the lock")
