@@ -123,9 +123,6 @@ pub struct Engine {
     /// When the assistant was last used (an answer, a search, a tuning run) or opened: learning
     /// while idle waits for it to be unused a while (`tune::idle`).
     last_used: std::sync::Mutex<Instant>,
-    /// One tuning run at a time: a user's waits for the idle loop's batch, which it stops (and
-    /// for a run in another process on the data dir: `tune::lock`).
-    tuning: Mutex<()>,
     /// The stop flag of the idle loop's batch in progress.
     idle_batch: std::sync::Mutex<Option<Arc<AtomicBool>>>,
     /// Whether this process has answered a question: if not (`brain watch`), the answer model
@@ -234,7 +231,6 @@ impl Engine {
             ocr_counts: Arc::new(resources::OcrCounts::default()),
             adapter: tune::AdapterSlot::default(),
             last_used: std::sync::Mutex::new(Instant::now()),
-            tuning: Mutex::new(()),
             idle_batch: std::sync::Mutex::new(None),
             answered_here: AtomicBool::new(false),
         })
@@ -695,19 +691,20 @@ impl Engine {
         if let Some(batch) = self.idle_batch.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             batch.store(true, Ordering::Relaxed);
         }
-        // And one in another process on the data dir (the watcher's, the app's) makes way too.
+        // And one in another process on the data dir (the watcher's, the app's) makes way too;
+        // a run of this process holds the same lock, so runs here wait for each other as well.
         let _one_per_data_dir = tune::lock::lock_for_user(&self.tune_dir(), &cancel).await?;
         self.tune_now(request, cancel, &mut progress).await
     }
 
-    /// One tuning run, after any other has finished.
+    /// One tuning run; the caller holds the data dir's tuning lock (`tune::lock`), which keeps
+    /// runs to one at a time in this process and across processes.
     async fn tune_now(
         &self,
         request: TuneRequest,
         cancel: Arc<AtomicBool>,
         progress: &mut (dyn FnMut(TuneStep) + Send),
     ) -> Result<TuneReport> {
-        let _one_at_a_time = self.tuning.lock().await;
         let target = self.tune_target().await?;
         let llm = self.llm_for_questions(request.questions).await?;
         tune::run(&target, llm, request, cancel, progress).await
