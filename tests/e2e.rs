@@ -139,6 +139,10 @@ fn index_search_and_answer_offline() {
     assert_eq!(status["files"]["failed"], 0);
     assert!(status["chunks"].as_u64().unwrap() >= 5);
     assert_eq!(status["folders"][0]["path"], docs.path().canonicalize().unwrap().to_str().unwrap());
+    // English documents: the default embedder reads them, and stays.
+    assert_eq!(status["languages"]["profile"]["languages"][0]["code"], "eng", "{status}");
+    assert_eq!(status["languages"]["embedder"], "reads", "{status}");
+    assert!(index["embedder_chosen"].is_null(), "{index}");
 
     // A second sync of an unchanged folder does nothing.
     let again = brain.json(&["index"]);
@@ -569,7 +573,8 @@ fn a_question_over_a_pdf_tables_rows_is_answered_by_a_query_over_its_cells() {
 }
 
 /// Issue 22: with the multilingual embedder, an English question finds a German passage, and the
-/// answer comes in English with its claims checked against the German source.
+/// answer comes in English with its claims checked against the German source. Issue 19: German
+/// documents get the multilingual embedder without being asked, unless the user chose another.
 #[test]
 fn an_english_question_finds_and_answers_from_a_german_document() {
     let brain = Brain::offline();
@@ -588,15 +593,20 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
         "# Laptops\n\nEin verlorener Laptop muss innerhalb einer Stunde dem IT-Service gemeldet werden. Geräte werden alle vier Jahre ersetzt.\n",
     );
     brain.add_folder(docs.path());
-    assert_eq!(brain.json(&["index"])["summary"]["indexed"], 3);
 
-    // Indexed with the default (English) embedder, then the multilingual one is chosen: until the
-    // next sync has built the index again, searches use the old index and the embedder it was made with.
-    brain.run(&["models", "use", "--embedder", "multilingual-e5-small"]);
-    assert!(!brain.search("Urlaubstage", "vector").is_empty());
-    let rebuilt = brain.json(&["index"]);
-    assert_eq!(rebuilt["summary"]["indexed"], 3, "every file embedded again: {rebuilt}");
+    // No embedder chosen: indexed with the default (English-only) one, whose passages turn out
+    // German, so the multilingual embedder is chosen for them and the index built again with it,
+    // in the same run.
+    let indexed = brain.json(&["index"]);
+    assert_eq!(indexed["summary"]["indexed"], 3, "every file embedded again: {indexed}");
+    assert_eq!(indexed["embedder_chosen"], "multilingual-e5-small", "{indexed}");
     assert!(!brain.data.path().join("next-index").exists(), "the new index moved into place");
+    let status = brain.json(&["status"]);
+    assert_eq!(status["languages"]["profile"]["languages"][0]["code"], "deu", "{status}");
+    assert_eq!(status["languages"]["embedder"], "chosen_for_them", "{status}");
+    assert_eq!(status["rebuild_needed"], false, "{status}");
+    let again = brain.json(&["index"]);
+    assert_eq!((again["summary"]["indexed"].as_u64(), again["embedder_chosen"].is_null()), (Some(0), true), "{again}");
 
     // By meaning alone (no shared word): the German hotel rule comes first for each English question.
     for question in
@@ -627,6 +637,16 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
     if absent["found"] == true {
         assert!(absent["claims"].as_array().unwrap().iter().any(|c| c["supported"] == false), "{absent}");
     }
+
+    // The user's choice wins, and never leaves search without an index: with the English-only
+    // embedder named, searches use the multilingual index until the next sync has built the index
+    // again, and that sync keeps the named embedder.
+    brain.run(&["models", "use", "--embedder", "all-MiniLM-L6-v2"]);
+    assert_eq!(brain.json(&["status"])["languages"]["embedder"], "kept_by_user");
+    assert_eq!(file_name(&brain.search("How many vacation days do employees get?", "vector")[0]), "urlaub.md");
+    let kept = brain.json(&["index"]);
+    assert_eq!((kept["summary"]["indexed"].as_u64(), kept["embedder_chosen"].is_null()), (Some(3), true), "{kept}");
+    assert_eq!(brain.json(&["status"])["languages"]["embedder"], "kept_by_user");
 }
 
 /// Projects a company calls by code names that say nothing of what they are: the language a

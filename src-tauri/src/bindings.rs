@@ -5,10 +5,10 @@
 //! `UPDATE_BINDINGS=1 cargo test -p corporate-brain-app bindings` rewrites it.
 
 use brain_engine::{
-    AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, ErrorCode, ErrorPayload, FailedFile, Feedback, FetchStep,
-    FileCounts, FolderLora, FolderStatus, IndexEvent, IntegrityStatus, LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus,
-    PageView, PairCounts, ReadableStatus, SearchMode, Settings, SheetRow, StageTimes, Status, SyncSummary, TextBlock, TextPiece,
-    TuneReport, TuneStep, Verdict, ViewContent,
+    AdapterStatus, AnswerStop, Availability, ConversationSummary, DocumentView, EmbedderFit, ErrorCode, ErrorPayload, FailedFile, Feedback,
+    FetchStep, FileCounts, FolderLora, FolderStatus, IndexEvent, IntegrityStatus, LanguageProfile, LanguageShare, LanguagesStatus,
+    LlmChoice, Location, MarkBox, ModelReport, ModelState, OcrStatus, PageView, PairCounts, ReadableStatus, SearchMode, Settings, SheetRow,
+    StageTimes, Status, SyncSummary, TextBlock, TextPiece, TuneReport, TuneStep, Verdict, ViewContent,
 };
 use brain_serve::{ServerErrorCode, SignedIn, WhoAmI};
 use ts_rs::{Config, TS};
@@ -47,6 +47,10 @@ fn generate() -> String {
         declaration::<IntegrityStatus>(&cfg),
         declaration::<OcrStatus>(&cfg),
         declaration::<AdapterStatus>(&cfg),
+        declaration::<LanguageShare>(&cfg),
+        declaration::<LanguageProfile>(&cfg),
+        declaration::<EmbedderFit>(&cfg),
+        declaration::<LanguagesStatus>(&cfg),
         declaration::<Status>(&cfg),
         declaration::<StageTimes>(&cfg),
         declaration::<SyncSummary>(&cfg),

@@ -4,7 +4,10 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use brain_engine::{Engine, IndexEvent};
+use brain_engine::{EmbedderFit, Engine, IndexEvent};
+
+/// The catalog's multilingual embedder, as the advice names it.
+const MULTILINGUAL: &str = "multilingual-e5-small";
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output::{cancel_flag, note, print_json};
@@ -13,6 +16,7 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
     let cancel = cancel_flag();
     let mut events = engine.subscribe();
     let quiet = json;
+    let (done, mut finished) = tokio::sync::oneshot::channel::<()>();
     let printer = tokio::spawn(async move {
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
         bar.set_style(
@@ -21,8 +25,17 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
                 .progress_chars("=> "),
         );
         let mut failures = Vec::new();
+        let mut chosen = None;
         loop {
-            match events.recv().await {
+            // Until the sync has returned (a sync that chose another embedder after its `Idle`
+            // goes on with a second pass). Biased: the events it sent before returning are all
+            // read before its end is.
+            let event = tokio::select! {
+                biased;
+                event = events.recv() => event,
+                _ = &mut finished => break,
+            };
+            match event {
                 Ok(IndexEvent::Scanned { queued, .. }) => bar.set_length(queued as u64),
                 Ok(IndexEvent::FileIndexing { path }) => bar.set_message(path),
                 Ok(IndexEvent::Progress { done, .. }) => bar.set_position(done as u64),
@@ -39,16 +52,23 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
                         ),
                     )
                 }
-                Ok(IndexEvent::Idle(_)) => break,
+                Ok(IndexEvent::EmbedderChosen { embedder, languages }) => {
+                    let shown: Vec<String> = languages.iter().take(3).map(|l| format!("{} {:.0} %", l.name, l.share * 100.0)).collect();
+                    note(&bar, format!("the documents' passages are {}: building the index again with {embedder}", shown.join(", ")));
+                    // The second pass's outcome is the one that counts.
+                    failures.clear();
+                    chosen = Some(embedder);
+                }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
         bar.finish_and_clear();
-        failures
+        (failures, chosen)
     });
     let result = if rebuild { engine.rebuild(&cancel).await } else { engine.sync(&cancel).await };
+    let _ = done.send(());
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -56,10 +76,10 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
             return Err(e.into());
         }
     };
-    let failures = printer.await.unwrap_or_default();
+    let (failures, chosen) = printer.await.unwrap_or_default();
     if json {
         let failures: Vec<_> = failures.iter().map(|(path, error)| serde_json::json!({ "path": path, "error": error })).collect();
-        print_json(&serde_json::json!({ "summary": summary, "failures": failures }))?;
+        print_json(&serde_json::json!({ "summary": summary, "failures": failures, "embedder_chosen": chosen }))?;
     } else {
         println!(
             "{} files: {} indexed, {} failed, {} removed, {} unchanged; {} chunks written in {:.1} s",
@@ -220,6 +240,19 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
                 a.reason,
                 a.trained_pairs
             );
+        }
+        if let Some(l) = &status.languages {
+            let what = match l.embedder {
+                EmbedderFit::Reads => "the embedder in use reads them".to_string(),
+                EmbedderFit::ChosenForThem => "the multilingual embedder was chosen for them".to_string(),
+                EmbedderFit::NotFetched => format!(
+                    "the default embedder reads English only: `brain models fetch --embedder {MULTILINGUAL}` and the next `brain index` builds the index with the multilingual one"
+                ),
+                EmbedderFit::KeptByUser => format!(
+                    "the embedder in use reads English only and was chosen in the settings: `brain models use --embedder {MULTILINGUAL}` reads them all"
+                ),
+            };
+            println!("languages: {} of {} passages sampled; {what}", l.profile.describe(), l.profile.passages);
         }
         if status.rebuild_needed {
             println!("the index was built with another embedding model: `brain index --rebuild` rebuilds it with this one");

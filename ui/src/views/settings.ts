@@ -1,6 +1,6 @@
 // The Settings view: models (with the answer model picker), answers and search, indexing, a team
 // server to ask instead, where the data lives, rebuild.
-import { api, type AdapterStatus, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
+import { api, type AdapterStatus, type EmbedderFit, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
 import { $, el, fileName, showError, toast } from "../dom";
 import { chooseHouseStyle, chooseModel, refreshStatus } from "./folders";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
@@ -25,6 +25,7 @@ export async function loadSettings() {
     $("lora-now").textContent = s.llm_lora ? `${fileName(s.llm_lora)} (strength ${s.llm_lora_scale})` : "None";
     $("remove-lora").hidden = !s.llm_lora;
     field<HTMLInputElement>("embedder").value = s.embedder ?? "";
+    field<HTMLInputElement>("embedder_by_language").checked = s.embedder_by_language;
     field<HTMLInputElement>("gpu_layers").value = String(s.gpu_layers);
     field<HTMLInputElement>("threads").value = String(s.threads);
     field<HTMLInputElement>("context_size").value = String(s.context_size);
@@ -49,9 +50,27 @@ export async function loadSettings() {
   }
 }
 
+/** The documents' languages and whether the embedder reads them (from `status`). */
+function showLanguages() {
+  const l = state.status?.languages;
+  if (!l || !l.profile.passages) {
+    $("languages-status").textContent = "";
+    return;
+  }
+  const shares = l.profile.languages.slice(0, 3).map((x) => `${x.name} ${Math.round(x.share * 100)} %`).join(", ");
+  const fit: Record<EmbedderFit, string> = {
+    reads: "the embedder in use reads them.",
+    chosen_for_them: "the multilingual embedder was chosen for them.",
+    not_fetched: "the default embedder reads English only; fetching the default models adds the multilingual one, which the next indexing then uses.",
+    kept_by_user: "the embedder chosen here reads English only; the multilingual one (multilingual-e5-small) reads them all.",
+  };
+  $("languages-status").textContent = `Your documents: ${shares} — ${fit[l.embedder]}`;
+}
+
 /** Which OCR languages are installed and read, or why OCR is not available (from `status`). */
 async function showOcrStatus() {
   await refreshStatus();
+  showLanguages();
   const ocr = state.status?.ocr;
   if (!ocr) return;
   $("ocr-status").textContent = ocr.problem
@@ -154,6 +173,7 @@ export function setUpSettings() {
       ...loaded,
       llm: text("llm"),
       embedder: text("embedder"),
+      embedder_by_language: field<HTMLInputElement>("embedder_by_language").checked,
       gpu_layers: num("gpu_layers"),
       threads: num("threads"),
       context_size: num("context_size"),

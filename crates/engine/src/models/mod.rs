@@ -65,8 +65,16 @@ pub fn llm_path(models_dir: &Path, name: &str) -> Option<PathBuf> {
     manifest().llm_named(name).map(|m| models_dir.join(&m.file))
 }
 
-/// The path of an embedder picked by catalog name, or `None` if no embedder has that name.
+/// The name the default embedder is picked by (`all-MiniLM-L6-v2`): named, it is the user's
+/// choice, which the choice by the documents' languages leaves alone.
+pub const DEFAULT_EMBEDDER_NAME: &str = "all-MiniLM-L6-v2";
+
+/// The path of an embedder picked by catalog name (the default's included), or `None` if no
+/// embedder has that name.
 pub fn embedder_path(models_dir: &Path, name: &str) -> Option<PathBuf> {
+    if name.eq_ignore_ascii_case(DEFAULT_EMBEDDER_NAME) {
+        return Some(models_dir.join(DEFAULT_EMBEDDER_DIR));
+    }
     manifest().embedder_named(name).map(|m| models_dir.join(&m.file))
 }
 

@@ -1,0 +1,433 @@
+//! The languages the documents are written in, and whether the embedder in use can read them.
+//!
+//! The default embedder, all-MiniLM-L6-v2, was trained on English: over German paragraphs it
+//! puts a question's own paragraph among the top five by meaning 78 % of the time, over Chinese
+//! 29 %, against 99 % and 98 % for the catalog's multilingual-e5-small (README, *Languages*). A
+//! user with German documents who never opens the model settings would get an assistant that
+//! mostly says "not found". So after each sync that changed the index, a sample of its passages
+//! is read and each passage's language told; when a quarter or more are not English and the user
+//! has chosen no embedder, the multilingual one is chosen — written into the settings, as the
+//! user's own choice would be — and the index is built again with it, beside the old one, which
+//! answers until the new one is complete (`reembed.rs`).
+//!
+//! Key design decisions:
+//! - Told by `whichlang` (Quickwit's: 16 languages, a linear model over character n-grams, no
+//!   dependencies of its own). Only "English or not" decides anything here; the languages are
+//!   named for the user.
+//! - Measured on the stored passages after a sync, not inside the pipeline: the pipeline stays
+//!   one path, and what is measured is what is searched (a PDF's text layer, the words OCR read).
+//!   The price: a first index of documents mostly in another language is embedded twice, the
+//!   English-only pass costing about a fifth of the multilingual one.
+//! - Counted per passage, not per letter: passages are bounded in tokens, so each holds about
+//!   the same content, where a Chinese passage holds a quarter of an English one's characters.
+//!   A passage with too few letters to tell (a row of figures, a heading) is not counted.
+//! - One way only: the multilingual embedder reads English about as well as the default (0.994
+//!   against 0.982 on XQuAD-en), so it is never swapped back on its own; an embedder the user
+//!   names, or `embedder_by_language` off, always wins.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use whichlang::Lang;
+
+use crate::Engine;
+use crate::error::Result;
+use crate::events::{IndexEvent, SyncSummary};
+use crate::settings::Settings;
+
+/// Passages read to tell the documents' languages (spread evenly over the index).
+const SAMPLE: usize = 600;
+/// Letters a passage needs for its language to be told.
+const MIN_LETTERS: usize = 40;
+/// Characters of a passage read to tell its language: its opening tells it as well as the whole.
+const READ_CHARS: usize = 1_500;
+/// The share of passages in other languages than English from which the multilingual embedder
+/// is chosen: a quarter of the documents unread is a quarter of the answers lost, while the
+/// multilingual embedder costs English documents nothing in quality (only embedding time).
+pub(crate) const MULTILINGUAL_SHARE: f32 = 0.25;
+/// The last measure, in the data dir.
+const FILE: &str = "languages.json";
+/// The catalog's multilingual embedder (`assets/models.toml`).
+pub(crate) const MULTILINGUAL_EMBEDDER: &str = "multilingual-e5-small";
+
+/// One language's share of the documents' passages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct LanguageShare {
+    /// ISO 639-3 ("deu").
+    pub code: String,
+    /// Its name in English ("German").
+    pub name: String,
+    /// Of the passages whose language was told.
+    pub share: f32,
+}
+
+/// The languages of the documents, as a sample of their passages tells.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
+pub struct LanguageProfile {
+    /// Largest share first.
+    pub languages: Vec<LanguageShare>,
+    /// Passages whose language was told (of those sampled; a row of figures is not).
+    pub passages: usize,
+}
+
+impl LanguageProfile {
+    /// Tell the language of each passage and count them.
+    pub fn of<'a>(passages: impl IntoIterator<Item = &'a str>) -> LanguageProfile {
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut told = 0;
+        for passage in passages {
+            let opening = match passage.char_indices().nth(READ_CHARS) {
+                Some((end, _)) => &passage[..end],
+                None => passage,
+            };
+            let words = words_of(opening);
+            if words.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
+                continue;
+            }
+            *counts.entry(whichlang::detect_language(&words).three_letter_code()).or_default() += 1;
+            told += 1;
+        }
+        let mut languages: Vec<LanguageShare> = counts
+            .into_iter()
+            .map(|(code, n)| LanguageShare { code: code.to_string(), name: language_name(code).to_string(), share: n as f32 / told as f32 })
+            .collect();
+        languages.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.code.cmp(&b.code)));
+        LanguageProfile { languages, passages: told }
+    }
+
+    /// The share of passages in other languages than English.
+    pub fn other_than_english(&self) -> f32 {
+        if self.passages == 0 {
+            return 0.0;
+        }
+        1.0 - self.languages.iter().find(|l| l.code == "eng").map_or(0.0, |l| l.share)
+    }
+
+    /// Whether an English-only embedder would leave too much of the documents unread.
+    pub fn wants_multilingual(&self) -> bool {
+        self.passages > 0 && self.other_than_english() >= MULTILINGUAL_SHARE
+    }
+
+    /// "German 62 %, English 35 %, French 3 %" (the three largest, rounded).
+    pub fn describe(&self) -> String {
+        let shown: Vec<String> =
+            self.languages.iter().take(3).map(|l| format!("{} {} %", l.name, (l.share * 100.0).round() as u32)).collect();
+        shown.join(", ")
+    }
+}
+
+/// A passage's words (runs of letters and apostrophes), one space apart. Figures, currency
+/// signs and table bars say nothing of a language and lead the detector astray: read whole, 7 %
+/// of a set of English 10-Q filings' passages (their table rows) were told French, Turkish or
+/// Spanish; read as words, 1 %.
+fn words_of(text: &str) -> String {
+    let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '’').filter(|w| !w.is_empty()).collect();
+    words.join(" ")
+}
+
+fn language_name(code: &str) -> &'static str {
+    const NAMES: &[(Lang, &str)] = &[
+        (Lang::Ara, "Arabic"),
+        (Lang::Cmn, "Chinese"),
+        (Lang::Deu, "German"),
+        (Lang::Eng, "English"),
+        (Lang::Fra, "French"),
+        (Lang::Hin, "Hindi"),
+        (Lang::Ita, "Italian"),
+        (Lang::Jpn, "Japanese"),
+        (Lang::Kor, "Korean"),
+        (Lang::Nld, "Dutch"),
+        (Lang::Por, "Portuguese"),
+        (Lang::Rus, "Russian"),
+        (Lang::Spa, "Spanish"),
+        (Lang::Swe, "Swedish"),
+        (Lang::Tur, "Turkish"),
+        (Lang::Vie, "Vietnamese"),
+    ];
+    NAMES.iter().find(|(lang, _)| lang.three_letter_code() == code).map_or("another language", |(_, name)| name)
+}
+
+/// What the documents' languages mean for the embedder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbedderFit {
+    /// The embedder in use reads them: they are mostly English, or it is multilingual.
+    Reads,
+    /// The multilingual embedder was chosen for them (and the index built again with it).
+    ChosenForThem,
+    /// They want the multilingual embedder, which is not in the models dir
+    /// (`brain models fetch --embedder multilingual-e5-small`); the next sync after it is
+    /// fetched chooses it.
+    NotFetched,
+    /// They want the multilingual embedder, but the user named another embedder or turned
+    /// `embedder_by_language` off.
+    KeptByUser,
+}
+
+/// The documents' languages and what they mean for the embedder (`status`).
+#[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
+pub struct LanguagesStatus {
+    pub profile: LanguageProfile,
+    pub embedder: EmbedderFit,
+}
+
+/// The embedder in use and the user's choices, as the rule reads them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmbedderState {
+    /// The embedder in use reads other languages (E5).
+    pub multilingual_in_use: bool,
+    /// The user named an embedder, or turned the choice by language off.
+    pub chosen_by_user: bool,
+    /// The multilingual embedder's file is in the models dir.
+    pub multilingual_fetched: bool,
+    /// The engine chose the multilingual embedder before (it is in the settings because of this rule).
+    pub chosen_for_languages: bool,
+}
+
+impl EmbedderState {
+    fn of(settings: &Settings, embedder_in_use: &Path, multilingual: Option<&Path>, chosen_for_languages: bool) -> EmbedderState {
+        EmbedderState {
+            multilingual_in_use: brain_embed::e5::is_e5_file(embedder_in_use),
+            chosen_by_user: settings.embedder.is_some() || !settings.embedder_by_language,
+            multilingual_fetched: multilingual.is_some_and(Path::is_file),
+            chosen_for_languages,
+        }
+    }
+}
+
+/// The rule.
+pub(crate) fn fit(profile: &LanguageProfile, state: EmbedderState) -> EmbedderFit {
+    if state.multilingual_in_use {
+        return if state.chosen_for_languages { EmbedderFit::ChosenForThem } else { EmbedderFit::Reads };
+    }
+    if !profile.wants_multilingual() {
+        EmbedderFit::Reads
+    } else if state.chosen_by_user {
+        EmbedderFit::KeptByUser
+    } else if !state.multilingual_fetched {
+        EmbedderFit::NotFetched
+    } else {
+        // The next step: choose it (`Engine::choose_embedder_by_language`).
+        EmbedderFit::ChosenForThem
+    }
+}
+
+/// Whether the engine chooses the multilingual embedder now.
+pub(crate) fn should_choose(profile: &LanguageProfile, state: EmbedderState) -> bool {
+    !state.multilingual_in_use && fit(profile, state) == EmbedderFit::ChosenForThem
+}
+
+/// The last measure and what the engine did about it, in the data dir.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Record {
+    profile: LanguageProfile,
+    /// The multilingual embedder is in the settings because of this rule.
+    chosen_for_languages: bool,
+    /// Files indexed or removed since the measure.
+    #[serde(default)]
+    changed_since: usize,
+}
+
+/// The share of the files that must have changed since the last measure for the languages to be
+/// told again: the sample reads the whole table's text, too much to do for every file a watcher
+/// sees saved, and a few files do not turn a corpus's language.
+const REMEASURE_SHARE: f64 = 0.05;
+
+/// Whether the languages are told again after a sync: never told, or enough files changed since.
+fn remeasure(record: Option<&Record>, summary: &SyncSummary) -> bool {
+    record.is_none_or(|r| {
+        let changed = r.changed_since + summary.indexed + summary.removed;
+        changed > 0 && changed as f64 >= REMEASURE_SHARE * summary.files as f64
+    })
+}
+
+fn read_record(data_dir: &Path) -> Option<Record> {
+    let text = std::fs::read_to_string(data_dir.join(FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn write_record(data_dir: &Path, record: &Record) -> Result<()> {
+    let text = serde_json::to_vec_pretty(record).map_err(|e| crate::error::EngineError::Settings(e.to_string()))?;
+    crate::fsutil::write_atomic(&data_dir.join(FILE), &text)
+}
+
+impl Engine {
+    fn embedder_state(&self, chosen_for_languages: bool) -> EmbedderState {
+        let multilingual = crate::models::embedder_path(&self.options.models_dir, MULTILINGUAL_EMBEDDER);
+        EmbedderState::of(&self.settings(), &self.model_paths().embedder, multilingual.as_deref(), chosen_for_languages)
+    }
+
+    /// After a sync: tell the documents' languages again if the index changed (or was never
+    /// measured) and, where the rule says so, choose the multilingual embedder for them. True
+    /// when it was chosen: the caller builds the index again with it.
+    pub(crate) async fn choose_embedder_by_language(&self, summary: &SyncSummary) -> Result<bool> {
+        // A team's shared index changes embedder only when its administrator says (`sync`).
+        if self.home.bucket().is_some() || !self.has_index().await? {
+            return Ok(false);
+        }
+        let data_dir = self.options.data_dir.clone();
+        let earlier = read_record(&data_dir);
+        let mut record = match earlier {
+            Some(mut record) if !remeasure(Some(&record), summary) => {
+                if summary.indexed + summary.removed > 0 {
+                    record.changed_since += summary.indexed + summary.removed;
+                    write_record(&data_dir, &record)?;
+                }
+                record
+            }
+            earlier => {
+                let store = self.store().await?;
+                let passages = store.sample_chunks(SAMPLE).await?;
+                let profile = crate::blocking(move || LanguageProfile::of(passages.iter().map(|(text, _)| text.as_str()))).await?;
+                let record = Record { profile, chosen_for_languages: earlier.is_some_and(|r| r.chosen_for_languages), changed_since: 0 };
+                write_record(&data_dir, &record)?;
+                record
+            }
+        };
+        let state = self.embedder_state(record.chosen_for_languages);
+        if !should_choose(&record.profile, state) {
+            if fit(&record.profile, state) == EmbedderFit::NotFetched {
+                tracing::warn!(
+                    "{:.0} % of the documents' passages are not in English ({}): `brain models fetch --embedder {MULTILINGUAL_EMBEDDER}` lets them be found by meaning",
+                    record.profile.other_than_english() * 100.0,
+                    record.profile.describe()
+                );
+            }
+            return Ok(false);
+        }
+        let Some(path) = crate::models::embedder_path(&self.options.models_dir, MULTILINGUAL_EMBEDDER) else {
+            return Ok(false);
+        };
+        // Into the saved settings (not this run's, which may carry a model given for one run).
+        let mut saved = Settings::load(&data_dir)?;
+        saved.embedder = Some(path.clone());
+        saved.save(&data_dir)?;
+        let mut now = self.settings();
+        now.embedder = Some(path);
+        self.apply_settings(now).await?;
+        record.chosen_for_languages = true;
+        write_record(&data_dir, &record)?;
+        tracing::info!(
+            "{:.0} % of the documents' passages are not in English ({}): building the index again with {MULTILINGUAL_EMBEDDER}",
+            record.profile.other_than_english() * 100.0,
+            record.profile.describe()
+        );
+        self.emit(IndexEvent::EmbedderChosen { embedder: MULTILINGUAL_EMBEDDER.to_string(), languages: record.profile.languages.clone() });
+        Ok(true)
+    }
+
+    /// The documents' languages as last measured, and what they mean for the embedder in use;
+    /// `None` before the first sync.
+    pub(crate) fn languages_status(&self) -> Option<LanguagesStatus> {
+        if self.home.bucket().is_some() {
+            return None;
+        }
+        let record = read_record(&self.options.data_dir)?;
+        let embedder = fit(&record.profile, self.embedder_state(record.chosen_for_languages));
+        Some(LanguagesStatus { profile: record.profile, embedder })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENGLISH: &str = "Every full-time employee is entitled to 28 days of annual leave. Days not taken expire on 31 March of the following year, unless the manager agrees otherwise in writing.";
+    const GERMAN: &str = "Jede Vollzeitkraft hat Anspruch auf 28 Urlaubstage im Jahr. Nicht genommene Tage verfallen am 31. März des Folgejahres, es sei denn, die Führungskraft stimmt schriftlich zu.";
+    const SPANISH: &str = "Cada empleado a tiempo completo tiene derecho a 28 días de vacaciones al año. Los días no disfrutados caducan el 31 de marzo del año siguiente.";
+    const CHINESE: &str = "每位全职员工每年享有二十八天带薪年假。未使用的假期将在次年三月三十一日失效，除非经理书面同意延期。所有请假申请必须提前两周通过人事系统提交。";
+    const FIGURES: &str = "| 2023 | 1,577 | 1,462 | 8.0 % |";
+    const TABLE_ROW: &str =
+        "Total net sales | Three Months Ended July 1, 2023: 81,797 | Three Months Ended June 25, 2022: 82,959 | Nine Months Ended: 282,973";
+    /// Rows of a 10-Q's table the detector reads as French when given their figures too.
+    const TABLE_ROWS: &str = "Corporate debt securities | $4,221 | $— | $(19) | $4,202 | $239 | $3,963 Treasury | 4,176 | 1 | (60) | 4,117 | 1 | 4,116 \
+        Debt securities issued by U.S. government agencies | 2,259 | — | (4) | 2,255 | 344 | 1,911 Certificates of deposit | 316";
+
+    fn state() -> EmbedderState {
+        EmbedderState { multilingual_in_use: false, chosen_by_user: false, multilingual_fetched: true, chosen_for_languages: false }
+    }
+
+    #[test]
+    fn each_passage_is_counted_in_its_language() {
+        let profile = LanguageProfile::of([ENGLISH, GERMAN, GERMAN, SPANISH, CHINESE]);
+        assert_eq!(profile.passages, 5);
+        let share = |code: &str| profile.languages.iter().find(|l| l.code == code).map_or(0.0, |l| l.share);
+        assert_eq!((share("eng"), share("deu"), share("spa"), share("cmn")), (0.2, 0.4, 0.2, 0.2), "{profile:?}");
+        assert_eq!(profile.languages[0].name, "German", "largest first");
+        assert!((profile.other_than_english() - 0.8).abs() < 1e-6);
+        assert!(profile.describe().starts_with("German 40 %, "), "{}", profile.describe());
+    }
+
+    #[test]
+    fn rows_of_figures_and_a_filing_table_row_do_not_count_against_english() {
+        // A row of figures has no language; a filing's table row, its labels, is English.
+        assert_ne!(whichlang::detect_language(TABLE_ROWS), Lang::Eng, "read with its figures");
+        let profile = LanguageProfile::of([ENGLISH, FIGURES, TABLE_ROW, TABLE_ROWS, ENGLISH, "Contents", ""]);
+        assert_eq!(profile.passages, 4, "{profile:?}");
+        assert_eq!(profile.other_than_english(), 0.0, "{profile:?}");
+        assert!(!profile.wants_multilingual());
+        assert!(!LanguageProfile::default().wants_multilingual(), "nothing told, nothing wanted");
+    }
+
+    #[test]
+    fn a_quarter_of_the_passages_in_other_languages_wants_the_multilingual_embedder() {
+        let mostly_english = LanguageProfile::of([ENGLISH, ENGLISH, ENGLISH, ENGLISH, GERMAN]);
+        assert!(!mostly_english.wants_multilingual(), "a fifth: {mostly_english:?}");
+        let quarter = LanguageProfile::of([ENGLISH, ENGLISH, ENGLISH, GERMAN]);
+        assert!(quarter.wants_multilingual(), "{quarter:?}");
+        assert!(LanguageProfile::of([CHINESE]).wants_multilingual());
+    }
+
+    #[test]
+    fn the_multilingual_embedder_is_chosen_only_while_the_user_has_chosen_none() {
+        let german = LanguageProfile::of([GERMAN, GERMAN, ENGLISH]);
+        let english = LanguageProfile::of([ENGLISH, ENGLISH, GERMAN, ENGLISH, ENGLISH]);
+        assert!(should_choose(&german, state()));
+        assert_eq!(fit(&german, state()), EmbedderFit::ChosenForThem);
+        assert!(!should_choose(&english, state()));
+        assert_eq!(fit(&english, state()), EmbedderFit::Reads);
+
+        // The user named an embedder, or turned the choice off: advice only.
+        let user = EmbedderState { chosen_by_user: true, ..state() };
+        assert!(!should_choose(&german, user));
+        assert_eq!(fit(&german, user), EmbedderFit::KeptByUser);
+        // Not fetched: nothing to choose, the status says how to get it.
+        let missing = EmbedderState { multilingual_fetched: false, ..state() };
+        assert!(!should_choose(&german, missing));
+        assert_eq!(fit(&german, missing), EmbedderFit::NotFetched);
+        // In use already: nothing to do, whether it was chosen here or by the user; never
+        // swapped back when the documents turn English.
+        let in_use = EmbedderState { multilingual_in_use: true, chosen_by_user: true, ..state() };
+        assert!(!should_choose(&german, in_use) && !should_choose(&english, in_use));
+        assert_eq!(fit(&english, in_use), EmbedderFit::Reads);
+        let chosen_here = EmbedderState { chosen_for_languages: true, ..in_use };
+        assert_eq!(fit(&english, chosen_here), EmbedderFit::ChosenForThem);
+    }
+
+    #[test]
+    fn the_languages_are_told_again_once_a_twentieth_of_the_files_changed() {
+        let summary = |files, indexed, removed| SyncSummary { files, indexed, removed, ..SyncSummary::default() };
+        assert!(remeasure(None, &summary(100, 0, 0)), "never told");
+        let told = Record::default();
+        assert!(!remeasure(Some(&told), &summary(100, 0, 0)), "nothing changed");
+        assert!(!remeasure(Some(&told), &summary(100, 3, 1)), "4 of 100 files");
+        assert!(remeasure(Some(&told), &summary(100, 3, 2)));
+        // Changes add up over syncs (a watcher sees one file at a time).
+        let after_four = Record { changed_since: 4, ..Record::default() };
+        assert!(remeasure(Some(&after_four), &summary(100, 1, 0)));
+        assert!(remeasure(Some(&told), &summary(3, 1, 0)), "a small corpus: any change");
+    }
+
+    #[test]
+    fn the_settings_decide_who_has_chosen() {
+        let default = Settings::default();
+        let minilm = Path::new("/models/all-MiniLM-L6-v2-int8");
+        assert!(!EmbedderState::of(&default, minilm, None, false).chosen_by_user, "by default the rule chooses");
+        assert!(!EmbedderState::of(&default, minilm, None, false).multilingual_fetched);
+        let named = Settings { embedder: Some(minilm.to_path_buf()), ..Settings::default() };
+        assert!(EmbedderState::of(&named, minilm, None, false).chosen_by_user);
+        let off = Settings { embedder_by_language: false, ..Settings::default() };
+        assert!(EmbedderState::of(&off, minilm, None, false).chosen_by_user);
+    }
+}
