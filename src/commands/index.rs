@@ -4,10 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use brain_engine::{EmbedderFit, Engine, IndexEvent};
-
-/// The catalog's multilingual embedder, as the advice names it.
-const MULTILINGUAL: &str = "multilingual-e5-small";
+use brain_engine::{EmbedderFit, Engine, IndexEvent, MULTILINGUAL_EMBEDDER};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output::{cancel_flag, note, print_json};
@@ -246,10 +243,10 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
                 EmbedderFit::Reads => "the embedder in use reads them".to_string(),
                 EmbedderFit::ChosenForThem => "the multilingual embedder was chosen for them".to_string(),
                 EmbedderFit::NotFetched => format!(
-                    "the default embedder reads English only: `brain models fetch --embedder {MULTILINGUAL}` and the next `brain index` builds the index with the multilingual one"
+                    "the default embedder reads English only: `brain models fetch --embedder {MULTILINGUAL_EMBEDDER}` and the next `brain index` builds the index with the multilingual one"
                 ),
                 EmbedderFit::KeptByUser => format!(
-                    "the embedder in use reads English only and was chosen in the settings: `brain models use --embedder {MULTILINGUAL}` reads them all"
+                    "the embedder in use reads English only and was chosen in the settings: `brain models use --embedder {MULTILINGUAL_EMBEDDER}` reads them all"
                 ),
             };
             println!("languages: {} of {} passages sampled; {what}", l.profile.describe(), l.profile.passages);

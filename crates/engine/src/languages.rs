@@ -49,7 +49,7 @@ pub(crate) const MULTILINGUAL_SHARE: f32 = 0.25;
 /// The last measure, in the data dir.
 const FILE: &str = "languages.json";
 /// The catalog's multilingual embedder (`assets/models.toml`).
-pub(crate) const MULTILINGUAL_EMBEDDER: &str = "multilingual-e5-small";
+pub const MULTILINGUAL_EMBEDDER: &str = "multilingual-e5-small";
 
 /// One language's share of the documents' passages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
@@ -124,6 +124,13 @@ impl LanguageProfile {
 fn words_of(text: &str) -> String {
     let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic() && c != '\'' && c != '’').filter(|w| !w.is_empty()).collect();
     words.join(" ")
+}
+
+/// Whether a text is in a language that capitalises its nouns (German, of those told), where a
+/// capital letter does not mark a name: "Stadtteilen" is "districts", not a place.
+pub(crate) fn capitalizes_nouns(text: &str) -> bool {
+    let words = words_of(text);
+    words.chars().filter(|c| c.is_alphabetic()).count() >= 12 && whichlang::detect_language(&words) == Lang::Deu
 }
 
 fn language_name(code: &str) -> &'static str {
@@ -403,6 +410,15 @@ mod tests {
         assert_eq!(fit(&english, in_use), EmbedderFit::Reads);
         let chosen_here = EmbedderState { chosen_for_languages: true, ..in_use };
         assert_eq!(fit(&english, chosen_here), EmbedderFit::ChosenForThem);
+    }
+
+    #[test]
+    fn german_is_told_as_a_language_that_capitalises_its_nouns() {
+        assert!(capitalizes_nouns("Welche Partei ist in Melbournes wohlhabenden Stadtteilen am stärksten?"));
+        assert!(capitalizes_nouns(GERMAN));
+        for other in [ENGLISH, SPANISH, CHINESE, TABLE_ROWS, "Which party is strongest in Melbourne's wealthy suburbs?", "Yes"] {
+            assert!(!capitalizes_nouns(other), "{other}");
+        }
     }
 
     #[test]

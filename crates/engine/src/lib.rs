@@ -75,7 +75,7 @@ pub use events::{IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
-pub use languages::{EmbedderFit, LanguageProfile, LanguageShare, LanguagesStatus};
+pub use languages::{EmbedderFit, LanguageProfile, LanguageShare, LanguagesStatus, MULTILINGUAL_EMBEDDER};
 pub use model_report::{ModelReport, ModelState};
 pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths, embedder_path};
 pub use ocr::OcrStatus;
