@@ -215,7 +215,7 @@ pub(crate) fn fit(profile: &LanguageProfile, state: EmbedderState) -> EmbedderFi
     } else if !state.multilingual_fetched {
         EmbedderFit::NotFetched
     } else {
-        // The next step: choose it (`Engine::choose_embedder_by_language`).
+        // To be chosen at the end of this sync (`Engine::choose_embedder_by_language`).
         EmbedderFit::ChosenForThem
     }
 }

@@ -509,10 +509,19 @@ impl Engine {
     /// After a sync: when the documents' languages made the engine choose the multilingual
     /// embedder (`languages.rs`), the index is built again with it at once.
     async fn then_by_language(&self, summary: SyncSummary, cancel: &AtomicBool) -> Result<SyncSummary> {
-        if cancel.load(Ordering::Relaxed) || !self.choose_embedder_by_language(&summary).await? {
+        if cancel.load(Ordering::Relaxed) {
             return Ok(summary);
         }
-        self.sync_unlocked(cancel).await
+        match self.choose_embedder_by_language(&summary).await {
+            Ok(true) => self.sync_unlocked(cancel).await,
+            Ok(false) => Ok(summary),
+            // The sync itself succeeded: a measure that could not be taken is tried again after
+            // the next one.
+            Err(e) => {
+                tracing::warn!("the documents' languages could not be told: {e}");
+                Ok(summary)
+            }
+        }
     }
 
     async fn sync_unlocked(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
