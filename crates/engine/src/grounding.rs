@@ -640,9 +640,10 @@ fn named_in(text: &str, name: &str) -> bool {
 
 /// Whether two texts are in different languages, as far as words can tell: written in different
 /// scripts, or sharing no word of three letters or more at all (two sentences of one language
-/// share "the", "and", "die", "des" even when their subjects differ). Written here rather than
-/// with a language identifier: one over the words suffices for this decision, and the crate
-/// for it (whatlang) changes the features of a hash map LanceDB builds on, rebuilding it.
+/// share "the", "and", "die", "des" even when their subjects differ). Not the language
+/// identifier of `languages.rs`: what is asked is whether the two texts' words can be compared
+/// at all, which their words answer directly, where telling the language of a claim of a few
+/// words is the identifier's weakest case.
 fn languages_differ(a: &str, b: &str) -> bool {
     if script_of(a) != script_of(b) {
         return true;

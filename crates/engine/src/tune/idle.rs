@@ -5,10 +5,11 @@
 //! Key design decision: a pure rule ([`next`]) decides from what the loop observed — how long
 //! the assistant has been unused, whether a sync runs, whether the computer runs on its battery,
 //! how many questions the last day wrote, whether the last batch found no passage left to ask
-//! about — and `Engine::learn_while_idle` only observes and runs `Engine::tune`. A batch in progress still yields to every answer (the
-//! question writer waits while one is generated, in any process) and stops when a sync starts
-//! or the computer is unplugged (unless `learn_on_battery`), and for a user's tuning run in any
-//! process on the data dir (`tune::lock`):
+//! about — and `Engine::learn_while_idle` only observes and runs `Engine::tune`. A batch in
+//! progress still yields to every answer (the question writer waits while one is generated, in
+//! any process) and stops when a sync starts or the computer is unplugged (unless
+//! `learn_on_battery`), and for a user's tuning run in any process on the data dir
+//! (`tune::lock`):
 //! llama.cpp's spinning threads and the embedder on the same cores slow each other by orders of
 //! magnitude.
 
