@@ -274,12 +274,19 @@ pub(crate) fn check(
         claim_figures.retain(|f| !computed.contains(f));
         let operands_found = is_computed && claim_figures.is_subset(&all_figures);
         // A name that opens the claim is told from "The" by the question: "Netflix held …"
-        // answering "How much cash did Netflix hold?" names Netflix.
+        // answering "How much cash did Netflix hold?" names Netflix. So is the first word of a
+        // name of several words: "Kingston Lane Freight [1]" names Kingston, which a source
+        // holding only "Harbor Lane Freight" lacks.
         let mut claim_names = names(&piece.text);
-        if let Some(first) = piece.text.unicode_words().next().map(|w| w.trim_end_matches("'s"))
-            && question_names.iter().any(|n| n.eq_ignore_ascii_case(first))
-        {
-            claim_names.push(first.to_string());
+        let mut words = piece.text.unicode_words().map(|w| w.trim_end_matches("'s"));
+        if let Some(first) = words.next() {
+            let named_by_question = question_names.iter().any(|n| n.eq_ignore_ascii_case(first));
+            let opens_a_name = words.next().is_some_and(|second| claim_names.first().is_some_and(|n| n == second))
+                && first.chars().next().is_some_and(char::is_uppercase)
+                && !opens_sentences(first);
+            if named_by_question || opens_a_name {
+                claim_names.push(first.to_string());
+            }
         }
         // A claim rests on one source: the names it states are that source's (in its text, its
         // place or what its document is), or a sentence of Microsoft's filing would support a
@@ -787,6 +794,170 @@ fn normalise(raw: &str) -> Option<String> {
     Some(if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") })
 }
 
+/// Whether `word` is one that opens sentences before a name ("Both Apple and Microsoft …", "Die
+/// Labour Party …", "During March …") rather than being the name's first word ("Labour
+/// Party"): articles, determiners, pronouns, prepositions and conjunctions, in the languages the
+/// engine answers most (English, German, Spanish), and titles.
+fn opens_sentences(word: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        // English
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "our",
+        "their",
+        "his",
+        "her",
+        "my",
+        "your",
+        "we",
+        "they",
+        "both",
+        "all",
+        "each",
+        "every",
+        "either",
+        "neither",
+        "some",
+        "most",
+        "many",
+        "several",
+        "only",
+        "no",
+        "yes",
+        "not",
+        "and",
+        "but",
+        "or",
+        "so",
+        "then",
+        "thus",
+        "there",
+        "here",
+        "what",
+        "which",
+        "who",
+        "where",
+        "when",
+        "why",
+        "how",
+        "while",
+        "if",
+        "although",
+        "though",
+        "because",
+        "since",
+        "as",
+        "at",
+        "by",
+        "in",
+        "on",
+        "of",
+        "to",
+        "for",
+        "from",
+        "with",
+        "within",
+        "without",
+        "into",
+        "onto",
+        "under",
+        "over",
+        "after",
+        "before",
+        "during",
+        "until",
+        "between",
+        "among",
+        "across",
+        "against",
+        "through",
+        "per",
+        "like",
+        "unlike",
+        "about",
+        "around",
+        "approximately",
+        "nearly",
+        "including",
+        "following",
+        "despite",
+        "according",
+        "however",
+        "total",
+        "net",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sir",
+        // German
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einer",
+        "eines",
+        "einem",
+        "einen",
+        "im",
+        "am",
+        "beim",
+        "vom",
+        "zum",
+        "zur",
+        "laut",
+        "nach",
+        "von",
+        "seit",
+        "bei",
+        "mit",
+        "für",
+        "auf",
+        "über",
+        "unter",
+        "es",
+        "er",
+        "sie",
+        "wir",
+        "ja",
+        "nein",
+        "und",
+        "oder",
+        "aber",
+        // Spanish
+        "el",
+        "la",
+        "los",
+        "las",
+        "un",
+        "una",
+        "en",
+        "del",
+        "al",
+        "según",
+        "desde",
+        "por",
+        "para",
+        "con",
+        "sí",
+        "y",
+        "o",
+    ];
+    OPENERS.contains(&word.to_lowercase().as_str())
+}
+
 /// Proper names in a claim: capitalised words that do not start it, and all-capital words.
 pub(crate) fn names(text: &str) -> Vec<String> {
     const COMMON: &[&str] = &[
@@ -1062,6 +1233,10 @@ mod tests {
             let q = "Which depot do the electric vans run from?";
             assert!(check_terse("Dunmore [1]", q, VANS).supported, "a name");
             assert!(!check_terse("Kingston [1]", q, VANS).supported, "a name the source lacks");
+            let q = "Which company runs the electric vans from the Dunmore depot?";
+            assert!(check_terse("Harbor Lane Freight [1]", q, VANS).supported, "a name of several words");
+            assert!(!check_terse("Kingston Lane Freight [1]", q, VANS).supported, "a name whose first word the source lacks");
+            assert!(check_terse("The Harbor Lane Freight [1]", q, VANS).supported, "an article before a name");
             let q = "Since when do the electric vans run from the Dunmore depot?";
             assert!(check_terse("March 2021 [1]", q, VANS).supported, "a date");
             assert!(!check_terse("March 2020 [1]", q, VANS).supported, "a wrong date");
@@ -1079,6 +1254,7 @@ mod tests {
             assert!(check_terse("Liberal Party [1]", q, PARTIES).supported);
             // A name of the answer the source lacks is still one.
             assert!(!check_terse("Die Labour Party [1]", q, PARTIES).supported);
+            assert!(!check_terse("Labour Party [1]", q, PARTIES).supported, "its first word is the name's");
             // The question's name that a source holds still is one: the source without it does
             // not answer.
             let sources = [

@@ -9,9 +9,11 @@
 //! one of them), and a pair of the same kind — two quarters, two names — joined by "and", "or",
 //! "vs", "versus", "compared to/with" or "from … to". Anything else is one part.
 
+use std::collections::HashSet;
+
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::retrieval::Hit;
+use crate::retrieval::{Hit, repeats};
 
 /// The parts of a question: empty when it compares nothing (then the question is searched as
 /// it is); otherwise one question per side.
@@ -116,18 +118,21 @@ fn kind_of(word: &str) -> Option<Kind> {
 }
 
 /// The hits of several searches as one list: taken in turn from each list (the whole question's
-/// first), without repeats, at most `k`.
+/// first), without repeats — the same chunk, or one that says again what a hit taken before it
+/// said (see [`repeats`]: the parts of "Apple's Q3 2022 and Q3 2023" find each filing's copy of
+/// the same paragraph) — at most `k`.
 pub(crate) fn interleave(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
-    let mut out: Vec<Hit> = Vec::new();
+    let mut out: Vec<(Hit, HashSet<u64>)> = Vec::new();
     let mut iters: Vec<std::vec::IntoIter<Hit>> = lists.into_iter().map(Vec::into_iter).collect();
     while out.len() < k {
         let mut any = false;
         for list in &mut iters {
             for hit in list.by_ref() {
-                if out.iter().any(|h| h.id == hit.id) {
+                let own = repeats::sequences(&hit.text);
+                if out.iter().any(|(h, earlier)| h.id == hit.id || repeats::repeats(&own, earlier)) {
                     continue;
                 }
-                out.push(hit);
+                out.push((hit, own));
                 any = true;
                 break;
             }
@@ -139,7 +144,7 @@ pub(crate) fn interleave(lists: Vec<Vec<Hit>>, k: usize) -> Vec<Hit> {
             break;
         }
     }
-    out
+    out.into_iter().map(|(hit, _)| hit).collect()
 }
 
 #[cfg(test)]
@@ -178,5 +183,17 @@ mod tests {
         let paths: Vec<&str> = merged.iter().map(|h| h.path.as_str()).collect();
         assert_eq!(paths, vec!["/a", "/b", "/d", "/c"]);
         assert_eq!(interleave(vec![vec![a, b], vec![c, d]], 3).len(), 3);
+    }
+
+    #[test]
+    fn a_part_finding_another_filings_copy_of_a_passage_taken_adds_nothing() {
+        let said = "Foreign exchange rates did not have a material impact on our results of operations during the quarter.";
+        let first = hit("/q3-2022", said);
+        let copy = hit("/q3-2023", said);
+        let other = hit("/q3-2023", "Revenue was $18,120 million, up 206% from a year ago, led by Data Center.");
+        let merged = interleave(vec![vec![first], vec![copy, other]], 3);
+        let paths: Vec<&str> = merged.iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(paths, vec!["/q3-2022", "/q3-2023"]);
+        assert!(merged[1].text.starts_with("Revenue"));
     }
 }

@@ -14,8 +14,9 @@
 //!   the global lists, so their passages come first (hybrid mode).
 //! - [`fuse`]: reciprocal rank fusion of the candidate lists (hybrid mode).
 //! - [`rows`]: a chunk whose table row names the question's line item and period comes first.
-//! - [`gate`]: drop what is not similar enough to be a source, and cap the chunks per file so
-//!   one long file cannot crowd out the others ("not found" when nothing is left).
+//! - [`gate`]: drop what is not similar enough to be a source, cap the chunks per file so one
+//!   long file cannot crowd out the others, and drop a copy of a source already chosen
+//!   ([`repeats`]) ("not found" when nothing is left).
 //! - [`context`]: number the sources and take as many as fit the model's context.
 //!
 //! Plain search runs query → candidates and documents → fuse → rows; an answer runs every stage. A new
@@ -27,6 +28,7 @@ pub(crate) mod documents;
 pub(crate) mod fuse;
 pub(crate) mod gate;
 pub(crate) mod query;
+pub(crate) mod repeats;
 pub(crate) mod rows;
 
 use std::sync::Arc;
@@ -114,8 +116,8 @@ pub(crate) async fn best_chunks(index: &SearchableIndex, request: &RetrievalRequ
     Ok(rows::lift(&request.text, fused, request.k))
 }
 
-/// query → candidates → fuse → gate: the sources an answer may use, best first (empty: nothing
-/// in the index is relevant enough to answer from).
+/// query → candidates → fuse → rows → gate: the sources an answer may use, best first (empty:
+/// nothing in the index is relevant enough to answer from).
 pub(crate) async fn sources(index: &SearchableIndex, request: &RetrievalRequest, gate: &gate::Gate) -> Result<Vec<Hit>> {
     // A few more than needed: the gate may drop some.
     let wider = RetrievalRequest { k: request.k * 2, ..request.clone() };
