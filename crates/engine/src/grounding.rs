@@ -797,7 +797,9 @@ fn normalise(raw: &str) -> Option<String> {
 /// Whether `word` is one that opens sentences before a name ("Both Apple and Microsoft …", "Die
 /// Labour Party …", "During March …") rather than being the name's first word ("Labour
 /// Party"): articles, determiners, pronouns, prepositions and conjunctions, in the languages the
-/// engine answers most (English, German, Spanish), and titles.
+/// engine answers most (English, German, Spanish), and titles. Only a claim's first word is
+/// asked: inside a sentence a capitalised one is a name's ("Leave Without Pay", "Doctors
+/// Without Borders"), so `names` keeps its own, shorter list of capitals that are never names.
 fn opens_sentences(word: &str) -> bool {
     // Whitespace-separated, by language.
     const OPENERS: [&str; 3] = [
