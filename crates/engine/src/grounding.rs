@@ -9,6 +9,11 @@
 //! 2. it is close in meaning to a sentence of that source (cosine similarity of the embedder's
 //!    vectors, the model already loaded for retrieval).
 //!
+//! A claim stating a result the engine computed (`answer::arithmetic`) needs its operands in
+//! the sources rather than its result; and a change it computed, `(a − b) / b`, needs its two
+//! figures to be one thing at two times — one row or sentence, or rows of one line item
+//! ([`compare_like`]): both figures being somewhere in the sources is not enough.
+//!
 //! Claims are read with their question. A terse claim — a figure, a name, a date, "Yes, …" — says
 //! nothing on its own ("37" is close in meaning to no sentence), so its meaning is that of the
 //! question answered by it ("How many vans run from the depot? 37"); its own figures and words
@@ -264,6 +269,7 @@ pub(crate) fn check(
     let mut out_claims = Vec::new();
     let mut additions: Vec<(usize, usize)> = Vec::new(); // (insert at, source number)
     let all_figures: HashSet<String> = figures_of.iter().flatten().cloned().collect();
+    let all_sentences: Vec<&(String, Option<RowFact>)> = source_sentences.iter().flatten().collect();
     for (i, piece) in claims.iter().enumerate() {
         let mut claim_figures = figures(&piece.text);
         let stated = StatedClaim::new(claim_figures.clone(), as_read(&piece.text, question, computed));
@@ -273,6 +279,12 @@ pub(crate) fn check(
         let is_computed = claim_figures.iter().any(|f| computed.contains(f));
         claim_figures.retain(|f| !computed.contains(f));
         let operands_found = is_computed && claim_figures.is_subset(&all_figures);
+        // A change it computed compares one thing at two times: its two figures must be that.
+        let changes_compare_like = !is_computed
+            || crate::answer::arithmetic::formulas_in(&piece.text)
+                .into_iter()
+                .filter_map(crate::answer::arithmetic::change_compares)
+                .all(|(later, earlier)| compare_like(&later, &earlier, &all_sentences));
         // A name that opens the claim is told from "The" by the question: "Netflix held …"
         // answering "How much cash did Netflix hold?" names Netflix. So is the first word of a
         // name of several words: "Kingston Lane Freight [1]" names Kingston, which a source
@@ -344,7 +356,7 @@ pub(crate) fn check(
                 word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
             };
             if is_computed {
-                sim >= MIN_CLAIM_SIMILARITY
+                sim >= MIN_CLAIM_SIMILARITY && changes_compare_like
             } else if terse {
                 sim >= least && coverage >= MIN_WORD_COVERAGE
             } else {
@@ -705,6 +717,66 @@ fn word_coverage(claim: &str, source: &str) -> f32 {
         return 1.0;
     }
     words.iter().filter(|w| source_stems.contains(*w)).count() as f32 / words.len() as f32
+}
+
+/// Whether the two figures a change compares (`later`, `earlier`: see
+/// `answer::arithmetic::change_compares`) are one quantity at two times or places in the
+/// sources: both in one row or sentence, or in two that say the same of them — rows of one line
+/// item ("Net income" in two filings), sentences of the same words ("Total net sales in the
+/// third quarter of 2022 were 1,577 million" and "… of 2021 were 1,462 million"), or a row and a
+/// sentence that names its line item. A small model that writes "(6,188 − 793) / 793 × 100" takes
+/// net income and income tax from two rows of one table: both figures are in the sources, and
+/// the percentage it gets says nothing.
+fn compare_like(later: &str, earlier: &str, sentences: &[&(String, Option<RowFact>)]) -> bool {
+    let holds = |(text, fact): &(String, Option<RowFact>), figure: &str| match fact {
+        Some(fact) => fact.values.contains(figure),
+        None => figures(text).contains(figure),
+    };
+    let alike = |a: &(String, Option<RowFact>), b: &(String, Option<RowFact>)| {
+        if a.0 == b.0 {
+            return true;
+        }
+        match (&a.1, &b.1) {
+            (Some(x), Some(y)) => same_words(&x.item, &y.item),
+            (Some(row), None) => names_item(&row.item, &b.0),
+            (None, Some(row)) => names_item(&row.item, &a.0),
+            (None, None) => same_words(&a.0, &b.0),
+        }
+    };
+    let with_later: Vec<_> = sentences.iter().filter(|s| holds(s, later)).collect();
+    sentences.iter().filter(|s| holds(s, earlier)).any(|e| with_later.iter().any(|l| alike(l, e)))
+}
+
+/// Share of each text's words the other must hold for two line items or sentences to say the
+/// same: "Net income" and "Net income (loss)" (1 and 2/3), "Total net sales" and "Net sales";
+/// not "Net income" and "Income tax expense" (1/2), "Operating income" and "Operating expenses".
+const SAME_WORDS: f32 = 0.6;
+
+/// Two line items or sentences that say the same of their figures (see [`SAME_WORDS`]).
+fn same_words(a: &str, b: &str) -> bool {
+    let (a, b) = (item_words(a), item_words(b));
+    let share = |x: &HashSet<String>, y: &HashSet<String>| x.intersection(y).count() as f32 / x.len() as f32;
+    !a.is_empty() && !b.is_empty() && share(&a, &b).min(share(&b, &a)) >= SAME_WORDS
+}
+
+/// A sentence that names a row's line item: most of the item's words are in it.
+fn names_item(item: &str, sentence: &str) -> bool {
+    let (item, sentence) = (item_words(item), item_words(sentence));
+    !item.is_empty() && item.intersection(&sentence).count() as f32 / item.len() as f32 >= SAME_WORDS
+}
+
+/// The stems of the words that name what a line item or sentence is about: three letters or
+/// more ("net", "tax" tell net income from income tax), no figures, not the words every
+/// sentence has.
+fn item_words(text: &str) -> HashSet<String> {
+    const COMMON: &[&str] = &[
+        "the", "and", "for", "was", "were", "are", "has", "had", "have", "with", "from", "that", "this", "its", "our", "their", "than",
+        "into", "per", "all", "any", "not", "but", "been", "which", "also",
+    ];
+    text.unicode_words()
+        .filter(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic) && !COMMON.contains(&w.to_lowercase().as_str()))
+        .map(stem)
+        .collect()
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -1247,6 +1319,38 @@ mod tests {
         }
 
         #[test]
+        fn a_change_computed_over_two_different_things_is_unsupported() {
+            use crate::answer::arithmetic::{Calculation, compute};
+            let ask = |answer: &str, hits: &[Hit]| {
+                let (answer, done) = compute(answer);
+                let computed: HashSet<String> = done.iter().flat_map(Calculation::exempt_figures).collect();
+                let q = "How did net income change in the three months ended July 30, 2023?";
+                check(&answer, &Asked::question(q), hits, &WordVectors::default(), REFUSAL, RULES, &computed).unwrap().claims[0].supported
+            };
+            let income_statement = vec![hit(
+                "/10q/q2.md",
+                "Net income | Three Months Ended July 30, 2023: $6,188 | Three Months Ended July 31, 2022: $656\n\
+                 Income tax expense (benefit) | Three Months Ended July 30, 2023: 793 | Three Months Ended July 31, 2022: (181)",
+            )];
+            let claim = |formula: &str| format!("Net income grew by <<{formula}>>% in the three months ended July 30, 2023 [1].");
+            assert!(ask(&claim("(6,188 - 656) / 656 * 100"), &income_statement), "one row, two periods");
+            assert!(!ask(&claim("(6,188 - 793) / 793 * 100"), &income_statement), "net income against income tax");
+            // Rows of one line item in two filings; the same sentence of two periods (the test above).
+            let filings = vec![
+                hit("/10q/2023-q2.md", "Net income | Three Months Ended July 30, 2023: $6,188"),
+                hit(
+                    "/10q/2022-q2.md",
+                    "Net income | Three Months Ended July 31, 2022: $656\nIncome tax expense | Three Months Ended July 31, 2022: 793",
+                ),
+            ];
+            assert!(ask(&claim("(6,188 - 656) / 656 * 100"), &filings), "the same line item");
+            assert!(!ask(&claim("(6,188 - 793) / 793 * 100"), &filings), "another line item");
+            // Only a change is held to it: a ratio may divide one thing by another.
+            let ratio = "Net income was <<6,188 / 793>> times the income tax in the three months ended July 30, 2023 [1].";
+            assert!(ask(ratio, &income_statement), "a ratio of two things");
+        }
+
+        #[test]
         fn a_refusal_is_no_claim_and_needs_no_embedder() {
             let hits = vec![hit("/a.md", "Staff get 27 days of annual leave.")];
             let g = check(
@@ -1279,6 +1383,22 @@ mod tests {
                 .is_err()
             );
         }
+    }
+
+    #[test]
+    fn line_items_and_sentences_say_the_same_of_their_figures_or_not() {
+        assert!(same_words("Net income", "Net income (loss)"));
+        assert!(same_words("Total net sales", "Net sales"));
+        assert!(!same_words("Net income", "Income tax expense"));
+        assert!(!same_words("Operating income", "Operating expenses"));
+        assert!(!same_words("Income tax was an expense of $793 million.", "Net income was $6,188 million."));
+        assert!(same_words(
+            "Total net sales in the third quarter of 2022 were 1,577 million.",
+            "Total net sales in the third quarter of 2021 were 1,462 million."
+        ));
+        assert!(!same_words("2023", "2022"), "figures alone say nothing");
+        assert!(names_item("Net income", "Net income rose to $6,188 million."));
+        assert!(!names_item("Net income", "Income tax was an expense of $793 million."));
     }
 
     #[test]

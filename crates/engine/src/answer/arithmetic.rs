@@ -5,7 +5,10 @@
 //! Small models get ratios, growth rates and sums wrong; they copy figures well. So the model only
 //! chooses the operands and the operation, and the groundedness check then requires every operand
 //! to occur in the sources the claim cites, while the result — which no source holds — is
-//! exempt: it is the engine's own, computed from checked figures.
+//! exempt: it is the engine's own, computed from checked figures. Choosing the operands is where
+//! a small model still errs: "(6,188 − 793) / 793 × 100" as the growth of net income takes income
+//! tax for last year's net income. So a change's two figures ([`change_compares`]) must also be
+//! one quantity at two times in the sources (`grounding::compare_like`).
 //!
 //! Evaluation is `evalexpr`'s, on an expression this module has first reduced to numbers,
 //! `+ - * /` and parentheses (no names, no functions, no assignments: the model's text is data,
@@ -137,6 +140,52 @@ fn typeset(expression: &str) -> String {
     spaced.join(" ").replace("( ", "(").replace(" )", ")")
 }
 
+/// The formulas the engine wrote into `text`: each "(= formula)" that [`compute`] put after a
+/// result, its parentheses balanced.
+pub(crate) fn formulas_in(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("(= ") {
+        let body = &rest[start + 3..];
+        let mut depth = 1;
+        let end = body.char_indices().find_map(|(i, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            (depth == 0).then_some(i)
+        });
+        let Some(end) = end else { break };
+        out.push(&body[..end]);
+        rest = &body[end..];
+    }
+    out
+}
+
+/// The two figures a change compares, the later and the earlier, when `formula` is a change:
+/// `(a − b) / b`, as a share or `× 100` (typeset as [`compute`] writes it). Each figure as the
+/// groundedness check reads figures. `None` for any other formula: a sum, a ratio or a
+/// difference may well combine different things (revenue less cost); a change compares one
+/// thing with itself.
+pub(crate) fn change_compares(formula: &str) -> Option<(String, String)> {
+    let compact: String = formula.chars().filter(|c| !c.is_whitespace()).collect();
+    let body = compact.strip_suffix("×100").or_else(|| compact.strip_prefix("100×")).unwrap_or(&compact);
+    let body = body.strip_prefix('(').and_then(|b| b.strip_suffix(')')).filter(|b| b.starts_with('(')).unwrap_or(body);
+    let (numerator, denominator) = body.rsplit_once('/')?;
+    let (later, earlier) = numerator.strip_prefix('(')?.strip_suffix(')')?.split_once('−')?;
+    let figure = |text: &str| {
+        let plain = text.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '$' | '€' | '£'));
+        let mut found = crate::grounding::figures(text).into_iter();
+        match (plain, found.next(), found.next()) {
+            (true, Some(f), None) => Some(f),
+            _ => None,
+        }
+    };
+    let (later, earlier, base) = (figure(later)?, figure(earlier)?, figure(denominator)?);
+    (earlier == base && later != earlier).then_some((later, earlier))
+}
+
 /// A result with two decimals at most, trailing zeros dropped, thousands grouped.
 pub(crate) fn show(value: f64) -> String {
     let rounded = format!("{:.2}", value);
@@ -168,6 +217,26 @@ mod tests {
         assert_eq!(compute("<<7 / 2>>").1[0].result, "3.5", "figures are decimals, not integers");
         assert_eq!(compute("<<82,959 + 81,434>>").1[0].result, "164,393");
         assert_eq!(compute("<<$1,000 - $1,250.50>>").1[0].result, "-250.5");
+    }
+
+    #[test]
+    fn a_change_compares_its_later_and_earlier_figure_and_nothing_else_is_a_change() {
+        let change = |expression: &str| {
+            let (text, done) = compute(&format!("It grew by <<{expression}>>%."));
+            assert_eq!(formulas_in(&text), vec![done[0].formula.as_str()], "{text}");
+            change_compares(&done[0].formula)
+        };
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(change("(1,577 - 1,462) / 1,462 * 100"), pair("1577", "1462"));
+        assert_eq!(change("100 * (1,577 - 1,462) / 1,462"), pair("1577", "1462"));
+        assert_eq!(change("((6,188 - 656) / 656) * 100"), pair("6188", "656"));
+        assert_eq!(change("($82.9 - $81.4) / $81.4"), pair("82.9", "81.4"), "a share, not per cent");
+        for other in ["1,577 - 1,462", "(1,577 - 1,462) / 1,577 * 100", "1,577 / 1,462", "(1,577 + 3 - 1,462) / 1,462", "82,959 + 81,434"] {
+            assert_eq!(change(other), None, "{other}");
+        }
+        let two = "Sales grew 7.87 (= (1,577 − 1,462) / 1,462 × 100)% and costs 2 (= (102 − 100) / 100 × 100)%.";
+        assert_eq!(formulas_in(two), vec!["(1,577 − 1,462) / 1,462 × 100", "(102 − 100) / 100 × 100"]);
+        assert!(formulas_in("Sales (in millions) grew (= unclosed").is_empty());
     }
 
     #[test]
