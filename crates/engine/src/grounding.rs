@@ -699,17 +699,20 @@ fn stem(word: &str) -> String {
     word.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).flat_map(char::to_lowercase).take(5).collect()
 }
 
+/// Words nearly every sentence has, which say nothing of what it is about.
+const COMMON_WORDS: &[&str] = &[
+    "the", "and", "for", "was", "are", "has", "had", "its", "our", "per", "all", "any", "not", "but", "that", "this", "with", "from",
+    "have", "were", "will", "your", "they", "their", "which", "there", "about", "been", "also", "each", "than", "must", "should", "would",
+    "could", "them", "these", "those", "some", "only", "just", "here",
+];
+
 /// The share of the claim's content words (four letters or more, not common words) found in
 /// the source, compared by their stems.
 fn word_coverage(claim: &str, source: &str) -> f32 {
-    const COMMON: &[&str] = &[
-        "that", "this", "with", "from", "have", "were", "will", "your", "they", "their", "which", "there", "about", "been", "also", "each",
-        "than", "must", "should", "would", "could", "them", "these", "those", "some", "only", "just", "there", "here",
-    ];
     let source_stems: HashSet<String> = source.unicode_words().map(stem).collect();
     let words: Vec<String> = claim
         .unicode_words()
-        .filter(|w| w.chars().count() >= 4 && !COMMON.contains(&w.to_lowercase().as_str()))
+        .filter(|w| w.chars().count() >= 4 && !COMMON_WORDS.contains(&w.to_lowercase().as_str()))
         .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
         .map(stem)
         .collect();
@@ -769,12 +772,8 @@ fn names_item(item: &str, sentence: &str) -> bool {
 /// more ("net", "tax" tell net income from income tax), no figures, not the words every
 /// sentence has.
 fn item_words(text: &str) -> HashSet<String> {
-    const COMMON: &[&str] = &[
-        "the", "and", "for", "was", "were", "are", "has", "had", "have", "with", "from", "that", "this", "its", "our", "their", "than",
-        "into", "per", "all", "any", "not", "but", "been", "which", "also",
-    ];
     text.unicode_words()
-        .filter(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic) && !COMMON.contains(&w.to_lowercase().as_str()))
+        .filter(|w| w.chars().count() >= 3 && w.chars().all(char::is_alphabetic) && !COMMON_WORDS.contains(&w.to_lowercase().as_str()))
         .map(stem)
         .collect()
 }
