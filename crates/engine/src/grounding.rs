@@ -746,8 +746,40 @@ fn compare_like(later: &str, earlier: &str, sentences: &[&(String, Option<RowFac
             (None, None) => same_words(&a.0, &b.0),
         }
     };
+    // Cells that say how long their period is: "Six Months Ended July 30, 2023: $8,232" against
+    // "Three Months Ended July 31, 2022: $656" is half a year against a quarter, whatever row.
+    let lengths = |figure: &str| -> HashSet<u32> {
+        sentences.iter().filter(|s| s.1.is_some() && holds(s, figure)).filter_map(|(text, _)| period_length(text)).collect()
+    };
+    let (later_lengths, earlier_lengths) = (lengths(later), lengths(earlier));
+    if !later_lengths.is_empty() && !earlier_lengths.is_empty() && later_lengths.is_disjoint(&earlier_lengths) {
+        return false;
+    }
     let with_later: Vec<_> = sentences.iter().filter(|s| holds(s, later)).collect();
     sentences.iter().filter(|s| holds(s, earlier)).any(|e| with_later.iter().any(|l| alike(l, e)))
+}
+
+/// The months a table cell's period lasts, by its header ("Three Months Ended …", "Nine months
+/// ended …", "Year Ended …"); `None` when it names none, or several (a whole row).
+fn period_length(text: &str) -> Option<u32> {
+    let words: Vec<String> = text.unicode_words().map(str::to_lowercase).collect();
+    let mut found = HashSet::new();
+    for (i, word) in words.iter().enumerate() {
+        let next = words.get(i + 1).map(String::as_str);
+        let months = match (word.as_str(), next) {
+            ("three" | "3", Some("months")) => 3,
+            ("six" | "6", Some("months")) => 6,
+            ("nine" | "9", Some("months")) => 9,
+            ("twelve" | "12", Some("months")) | ("year" | "years", Some("ended")) => 12,
+            _ => continue,
+        };
+        found.insert(months);
+    }
+    let mut lengths = found.into_iter();
+    match (lengths.next(), lengths.next()) {
+        (Some(months), None) => Some(months),
+        _ => None,
+    }
 }
 
 /// Share of each text's words the other must hold for two line items or sentences to say the
@@ -1344,6 +1376,15 @@ mod tests {
             ];
             assert!(ask(&claim("(6,188 - 656) / 656 * 100"), &filings), "the same line item");
             assert!(!ask(&claim("(6,188 - 793) / 793 * 100"), &filings), "another line item");
+            // One row, but half a year against a quarter.
+            let periods = vec![hit(
+                "/10q/q2.md",
+                "Net income | Three Months Ended July 30, 2023: $6,188 | Three Months Ended July 31, 2022: $656 | \
+                 Six Months Ended July 30, 2023: $8,232 | Six Months Ended July 31, 2022: $2,274",
+            )];
+            assert!(ask(&claim("(6,188 - 656) / 656 * 100"), &periods), "two quarters");
+            assert!(ask(&claim("(8,232 - 2,274) / 2,274 * 100"), &periods), "two half years");
+            assert!(!ask(&claim("(8,232 - 656) / 656 * 100"), &periods), "a half year against a quarter");
             // Only a change is held to it: a ratio may divide one thing by another.
             let ratio = "Net income was <<6,188 / 793>> times the income tax in the three months ended July 30, 2023 [1].";
             assert!(ask(ratio, &income_statement), "a ratio of two things");
@@ -1398,6 +1439,10 @@ mod tests {
         assert!(!same_words("2023", "2022"), "figures alone say nothing");
         assert!(names_item("Net income", "Net income rose to $6,188 million."));
         assert!(!names_item("Net income", "Income tax was an expense of $793 million."));
+        assert_eq!(period_length("Net income, Six Months Ended July 30, 2023: $8,232"), Some(6));
+        assert_eq!(period_length("Revenue, Year Ended June 30, 2023: 211,915"), Some(12));
+        assert_eq!(period_length("Net income | Three Months Ended …: 6,188 | Nine Months Ended …: 8,232"), None, "a whole row");
+        assert_eq!(period_length("Total assets, June 30, 2023: 411,976"), None);
     }
 
     #[test]
