@@ -789,15 +789,22 @@ const SAME_WORDS: f32 = 0.6;
 
 /// Two line items or sentences that say the same of their figures (see [`SAME_WORDS`]).
 fn same_words(a: &str, b: &str) -> bool {
-    let (a, b) = (item_words(a), item_words(b));
-    let share = |x: &HashSet<String>, y: &HashSet<String>| x.intersection(y).count() as f32 / x.len() as f32;
-    !a.is_empty() && !b.is_empty() && share(&a, &b).min(share(&b, &a)) >= SAME_WORDS
+    share_held(a, b).min(share_held(b, a)) >= SAME_WORDS
 }
 
 /// A sentence that names a row's line item: most of the item's words are in it.
 fn names_item(item: &str, sentence: &str) -> bool {
-    let (item, sentence) = (item_words(item), item_words(sentence));
-    !item.is_empty() && item.intersection(&sentence).count() as f32 / item.len() as f32 >= SAME_WORDS
+    share_held(item, sentence) >= SAME_WORDS
+}
+
+/// The share of `text`'s [`item_words`] that `other` holds; 0 when it has none (a figure alone
+/// says nothing of what it is).
+fn share_held(text: &str, other: &str) -> f32 {
+    let (words, other) = (item_words(text), item_words(other));
+    if words.is_empty() {
+        return 0.0;
+    }
+    words.intersection(&other).count() as f32 / words.len() as f32
 }
 
 /// The stems of the words that name what a line item or sentence is about: three letters or
