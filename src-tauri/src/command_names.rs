@@ -19,6 +19,7 @@ app_commands! {
     pick_model_folder,
     use_lora,
     pick_lora_file,
+    pick_subfolder,
     settings,
     save_settings,
     rebuild_index,

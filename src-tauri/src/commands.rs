@@ -126,6 +126,16 @@ pub async fn pick_lora_file<R: Runtime>(app: AppHandle<R>) -> Result<Option<Path
     Ok(picked.and_then(|p| p.into_path().ok()))
 }
 
+/// The native folder picker opened inside `inside` (a registered folder), for the house style of
+/// one folder in it; `None` when cancelled. Where the pick lies is checked by `use_lora`: a folder
+/// outside every registered one is refused there.
+#[tauri::command]
+pub async fn pick_subfolder<R: Runtime>(app: AppHandle<R>, inside: PathBuf) -> Result<Option<PathBuf>> {
+    let title = format!("Choose a folder in {}", inside.file_name().unwrap_or(inside.as_os_str()).to_string_lossy());
+    let picked = app.dialog().file().set_title(title).set_directory(&inside).blocking_pick_folder();
+    Ok(picked.and_then(|p| p.into_path().ok()))
+}
+
 /// The native folder picker for an embedding model folder; `None` when cancelled.
 #[tauri::command]
 pub async fn pick_model_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<PathBuf>> {

@@ -145,6 +145,17 @@ fn folders_status_errors_and_access_control_over_ipc() {
     assert_eq!(kept["folder_loras"], json!([{ "folder": root, "lora": root.join("style.gguf"), "scale": 0.5 }]));
     assert_eq!(kept["llm_lora"], Value::Null, "the model's own adapter is another setting");
     assert_eq!(t.ok("use_lora", json!({ "folder": root, "lora": null, "scale": 1.0 }))["folder_loras"], json!([]));
+    // A folder inside the registered one gets its own (the app's *Style of a folder in it…*);
+    // one that does not exist is refused.
+    let legal = root.join("legal");
+    std::fs::create_dir(&legal).unwrap();
+    let kept = t.ok("use_lora", json!({ "folder": legal, "lora": fits, "scale": 1.0 }));
+    assert_eq!(kept["folder_loras"], json!([{ "folder": legal, "lora": root.join("style.gguf"), "scale": 1.0 }]));
+    assert_eq!(t.ok("use_lora", json!({ "folder": legal, "lora": null, "scale": 1.0 }))["folder_loras"], json!([]));
+    assert_eq!(
+        t.error_code("use_lora", json!({ "folder": root.join("no-such-folder"), "lora": fits, "scale": 1.0 })),
+        "folder_not_registered"
+    );
     assert_eq!(t.error_code("use_lora", json!({ "folder": "/nowhere", "lora": fits, "scale": 1.0 })), "folder_not_registered");
 
     // The capability grants the app's own commands only: no plugin command (dialog, opener,

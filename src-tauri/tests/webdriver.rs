@@ -636,4 +636,37 @@ fn the_desktop_app_end_to_end() {
     driver.type_into("#team-server-url", "http://brain.example.com:8750");
     driver.click("#open-team-server");
     driver.wait_for("the refusal", "document.getElementById('toasts').textContent.includes('HTTPS')", Duration::from_secs(10));
+
+    // A house style for a folder inside the registered one. In the app both the folder and the
+    // adapter come from native pickers (*Style of a folder in it…*), which WebDriver cannot
+    // drive: the command they lead to is called here, as the app calls it (the model is loaded
+    // with the adapter first, so it may take a while). The Folders view lists it under its
+    // folder, and its *Plain style* removes it.
+    driver.find("#folder-list .folder .subfolder-style");
+    let style = scratch.path().join("handbook-style.gguf");
+    brain_testkit::write_lora(&models.join(brain_testkit::default_llm_file()), &style, 0, 0);
+    let handbook = docs.join("handbook");
+    driver.call("POST", "/timeouts", Some(json!({ "script": 180_000 })));
+    let kept = driver.js_async(&format!(
+        "window.__TAURI_INTERNALS__.invoke('use_lora', {{ folder: {}, lora: {}, scale: 0.5 }}).then(s => done(s.folder_loras), e => done(e));",
+        json!(handbook),
+        json!(style)
+    ));
+    assert_eq!(kept, json!([{ "folder": handbook, "lora": style.canonicalize().unwrap(), "scale": 0.5 }]));
+    driver.wait_for("the notices to fade", "document.getElementById('toasts').children.length === 0", Duration::from_secs(20));
+    driver.click("#nav-folders");
+    driver.wait_for("the subfolder's style", "document.querySelector('#folder-list .house-style-sub') !== null", Duration::from_secs(20));
+    let listed = driver.text("#folder-list .house-style-sub");
+    assert!(listed.contains("House style of handbook: handbook-style.gguf"), "{listed}");
+    assert!(driver.text("#folder-list .folder").contains("Plain style"));
+    assert_eq!(
+        driver.js("return document.querySelectorAll('#folder-list .house-style-now').length"),
+        json!(0),
+        "the folder itself has none"
+    );
+    driver.screenshot(&screenshots, "house-style.png");
+    driver.click("#folder-list .house-style-sub .plain-style-sub");
+    driver.wait_for("the style to go", "document.querySelector('#folder-list .house-style-sub') === null", Duration::from_secs(20));
+    let left = driver.js_async("window.__TAURI_INTERNALS__.invoke('settings').then(s => done(s.folder_loras), e => done(e));");
+    assert_eq!(left, json!([]));
 }

@@ -85,6 +85,7 @@ const ipc = {
   pickModelFolder: () => invoke<string | null>("pick_model_folder"),
   useLora: (folder: string | null, lora: string | null, scale: number) => invoke<Settings>("use_lora", { folder, lora, scale }),
   pickLoraFile: () => invoke<string | null>("pick_lora_file"),
+  pickSubfolder: (inside: string) => invoke<string | null>("pick_subfolder", { inside }),
   settings: () => invoke<Settings>("settings"),
   saveSettings: (settings: Settings) => invoke<Settings>("save_settings", { settings }),
   ask: (question: string, conversation: string | null, onEvent: (e: AskEvent) => void) =>
@@ -236,6 +237,7 @@ const http: typeof ipc = {
   pickModelFolder: () => notHere("The models"),
   useLora: () => notHere("The models"),
   pickLoraFile: () => notHere("The models"),
+  pickSubfolder: () => notHere("Which folders are indexed"),
   settings: () => notHere("Settings"),
   saveSettings: () => notHere("Settings"),
   ask: askOverHttp,

@@ -530,5 +530,5 @@ export type SignedIn = { token: string, user: string, expires_ms: number, };
 
 export type AppEvents = { "index-event": IndexEvent, "watch-failed": ErrorPayload, "paths-dropped": Array<string>, };
 
-export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "use_lora" | "pick_lora_file" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter" | "open_team_server";
+export type CommandName = "app_info" | "status" | "add_folders" | "pick_folders" | "remove_folder" | "pause_folder" | "resume_folder" | "models" | "fetch_models" | "use_llm" | "pick_model_file" | "pick_model_folder" | "use_lora" | "pick_lora_file" | "pick_subfolder" | "settings" | "save_settings" | "rebuild_index" | "ask" | "stop" | "conversations" | "conversation" | "delete_conversation" | "search" | "open_file" | "reveal_file" | "view_document" | "view_page" | "feedback" | "tune" | "stop_tuning" | "remove_adapter" | "open_team_server";
 

@@ -47,6 +47,33 @@ export async function chooseHouseStyle(folder: string | null, after: () => Promi
   }
 }
 
+/** Whether `path` lies strictly inside `folder` (either separator: the app also runs on Windows). */
+function strictlyInside(path: string, folder: string): boolean {
+  const base = folder.replace(/[\\/]+$/, "");
+  return path.length > base.length + 1 && path.startsWith(base) && (path[base.length] === "/" || path[base.length] === "\\");
+}
+
+/** The house styles of folders inside `folder`, each listed under the deepest registered folder
+ * that holds it (a registered folder inside another lists its own). */
+function subfolderStyles(folder: string, registered: string[]): FolderLora[] {
+  return folderLoras.filter(
+    (l) => strictlyInside(l.folder, folder) && !registered.some((r) => r !== folder && strictlyInside(r, folder) && (l.folder === r || strictlyInside(l.folder, r))),
+  );
+}
+
+function plainStyleButton(folder: string, className: string): HTMLElement {
+  const plain = el("button", { type: "button", class: className }, "Plain style");
+  plain.addEventListener("click", async () => {
+    try {
+      await api.useLora(folder, null, 1);
+      await refreshStatus();
+    } catch (e) {
+      showError(e);
+    }
+  });
+  return plain;
+}
+
 function renderFolders(status: Status) {
   const ul = $("folder-list");
   ul.replaceChildren();
@@ -98,19 +125,29 @@ function renderFolders(status: Status) {
       const houseStyle = el("button", { type: "button", class: "house-style" }, style ? "Other house style…" : "House style…");
       houseStyle.title = "A LoRA adapter the answer model writes with when an answer comes from this folder";
       houseStyle.addEventListener("click", () => void chooseHouseStyle(f.path, refreshStatus));
-      actions.prepend(houseStyle);
+      // A department's folder often sits inside the one registered (Shared/Legal): its style
+      // is chosen here, the folder first, then the adapter; the deepest folder with one wins.
+      const subStyle = el("button", { type: "button", class: "subfolder-style" }, "Style of a folder in it…");
+      subStyle.title = "A LoRA adapter the answer model writes with when an answer comes from one folder inside this one";
+      subStyle.addEventListener("click", async () => {
+        try {
+          const picked = await api.pickSubfolder(f.path);
+          if (picked) await chooseHouseStyle(picked, refreshStatus);
+        } catch (e) {
+          showError(e);
+        }
+      });
+      actions.prepend(houseStyle, subStyle);
       if (style) {
-        const plain = el("button", { type: "button", class: "plain-style" }, "Plain style");
-        plain.addEventListener("click", async () => {
-          try {
-            await api.useLora(f.path, null, 1);
-            await refreshStatus();
-          } catch (e) {
-            showError(e);
-          }
-        });
-        actions.prepend(plain);
+        actions.prepend(plainStyleButton(f.path, "plain-style"));
         li.append(el("div", { class: "muted small house-style-now" }, `House style: ${fileName(style.lora)} (answers whose best source is here)`));
+      }
+      const registered = status.folders.map((r) => r.path);
+      for (const sub of subfolderStyles(f.path, registered)) {
+        const row = el("div", { class: "muted small house-style-sub", "data-folder": sub.folder });
+        const relative = sub.folder.slice(f.path.replace(/[\\/]+$/, "").length + 1);
+        row.append(el("span", {}, `House style of ${relative}: ${fileName(sub.lora)} `), plainStyleButton(sub.folder, "plain-style-sub"));
+        li.append(row);
       }
     }
     if (f.failures.length) {
