@@ -594,12 +594,13 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
     );
     brain.add_folder(docs.path());
 
-    // No embedder chosen: indexed with the default (English-only) one, whose passages turn out
-    // German, so the multilingual embedder is chosen for them and the index built again with it,
-    // in the same run.
+    // No embedder chosen: a few of the files are read before anything is embedded, their
+    // passages are German, so the multilingual embedder is chosen and the first index is built
+    // with it, once (not with the default English-only one first, and then again).
     let indexed = brain.json(&["index"]);
-    assert_eq!(indexed["summary"]["indexed"], 3, "every file embedded again: {indexed}");
+    assert_eq!(indexed["summary"]["indexed"], 3, "{indexed}");
     assert_eq!(indexed["embedder_chosen"], "multilingual-e5-small", "{indexed}");
+    assert_eq!(indexed["built_again"], false, "{indexed}");
     assert!(!brain.data.path().join("next-index").exists(), "the new index moved into place");
     let status = brain.json(&["status"]);
     assert_eq!(status["languages"]["profile"]["languages"][0]["code"], "deu", "{status}");
@@ -607,6 +608,17 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
     assert_eq!(status["rebuild_needed"], false, "{status}");
     let again = brain.json(&["index"]);
     assert_eq!((again["summary"]["indexed"].as_u64(), again["embedder_chosen"].is_null()), (Some(0), true), "{again}");
+    // Back to the default models: the documents still want the multilingual embedder, which is
+    // chosen again before anything is embedded, so the index it built is kept (not built with
+    // the default and then again).
+    brain.run(&["models", "use", "--defaults"]);
+    let defaults = brain.json(&["index"]);
+    assert_eq!(
+        (defaults["summary"]["indexed"].as_u64(), defaults["embedder_chosen"].as_str(), defaults["built_again"].as_bool()),
+        (Some(0), Some("multilingual-e5-small"), Some(false)),
+        "{defaults}"
+    );
+    assert_eq!(brain.json(&["status"])["languages"]["embedder"], "chosen_for_them");
 
     // By meaning alone (no shared word): the German hotel rule comes first for each English question.
     for question in
@@ -647,6 +659,26 @@ fn an_english_question_finds_and_answers_from_a_german_document() {
     let kept = brain.json(&["index"]);
     assert_eq!((kept["summary"]["indexed"].as_u64(), kept["embedder_chosen"].is_null()), (Some(3), true), "{kept}");
     assert_eq!(brain.json(&["status"])["languages"]["embedder"], "kept_by_user");
+
+    // An English index to which German folders come later: indexed with the default embedder,
+    // then the German files' passages make the multilingual one chosen after the sync that
+    // indexed them, and the whole index is built again with it, in the same run.
+    let later = Brain::offline();
+    let english = tempfile::tempdir().unwrap();
+    write(&english.path().join("handbook.md"), "# Handbook\n\nEvery employee gets 28 days of annual leave per year.\n");
+    later.add_folder(english.path());
+    let first = later.json(&["index"]);
+    assert_eq!((first["summary"]["indexed"].as_u64(), first["embedder_chosen"].is_null()), (Some(1), true), "{first}");
+    later.add_folder(docs.path());
+    let again = later.json(&["index"]);
+    assert_eq!(again["embedder_chosen"], "multilingual-e5-small", "{again}");
+    assert_eq!(
+        (again["built_again"].as_bool(), again["summary"]["indexed"].as_u64()),
+        (Some(true), Some(4)),
+        "every file embedded again: {again}"
+    );
+    let hotel = later.search("How much does the company refund per night for a hotel in a capital city?", "vector");
+    assert_eq!(file_name(&hotel[0]), "richtlinie.md", "{hotel:?}");
 }
 
 /// Projects a company calls by code names that say nothing of what they are: the language a

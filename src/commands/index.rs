@@ -49,12 +49,13 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
                         ),
                     )
                 }
-                Ok(IndexEvent::EmbedderChosen { embedder, languages }) => {
+                Ok(IndexEvent::EmbedderChosen { embedder, languages, built_again }) => {
                     let shown: Vec<String> = languages.iter().take(3).map(|l| format!("{} {:.0} %", l.name, l.share * 100.0)).collect();
-                    note(&bar, format!("the documents' passages are {}: building the index again with {embedder}", shown.join(", ")));
-                    // The second pass's outcome is the one that counts.
+                    let what = if built_again { "building the index again" } else { "indexing them" };
+                    note(&bar, format!("the documents' passages are {}: {what} with {embedder}", shown.join(", ")));
+                    // After a first pass, the second pass's outcome is the one that counts.
                     failures.clear();
-                    chosen = Some(embedder);
+                    chosen = Some((embedder, built_again));
                 }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -76,7 +77,10 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
     let (failures, chosen) = printer.await.unwrap_or_default();
     if json {
         let failures: Vec<_> = failures.iter().map(|(path, error)| serde_json::json!({ "path": path, "error": error })).collect();
-        print_json(&serde_json::json!({ "summary": summary, "failures": failures, "embedder_chosen": chosen }))?;
+        let (chosen, built_again) = chosen.map_or((None, false), |(embedder, again)| (Some(embedder), again));
+        print_json(
+            &serde_json::json!({ "summary": summary, "failures": failures, "embedder_chosen": chosen, "built_again": built_again }),
+        )?;
     } else {
         println!(
             "{} files: {} indexed, {} failed, {} removed, {} unchanged; {} chunks written in {:.1} s",

@@ -16,8 +16,12 @@
 //!   named for the user.
 //! - Measured on the stored passages after a sync, not inside the pipeline: the pipeline stays
 //!   one path, and what is measured is what is searched (a PDF's text layer, the words OCR read).
-//!   The price: a first index of documents mostly in another language is embedded twice, the
-//!   English-only pass costing about a fifth of the multilingual one.
+//! - Except before the first index is embedded: then a few files spread over those to index are
+//!   prepared as indexing prepares them (parsed, chunked; OCR'd pages are cached, so indexing
+//!   does not read them again) and their passages told, so that documents mostly in another
+//!   language are embedded once, with the multilingual embedder, rather than first with the
+//!   English-only one and then again. The measure after that sync reads the whole index as
+//!   always; a sample that missed a language costs only the second pass it would have saved.
 //! - Counted per passage, not per letter: passages are bounded in tokens, so each holds about
 //!   the same content, where a Chinese passage holds a quarter of an English one's characters.
 //!   A passage with too few letters to tell (a row of figures, a heading) is not counted.
@@ -34,10 +38,21 @@ use whichlang::Lang;
 use crate::Engine;
 use crate::error::Result;
 use crate::events::{IndexEvent, SyncSummary};
+use crate::pipeline::Work;
+use crate::pipeline::prepare::{self, Prepared};
 use crate::settings::Settings;
+use crate::sync::walk::DiskFile;
 
 /// Passages read to tell the documents' languages (spread evenly over the index).
 const SAMPLE: usize = 600;
+/// Files prepared at most to tell a first index's languages before it is embedded: enough to
+/// see a folder of another language among several, few enough to cost seconds (each is parsed
+/// once more by indexing).
+const FIRST_SAMPLE_FILES: usize = 24;
+/// Passages told that end that sample early: a decision at a quarter is settled by far fewer
+/// than the 600 of the whole index's measure, and a filing's PDF alone holds two hundred (the
+/// twenty 10-Q filings, all parsed, took 14 s).
+const FIRST_SAMPLE_PASSAGES: usize = 200;
 /// Letters a passage needs for its language to be told.
 const MIN_LETTERS: usize = 40;
 /// Characters of a passage read to tell its language: its opening tells it as well as the whole.
@@ -115,6 +130,43 @@ impl LanguageProfile {
             self.languages.iter().take(3).map(|l| format!("{} {} %", l.name, (l.share * 100.0).round() as u32)).collect();
         shown.join(", ")
     }
+}
+
+/// Up to `n` indices of a list of `len`, in an order whose every beginning is spread over the
+/// whole list (0, ½, ¼, ¾, ⅛ … of the way along: van der Corput's sequence): the walk lists a
+/// folder's files together, so the first files would be one folder's, and a sample that stops
+/// early must still have seen every part.
+fn spread(len: usize, n: usize) -> Vec<usize> {
+    let wanted = n.min(len);
+    let mut picked = Vec::with_capacity(wanted);
+    let mut seen = vec![false; len];
+    let mut j: u32 = 0;
+    while picked.len() < wanted {
+        let (mut bits, mut fraction, mut unit) = (j, 0.0f64, 0.5f64);
+        while bits > 0 {
+            fraction += f64::from(bits & 1) * unit;
+            unit /= 2.0;
+            bits >>= 1;
+        }
+        let i = ((fraction * len as f64) as usize).min(len - 1);
+        if !seen[i] {
+            seen[i] = true;
+            picked.push(i);
+        }
+        j += 1;
+    }
+    picked
+}
+
+/// The passages prepared files were cut into (failed files have none).
+fn prepared_passages(prepared: &[Prepared]) -> impl Iterator<Item = &str> {
+    prepared
+        .iter()
+        .flat_map(|p| match p {
+            Prepared::Chunks { chunks, .. } => chunks.as_slice(),
+            Prepared::Touch(_) | Prepared::Failed(_) => &[],
+        })
+        .map(|c| c.text.as_str())
 }
 
 /// A passage's words (runs of letters and apostrophes), one space apart. Figures, currency
@@ -275,7 +327,7 @@ impl Engine {
         }
         let data_dir = self.options.data_dir.clone();
         let earlier = read_record(&data_dir);
-        let mut record = match earlier {
+        let record = match earlier {
             Some(mut record) if !remeasure(Some(&record), summary) => {
                 if summary.indexed + summary.removed > 0 {
                     record.changed_since += summary.indexed + summary.removed;
@@ -303,6 +355,84 @@ impl Engine {
             }
             return Ok(false);
         }
+        self.choose_multilingual(record, true).await
+    }
+
+    /// Before an index is embedded from nothing — a first index (`files`: those to index), or
+    /// the index built again for another embedder (`None`) — choose the multilingual embedder
+    /// where the rule says so: for the documents' languages as last measured or, never measured,
+    /// as a few of `files` tell. Documents mostly in another language are then embedded once,
+    /// with it, rather than with the English-only one first and again after the sync's measure
+    /// (which still reads the whole index and decides as always). True when chosen.
+    pub(crate) async fn choose_embedder_before_embedding(&self, files: Option<&[DiskFile]>) -> Result<bool> {
+        if self.home.bucket().is_some() {
+            return Ok(false);
+        }
+        let state = self.embedder_state(false);
+        // Nothing a measure could change (the rule's other cases): no file is read.
+        if state.multilingual_in_use || state.chosen_by_user || !state.multilingual_fetched {
+            return Ok(false);
+        }
+        let record = match (read_record(&self.options.data_dir), files) {
+            (Some(record), _) => record,
+            (None, Some(files)) if !files.is_empty() => {
+                Record { profile: self.tell_first_files(files).await?, chosen_for_languages: false, changed_since: 0 }
+            }
+            (None, _) => return Ok(false),
+        };
+        if !should_choose(&record.profile, state) {
+            // A sample's measure is not written: the one after the sync is the first of the whole index.
+            return Ok(false);
+        }
+        // An index there is (built with another embedder) is built again with this one.
+        let built_with = self.meta().await?.and_then(|m| m.embedder_path);
+        let built_again = built_with.is_some_and(|p| !brain_embed::e5::is_e5_file(&p));
+        self.choose_multilingual(record, built_again).await
+    }
+
+    /// The languages of a few of a first index's files, prepared as indexing prepares them:
+    /// spread over them, as many at a time as there are cores, until enough passages are told.
+    async fn tell_first_files(&self, files: &[DiskFile]) -> Result<LanguageProfile> {
+        let started = std::time::Instant::now();
+        let pipeline = self.pipeline_for_corpus().await?;
+        let work = |f: &DiskFile| Work::File {
+            path: f.path.clone(),
+            folder: f.folder.clone(),
+            size: f.size,
+            mtime_ns: f.mtime_ns,
+            previous: None,
+            readers: None,
+        };
+        // As many files at a time as indexing prepares on the cores, until enough passages are told.
+        let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (mut passages, mut profile, mut files_read) = (Vec::new(), LanguageProfile::default(), 0);
+        for group in spread(files.len(), FIRST_SAMPLE_FILES).chunks(at_once) {
+            let prepared = prepare::start(&pipeline, group.iter().map(|&i| work(&files[i])).collect()).finish().await?;
+            passages.extend(prepared_passages(&prepared).map(str::to_string));
+            files_read += group.len();
+            (passages, profile) = crate::blocking(move || {
+                let profile = LanguageProfile::of(passages.iter().map(String::as_str));
+                (passages, profile)
+            })
+            .await?;
+            if profile.passages >= FIRST_SAMPLE_PASSAGES {
+                break;
+            }
+        }
+        tracing::info!(
+            "before the first index: {} passages of {files_read} files told in {} ms ({})",
+            profile.passages,
+            started.elapsed().as_millis(),
+            profile.describe()
+        );
+        Ok(profile)
+    }
+
+    /// Choose the multilingual embedder for the documents `record` measured: written into the
+    /// settings and the record, and said (`built_again`: an index built with the English-only
+    /// embedder is to be built again; false before the first). True when chosen.
+    async fn choose_multilingual(&self, mut record: Record, built_again: bool) -> Result<bool> {
+        let data_dir = self.options.data_dir.clone();
         let Some(path) = crate::models::embedder_path(&self.options.models_dir, MULTILINGUAL_EMBEDDER) else {
             return Ok(false);
         };
@@ -316,11 +446,16 @@ impl Engine {
         record.chosen_for_languages = true;
         write_record(&data_dir, &record)?;
         tracing::info!(
-            "{:.0} % of the documents' passages are not in English ({}): building the index again with {MULTILINGUAL_EMBEDDER}",
+            "{:.0} % of the documents' passages are not in English ({}): {} with {MULTILINGUAL_EMBEDDER}",
             record.profile.other_than_english() * 100.0,
-            record.profile.describe()
+            record.profile.describe(),
+            if built_again { "building the index again" } else { "indexing them" }
         );
-        self.emit(IndexEvent::EmbedderChosen { embedder: MULTILINGUAL_EMBEDDER.to_string(), languages: record.profile.languages.clone() });
+        self.emit(IndexEvent::EmbedderChosen {
+            embedder: MULTILINGUAL_EMBEDDER.to_string(),
+            languages: record.profile.languages.clone(),
+            built_again,
+        });
         Ok(true)
     }
 
@@ -353,6 +488,19 @@ mod tests {
 
     fn state() -> EmbedderState {
         EmbedderState { multilingual_in_use: false, chosen_by_user: false, multilingual_fetched: true, chosen_for_languages: false }
+    }
+
+    #[test]
+    fn a_sample_is_spread_over_all_the_files_from_its_beginning() {
+        assert_eq!(spread(100, 4), vec![0, 50, 25, 75], "one from each quarter, not the first folder's four");
+        assert_eq!(spread(100, 2), vec![0, 50], "stopped after two: both halves seen");
+        let picked = spread(100, 24);
+        assert_eq!(picked.len(), 24);
+        assert!((0..4).all(|quarter| picked[..8].iter().any(|&i| i / 25 == quarter)), "the first eight cover every quarter: {picked:?}");
+        let mut few = spread(3, 24);
+        few.sort_unstable();
+        assert_eq!(few, vec![0, 1, 2], "all of them when there are no more");
+        assert!(spread(0, 24).is_empty());
     }
 
     #[test]

@@ -98,6 +98,7 @@ use serde::Serialize;
 use tokio::sync::{Mutex, broadcast, mpsc};
 
 use crate::resources::{META_FILE, OpenStore};
+use crate::sync::EmbedderChoice;
 
 /// The engine over one data directory.
 pub struct Engine {
@@ -502,7 +503,7 @@ impl Engine {
     /// between batches, leaving a consistent index.
     pub async fn sync(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
         let _one_at_a_time = self.sync_lock.lock().await;
-        let summary = self.sync_unlocked(cancel).await?;
+        let summary = self.sync_unlocked(cancel, EmbedderChoice::ByLanguage).await?;
         self.then_by_language(summary, cancel).await
     }
 
@@ -513,7 +514,7 @@ impl Engine {
             return Ok(summary);
         }
         match self.choose_embedder_by_language(&summary).await {
-            Ok(true) => self.sync_unlocked(cancel).await,
+            Ok(true) => self.sync_unlocked(cancel, EmbedderChoice::ByLanguage).await,
             Ok(false) => Ok(summary),
             // The sync itself succeeded: a measure that could not be taken is tried again after
             // the next one.
@@ -524,7 +525,7 @@ impl Engine {
         }
     }
 
-    async fn sync_unlocked(&self, cancel: &AtomicBool) -> Result<SyncSummary> {
+    async fn sync_unlocked(&self, cancel: &AtomicBool, choice: EmbedderChoice) -> Result<SyncSummary> {
         let lock = self.lock_index(cancel).await?;
         reembed::finish_swap(&self.options.data_dir)?;
         if self.embedder_changed().await? {
@@ -537,9 +538,19 @@ impl Engine {
                     bucket.uri()
                 )));
             }
+            // Going back to the default embedder (`models use --defaults`) over documents the
+            // multilingual one was chosen for chooses it again here, before anything is embedded:
+            // the index it built is kept rather than built with the default and then again.
+            if choice == EmbedderChoice::ByLanguage {
+                match self.choose_embedder_before_embedding(None).await {
+                    Ok(_) if !self.embedder_changed().await? => return sync::run(self, cancel, lock, choice).await,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("the documents' languages could not be read before the index is built again: {e}"),
+                }
+            }
             return self.reembed(cancel, lock).await;
         }
-        sync::run(self, cancel, lock).await
+        sync::run(self, cancel, lock, choice).await
     }
 
     /// Delete the index (not the folder list or settings) and index everything again, e.g.
@@ -555,7 +566,7 @@ impl Engine {
         self.home.delete_index(&self.options.data_dir).await?;
         fsutil::remove(&self.options.data_dir.join(reembed::NEXT_DIR))?;
         brain_store::crash::crash_point("engine:rebuild-deleted");
-        let summary = sync::run(self, cancel, lock).await?;
+        let summary = sync::run(self, cancel, lock, EmbedderChoice::ByLanguage).await?;
         self.then_by_language(summary, cancel).await
     }
 

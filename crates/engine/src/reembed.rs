@@ -67,9 +67,9 @@ impl Engine {
             }
         });
         // Boxed: a sync may come back here (for the new index, whose embedder is its own, it does
-        // not). Without the languages' step: the new index holds the same passages, told after
-        // this sync by the engine that asked for it.
-        let synced = Box::pin(next.sync_unlocked(cancel)).await;
+        // not). Without the languages' steps, before or after: the new index holds the same
+        // passages, told after this sync by the engine that asked for it.
+        let synced = Box::pin(next.sync_unlocked(cancel, crate::sync::EmbedderChoice::AsGiven)).await;
         let complete = matches!(next.has_index().await, Ok(true));
         drop(next);
         let _ = forward.await;

@@ -41,8 +41,18 @@ pub const CRASH_POINTS: &[&str] = &[
     "engine:rebuild-deleted",
 ];
 
+/// Who says which embedder a sync embeds with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EmbedderChoice {
+    /// The settings, or, where they name none, the documents' languages (`languages.rs`).
+    ByLanguage,
+    /// The settings only: the sync that builds an index again with an embedder already chosen
+    /// (`reembed.rs`), whose languages the engine that asked for it tells.
+    AsGiven,
+}
+
 /// Sync under `lock`, the index's writer lock, held until the sync ends.
-pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -> Result<SyncSummary> {
+pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock, choice: EmbedderChoice) -> Result<SyncSummary> {
     let started = Instant::now();
     let ocr_before = engine.ocr_counts.read();
     let settings = engine.settings();
@@ -62,6 +72,16 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock) -
         let summary = SyncSummary { elapsed_ms: started.elapsed().as_millis() as u64, ..Default::default() };
         engine.emit(IndexEvent::Idle(summary.clone()));
         return Ok(summary);
+    }
+    // A first index (or one deleted to be rebuilt): the multilingual embedder chosen before
+    // anything is embedded where the documents' languages want it (`languages.rs`: as last
+    // measured, or as a few of the files tell). A measure that could not be taken is taken after
+    // the sync, as always.
+    if choice == EmbedderChoice::ByLanguage
+        && !engine.has_index().await?
+        && let Err(e) = engine.choose_embedder_before_embedding(Some(&walk.files)).await
+    {
+        tracing::warn!("the documents' languages could not be told before indexing: {e}");
     }
     // Become the writer only now: whatever another process wrote is in the tables the plan reads,
     // and what a crash left half-written is repaired (its files come back as pending).
