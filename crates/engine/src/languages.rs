@@ -53,6 +53,10 @@ const FIRST_SAMPLE_FILES: usize = 24;
 /// than the 600 of the whole index's measure, and a filing's PDF alone holds two hundred (the
 /// twenty 10-Q filings, all parsed, took 14 s).
 const FIRST_SAMPLE_PASSAGES: usize = 200;
+/// Time after which that sample ends with the files read so far: a scan read by OCR or a file
+/// that runs into its parse time limit (60 s by default) must not hold the first index back
+/// for long (OCR'd pages are cached and not read again; a file that timed out is tried again).
+const FIRST_SAMPLE_TIME: std::time::Duration = std::time::Duration::from_secs(20);
 /// Letters a passage needs for its language to be told.
 const MIN_LETTERS: usize = 40;
 /// Characters of a passage read to tell its language: its opening tells it as well as the whole.
@@ -415,7 +419,7 @@ impl Engine {
                 (passages, profile)
             })
             .await?;
-            if profile.passages >= FIRST_SAMPLE_PASSAGES {
+            if profile.passages >= FIRST_SAMPLE_PASSAGES || started.elapsed() >= FIRST_SAMPLE_TIME {
                 break;
             }
         }
