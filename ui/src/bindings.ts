@@ -55,7 +55,8 @@ embedder: string | null,
 /**
  * While no embedder is chosen: when a quarter or more of the documents' passages are in
  * other languages than English, which the default embedder cannot read, the multilingual
- * embedder (if fetched) is chosen for them and the index built again with it.
+ * embedder (if fetched) is chosen for them: before a first index is embedded, as a few of
+ * its files tell, or after a sync, and the index then built again with it.
  */
 embedder_by_language: boolean, 
 /**

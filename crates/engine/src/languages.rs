@@ -217,7 +217,8 @@ fn language_name(code: &str) -> &'static str {
 pub enum EmbedderFit {
     /// The embedder in use reads them: they are mostly English, or it is multilingual.
     Reads,
-    /// The multilingual embedder was chosen for them (and the index built again with it).
+    /// The multilingual embedder was chosen for them (before the first index, or the index
+    /// built again with it).
     ChosenForThem,
     /// They want the multilingual embedder, which is not in the models dir
     /// (`brain models fetch --embedder multilingual-e5-small`); the next sync after it is

@@ -90,7 +90,8 @@ pub struct Settings {
     pub embedder: Option<PathBuf>,
     /// While no embedder is chosen: when a quarter or more of the documents' passages are in
     /// other languages than English, which the default embedder cannot read, the multilingual
-    /// embedder (if fetched) is chosen for them and the index built again with it.
+    /// embedder (if fetched) is chosen for them: before a first index is embedded, as a few of
+    /// its files tell, or after a sync, and the index then built again with it.
     pub embedder_by_language: bool,
     /// The ONNX Runtime library, instead of the one in the models dir.
     pub onnxruntime: Option<PathBuf>,
