@@ -90,29 +90,51 @@ pub struct LanguageProfile {
     pub passages: usize,
 }
 
-impl LanguageProfile {
-    /// Tell the language of each passage and count them.
-    pub fn of<'a>(passages: impl IntoIterator<Item = &'a str>) -> LanguageProfile {
-        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let mut told = 0;
-        for passage in passages {
-            let opening = match passage.char_indices().nth(READ_CHARS) {
-                Some((end, _)) => &passage[..end],
-                None => passage,
-            };
-            let words = words_of(opening);
-            if words.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
-                continue;
-            }
-            *counts.entry(whichlang::detect_language(&words).three_letter_code()).or_default() += 1;
-            told += 1;
+/// Passages counted by language as they come (a sample read a few files at a time tells each
+/// passage once).
+#[derive(Debug, Default)]
+struct LanguageCounts {
+    counts: BTreeMap<&'static str, usize>,
+    told: usize,
+}
+
+impl LanguageCounts {
+    /// Tell a passage's language and count it (not counted: too few letters to tell).
+    fn add(&mut self, passage: &str) {
+        let opening = match passage.char_indices().nth(READ_CHARS) {
+            Some((end, _)) => &passage[..end],
+            None => passage,
+        };
+        let words = words_of(opening);
+        if words.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
+            return;
         }
-        let mut languages: Vec<LanguageShare> = counts
-            .into_iter()
-            .map(|(code, n)| LanguageShare { code: code.to_string(), name: language_name(code).to_string(), share: n as f32 / told as f32 })
+        *self.counts.entry(whichlang::detect_language(&words).three_letter_code()).or_default() += 1;
+        self.told += 1;
+    }
+
+    fn profile(&self) -> LanguageProfile {
+        let told = self.told;
+        let mut languages: Vec<LanguageShare> = self
+            .counts
+            .iter()
+            .map(|(&code, &n)| LanguageShare {
+                code: code.to_string(),
+                name: language_name(code).to_string(),
+                share: n as f32 / told as f32,
+            })
             .collect();
         languages.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.code.cmp(&b.code)));
         LanguageProfile { languages, passages: told }
+    }
+}
+
+impl LanguageProfile {
+    /// Tell the language of each passage and count them.
+    pub fn of<'a>(passages: impl IntoIterator<Item = &'a str>) -> LanguageProfile {
+        let mut counts = LanguageCounts::default();
+        passages.into_iter().for_each(|p| counts.add(p));
+        counts.profile()
     }
 
     /// The share of passages in other languages than English.
@@ -410,20 +432,21 @@ impl Engine {
         };
         // As many files at a time as indexing prepares on the cores, until enough passages are told.
         let at_once = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let (mut passages, mut profile, mut files_read) = (Vec::new(), LanguageProfile::default(), 0);
+        let (mut counts, mut files_read) = (LanguageCounts::default(), 0);
         for group in spread(files.len(), FIRST_SAMPLE_FILES).chunks(at_once) {
             let prepared = prepare::start(&pipeline, group.iter().map(|&i| work(&files[i])).collect()).finish().await?;
-            passages.extend(prepared_passages(&prepared).map(str::to_string));
             files_read += group.len();
-            (passages, profile) = crate::blocking(move || {
-                let profile = LanguageProfile::of(passages.iter().map(String::as_str));
-                (passages, profile)
+            // Each new passage told once, off the async threads.
+            counts = crate::blocking(move || {
+                prepared_passages(&prepared).for_each(|p| counts.add(p));
+                counts
             })
             .await?;
-            if profile.passages >= FIRST_SAMPLE_PASSAGES || started.elapsed() >= FIRST_SAMPLE_TIME {
+            if counts.told >= FIRST_SAMPLE_PASSAGES || started.elapsed() >= FIRST_SAMPLE_TIME {
                 break;
             }
         }
+        let profile = counts.profile();
         tracing::info!(
             "before the first index: {} passages of {files_read} files told in {} ms ({})",
             profile.passages,

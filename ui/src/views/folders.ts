@@ -47,10 +47,16 @@ export async function chooseHouseStyle(folder: string | null, after: () => Promi
   }
 }
 
-/** Whether `path` lies strictly inside `folder` (either separator: the app also runs on Windows). */
-function strictlyInside(path: string, folder: string): boolean {
+/** `path` relative to `folder` when it lies strictly inside it, else null (either separator:
+ * the app also runs on Windows). */
+function pathInside(path: string, folder: string): string | null {
   const base = folder.replace(/[\\/]+$/, "");
-  return path.length > base.length + 1 && path.startsWith(base) && (path[base.length] === "/" || path[base.length] === "\\");
+  const inside = path.length > base.length + 1 && path.startsWith(base) && (path[base.length] === "/" || path[base.length] === "\\");
+  return inside ? path.slice(base.length + 1) : null;
+}
+
+function strictlyInside(path: string, folder: string): boolean {
+  return pathInside(path, folder) !== null;
 }
 
 /** The house styles of folders inside `folder`, each listed under the deepest registered folder
@@ -145,8 +151,7 @@ function renderFolders(status: Status) {
       const registered = status.folders.map((r) => r.path);
       for (const sub of subfolderStyles(f.path, registered)) {
         const row = el("div", { class: "muted small house-style-sub", "data-folder": sub.folder });
-        const relative = sub.folder.slice(f.path.replace(/[\\/]+$/, "").length + 1);
-        row.append(el("span", {}, `House style of ${relative}: ${fileName(sub.lora)} `), plainStyleButton(sub.folder, "plain-style-sub"));
+        row.append(el("span", {}, `House style of ${pathInside(sub.folder, f.path)}: ${fileName(sub.lora)} `), plainStyleButton(sub.folder, "plain-style-sub"));
         li.append(row);
       }
     }
@@ -156,7 +161,7 @@ function renderFolders(status: Status) {
       const list = el("ul");
       for (const x of f.failures) {
         const item = el("li");
-        item.append(el("span", { class: "failed-path" }, x.path.slice(f.path.length + 1) || x.path), el("span", { class: "reason" }, x.error));
+        item.append(el("span", { class: "failed-path" }, pathInside(x.path, f.path) ?? x.path), el("span", { class: "reason" }, x.error));
         list.append(item);
       }
       details.append(list);

@@ -68,7 +68,8 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock, c
 
     // A brand-new index with nothing to index must not need a model: only open the store when
     // there is one already or there are files for it.
-    if !engine.has_index().await? && walk.files.is_empty() && walk.failures.is_empty() {
+    let had_index = engine.has_index().await?;
+    if !had_index && walk.files.is_empty() && walk.failures.is_empty() {
         let summary = SyncSummary { elapsed_ms: started.elapsed().as_millis() as u64, ..Default::default() };
         engine.emit(IndexEvent::Idle(summary.clone()));
         return Ok(summary);
@@ -78,7 +79,7 @@ pub(crate) async fn run(engine: &Engine, cancel: &AtomicBool, lock: IndexLock, c
     // measured, or as a few of the files tell). A measure that could not be taken is taken after
     // the sync, as always.
     if choice == EmbedderChoice::ByLanguage
-        && !engine.has_index().await?
+        && !had_index
         && let Err(e) = engine.choose_embedder_before_embedding(Some(&walk.files)).await
     {
         tracing::warn!("the documents' languages could not be told before indexing: {e}");
