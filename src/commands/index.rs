@@ -49,13 +49,13 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
                         ),
                     )
                 }
-                Ok(IndexEvent::EmbedderChosen { embedder, languages, built_again }) => {
-                    let shown: Vec<String> = languages.iter().take(3).map(|l| format!("{} {:.0} %", l.name, l.share * 100.0)).collect();
+                Ok(IndexEvent::EmbedderChosen { embedder, languages, built_again, for_questions }) => {
                     let what = if built_again { "building the index again" } else { "indexing them" };
-                    note(&bar, format!("the documents' passages are {}: {what} with {embedder}", shown.join(", ")));
+                    let whose = if for_questions { "the last questions asked" } else { "the documents' passages" };
+                    note(&bar, format!("{whose} are {}: {what} with {embedder}", brain_engine::describe_shares(&languages)));
                     // After a first pass, the second pass's outcome is the one that counts.
                     failures.clear();
-                    chosen = Some((embedder, built_again));
+                    chosen = Some((embedder, built_again, for_questions));
                 }
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
@@ -77,9 +77,10 @@ pub async fn index(engine: &Engine, json: bool, rebuild: bool) -> anyhow::Result
     let (failures, chosen) = printer.await.unwrap_or_default();
     if json {
         let failures: Vec<_> = failures.iter().map(|(path, error)| serde_json::json!({ "path": path, "error": error })).collect();
-        let (chosen, built_again) = chosen.map_or((None, false), |(embedder, again)| (Some(embedder), again));
+        let (chosen, built_again, for_questions) =
+            chosen.map_or((None, false, false), |(embedder, again, questions)| (Some(embedder), again, questions));
         print_json(
-            &serde_json::json!({ "summary": summary, "failures": failures, "embedder_chosen": chosen, "built_again": built_again }),
+            &serde_json::json!({ "summary": summary, "failures": failures, "embedder_chosen": chosen, "built_again": built_again, "chosen_for_questions": for_questions }),
         )?;
     } else {
         println!(
@@ -245,7 +246,7 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
         if let Some(l) = &status.languages {
             let what = match l.embedder {
                 EmbedderFit::Reads => "the embedder in use reads them".to_string(),
-                EmbedderFit::ChosenForThem => "the multilingual embedder was chosen for them".to_string(),
+                EmbedderFit::ChosenForThem => "the multilingual embedder was chosen for these languages".to_string(),
                 EmbedderFit::NotFetched => format!(
                     "the default embedder reads English only: `brain models fetch --embedder {MULTILINGUAL_EMBEDDER}` and the next `brain index` builds the index with the multilingual one"
                 ),
@@ -253,7 +254,10 @@ pub async fn status(engine: &Engine, json: bool) -> anyhow::Result<i32> {
                     "the embedder in use reads English only and was chosen in the settings: `brain models use --embedder {MULTILINGUAL_EMBEDDER}` reads them all"
                 ),
             };
-            println!("languages: {} of {} passages sampled; {what}", l.profile.describe(), l.profile.passages);
+            println!("languages: {} of {} passages sampled; {what}", l.profile.describe(), l.profile.told);
+            if l.questions.told > 0 {
+                println!("  of the last {} questions asked: {}", l.questions.told, l.questions.describe());
+            }
         }
         if status.rebuild_needed {
             println!("the index was built with another embedding model: `brain index --rebuild` rebuilds it with this one");

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, Location, Marked, SearchMode, SearchRequest, ViewContent};
+use brain_engine::{AnswerEvent, AnswerStop, AskRequest, Engine, IndexEvent, Location, Marked, SearchMode, SearchRequest, ViewContent};
 
 use crate::output::{cancel_flag, print_json, snippet};
 
@@ -41,7 +41,9 @@ pub async fn ask(
     json: bool,
 ) -> anyhow::Result<i32> {
     let person = as_person.map(|name| engine.person_named(&name)).transpose()?;
-    let request = AskRequest { question, k, folder, history: Vec::new(), person };
+    let request = AskRequest { question, k, folder, history: Vec::new(), person, benchmark: false };
+    // The question's language may choose the multilingual embedder (said after the answer).
+    let mut index_events = engine.subscribe();
     let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
     // The answer streams to the terminal as it is generated.
     let printer = tokio::spawn(async move {
@@ -57,6 +59,15 @@ pub async fn ask(
     let answer = engine.ask(&request, cancel_flag(), events).await;
     let _ = printer.await;
     let answer = answer?;
+    while let Ok(event) = index_events.try_recv() {
+        if let IndexEvent::EmbedderChosen { embedder, languages, built_again, for_questions: true } = event {
+            eprintln!(
+                "note: the last questions asked are {}: {embedder} is chosen, which finds passages in any language by meaning; the next `brain index` {}",
+                brain_engine::describe_shares(&languages),
+                if built_again { "builds the index again with it" } else { "indexes with it" }
+            );
+        }
+    }
     if json {
         print_json(&answer)?;
         return Ok(0);

@@ -56,7 +56,9 @@ embedder: string | null,
  * While no embedder is chosen: when a quarter or more of the documents' passages are in
  * other languages than English, which the default embedder cannot read, the multilingual
  * embedder (if fetched) is chosen for them: before a first index is embedded, as a few of
- * its files tell, or after a sync, and the index then built again with it.
+ * its files tell, or after a sync, and the index then built again with it. The same when
+ * a quarter or more of the last questions asked (ten at least) are not in English: chosen
+ * after the answer, and the index built again by the next sync.
  */
 embedder_by_language: boolean, 
 /**
@@ -259,7 +261,7 @@ code: string,
  */
 name: string, 
 /**
- * Of the passages whose language was told.
+ * Of the passages (or questions) whose language was told.
  */
 share: number, };
 
@@ -269,13 +271,22 @@ export type LanguageProfile = {
  */
 languages: Array<LanguageShare>, 
 /**
- * Passages whose language was told (of those sampled; a row of figures is not).
+ * Passages (in a profile of the questions asked: questions) whose language was told, of
+ * those read; a row of figures is not.
  */
-passages: number, };
+told: number, };
 
 export type EmbedderFit = "reads" | "chosen_for_them" | "not_fetched" | "kept_by_user";
 
-export type LanguagesStatus = { profile: LanguageProfile, embedder: EmbedderFit, };
+export type LanguagesStatus = { 
+/**
+ * The documents'.
+ */
+profile: LanguageProfile, 
+/**
+ * The last questions asked (up to 32 whose language could be told).
+ */
+questions: LanguageProfile, embedder: EmbedderFit, };
 
 export type Status = { folders: Array<FolderStatus>, files: FileCounts, chunks: number, failures: Array<FailedFile>, data_dir: string, 
 /**
@@ -353,7 +364,7 @@ readers_changed: number,
  */
 stages: StageTimes, elapsed_ms: number, };
 
-export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "embedder_chosen", embedder: string, languages: Array<LanguageShare>, built_again: boolean, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
+export type IndexEvent = { "event": "sync_started", folders: number, } | { "event": "waiting_for_index", holder: string | null, } | { "event": "index_repaired", violations: number, duplicate_documents_removed: number, duplicate_chunks_removed: number, documents_to_redo: number, } | { "event": "folder_missing", path: string, } | { "event": "scanned", files: number, queued: number, removed: number, } | { "event": "file_queued", path: string, } | { "event": "file_indexing", path: string, } | { "event": "ocr_page", path: string, done: number, pages: number, } | { "event": "file_indexed", path: string, chunks: number, } | { "event": "file_failed", path: string, error: string, } | { "event": "file_removed", path: string, } | { "event": "embedder_chosen", embedder: string, languages: Array<LanguageShare>, built_again: boolean, for_questions: boolean, } | { "event": "progress", done: number, total: number, } | { "event": "idle" } & SyncSummary | { "event": "sync_failed", code: ErrorCode, error: string, };
 
 export type Availability = "ok" | "missing" | "corrupt";
 

@@ -250,7 +250,7 @@ pub async fn run(engine: &Engine, file: &Path, options: &QaOptions, mut progress
         };
         if !options.retrieval_only {
             let (events, _) = tokio::sync::mpsc::unbounded_channel();
-            let answer = engine.ask(&AskRequest::new(q.question.clone()), Arc::new(AtomicBool::new(false)), events).await?;
+            let answer = engine.ask(&AskRequest::of_benchmark(q.question.clone()), Arc::new(AtomicBool::new(false)), events).await?;
             let cited: Vec<_> = answer.citations.iter().filter(|c| c.cited).collect();
             let gold = gold_figures(&q.answer);
             let figures = Claim::figures_in(&answer.answer);

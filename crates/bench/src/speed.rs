@@ -246,7 +246,7 @@ pub async fn run(engine: &Engine, options: &BenchOptions, mut progress: impl FnM
         for q in queries.iter().take(options.questions) {
             let question = format!("What does the documentation say about {q}?");
             let (events, _) = tokio::sync::mpsc::unbounded_channel();
-            let answer = bench.ask(&AskRequest::new(question), Arc::new(AtomicBool::new(false)), events).await?;
+            let answer = bench.ask(&AskRequest::of_benchmark(question), Arc::new(AtomicBool::new(false)), events).await?;
             if let Some(ms) = answer.timings_ms.first_token_ms {
                 first.push(ms as f64);
             }

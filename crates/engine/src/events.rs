@@ -32,11 +32,13 @@ pub enum IndexEvent {
     FileFailed { path: String, error: String },
     /// A file left the index (deleted, ignored, or its folder was removed).
     FileRemoved { path: String },
-    /// Most of the documents are in languages the embedder in use cannot read: the multilingual
-    /// `embedder` was chosen for them (`languages`: their shares). `built_again`: the index is
-    /// built again with it, beside the old one, which answers until the new one is complete;
-    /// false: chosen before the first index was embedded, which is built with it.
-    EmbedderChosen { embedder: String, languages: Vec<crate::languages::LanguageShare>, built_again: bool },
+    /// Much of the documents, or of the questions asked, is in languages the embedder in use
+    /// cannot read: the multilingual `embedder` was chosen for them (`languages`: their
+    /// shares). `built_again`: the index is built again with it, beside the old one, which
+    /// answers until the new one is complete; false: chosen before the first index was
+    /// embedded, which is built with it. `for_questions`: chosen for the questions asked, not
+    /// the documents (which are English); `languages` are then the questions'.
+    EmbedderChosen { embedder: String, languages: Vec<crate::languages::LanguageShare>, built_again: bool, for_questions: bool },
     /// Files done out of files queued in this sync.
     Progress { done: usize, total: usize },
     /// The sync finished; the index matches the folders.

@@ -25,6 +25,12 @@
 //! - Counted per passage, not per letter: passages are bounded in tokens, so each holds about
 //!   the same content, where a Chinese passage holds a quarter of an English one's characters.
 //!   A passage with too few letters to tell (a row of figures, a heading) is not counted.
+//! - The questions count too: the languages of the last questions asked are kept (their codes,
+//!   not their words), and when a quarter of them are not English the multilingual embedder is
+//!   chosen as for documents: an English corpus asked in German is searched by meaning across
+//!   the two languages only with it (0.62 of XQuAD's German questions find their English
+//!   paragraph with the default embedder, 0.97 with E5). Chosen after the answer, so the answer
+//!   itself is never held up; the next sync (the watcher's at once) builds the index again.
 //! - One way only: the multilingual embedder reads English about as well as the default (0.994
 //!   against 0.982 on XQuAD-en), so it is never swapped back on its own; an embedder the user
 //!   names, or `embedder_by_language` off, always wins.
@@ -59,6 +65,18 @@ const FIRST_SAMPLE_PASSAGES: usize = 200;
 const FIRST_SAMPLE_TIME: std::time::Duration = std::time::Duration::from_secs(20);
 /// Letters a passage needs for its language to be told.
 const MIN_LETTERS: usize = 40;
+/// Letters a question needs for its language to be told (a Chinese question holds about ten
+/// characters; of XQuAD's 1,190 Chinese questions, 21 hold fewer than eight).
+const MIN_QUESTION_LETTERS: usize = 8;
+/// Questions whose languages are kept: the last ones asked, the oldest dropped first.
+const QUESTIONS_KEPT: usize = 32;
+/// Questions told before their languages decide anything. `whichlang` takes some English
+/// questions for another language (of XQuAD's 1,190 English questions 0.5 %, of SciFact's 1,109
+/// claims 2.2 %: "IL-10 production by monocytes…" reads as French), so a few mistaken ones
+/// among the first must not choose: with ten, the rule fires for 1 in 500 users asking only
+/// SciFact-like English claims over their first 200 questions (simulated), against 1 in 80
+/// with eight; a user asking in another language crosses it within the first ten.
+const QUESTIONS_TO_DECIDE: usize = 10;
 /// Characters of a passage read to tell its language: its opening tells it as well as the whole.
 const READ_CHARS: usize = 1_500;
 /// The share of passages in other languages than English from which the multilingual embedder
@@ -77,24 +95,27 @@ pub struct LanguageShare {
     pub code: String,
     /// Its name in English ("German").
     pub name: String,
-    /// Of the passages whose language was told.
+    /// Of the passages (or questions) whose language was told.
     pub share: f32,
 }
 
-/// The languages of the documents, as a sample of their passages tells.
+/// The languages of the documents, as a sample of their passages tells; or of the questions
+/// asked.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct LanguageProfile {
     /// Largest share first.
     pub languages: Vec<LanguageShare>,
-    /// Passages whose language was told (of those sampled; a row of figures is not).
-    pub passages: usize,
+    /// Passages (in a profile of the questions asked: questions) whose language was told, of
+    /// those read; a row of figures is not.
+    #[serde(alias = "passages")]
+    pub told: usize,
 }
 
 /// Passages counted by language as they come (a sample read a few files at a time tells each
 /// passage once).
 #[derive(Debug, Default)]
 struct LanguageCounts {
-    counts: BTreeMap<&'static str, usize>,
+    counts: BTreeMap<String, usize>,
     told: usize,
 }
 
@@ -109,7 +130,12 @@ impl LanguageCounts {
         if words.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
             return;
         }
-        *self.counts.entry(whichlang::detect_language(&words).three_letter_code()).or_default() += 1;
+        self.add_code(whichlang::detect_language(&words).three_letter_code());
+    }
+
+    /// Count one text already told (ISO 639-3).
+    fn add_code(&mut self, code: &str) {
+        *self.counts.entry(code.to_string()).or_default() += 1;
         self.told += 1;
     }
 
@@ -118,14 +144,10 @@ impl LanguageCounts {
         let mut languages: Vec<LanguageShare> = self
             .counts
             .iter()
-            .map(|(&code, &n)| LanguageShare {
-                code: code.to_string(),
-                name: language_name(code).to_string(),
-                share: n as f32 / told as f32,
-            })
+            .map(|(code, &n)| LanguageShare { code: code.clone(), name: language_name(code).to_string(), share: n as f32 / told as f32 })
             .collect();
         languages.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.code.cmp(&b.code)));
-        LanguageProfile { languages, passages: told }
+        LanguageProfile { languages, told }
     }
 }
 
@@ -139,7 +161,7 @@ impl LanguageProfile {
 
     /// The share of passages in other languages than English.
     pub fn other_than_english(&self) -> f32 {
-        if self.passages == 0 {
+        if self.told == 0 {
             return 0.0;
         }
         1.0 - self.languages.iter().find(|l| l.code == "eng").map_or(0.0, |l| l.share)
@@ -147,15 +169,26 @@ impl LanguageProfile {
 
     /// Whether an English-only embedder would leave too much of the documents unread.
     pub fn wants_multilingual(&self) -> bool {
-        self.passages > 0 && self.other_than_english() >= MULTILINGUAL_SHARE
+        self.told > 0 && self.other_than_english() >= MULTILINGUAL_SHARE
+    }
+
+    /// Whether, as the profile of the questions asked, it wants the multilingual embedder:
+    /// enough questions told, and a quarter of them or more not in English (which an
+    /// English-only embedder cannot match to any passage by meaning).
+    fn questions_want_multilingual(&self) -> bool {
+        self.told >= QUESTIONS_TO_DECIDE && self.other_than_english() >= MULTILINGUAL_SHARE
     }
 
     /// "German 62 %, English 35 %, French 3 %" (the three largest, rounded).
     pub fn describe(&self) -> String {
-        let shown: Vec<String> =
-            self.languages.iter().take(3).map(|l| format!("{} {} %", l.name, (l.share * 100.0).round() as u32)).collect();
-        shown.join(", ")
+        describe_shares(&self.languages)
     }
+}
+
+/// "German 62 %, English 35 %, French 3 %": the first three shares, rounded.
+pub fn describe_shares(shares: &[LanguageShare]) -> String {
+    let shown: Vec<String> = shares.iter().take(3).map(|l| format!("{} {} %", l.name, (l.share * 100.0).round() as u32)).collect();
+    shown.join(", ")
 }
 
 /// Up to `n` indices of a list of `len`, in an order whose every beginning is spread over the
@@ -204,6 +237,13 @@ fn words_of(text: &str) -> String {
     words.join(" ")
 }
 
+/// A question's language (ISO 639-3), from its words; `None` when it has too few letters to tell.
+fn question_language(question: &str) -> Option<&'static str> {
+    let words = words_of(question);
+    (words.chars().filter(|c| c.is_alphabetic()).count() >= MIN_QUESTION_LETTERS)
+        .then(|| whichlang::detect_language(&words).three_letter_code())
+}
+
 /// Whether a text is in a language that capitalises its nouns (German, of those told), where a
 /// capital letter does not mark a name: "Stadtteilen" is "districts", not a place.
 pub(crate) fn capitalizes_nouns(text: &str) -> bool {
@@ -233,14 +273,14 @@ fn language_name(code: &str) -> &'static str {
     NAMES.iter().find(|(lang, _)| lang.three_letter_code() == code).map_or("another language", |(_, name)| name)
 }
 
-/// What the documents' languages mean for the embedder.
+/// What the languages of the documents, and of the questions asked, mean for the embedder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EmbedderFit {
     /// The embedder in use reads them: they are mostly English, or it is multilingual.
     Reads,
-    /// The multilingual embedder was chosen for them (before the first index, or the index
-    /// built again with it).
+    /// The multilingual embedder was chosen for them — the documents, or the questions asked
+    /// (before the first index, or the index built again with it).
     ChosenForThem,
     /// They want the multilingual embedder, which is not in the models dir
     /// (`brain models fetch --embedder multilingual-e5-small`); the next sync after it is
@@ -254,7 +294,10 @@ pub enum EmbedderFit {
 /// The documents' languages and what they mean for the embedder (`status`).
 #[derive(Debug, Clone, PartialEq, Serialize, ts_rs::TS)]
 pub struct LanguagesStatus {
+    /// The documents'.
     pub profile: LanguageProfile,
+    /// The last questions asked (up to 32 whose language could be told).
+    pub questions: LanguageProfile,
     pub embedder: EmbedderFit,
 }
 
@@ -282,26 +325,35 @@ impl EmbedderState {
     }
 }
 
+/// What wants the multilingual embedder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wanted {
+    /// A quarter or more of the documents' passages are not in English.
+    ForDocuments,
+    /// The documents are English, but a quarter or more of the questions asked are not.
+    ForQuestions,
+}
+
 /// The rule.
-pub(crate) fn fit(profile: &LanguageProfile, state: EmbedderState) -> EmbedderFit {
+pub(crate) fn fit(wanted: Option<Wanted>, state: EmbedderState) -> EmbedderFit {
     if state.multilingual_in_use {
         return if state.chosen_for_languages { EmbedderFit::ChosenForThem } else { EmbedderFit::Reads };
     }
-    if !profile.wants_multilingual() {
+    if wanted.is_none() {
         EmbedderFit::Reads
     } else if state.chosen_by_user {
         EmbedderFit::KeptByUser
     } else if !state.multilingual_fetched {
         EmbedderFit::NotFetched
     } else {
-        // To be chosen at the end of this sync (`Engine::choose_embedder_by_language`).
+        // To be chosen at the end of this sync or answer (`Engine::choose_multilingual`).
         EmbedderFit::ChosenForThem
     }
 }
 
 /// Whether the engine chooses the multilingual embedder now.
-pub(crate) fn should_choose(profile: &LanguageProfile, state: EmbedderState) -> bool {
-    !state.multilingual_in_use && fit(profile, state) == EmbedderFit::ChosenForThem
+pub(crate) fn should_choose(wanted: Option<Wanted>, state: EmbedderState) -> bool {
+    !state.multilingual_in_use && fit(wanted, state) == EmbedderFit::ChosenForThem
 }
 
 /// The last measure and what the engine did about it, in the data dir.
@@ -313,6 +365,37 @@ struct Record {
     /// Files indexed or removed since the measure.
     #[serde(default)]
     changed_since: usize,
+    /// The languages (ISO 639-3) of the last questions asked whose language could be told,
+    /// oldest first — their codes only, not their words.
+    #[serde(default)]
+    questions: Vec<String>,
+}
+
+impl Record {
+    /// The languages of the questions asked.
+    fn question_profile(&self) -> LanguageProfile {
+        let mut counts = LanguageCounts::default();
+        self.questions.iter().for_each(|code| counts.add_code(code));
+        counts.profile()
+    }
+
+    /// What wants the multilingual embedder, if anything: the documents first.
+    fn wanted(&self) -> Option<Wanted> {
+        if self.profile.wants_multilingual() {
+            Some(Wanted::ForDocuments)
+        } else if self.question_profile().questions_want_multilingual() {
+            Some(Wanted::ForQuestions)
+        } else {
+            None
+        }
+    }
+
+    /// Keep a question's language, dropping the oldest beyond those kept.
+    fn remember_question(&mut self, code: &str) {
+        self.questions.push(code.to_string());
+        let over = self.questions.len().saturating_sub(QUESTIONS_KEPT);
+        self.questions.drain(..over);
+    }
 }
 
 /// The share of the files that must have changed since the last measure for the languages to be
@@ -344,53 +427,76 @@ impl Engine {
         EmbedderState::of(&self.settings(), &self.model_paths().embedder, multilingual.as_deref(), chosen_for_languages)
     }
 
+    /// Read the record, change it and write it back, one change at a time in this process: a
+    /// question's language is remembered while a sync measures the documents.
+    fn update_record(&self, change: impl FnOnce(&mut Record)) -> Result<Record> {
+        let _one_at_a_time = self.languages_record.lock().unwrap_or_else(|p| p.into_inner());
+        let mut record = read_record(&self.options.data_dir).unwrap_or_default();
+        change(&mut record);
+        write_record(&self.options.data_dir, &record)?;
+        Ok(record)
+    }
+
     /// After a sync: tell the documents' languages again if the index changed (or was never
-    /// measured) and, where the rule says so, choose the multilingual embedder for them. True
-    /// when it was chosen: the caller builds the index again with it.
+    /// measured) and, where the rule says so, choose the multilingual embedder for them (or for
+    /// the questions asked). True when it was chosen: the caller builds the index again with it.
     pub(crate) async fn choose_embedder_by_language(&self, summary: &SyncSummary) -> Result<bool> {
         // A team's shared index changes embedder only when its administrator says (`sync`).
         if self.home.bucket().is_some() || !self.has_index().await? {
             return Ok(false);
         }
-        let data_dir = self.options.data_dir.clone();
-        let earlier = read_record(&data_dir);
-        let record = match earlier {
-            Some(mut record) if !remeasure(Some(&record), summary) => {
-                if summary.indexed + summary.removed > 0 {
-                    record.changed_since += summary.indexed + summary.removed;
-                    write_record(&data_dir, &record)?;
-                }
-                record
-            }
-            earlier => {
-                let store = self.store().await?;
-                let passages = store.sample_chunks(SAMPLE).await?;
-                let profile = crate::blocking(move || LanguageProfile::of(passages.iter().map(|(text, _)| text.as_str()))).await?;
-                let record = Record { profile, chosen_for_languages: earlier.is_some_and(|r| r.chosen_for_languages), changed_since: 0 };
-                write_record(&data_dir, &record)?;
-                record
-            }
+        let earlier = read_record(&self.options.data_dir);
+        let record = if remeasure(earlier.as_ref(), summary) {
+            let store = self.store().await?;
+            let passages = store.sample_chunks(SAMPLE).await?;
+            let profile = crate::blocking(move || LanguageProfile::of(passages.iter().map(|(text, _)| text.as_str()))).await?;
+            self.update_record(|r| {
+                r.profile = profile;
+                r.changed_since = 0;
+            })?
+        } else if summary.indexed + summary.removed > 0 {
+            self.update_record(|r| r.changed_since += summary.indexed + summary.removed)?
+        } else {
+            earlier.unwrap_or_default()
         };
         let state = self.embedder_state(record.chosen_for_languages);
-        if !should_choose(&record.profile, state) {
-            if fit(&record.profile, state) == EmbedderFit::NotFetched {
+        let wanted = record.wanted();
+        if !should_choose(wanted, state) {
+            if fit(wanted, state) == EmbedderFit::NotFetched {
                 tracing::warn!(
-                    "{:.0} % of the documents' passages are not in English ({}): `brain models fetch --embedder {MULTILINGUAL_EMBEDDER}` lets them be found by meaning",
-                    record.profile.other_than_english() * 100.0,
-                    record.profile.describe()
+                    "{}: `brain models fetch --embedder {MULTILINGUAL_EMBEDDER}` lets them be found by meaning",
+                    what_wants_it(&record, wanted)
                 );
             }
             return Ok(false);
         }
-        self.choose_multilingual(record, true).await
+        self.choose_multilingual(&record, true).await
+    }
+
+    /// After a question was answered: its language is kept with the last questions'; when the
+    /// rule now says so, the multilingual embedder is chosen for them (with an index there, the
+    /// next sync builds it again, and the watcher syncs at once: the settings changed; without
+    /// one, the first index is built with it). `question` is not kept, only its language.
+    pub(crate) async fn remember_question_language(&self, question: &str) -> Result<()> {
+        if self.home.bucket().is_some() {
+            return Ok(());
+        }
+        let Some(code) = question_language(question) else { return Ok(()) };
+        let record = self.update_record(|r| r.remember_question(code))?;
+        if should_choose(record.wanted(), self.embedder_state(record.chosen_for_languages)) {
+            let built_again = self.has_index().await?;
+            self.choose_multilingual(&record, built_again).await?;
+        }
+        Ok(())
     }
 
     /// Before an index is embedded from nothing — a first index (`files`: those to index), or
     /// the index built again for another embedder (`None`) — choose the multilingual embedder
     /// where the rule says so: for the documents' languages as last measured or, never measured,
-    /// as a few of `files` tell. Documents mostly in another language are then embedded once,
-    /// with it, rather than with the English-only one first and again after the sync's measure
-    /// (which still reads the whole index and decides as always). True when chosen.
+    /// as a few of `files` tell, or for the questions asked. Documents mostly in another
+    /// language are then embedded once, with it, rather than with the English-only one first and
+    /// again after the sync's measure (which still reads the whole index and decides as always).
+    /// True when chosen.
     pub(crate) async fn choose_embedder_before_embedding(&self, files: Option<&[DiskFile]>) -> Result<bool> {
         if self.home.bucket().is_some() {
             return Ok(false);
@@ -400,21 +506,25 @@ impl Engine {
         if state.multilingual_in_use || state.chosen_by_user || !state.multilingual_fetched {
             return Ok(false);
         }
-        let record = match (read_record(&self.options.data_dir), files) {
-            (Some(record), _) => record,
-            (None, Some(files)) if !files.is_empty() => {
-                Record { profile: self.tell_first_files(files).await?, chosen_for_languages: false, changed_since: 0 }
+        let earlier = read_record(&self.options.data_dir);
+        let measured = earlier.as_ref().is_some_and(|r| r.profile.told > 0 || r.wanted().is_some());
+        let record = match (earlier, files) {
+            (Some(record), _) if measured => record,
+            // Only questions asked so far (or passages without words): a few files tell.
+            (earlier, Some(files)) if !files.is_empty() => {
+                Record { profile: self.tell_first_files(files).await?, ..earlier.unwrap_or_default() }
             }
+            (Some(record), _) => record,
             (None, _) => return Ok(false),
         };
-        if !should_choose(&record.profile, state) {
+        if !should_choose(record.wanted(), state) {
             // A sample's measure is not written: the one after the sync is the first of the whole index.
             return Ok(false);
         }
         // An index there is (built with another embedder) is built again with this one.
         let built_with = self.meta().await?.and_then(|m| m.embedder_path);
         let built_again = built_with.is_some_and(|p| !brain_embed::e5::is_e5_file(&p));
-        self.choose_multilingual(record, built_again).await
+        self.choose_multilingual(&record, built_again).await
     }
 
     /// The languages of a few of a first index's files, prepared as indexing prepares them:
@@ -449,17 +559,18 @@ impl Engine {
         let profile = counts.profile();
         tracing::info!(
             "before the first index: {} passages of {files_read} files told in {} ms ({})",
-            profile.passages,
+            profile.told,
             started.elapsed().as_millis(),
             profile.describe()
         );
         Ok(profile)
     }
 
-    /// Choose the multilingual embedder for the documents `record` measured: written into the
-    /// settings and the record, and said (`built_again`: an index built with the English-only
-    /// embedder is to be built again; false before the first). True when chosen.
-    async fn choose_multilingual(&self, mut record: Record, built_again: bool) -> Result<bool> {
+    /// Choose the multilingual embedder for what `record` says wants it (its documents, or the
+    /// questions asked): written into the settings and the record, and said (`built_again`: an
+    /// index built with the English-only embedder is to be built again; false before the first).
+    /// True when chosen.
+    async fn choose_multilingual(&self, record: &Record, built_again: bool) -> Result<bool> {
         let data_dir = self.options.data_dir.clone();
         let Some(path) = crate::models::embedder_path(&self.options.models_dir, MULTILINGUAL_EMBEDDER) else {
             return Ok(false);
@@ -471,32 +582,45 @@ impl Engine {
         let mut now = self.settings();
         now.embedder = Some(path);
         self.apply_settings(now).await?;
-        record.chosen_for_languages = true;
-        write_record(&data_dir, &record)?;
+        // The measure it was chosen for (a first index's sample) is kept; so are the questions
+        // remembered since `record` was read.
+        let profile = record.profile.clone();
+        self.update_record(|r| {
+            r.profile = profile;
+            r.chosen_for_languages = true;
+        })?;
+        let wanted = record.wanted();
         tracing::info!(
-            "{:.0} % of the documents' passages are not in English ({}): {} with {MULTILINGUAL_EMBEDDER}",
-            record.profile.other_than_english() * 100.0,
-            record.profile.describe(),
+            "{}: {} with {MULTILINGUAL_EMBEDDER}",
+            what_wants_it(record, wanted),
             if built_again { "building the index again" } else { "indexing them" }
         );
-        self.emit(IndexEvent::EmbedderChosen {
-            embedder: MULTILINGUAL_EMBEDDER.to_string(),
-            languages: record.profile.languages.clone(),
-            built_again,
-        });
+        let for_questions = wanted == Some(Wanted::ForQuestions);
+        let languages = if for_questions { record.question_profile().languages } else { record.profile.languages.clone() };
+        self.emit(IndexEvent::EmbedderChosen { embedder: MULTILINGUAL_EMBEDDER.to_string(), languages, built_again, for_questions });
         Ok(true)
     }
 
-    /// The documents' languages as last measured, and what they mean for the embedder in use;
-    /// `None` before the first sync.
+    /// The documents' languages as last measured, the questions' asked, and what they mean for
+    /// the embedder in use; `None` before the first sync or question.
     pub(crate) fn languages_status(&self) -> Option<LanguagesStatus> {
         if self.home.bucket().is_some() {
             return None;
         }
         let record = read_record(&self.options.data_dir)?;
-        let embedder = fit(&record.profile, self.embedder_state(record.chosen_for_languages));
-        Some(LanguagesStatus { profile: record.profile, embedder })
+        let embedder = fit(record.wanted(), self.embedder_state(record.chosen_for_languages));
+        Some(LanguagesStatus { questions: record.question_profile(), profile: record.profile, embedder })
     }
+}
+
+/// "31 % of the documents' passages are not in English (German 31 %, …)", or the same of the
+/// questions asked, for the log.
+fn what_wants_it(record: &Record, wanted: Option<Wanted>) -> String {
+    let (profile, of) = match wanted {
+        Some(Wanted::ForQuestions) => (record.question_profile(), "the last questions asked"),
+        _ => (record.profile.clone(), "the documents' passages"),
+    };
+    format!("{:.0} % of {of} are not in English ({})", profile.other_than_english() * 100.0, profile.describe())
 }
 
 #[cfg(test)]
@@ -513,6 +637,11 @@ mod tests {
     /// Rows of a 10-Q's table the detector reads as French when given their figures too.
     const TABLE_ROWS: &str = "Corporate debt securities | $4,221 | $— | $(19) | $4,202 | $239 | $3,963 Treasury | 4,176 | 1 | (60) | 4,117 | 1 | 4,116 \
         Debt securities issued by U.S. government agencies | 2,259 | — | (4) | 2,255 | 344 | 1,911 Certificates of deposit | 316";
+
+    /// What the documents of `profile` want, no question asked.
+    fn wanted(profile: &LanguageProfile) -> Option<Wanted> {
+        Record { profile: profile.clone(), ..Record::default() }.wanted()
+    }
 
     fn state() -> EmbedderState {
         EmbedderState { multilingual_in_use: false, chosen_by_user: false, multilingual_fetched: true, chosen_for_languages: false }
@@ -534,7 +663,7 @@ mod tests {
     #[test]
     fn each_passage_is_counted_in_its_language() {
         let profile = LanguageProfile::of([ENGLISH, GERMAN, GERMAN, SPANISH, CHINESE]);
-        assert_eq!(profile.passages, 5);
+        assert_eq!(profile.told, 5);
         let share = |code: &str| profile.languages.iter().find(|l| l.code == code).map_or(0.0, |l| l.share);
         assert_eq!((share("eng"), share("deu"), share("spa"), share("cmn")), (0.2, 0.4, 0.2, 0.2), "{profile:?}");
         assert_eq!(profile.languages[0].name, "German", "largest first");
@@ -547,7 +676,7 @@ mod tests {
         // A row of figures has no language; a filing's table row, its labels, is English.
         assert_ne!(whichlang::detect_language(TABLE_ROWS), Lang::Eng, "read with its figures");
         let profile = LanguageProfile::of([ENGLISH, FIGURES, TABLE_ROW, TABLE_ROWS, ENGLISH, "Contents", ""]);
-        assert_eq!(profile.passages, 4, "{profile:?}");
+        assert_eq!(profile.told, 4, "{profile:?}");
         assert_eq!(profile.other_than_english(), 0.0, "{profile:?}");
         assert!(!profile.wants_multilingual());
         assert!(!LanguageProfile::default().wants_multilingual(), "nothing told, nothing wanted");
@@ -564,28 +693,81 @@ mod tests {
 
     #[test]
     fn the_multilingual_embedder_is_chosen_only_while_the_user_has_chosen_none() {
-        let german = LanguageProfile::of([GERMAN, GERMAN, ENGLISH]);
-        let english = LanguageProfile::of([ENGLISH, ENGLISH, GERMAN, ENGLISH, ENGLISH]);
-        assert!(should_choose(&german, state()));
-        assert_eq!(fit(&german, state()), EmbedderFit::ChosenForThem);
-        assert!(!should_choose(&english, state()));
-        assert_eq!(fit(&english, state()), EmbedderFit::Reads);
+        let german = wanted(&LanguageProfile::of([GERMAN, GERMAN, ENGLISH]));
+        let english = wanted(&LanguageProfile::of([ENGLISH, ENGLISH, GERMAN, ENGLISH, ENGLISH]));
+        assert!(should_choose(german, state()));
+        assert_eq!(fit(german, state()), EmbedderFit::ChosenForThem);
+        assert!(!should_choose(english, state()));
+        assert_eq!(fit(english, state()), EmbedderFit::Reads);
 
         // The user named an embedder, or turned the choice off: advice only.
         let user = EmbedderState { chosen_by_user: true, ..state() };
-        assert!(!should_choose(&german, user));
-        assert_eq!(fit(&german, user), EmbedderFit::KeptByUser);
+        assert!(!should_choose(german, user));
+        assert_eq!(fit(german, user), EmbedderFit::KeptByUser);
         // Not fetched: nothing to choose, the status says how to get it.
         let missing = EmbedderState { multilingual_fetched: false, ..state() };
-        assert!(!should_choose(&german, missing));
-        assert_eq!(fit(&german, missing), EmbedderFit::NotFetched);
+        assert!(!should_choose(german, missing));
+        assert_eq!(fit(german, missing), EmbedderFit::NotFetched);
         // In use already: nothing to do, whether it was chosen here or by the user; never
         // swapped back when the documents turn English.
         let in_use = EmbedderState { multilingual_in_use: true, chosen_by_user: true, ..state() };
-        assert!(!should_choose(&german, in_use) && !should_choose(&english, in_use));
-        assert_eq!(fit(&english, in_use), EmbedderFit::Reads);
+        assert!(!should_choose(german, in_use) && !should_choose(english, in_use));
+        assert_eq!(fit(english, in_use), EmbedderFit::Reads);
         let chosen_here = EmbedderState { chosen_for_languages: true, ..in_use };
-        assert_eq!(fit(&english, chosen_here), EmbedderFit::ChosenForThem);
+        assert_eq!(fit(english, chosen_here), EmbedderFit::ChosenForThem);
+    }
+
+    #[test]
+    fn a_question_is_told_by_its_words_and_only_its_language_is_kept() {
+        assert_eq!(question_language("Wie viele Urlaubstage hat eine Vollzeitkraft im Jahr?"), Some("deu"));
+        assert_eq!(question_language("How many days of annual leave does a full-time employee get?"), Some("eng"));
+        assert_eq!(question_language("¿Cuántos días de vacaciones tiene un empleado al año?"), Some("spa"));
+        assert_eq!(question_language("每位全职员工每年有多少天年假？"), Some("cmn"));
+        assert_eq!(question_language("What was Apple's Q3 2022 revenue?"), Some("eng"), "figures are not words");
+        assert_eq!(question_language("Q3 2022 10-Q?"), None, "too few letters to tell");
+
+        let mut record = Record::default();
+        for i in 0..40 {
+            record.remember_question(if i < 8 { "deu" } else { "eng" });
+        }
+        assert_eq!(record.questions.len(), QUESTIONS_KEPT, "the last ones only");
+        assert!(record.questions.iter().all(|code| code == "eng"), "the oldest (German) dropped first: {:?}", record.questions);
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(!json.contains("Urlaub") && json.contains("\"eng\""), "codes, not words: {json}");
+    }
+
+    #[test]
+    fn a_quarter_of_ten_questions_or_more_in_other_languages_wants_the_multilingual_embedder() {
+        let english_documents = LanguageProfile::of([ENGLISH, ENGLISH, ENGLISH, ENGLISH]);
+        let asked = |german: usize, english: usize| {
+            let mut record = Record { profile: english_documents.clone(), ..Record::default() };
+            (0..english).for_each(|_| record.remember_question("eng"));
+            (0..german).for_each(|_| record.remember_question("deu"));
+            record
+        };
+        assert_eq!(asked(0, 20).wanted(), None);
+        assert_eq!(asked(3, 6).wanted(), None, "nine questions told: too few to tell a user's language from the detector's mistakes");
+        assert_eq!(asked(3, 7).wanted(), Some(Wanted::ForQuestions), "three of ten");
+        assert_eq!(asked(2, 8).wanted(), None, "two of ten: a fifth");
+        assert_eq!(asked(10, 0).wanted(), Some(Wanted::ForQuestions));
+        assert_eq!(asked(8, 24).wanted(), Some(Wanted::ForQuestions), "a quarter of those kept");
+        // The documents decide first; questions in English do not keep the default for them.
+        let german_documents = Record { profile: LanguageProfile::of([GERMAN, GERMAN, ENGLISH]), ..asked(0, 20) };
+        assert_eq!(german_documents.wanted(), Some(Wanted::ForDocuments));
+        // The rule's other cases hold for questions as for documents.
+        let wanted = asked(5, 5).wanted();
+        assert!(should_choose(wanted, state()));
+        assert_eq!(fit(wanted, EmbedderState { chosen_by_user: true, ..state() }), EmbedderFit::KeptByUser);
+        assert_eq!(fit(wanted, EmbedderState { multilingual_fetched: false, ..state() }), EmbedderFit::NotFetched);
+        assert_eq!(asked(5, 5).question_profile().describe(), "German 50 %, English 50 %", "equal shares by code");
+    }
+
+    #[test]
+    fn a_record_written_before_questions_were_kept_is_read() {
+        let old = r#"{"profile":{"languages":[{"code":"eng","name":"English","share":1.0}],"passages":575},"chosen_for_languages":false,"changed_since":3}"#;
+        let record: Record = serde_json::from_str(old).unwrap();
+        assert_eq!((record.profile.told, record.changed_since, record.questions.len()), (575, 3, 0));
+        assert_eq!(record.wanted(), None);
     }
 
     #[test]

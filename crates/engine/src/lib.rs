@@ -75,7 +75,7 @@ pub use events::{IndexEvent, StageTimes, SyncSummary};
 pub use folders::Folder;
 pub use grounding::Claim;
 pub use isolation::{Parsers, WORKER_ARG};
-pub use languages::{EmbedderFit, LanguageProfile, LanguageShare, LanguagesStatus, MULTILINGUAL_EMBEDDER};
+pub use languages::{EmbedderFit, LanguageProfile, LanguageShare, LanguagesStatus, MULTILINGUAL_EMBEDDER, describe_shares};
 pub use model_report::{ModelReport, ModelState};
 pub use models::{Availability, FetchStep, FileState, LlmChoice, ModelPaths, embedder_path};
 pub use ocr::OcrStatus;
@@ -131,6 +131,9 @@ pub struct Engine {
     /// Whether this process has answered a question: if not (`brain watch`), the answer model
     /// loaded to write questions while idle is let go after each batch.
     answered_here: AtomicBool,
+    /// One change of the languages' record (`languages.json`) at a time: questions' languages
+    /// are remembered while a sync measures the documents'.
+    languages_record: std::sync::Mutex<()>,
 }
 
 /// One file as the index holds it.
@@ -236,6 +239,7 @@ impl Engine {
             last_used: std::sync::Mutex::new(Instant::now()),
             idle_batch: std::sync::Mutex::new(None),
             answered_here: AtomicBool::new(false),
+            languages_record: std::sync::Mutex::new(()),
         })
     }
 
@@ -600,6 +604,13 @@ impl Engine {
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).push(Arc::clone(&cancel));
         let result = answer::run(self, request, Arc::clone(&cancel), events).await;
         self.answering.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| !Arc::ptr_eq(f, &cancel));
+        // After the answer, so that it is never held up: the question's language counts toward
+        // the embedder's choice (`languages.rs`).
+        if !request.benchmark
+            && let Err(e) = self.remember_question_language(&request.question).await
+        {
+            tracing::warn!("the question's language could not be kept: {e}");
+        }
         result
     }
 

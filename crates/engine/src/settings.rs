@@ -91,7 +91,9 @@ pub struct Settings {
     /// While no embedder is chosen: when a quarter or more of the documents' passages are in
     /// other languages than English, which the default embedder cannot read, the multilingual
     /// embedder (if fetched) is chosen for them: before a first index is embedded, as a few of
-    /// its files tell, or after a sync, and the index then built again with it.
+    /// its files tell, or after a sync, and the index then built again with it. The same when
+    /// a quarter or more of the last questions asked (ten at least) are not in English: chosen
+    /// after the answer, and the index built again by the next sync.
     pub embedder_by_language: bool,
     /// The ONNX Runtime library, instead of the one in the models dir.
     pub onnxruntime: Option<PathBuf>,

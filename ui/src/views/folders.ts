@@ -233,13 +233,14 @@ export function onIndexEvent(e: IndexEvent) {
       state.indexing = { done: 0, total: 0, current: null, ocr: null };
       break;
     case "embedder_chosen": {
-      // Before the first index is embedded, or after an idle: the index is then built again.
+      // Before the first index is embedded, or after a sync or an answer: the index is then built again.
       state.busy = true;
       const shares = e.languages.slice(0, 3).map((l) => `${l.name} ${Math.round(l.share * 100)} %`).join(", ");
+      const whose = e.for_questions ? `Your last questions are ${shares}` : `Your documents are ${shares}`;
       toast(
         e.built_again
-          ? `Your documents are ${shares}: the index is built again with the multilingual embedder (${e.embedder}); searches use the current one until it is done.`
-          : `Your documents are ${shares}: they are indexed with the multilingual embedder (${e.embedder}).`,
+          ? `${whose}: the index is built again with the multilingual embedder (${e.embedder}), which finds passages in any language by meaning; searches use the current one until it is done.`
+          : `${whose}: they are indexed with the multilingual embedder (${e.embedder}).`,
       );
       break;
     }

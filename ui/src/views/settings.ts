@@ -1,6 +1,6 @@
 // The Settings view: models (with the answer model picker), answers and search, indexing, a team
 // server to ask instead, where the data lives, rebuild.
-import { api, type AdapterStatus, type EmbedderFit, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
+import { api, type AdapterStatus, type EmbedderFit, type LanguageProfile, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
 import { $, el, fileName, showError, toast } from "../dom";
 import { chooseHouseStyle, chooseModel, refreshStatus } from "./folders";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
@@ -50,21 +50,25 @@ export async function loadSettings() {
   }
 }
 
-/** The documents' languages and whether the embedder reads them (from `status`). */
+/** The languages of the documents and of the last questions, and whether the embedder reads them (from `status`). */
 function showLanguages() {
   const l = state.status?.languages;
-  if (!l || !l.profile.passages) {
+  if (!l || (!l.profile.told && !l.questions.told)) {
     $("languages-status").textContent = "";
     return;
   }
-  const shares = l.profile.languages.slice(0, 3).map((x) => `${x.name} ${Math.round(x.share * 100)} %`).join(", ");
+  const describe = (p: LanguageProfile) => p.languages.slice(0, 3).map((x) => `${x.name} ${Math.round(x.share * 100)} %`).join(", ");
+  const parts = [];
+  if (l.profile.told) parts.push(`Your documents: ${describe(l.profile)}`);
+  if (l.questions.told) parts.push(`your last ${l.questions.told} questions: ${describe(l.questions)}`);
   const fit: Record<EmbedderFit, string> = {
     reads: "the embedder in use reads them.",
-    chosen_for_them: "the multilingual embedder was chosen for them.",
+    chosen_for_them: "the multilingual embedder was chosen for these languages.",
     not_fetched: "the default embedder reads English only; fetching the default models adds the multilingual one, which the next indexing then uses.",
     kept_by_user: "the embedder chosen here reads English only; the multilingual one (multilingual-e5-small) reads them all.",
   };
-  $("languages-status").textContent = `Your documents: ${shares} — ${fit[l.embedder]}`;
+  const said = parts.join("; ");
+  $("languages-status").textContent = `${said.charAt(0).toUpperCase()}${said.slice(1)} — ${fit[l.embedder]}`;
 }
 
 /** Which OCR languages are installed and read, or why OCR is not available (from `status`). */

@@ -45,11 +45,20 @@ pub struct AskRequest {
     pub history: Vec<(String, String)>,
     /// Answer only from files this person may read; `None`: the index's owner.
     pub person: Option<brain_access::Person>,
+    /// Asked by a benchmark (`brain eval qa`, `brain bench`), not a person: its language does
+    /// not count toward the embedder's choice (`languages.rs`), so a benchmark never changes
+    /// the settings it measures.
+    pub benchmark: bool,
 }
 
 impl AskRequest {
     pub fn new(question: impl Into<String>) -> Self {
         AskRequest { question: question.into(), ..Default::default() }
+    }
+
+    /// A question a benchmark asks ([`AskRequest::benchmark`]).
+    pub fn of_benchmark(question: impl Into<String>) -> Self {
+        AskRequest { benchmark: true, ..AskRequest::new(question) }
     }
 }
 
