@@ -2,7 +2,7 @@
 // answers, file names, error messages) is only ever put into the page as text (textContent);
 // the one exception is the `html` of answers and passages, produced by brain-render on the Rust
 // side (sanitised Markdown: no raw HTML, no images, no scripts).
-import { isErrorPayload } from "./api";
+import { isErrorPayload, type LanguageShare } from "./api";
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -47,4 +47,9 @@ export function showError(e: unknown) {
 
 export function fileName(path: string) {
   return path.split(/[\\/]/).pop() || path;
+}
+
+/** "German 62 %, English 35 %, French 3 %": the first three shares, rounded (as the engine's `describe_shares`). */
+export function describeShares(shares: LanguageShare[]): string {
+  return shares.slice(0, 3).map((l) => `${l.name} ${Math.round(l.share * 100)} %`).join(", ");
 }

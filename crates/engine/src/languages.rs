@@ -506,17 +506,15 @@ impl Engine {
         if state.multilingual_in_use || state.chosen_by_user || !state.multilingual_fetched {
             return Ok(false);
         }
-        let earlier = read_record(&self.options.data_dir);
-        let measured = earlier.as_ref().is_some_and(|r| r.profile.told > 0 || r.wanted().is_some());
-        let record = match (earlier, files) {
-            (Some(record), _) if measured => record,
-            // Only questions asked so far (or passages without words): a few files tell.
-            (earlier, Some(files)) if !files.is_empty() => {
-                Record { profile: self.tell_first_files(files).await?, ..earlier.unwrap_or_default() }
+        let mut record = read_record(&self.options.data_dir).unwrap_or_default();
+        // Never measured (at most questions asked so far) and nothing decided yet: a few of the
+        // files tell.
+        if record.profile.told == 0 && record.wanted().is_none() {
+            match files {
+                Some(files) if !files.is_empty() => record.profile = self.tell_first_files(files).await?,
+                _ => return Ok(false),
             }
-            (Some(record), _) => record,
-            (None, _) => return Ok(false),
-        };
+        }
         if !should_choose(record.wanted(), state) {
             // A sample's measure is not written: the one after the sync is the first of the whole index.
             return Ok(false);

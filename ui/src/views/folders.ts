@@ -2,7 +2,7 @@
 // failures (as the engine reports them per folder), adding folders, and the card that offers to
 // fetch or choose the models while one is missing.
 import { api, desktop, isErrorPayload, type FolderLora, type IndexEvent, type ModelReport, type Status } from "../api";
-import { $, el, explain, fileName, showError, toast } from "../dom";
+import { $, describeShares, el, explain, fileName, showError, toast } from "../dom";
 import { state } from "../state";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
 
@@ -235,7 +235,7 @@ export function onIndexEvent(e: IndexEvent) {
     case "embedder_chosen": {
       // Before the first index is embedded, or after a sync or an answer: the index is then built again.
       state.busy = true;
-      const shares = e.languages.slice(0, 3).map((l) => `${l.name} ${Math.round(l.share * 100)} %`).join(", ");
+      const shares = describeShares(e.languages);
       const whose = e.for_questions ? `Your last questions are ${shares}` : `Your documents are ${shares}`;
       toast(
         e.built_again

@@ -1,7 +1,7 @@
 // The Settings view: models (with the answer model picker), answers and search, indexing, a team
 // server to ask instead, where the data lives, rebuild.
-import { api, type AdapterStatus, type EmbedderFit, type LanguageProfile, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
-import { $, el, fileName, showError, toast } from "../dom";
+import { api, type AdapterStatus, type EmbedderFit, type ModelReport, type SearchMode, type Settings, type TuneStep } from "../api";
+import { $, describeShares, el, fileName, showError, toast } from "../dom";
 import { chooseHouseStyle, chooseModel, refreshStatus } from "./folders";
 import { describeStep, modelRows, onModelReport, refreshModels } from "./models";
 import { state } from "../state";
@@ -57,10 +57,9 @@ function showLanguages() {
     $("languages-status").textContent = "";
     return;
   }
-  const describe = (p: LanguageProfile) => p.languages.slice(0, 3).map((x) => `${x.name} ${Math.round(x.share * 100)} %`).join(", ");
   const parts = [];
-  if (l.profile.told) parts.push(`Your documents: ${describe(l.profile)}`);
-  if (l.questions.told) parts.push(`your last ${l.questions.told} questions: ${describe(l.questions)}`);
+  if (l.profile.told) parts.push(`Your documents: ${describeShares(l.profile.languages)}`);
+  if (l.questions.told) parts.push(`your last ${l.questions.told} questions: ${describeShares(l.questions.languages)}`);
   const fit: Record<EmbedderFit, string> = {
     reads: "the embedder in use reads them.",
     chosen_for_them: "the multilingual embedder was chosen for these languages.",
