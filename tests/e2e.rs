@@ -746,13 +746,14 @@ fn questions_asked_in_another_language_choose_the_multilingual_embedder() {
     assert_eq!(brain.json(&["status"])["rebuild_needed"], false);
     let hits = brain.search(question, "vector");
     assert_eq!(file_name(&hits[0]), "travel.md", "by meaning alone, across the languages: {hits:?}");
-    // The English rule is the first source of the German question, and its figure is what the
-    // user reads: in the answer, or in the passage quoted where the cross-language claim check
-    // did not find the model's sentence supported (README: the gate and the check are what
-    // still refuse such questions).
+    // The English rule is the first source of the German question, and the answer is shown:
+    // the gate and the claim check read a German question and an English source on the scale
+    // of a pair in one language (they refused it before).
     let answer = brain.json(&["ask", question]);
     assert_eq!(file_name(&answer["citations"][0]), "travel.md", "{answer}");
     assert!(figures(answer["answer"].as_str().unwrap()).contains("140"), "{answer}");
+    assert_eq!(answer["stop"], "end", "shown, not quoted passages: {answer}");
+    assert_eq!(answer["claims"][0]["supported"], true, "{answer}");
 }
 
 /// Projects a company calls by code names that say nothing of what they are: the language a

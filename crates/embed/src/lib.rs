@@ -188,6 +188,18 @@ impl Embedder {
         }
     }
 
+    /// [`Self::calibrate`] for a question (or a claim read with its question) and a passage in
+    /// different languages, whose cosines a multilingual model puts lower than the same pair's in
+    /// one language: moved onto the same scale, so one threshold serves both
+    /// ([`e5::SIMILARITY_SCALE_ACROSS_LANGUAGES`]). An English-only model's cosines across
+    /// languages mean little either way; they are left as they are.
+    pub fn calibrate_across_languages(&self, cosine: f32) -> f32 {
+        match self.backend {
+            Backend::Onnx(_) => cosine,
+            Backend::E5(..) => (cosine - e5::SIMILARITY_SCALE_ACROSS_LANGUAGES.0) * e5::SIMILARITY_SCALE_ACROSS_LANGUAGES.1,
+        }
+    }
+
     /// Whether the model was trained on many languages (E5): a text and its translation come
     /// out close. An ONNX model is taken to be English-only (the default one is).
     pub fn is_multilingual(&self) -> bool {

@@ -32,10 +32,12 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
+use whichlang::Lang;
 
 use crate::citations::CitationSpan;
 use crate::error::{EngineError, Result};
 use crate::inference::EmbedText;
+use crate::languages;
 use crate::retrieval::Hit;
 
 /// Least cosine similarity between a claim and a sentence of its source. MiniLM puts a faithful
@@ -240,6 +242,20 @@ pub(crate) fn check(
         })
         .collect();
     let names_in = about.join(" ");
+    // Each source's language, and the answer's: a terse claim read with its question in
+    // another language than its source's is compared as a question with a passage across
+    // languages (`calibrate_across_languages`); a claim that is a statement of its own stays on
+    // the plain scale (two statements lose little to the change of language). Only a
+    // multilingual embedder compares across languages at all.
+    let across = embedder.reads_across_languages();
+    let source_languages: Vec<Option<Lang>> =
+        sources.iter().map(|s| if across { languages::passage_language(&s.text) } else { None }).collect();
+    let question_language = if across { languages::short_text_language(question) } else { None };
+    // Told from the whole answer, not claim by claim: a sentence of a few words is the language
+    // identifier's weakest case, and an English claim taken for another language would skip the
+    // word check below. A terse claim is read with its question: the question's language.
+    let answer_language = if across { languages::short_text_language(answer).or(question_language) } else { None };
+    let asked_words = question.to_lowercase();
 
     // A claim read with its question states the question too: "37" says "37 electric vans run
     // from the Dunmore depot", so the question's names and figures must be in the source or in
@@ -254,7 +270,13 @@ pub(crate) fn check(
     // restates its question leave out the question's nouns showed four more right German
     // answers and two more wrong ones of ten unanswerable questions — README.)
     let nouns_capitalized = crate::languages::capitalizes_nouns(&format!("{question} {answer}"));
-    if nouns_capitalized {
+    // Likewise a question asked in another language than every source's: its names that no
+    // source holds are written in its language ("Jardín Sajón", "Warschau" over sources that say
+    // "Saxon Garden", "Warsaw"); names the sources hold ("Tesla", "Panthers") are still required.
+    let asked_across = across
+        && !source_languages.iter().any(|l| l.is_some() && *l == question_language)
+        && source_languages.iter().any(|l| languages::differ(question_language, *l));
+    if nouns_capitalized || asked_across {
         question_names.retain(|n| names_in.contains(n.as_str()));
     }
     let question_figures = figures(question);
@@ -304,13 +326,24 @@ pub(crate) fn check(
         // place or what its document is), or a sentence of Microsoft's filing would support a
         // claim about NVIDIA whose name only another source holds. A computed result's operands
         // may come from several sources, and so may its names.
-        let names_ok_in = |s: usize| claim_names.iter().all(|n| named_in(if is_computed { &names_in } else { &about[s] }, n));
+        //
+        // A claim in another language than its source restates its question in the question's
+        // words ("Die Firma erstattet … für ein Hotel in einer Hauptstadt" over "the company
+        // refunds … in capital cities"): the question's capitalised words that no source holds
+        // are its language's (German nouns, names translated), not names the source must hold;
+        // a name the claim brings itself, or one some source holds, still is.
+        let reads_question = (terse || is_computed) && !question.is_empty();
+        let claim_language = if reads_question { question_language } else { answer_language };
+        let required = |n: &&String, s: usize| {
+            !(languages::differ(claim_language, source_languages[s]) && asked_words.contains(&n.to_lowercase()) && !named_in(&names_in, n))
+        };
+        let names_ok_in =
+            |s: usize| claim_names.iter().filter(|n| required(n, s)).all(|n| named_in(if is_computed { &names_in } else { &about[s] }, n));
         // The best source: figures all present, then one holding the claim's names, then closest
         // in meaning; cited sources first. (source, similarity with the cited bonus, sentence,
         // whether it is a table row's whose figures and period the claim states, whether the
         // source holds the claim's names)
         let mut best: Option<(usize, f32, String, bool, bool)> = None;
-        let reads_question = (terse || is_computed) && !question.is_empty();
         for (s, sentences) in source_sentences.iter().enumerate() {
             if !(operands_found || claim_figures.is_subset(&figures_of[s])) || (reads_question && !states_question[s]) {
                 continue;
@@ -324,7 +357,12 @@ pub(crate) fn check(
                 {
                     continue;
                 }
-                let similarity = embedder.calibrate(dot(claim_vector, v));
+                let cosine = dot(claim_vector, v);
+                let similarity = if reads_question && languages::differ(claim_language, source_languages[s]) {
+                    embedder.calibrate_across_languages(cosine)
+                } else {
+                    embedder.calibrate(cosine)
+                };
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
                 if best.as_ref().is_none_or(|(_, b, _, _, named)| (names_here, similarity + cited_bonus) > (*named, *b)) {
                     let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated.figures));
@@ -350,7 +388,8 @@ pub(crate) fn check(
             // multilingual embedder): their words cannot be compared, so meaning must agree
             // as closely as a same-language claim's with its words found; its figures and
             // names are still required in the source (above).
-            let coverage = if embedder.reads_across_languages() && languages_differ(&piece.text, sentence) {
+            let coverage = if across && (languages::differ(claim_language, source_languages[*s]) || languages_differ(&piece.text, sentence))
+            {
                 1.0
             } else {
                 word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
@@ -1239,6 +1278,48 @@ mod tests {
             // In English a capital still marks a name: the question's "Party", absent, blocks it.
             let english = check_terse("Labour [1]", "Which Party is strongest in Melbourne?", "Labour is strongest in Melbourne.");
             assert!(!english.supported, "{english:?}");
+        }
+
+        #[test]
+        fn claims_in_the_questions_language_are_checked_against_sources_in_another() {
+            use crate::inference::fakes::Bilingual;
+            let check_with = |embedder: &Bilingual, answer: &str, question: &str, source: &str| {
+                let hits = vec![hit("/d/0.md", source)];
+                check(answer, &Asked::question(question), &hits, embedder, REFUSAL, RULES, &HashSet::new()).unwrap().claims[0].clone()
+            };
+            let across = Bilingual { mark: 1.0, one_scale: false };
+            let q = "Wie viele elektrische Transporter fahren vom Dunmore depot?";
+            assert!(check_with(&across, "37 [1]", q, VANS).supported, "the German question's figure, in the English source");
+            assert!(!check_with(&across, "38 [1]", q, VANS).supported, "a wrong figure");
+            // The same English question: the same verdicts (the pair is in one language).
+            let english = "How many electric vans run from the Dunmore depot?";
+            assert!(check_with(&across, "37 [1]", english, VANS).supported);
+            assert!(!check_with(&across, "38 [1]", english, VANS).supported);
+            // Read on the scale of one language, the German question's pair reads too far from
+            // its source: what refused such answers before.
+            assert!(!check_with(&Bilingual { mark: 1.0, one_scale: true }, "37 [1]", q, VANS).supported);
+            // A claim that restates the German question in its words: its nouns, capitalised,
+            // are the question's, not names the English source must hold; a name the claim
+            // brings itself still is one.
+            // Two statements lose little to the change of language: a light mark.
+            const HOTELS: &str = "For overnight stays in capital cities the company refunds at most 140 euros per night.";
+            let q = "Wie viel erstattet die Firma höchstens pro Nacht für ein Hotel in einer Hauptstadt?";
+            let statements = Bilingual { mark: 0.05, one_scale: false };
+            let claim = |answer: &str| check_with(&statements, answer, q, HOTELS);
+            assert!(claim("Die Firma erstattet höchstens 140 Euro pro Nacht für ein Hotel in einer Hauptstadt [1].").supported);
+            assert!(!claim("Die Firma erstattet höchstens 180 Euro pro Nacht für ein Hotel in einer Hauptstadt [1].").supported);
+            assert!(!claim("Die Firma Globex erstattet höchstens 140 Euro pro Nacht für ein Hotel in einer Hauptstadt [1].").supported);
+            // A name of the question written in its own language ("Jardín Sajón"), which no
+            // English source can hold, is not required of the source; a name the sources hold
+            // still is.
+            const GARDEN: &str = "The Saxon Garden near the Summer Theatre is called Ogród Saski in Polish.";
+            let q = "¿Cómo se llama el Jardín Sajón en polaco?";
+            assert!(check_with(&across, "Ogród Saski [1]", q, GARDEN).supported);
+            assert!(!check_with(&across, "Ogród Wilanów [1]", q, GARDEN).supported, "a name the source lacks");
+            // Not told apart: a name the question and the claim share that no source holds ("Wie
+            // hoch war der Umsatz von Globex?" over another company's filing). The claim's
+            // meaning and figures are what still refuse it (README, *Answers in other
+            // languages*).
         }
 
         #[test]

@@ -122,15 +122,9 @@ struct LanguageCounts {
 impl LanguageCounts {
     /// Tell a passage's language and count it (not counted: too few letters to tell).
     fn add(&mut self, passage: &str) {
-        let opening = match passage.char_indices().nth(READ_CHARS) {
-            Some((end, _)) => &passage[..end],
-            None => passage,
-        };
-        let words = words_of(opening);
-        if words.chars().filter(|c| c.is_alphabetic()).count() < MIN_LETTERS {
-            return;
+        if let Some(language) = passage_language(passage) {
+            self.add_code(language.three_letter_code());
         }
-        self.add_code(whichlang::detect_language(&words).three_letter_code());
     }
 
     /// Count one text already told (ISO 639-3).
@@ -239,9 +233,35 @@ fn words_of(text: &str) -> String {
 
 /// A question's language (ISO 639-3), from its words; `None` when it has too few letters to tell.
 fn question_language(question: &str) -> Option<&'static str> {
-    let words = words_of(question);
-    (words.chars().filter(|c| c.is_alphabetic()).count() >= MIN_QUESTION_LETTERS)
-        .then(|| whichlang::detect_language(&words).three_letter_code())
+    short_text_language(question).map(Lang::three_letter_code)
+}
+
+/// The language of a short text — a question, a claim read with its question — from its words;
+/// `None` when it has too few letters to tell.
+pub(crate) fn short_text_language(text: &str) -> Option<Lang> {
+    told(text, MIN_QUESTION_LETTERS)
+}
+
+/// The language of a passage, from the words of its opening; `None` when it has too few letters
+/// to tell (a row of figures).
+pub(crate) fn passage_language(passage: &str) -> Option<Lang> {
+    let opening = match passage.char_indices().nth(READ_CHARS) {
+        Some((end, _)) => &passage[..end],
+        None => passage,
+    };
+    told(opening, MIN_LETTERS)
+}
+
+/// Whether two texts told apart are in different languages: a German question and an English
+/// passage, which a multilingual embedder puts less close than one language's pair (see
+/// `brain_embed::Embedder::calibrate_across_languages`). False when either was not told.
+pub(crate) fn differ(a: Option<Lang>, b: Option<Lang>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a != b)
+}
+
+fn told(text: &str, min_letters: usize) -> Option<Lang> {
+    let words = words_of(text);
+    (words.chars().filter(|c| c.is_alphabetic()).count() >= min_letters).then(|| whichlang::detect_language(&words))
 }
 
 /// Whether a text is in a language that capitalises its nouns (German, of those told), where a
@@ -723,6 +743,17 @@ mod tests {
         assert_eq!(question_language("每位全职员工每年有多少天年假？"), Some("cmn"));
         assert_eq!(question_language("What was Apple's Q3 2022 revenue?"), Some("eng"), "figures are not words");
         assert_eq!(question_language("Q3 2022 10-Q?"), None, "too few letters to tell");
+    }
+
+    #[test]
+    fn a_question_and_a_passage_in_different_languages_are_told_apart() {
+        let leave = "Every full-time employee is entitled to 28 days of annual leave per year.";
+        assert!(differ(short_text_language("Wie viele Urlaubstage hat eine Vollzeitkraft im Jahr?"), passage_language(leave)));
+        assert!(differ(short_text_language("每位全职员工每年有多少天年假？"), passage_language(leave)));
+        assert!(!differ(short_text_language("How many days of annual leave does a full-time employee get?"), passage_language(leave)));
+        // What cannot be told is not told apart.
+        assert!(!differ(short_text_language("Q3 2022?"), passage_language(leave)));
+        assert_eq!(passage_language("Net sales | 2023: 81,797 | 2022: 82,959"), None, "a row of figures");
 
         let mut record = Record::default();
         for i in 0..40 {

@@ -22,6 +22,7 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::error::{EngineError, Result};
 use crate::inference::EmbedText;
+use crate::languages;
 use crate::retrieval::Hit;
 use crate::table_row::{self, Row};
 use crate::wrapped::{self, is_row};
@@ -69,14 +70,20 @@ pub(crate) fn cut(
     }
     let question_vector = vectors.remove(0);
     let question_words = content_words(question);
+    // A source in another language than the question's is scored on the scale of one language's
+    // pair, as retrieval scored it (see `candidates`).
+    let asked_in = if embedder.reads_across_languages() { languages::short_text_language(question) } else { None };
     let mut vectors = vectors.into_iter();
     let scored: Vec<Vec<f32>> = units
         .iter()
-        .map(|list| {
+        .zip(sources)
+        .map(|(list, source)| {
+            let across = asked_in.is_some() && languages::differ(asked_in, languages::passage_language(&source.text));
             list.iter()
                 .map(|u| {
                     let v = vectors.next().unwrap_or_default();
-                    let meaning = embedder.calibrate(v.iter().zip(&question_vector).map(|(a, b)| a * b).sum());
+                    let cosine = v.iter().zip(&question_vector).map(|(a, b)| a * b).sum();
+                    let meaning = if across { embedder.calibrate_across_languages(cosine) } else { embedder.calibrate(cosine) };
                     meaning + KEYWORD_WEIGHT * keyword_overlap(&question_words, &u.text)
                 })
                 .collect()
