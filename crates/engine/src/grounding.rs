@@ -269,7 +269,7 @@ pub(crate) fn check(
     // of the source that answers. (A claim's own capitals stay names: letting a claim that
     // restates its question leave out the question's nouns showed four more right German
     // answers and two more wrong ones of ten unanswerable questions — README.)
-    let nouns_capitalized = crate::languages::capitalizes_nouns(&format!("{question} {answer}"));
+    let nouns_capitalized = languages::capitalizes_nouns(&format!("{question} {answer}"));
     // Likewise a question asked in another language than every source's: its names that no
     // source holds are written in its language ("Jardín Sajón", "Warschau" over sources that say
     // "Saxon Garden", "Warsaw"); names the sources hold ("Tesla", "Panthers") are still required.
