@@ -358,11 +358,8 @@ pub(crate) fn check(
                     continue;
                 }
                 let cosine = dot(claim_vector, v);
-                let similarity = if reads_question && languages::differ(claim_language, source_languages[s]) {
-                    embedder.calibrate_across_languages(cosine)
-                } else {
-                    embedder.calibrate(cosine)
-                };
+                let similarity =
+                    embedder.calibrate_question(cosine, reads_question && languages::differ(claim_language, source_languages[s]));
                 let cited_bonus = if piece.cited.contains(&(s + 1)) { 0.05 } else { 0.0 };
                 if best.as_ref().is_none_or(|(_, b, _, _, named)| (names_here, similarity + cited_bonus) > (*named, *b)) {
                     let states_its_period = sentences[j].1.as_ref().is_some_and(|fact| fact.states_its_period(&stated.figures));

@@ -32,6 +32,11 @@ pub(crate) trait EmbedText: Send + Sync {
     fn calibrate_across_languages(&self, cosine: f32) -> f32 {
         self.calibrate(cosine)
     }
+    /// A question's (or a claim read with its question's) cosine to a passage, on the one
+    /// scale: [`Self::calibrate_across_languages`] when the two are in different languages.
+    fn calibrate_question(&self, cosine: f32, in_different_languages: bool) -> f32 {
+        if in_different_languages { self.calibrate_across_languages(cosine) } else { self.calibrate(cosine) }
+    }
     /// Whether texts in two languages that say the same thing come out close (a multilingual
     /// model): only then can a claim be checked against a source in another language.
     fn reads_across_languages(&self) -> bool {

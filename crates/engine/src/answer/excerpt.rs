@@ -83,7 +83,7 @@ pub(crate) fn cut(
                 .map(|u| {
                     let v = vectors.next().unwrap_or_default();
                     let cosine = v.iter().zip(&question_vector).map(|(a, b)| a * b).sum();
-                    let meaning = if across { embedder.calibrate_across_languages(cosine) } else { embedder.calibrate(cosine) };
+                    let meaning = embedder.calibrate_question(cosine, across);
                     meaning + KEYWORD_WEIGHT * keyword_overlap(&question_words, &u.text)
                 })
                 .collect()

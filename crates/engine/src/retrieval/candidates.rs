@@ -58,7 +58,7 @@ fn calibrate(embedder: &dyn EmbedText, query: &str, lists: &mut [Vec<Hit>]) {
     let asked_in = if embedder.reads_across_languages() { languages::short_text_language(query) } else { None };
     for hit in lists.iter_mut().flatten() {
         let across = asked_in.is_some() && languages::differ(asked_in, languages::passage_language(&hit.text));
-        hit.similarity = hit.similarity.map(|s| if across { embedder.calibrate_across_languages(s) } else { embedder.calibrate(s) });
+        hit.similarity = hit.similarity.map(|s| embedder.calibrate_question(s, across));
     }
 }
 
