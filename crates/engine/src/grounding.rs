@@ -249,7 +249,7 @@ pub(crate) fn check(
         .iter()
         .map(|s| {
             let document = asked.documents.get(&s.path).map_or("", String::as_str);
-            format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), s.path, document).to_lowercase()
+            format!("{} {} {} {}", s.text, s.context.as_deref().unwrap_or(""), path_words(&s.path), document).to_lowercase()
         })
         .collect();
     let names_in = about.join(" ");
@@ -288,15 +288,12 @@ pub(crate) fn check(
         && !source_languages.iter().any(|l| l.is_some() && *l == question_language)
         && source_languages.iter().any(|l| languages::differ(question_language, *l));
     if nouns_capitalized || asked_across {
-        question_names.retain(|n| names_in.contains(n.as_str()));
+        question_names.retain(|n| named_in(&names_in, n));
     }
     let question_figures = figures(question);
     let states_question: Vec<bool> = about
         .iter()
-        .map(|a| {
-            question_names.iter().all(|n| a.contains(n.as_str()))
-                && (question_figures.is_empty() || question_figures.is_subset(&figures(a)))
-        })
+        .map(|a| question_names.iter().all(|n| named_in(a, n)) && (question_figures.is_empty() || question_figures.is_subset(&figures(a))))
         .collect();
 
     let mut out_claims = Vec::new();
@@ -346,7 +343,7 @@ pub(crate) fn check(
         let reads_question = (terse || is_computed) && !question.is_empty();
         let claim_language = if reads_question { question_language } else { answer_language };
         let required = |n: &&String, s: usize| {
-            !(languages::differ(claim_language, source_languages[s]) && asked_words.contains(&n.to_lowercase()) && !named_in(&names_in, n))
+            !(languages::differ(claim_language, source_languages[s]) && named_in(&asked_words, n) && !named_in(&names_in, n))
         };
         let names_ok_in =
             |s: usize| claim_names.iter().filter(|n| required(n, s)).all(|n| named_in(if is_computed { &names_in } else { &about[s] }, n));
@@ -808,11 +805,50 @@ impl RowFact {
     }
 }
 
-/// Whether `name` occurs in `text` (lower case); a month's name also as its abbreviation, the way
+/// Whether `name` occurs in `text` (lower case) as a word of its own, or with a plural or
+/// possessive ending ("Panthers", "NVIDIA's"); a month's name also as its abbreviation, the way
 /// statements head their columns ("October 1, 2022" is "Oct 1, 2022").
+///
+/// A word, not a piece of one: a name is often short, and as substrings "Wi" and "Fi" ("the
+/// Wi-Fi password") are in "wireless" and "file", "AI" in "said", "Cal" in "California" — a
+/// claim naming them needed no source that does.
 fn named_in(text: &str, name: &str) -> bool {
     let name = name.to_lowercase();
-    text.contains(&name) || crate::table_row::month_of(&name).is_some_and(|month| text.contains(&format!("{month} ")))
+    has_word(text, &name)
+        || crate::table_row::month_of(&name)
+            .is_some_and(|month| text.split(|c: char| !c.is_alphanumeric()).any(|word| crate::table_row::month_of(word) == Some(month)))
+}
+
+/// A file's path with its camel-case words apart ("HarborLaneFreight.docx" is "Harbor Lane
+/// Freight.docx"): names are looked for as words, and a file name often runs them together.
+fn path_words(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    let mut previous: Option<char> = None;
+    for c in path.chars() {
+        if c.is_uppercase() && previous.is_some_and(char::is_lowercase) {
+            out.push(' ');
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
+}
+
+/// Whether `word` occurs in `text` between word boundaries, a plural or possessive ending ("s",
+/// "es", "'s", "’s") allowed after it. Han, kana and hangul bound a word too: Chinese and
+/// Japanese text runs on into the Latin names it holds ("BSkyB的标清广播").
+fn has_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let in_word = |c: char| c.is_alphanumeric() && !brain_store::is_cjk(c);
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let rest = &text[at + word.len()..];
+        let rest =
+            ["'s", "’s", "es", "s"].iter().find_map(|ending| rest.strip_prefix(ending)).filter(|r| !r.starts_with(in_word)).unwrap_or(rest);
+        !before.is_some_and(in_word) && !rest.starts_with(in_word)
+    })
 }
 
 /// Whether two texts are in different languages, as far as words can tell: written in different
@@ -1234,6 +1270,13 @@ mod tests {
         let other_period = "NVIDIA's net income for the three months ended July 31, 2022 was $6,188 million.";
         assert!(!cell.states_its_period(&figures(other_period)), "another period");
         assert!(named_in("three months ended oct 1, 2022: 4,302", "October") && !named_in("three months ended oct", "November"));
+        assert!(named_in("three months ended october 1, 2022", "Oct"));
+        // A name is a word, not a piece of one; plural and possessive endings allowed.
+        assert!(!named_in("the guest wireless network is gsa guest.", "Wi") && !named_in("he said so", "AI"));
+        assert!(named_in("nvidia's revenue", "NVIDIA") && named_in("the panthers line", "Panther") && named_in("wi-fi", "Fi"));
+        assert!(named_in("bskyb的标清广播", "BSkyB"), "Chinese text runs on into a Latin name");
+        assert!(!named_in("the panthersville line", "Panther"));
+        assert!(named_in(&path_words("/docs/HarborLaneFreight.docx").to_lowercase(), "Lane"));
         let grouped = &sentences("Operating income (loss): Intel Foundry Services | Nine Months Ended Sep 30, 2023: (369)")[1];
         let wrong = "Intel's net revenue for the nine months ended September 30, 2023 was $369 million.";
         assert!(!grouped.1.as_ref().unwrap().supports(&stated(wrong)), "{grouped:?}");
@@ -1293,6 +1336,17 @@ mod tests {
             let source = "The travel policy is owned by Finance.";
             assert!(check_one("The travel policy is owned by Finance [1].", &[source]).claims[0].supported);
             assert!(!check_one("The travel policy is owned by Marketing [1].", &[source]).claims[0].supported);
+        }
+
+        #[test]
+        fn a_name_is_a_word_of_the_source_not_a_piece_of_one() {
+            // "Wi" and "Fi" are pieces of "wireless" and "file", not words of the source.
+            let source = "The guest wireless network in the building is GSA Guest. The password changes monthly; ask in the file room.";
+            let g = check_one("The Wi-Fi password of the guest network is GSA Guest [1].", &[source]);
+            assert!(!g.claims[0].supported, "{:?}", g.claims);
+            assert!(check_one("The guest wireless network in the building is GSA Guest [1].", &[source]).claims[0].supported);
+            let named = source.replace("guest wireless network", "guest Wi-Fi network");
+            assert!(check_one("The guest Wi-Fi network in the building is GSA Guest [1].", &[&named]).claims[0].supported);
         }
 
         #[test]
