@@ -207,8 +207,16 @@ pub(crate) fn check(
     for list in &source_sentences {
         texts.extend(list.iter().map(|(text, _)| text.clone()));
     }
-    // A long sentence is also read by its parts that state figures.
-    let source_parts: Vec<Vec<Part>> = source_sentences.iter().map(|list| parts_of(list)).collect();
+    // A long sentence is also read by its parts that state a claim's figures (only those are
+    // compared with a claim: embedding the others would be work for nothing).
+    let claims_figures: Vec<HashSet<String>> = claims.iter().map(|c| figures(&c.text)).filter(|f| !f.is_empty()).collect();
+    let source_parts: Vec<Vec<Part>> = source_sentences
+        .iter()
+        .map(|list| {
+            let parts = parts_of(list).into_iter().filter(|part| claims_figures.iter().any(|f| f.is_subset(&part.figures)));
+            parts.take(MOST_PARTS).collect()
+        })
+        .collect();
     for list in &source_parts {
         texts.extend(list.iter().map(|part| part.text.clone()));
     }
@@ -654,7 +662,8 @@ fn sentences(text: &str) -> Vec<(String, Option<RowFact>)> {
 const LONG_SENTENCE_WORDS: usize = 16;
 /// A part of fewer words says too little to be compared on its own.
 const LEAST_PART_WORDS: usize = 4;
-/// At most this many parts of one source are read: a bound on the embedder's work per source.
+/// At most this many parts of one source are compared with claims: a bound on the embedder's
+/// work per source.
 const MOST_PARTS: usize = 48;
 
 /// A part of a long sentence (see [`parts_of`]).
@@ -710,10 +719,6 @@ fn parts_of(sentences: &[(String, Option<RowFact>)]) -> Vec<Part> {
                     out.push(Part { of: j, text: part.to_string(), figures });
                 }
             }
-        }
-        if out.len() >= MOST_PARTS {
-            out.truncate(MOST_PARTS);
-            break;
         }
     }
     out
@@ -1414,6 +1419,13 @@ mod tests {
             assert_eq!(g.claims[0].evidence.as_deref(), Some(source), "the evidence is still the whole sentence");
             // Its figures are still checked against the source.
             assert!(!check_one("Harbor Lane Freight has run 38 electric vans at Dunmore since 2019 [1].", &[source]).claims[0].supported);
+            // Only the parts holding a claim's figures are embedded: none for a claim without.
+            let embedder = WordVectors::default();
+            let hits = vec![hit("/d/0.md", source)];
+            check("Harbor Lane Freight runs electric vans [1].", &Asked::default(), &hits, &embedder, REFUSAL, RULES, &HashSet::new())
+                .unwrap();
+            let texts = embedder.embedded.load(std::sync::atomic::Ordering::Relaxed);
+            assert_eq!(texts, 3, "the question, the claim and the one sentence");
             // A short sentence is read whole only; so are table lines.
             assert!(parts_of(&sentences("Harbor Lane Freight, a carrier, runs 37 vans.")).is_empty());
             assert!(parts_of(&sentences("Net sales 1,577 1,462\nCost of sales, products and services 1,001 998")).is_empty());
