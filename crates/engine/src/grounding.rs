@@ -269,7 +269,7 @@ pub(crate) fn check(
     let across = embedder.reads_across_languages();
     let source_languages: Vec<Option<Lang>> =
         sources.iter().map(|s| if across { languages::passage_language(&s.text) } else { None }).collect();
-    let question_language = if across { languages::short_text_language(question) } else { None };
+    let question_language = languages::asked_in(embedder, question);
     // Told from the whole answer, not claim by claim: a sentence of a few words is the language
     // identifier's weakest case, and an English claim taken for another language would skip the
     // word check below. A terse claim is read with its question: the question's language.
@@ -409,12 +409,12 @@ pub(crate) fn check(
             // multilingual embedder): their words cannot be compared, so meaning must agree
             // as closely as a same-language claim's with its words found; its figures and
             // names are still required in the source (above).
-            let coverage = if across && (languages::differ(claim_language, source_languages[*s]) || languages_differ(&piece.text, sentence))
-            {
-                1.0
-            } else {
-                word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
-            };
+            let coverage =
+                if across && (languages::differ(claim_language, source_languages[*s]) || words_incomparable(&piece.text, sentence)) {
+                    1.0
+                } else {
+                    word_coverage(&piece.text, &format!("{} {}", source.text, source.context.as_deref().unwrap_or("")))
+                };
             if is_computed {
                 sim >= MIN_CLAIM_SIMILARITY && changes_compare_like
             } else if terse {
@@ -862,7 +862,7 @@ fn has_word(text: &str, word: &str) -> bool {
 /// identifier of `languages.rs`: what is asked is whether the two texts' words can be compared
 /// at all, which their words answer directly, where telling the language of a claim of a few
 /// words is the identifier's weakest case.
-fn languages_differ(a: &str, b: &str) -> bool {
+fn words_incomparable(a: &str, b: &str) -> bool {
     if script_of(a) != script_of(b) {
         return true;
     }
@@ -1201,12 +1201,12 @@ mod tests {
     #[test]
     fn a_claim_and_its_translation_are_told_apart_from_one_language() {
         let claim = "The maximum hotel cost per night in capital cities is 140 euros.";
-        assert!(languages_differ(claim, "Für Übernachtungen in Hauptstädten erstattet die Firma höchstens 140 Euro pro Nacht."));
-        assert!(languages_differ(claim, "首都城市的酒店每晚最多报销140欧元。"));
-        assert!(!languages_differ(claim, "Hotels in capital cities are refunded up to 140 euros per night."));
-        assert!(!languages_differ("Annual leave is 27 days.", "Annual leave: 27 days"));
+        assert!(words_incomparable(claim, "Für Übernachtungen in Hauptstädten erstattet die Firma höchstens 140 Euro pro Nacht."));
+        assert!(words_incomparable(claim, "首都城市的酒店每晚最多报销140欧元。"));
+        assert!(!words_incomparable(claim, "Hotels in capital cities are refunded up to 140 euros per night."));
+        assert!(!words_incomparable("Annual leave is 27 days.", "Annual leave: 27 days"));
         // One language, another subject: still one language (the claim's words are compared).
-        assert!(!languages_differ("The meal allowance is 0.42 euros.", "The mileage rate is 0.42 euros per kilometre."));
+        assert!(!words_incomparable("The meal allowance is 0.42 euros.", "The mileage rate is 0.42 euros per kilometre."));
     }
     use super::*;
 

@@ -252,6 +252,19 @@ pub(crate) fn passage_language(passage: &str) -> Option<Lang> {
     told(opening, MIN_LETTERS)
 }
 
+/// The question's language where languages are compared at all: told only for an embedder that
+/// reads across languages (with any other, a question and a passage are always read on one
+/// language's scale, and nothing is told).
+pub(crate) fn asked_in(embedder: &dyn crate::inference::EmbedText, question: &str) -> Option<Lang> {
+    if embedder.reads_across_languages() { short_text_language(question) } else { None }
+}
+
+/// Whether `passage` is in another language than a question asked in `asked_in` ([`asked_in`]);
+/// the passage's language is only told when the question's was.
+pub(crate) fn passage_differs(asked_in: Option<Lang>, passage: &str) -> bool {
+    asked_in.is_some() && differ(asked_in, passage_language(passage))
+}
+
 /// Whether two texts told apart are in different languages: a German question and an English
 /// passage, which a multilingual embedder puts less close than one language's pair (see
 /// `brain_embed::Embedder::calibrate_across_languages`). False when either was not told.

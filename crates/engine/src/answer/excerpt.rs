@@ -72,13 +72,13 @@ pub(crate) fn cut(
     let question_words = content_words(question);
     // A source in another language than the question's is scored on the scale of one language's
     // pair, as retrieval scored it (see `candidates`).
-    let asked_in = if embedder.reads_across_languages() { languages::short_text_language(question) } else { None };
+    let asked_in = languages::asked_in(embedder, question);
     let mut vectors = vectors.into_iter();
     let scored: Vec<Vec<f32>> = units
         .iter()
         .zip(sources)
         .map(|(list, source)| {
-            let across = asked_in.is_some() && languages::differ(asked_in, languages::passage_language(&source.text));
+            let across = languages::passage_differs(asked_in, &source.text);
             list.iter()
                 .map(|u| {
                     let v = vectors.next().unwrap_or_default();

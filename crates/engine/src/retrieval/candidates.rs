@@ -55,9 +55,9 @@ async fn nearest(index: &SearchableIndex, query: &Query, vector: &[f32], depth: 
 /// put on the scale of a pair in one language, or the gate, set on pairs in one language, would
 /// refuse a German question its English paragraph (9 of XQuAD's 23 before).
 fn calibrate(embedder: &dyn EmbedText, query: &str, lists: &mut [Vec<Hit>]) {
-    let asked_in = if embedder.reads_across_languages() { languages::short_text_language(query) } else { None };
+    let asked_in = languages::asked_in(embedder, query);
     for hit in lists.iter_mut().flatten() {
-        let across = asked_in.is_some() && languages::differ(asked_in, languages::passage_language(&hit.text));
+        let across = languages::passage_differs(asked_in, &hit.text);
         hit.similarity = hit.similarity.map(|s| embedder.calibrate_question(s, across));
     }
 }
